@@ -1,0 +1,125 @@
+//! Configuration from the environment, read and validated once at start-up. With nothing set, snowgate
+//! runs on embedded defaults: the demo user `embucket`/`embucket`, in-memory sessions, and a random
+//! per-process JWT secret.
+
+use std::net::SocketAddr;
+
+use secrecy::SecretString;
+use thiserror::Error;
+
+use crate::domain::Settings;
+use crate::http::DEFAULT_BODY_LIMIT;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// Names the variable, never its value (it may be a secret).
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+pub struct Config {
+    pub listen: SocketAddr,
+    pub settings: Settings,
+    pub demo_user: String,
+    pub demo_password: SecretString,
+    /// `None` means: generate a random secret for this process.
+    pub jwt_secret: Option<SecretString>,
+    pub body_limit: usize,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let defaults = Settings::default();
+        let settings = Settings {
+            session_ttl: number(&get, "SNOWGATE_TOKEN_TTL_SECONDS", defaults.session_ttl)?,
+            master_ttl: number(
+                &get,
+                "SNOWGATE_MASTER_TOKEN_TTL_SECONDS",
+                defaults.master_ttl,
+            )?,
+        };
+        if settings.session_ttl == 0 || settings.master_ttl == 0 {
+            return Err(ConfigError::Invalid {
+                name: "SNOWGATE_TOKEN_TTL_SECONDS",
+                reason: "token lifetimes must be at least one second".into(),
+            });
+        }
+        let listen = get("SNOWGATE_LISTEN")
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
+            .parse()
+            .map_err(|e| ConfigError::Invalid {
+                name: "SNOWGATE_LISTEN",
+                reason: format!("{e} (expected HOST:PORT)"),
+            })?;
+        Ok(Self {
+            listen,
+            settings,
+            demo_user: get("AUTH_DEMO_USER").unwrap_or_else(|| "embucket".into()),
+            demo_password: SecretString::from(
+                get("AUTH_DEMO_PASSWORD").unwrap_or_else(|| "embucket".into()),
+            ),
+            jwt_secret: get("JWT_SECRET").map(SecretString::from),
+            body_limit: number(&get, "SNOWGATE_MAX_BODY_BYTES", DEFAULT_BODY_LIMIT as u64)?
+                as usize,
+        })
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|e| ConfigError::Invalid {
+            name,
+            reason: format!("{e} (expected a whole number)"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.settings.session_ttl, 259_200);
+        assert_eq!(c.settings.master_ttl, 604_800);
+        assert_eq!(c.demo_user, "embucket");
+        assert_eq!(c.demo_password.expose_secret(), "embucket");
+        assert!(c.jwt_secret.is_none());
+
+        let c = Config::from_lookup(|k| match k {
+            "SNOWGATE_TOKEN_TTL_SECONDS" => Some("2".into()),
+            "SNOWGATE_LISTEN" => Some("0.0.0.0:9999".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.settings.session_ttl, 2);
+        assert_eq!(c.listen.port(), 9999);
+    }
+
+    #[test]
+    fn errors_name_the_variable_not_the_value() {
+        let err =
+            Config::from_lookup(|k| (k == "SNOWGATE_TOKEN_TTL_SECONDS").then(|| "soon".into()))
+                .err()
+                .unwrap()
+                .to_string();
+        assert!(err.contains("SNOWGATE_TOKEN_TTL_SECONDS"), "{err}");
+        assert!(!err.contains("soon"), "{err}");
+    }
+}

@@ -1,0 +1,14 @@
+//! The domain: users, sessions, tokens and the query context. Free of HTTP and AWS types; it talks to
+//! storage and secrets only through their traits.
+
+pub mod credentials;
+pub mod gatekeeper;
+pub mod ident;
+pub mod query;
+pub mod session;
+pub mod tokens;
+
+pub use gatekeeper::{Clock, Gatekeeper, Settings};
+
+/// The version `CURRENT_VERSION()` and the login response report.
+pub const SERVER_VERSION: &str = "9.0.0";

@@ -1,0 +1,152 @@
+//! The query context: who runs this query, in which database, schema, warehouse and role, from where,
+//! under which request and query ids. Session-context statements are answered here from the session.
+
+use std::net::IpAddr;
+
+use super::SERVER_VERSION;
+use super::session::{Session, SessionContext};
+use crate::error::{Error, Result, SqlError, SqlErrorKind};
+use crate::sql::{self, ContextFunction, ContextStatement, SqlRejection, UseTarget};
+use crate::store::SessionStore;
+
+/// Everything known about one query, resolved before it runs. Logged for every query.
+#[derive(Debug, Clone)]
+pub struct QueryContext {
+    pub query_id: String,
+    pub request_id: Option<String>,
+    pub session_id: u64,
+    pub account: String,
+    pub user: String,
+    pub context: SessionContext,
+    pub client_ip: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementKind {
+    Select,
+    Use,
+}
+
+/// A one-statement result: text columns, rows, and the session context after the statement.
+#[derive(Debug)]
+pub struct QueryOutcome {
+    pub query_id: String,
+    pub kind: StatementKind,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+    pub context: SessionContext,
+}
+
+pub async fn run(
+    store: &dyn SessionStore,
+    session: Session,
+    sql_text: &str,
+    request_id: Option<&str>,
+    client_ip: Option<IpAddr>,
+    now: u64,
+) -> Result<QueryOutcome> {
+    let ctx = QueryContext {
+        query_id: new_query_id(),
+        request_id: request_id.map(str::to_string),
+        session_id: session.id,
+        account: session.account.clone(),
+        user: session.user.clone(),
+        context: session.context.clone(),
+        client_ip,
+    };
+    tracing::info!(
+        query_id = %ctx.query_id,
+        request_id = ctx.request_id.as_deref().unwrap_or("-"),
+        session_id = ctx.session_id,
+        account = %ctx.account,
+        user = %ctx.user,
+        role = ctx.context.role.as_deref().unwrap_or("-"),
+        database = ctx.context.database.as_deref().unwrap_or("-"),
+        schema = ctx.context.schema.as_deref().unwrap_or("-"),
+        warehouse = ctx.context.warehouse.as_deref().unwrap_or("-"),
+        client_ip = ?ctx.client_ip,
+        "query context resolved"
+    );
+    let statement = sql::parse(sql_text).map_err(|r| sql_error(&ctx, r))?;
+    match statement {
+        ContextStatement::Use(target) => {
+            let mut context = ctx.context.clone();
+            match target {
+                UseTarget::Database(db) => context.use_database(&db),
+                UseTarget::Schema { database, schema } => {
+                    if let Some(db) = database {
+                        context.database = Some(db.into_string());
+                    } else if context.database.is_none() {
+                        return Err(sql_error(
+                            &ctx,
+                            SqlRejection::Syntax(
+                                "Cannot perform USE SCHEMA. This session does not have a current database. Call 'USE DATABASE', or use a qualified name.".into(),
+                            ),
+                        ));
+                    }
+                    context.schema = Some(schema.into_string());
+                }
+                UseTarget::Warehouse(wh) => context.warehouse = Some(wh.into_string()),
+                UseTarget::Role(role) => context.role = Some(role.into_string()),
+            }
+            if !store.update_context(ctx.session_id, &context, now).await? {
+                return Err(Error::SessionGone);
+            }
+            Ok(QueryOutcome {
+                query_id: ctx.query_id,
+                kind: StatementKind::Use,
+                columns: vec!["status".to_string()],
+                rows: vec![vec![Some("Statement executed successfully.".to_string())]],
+                context,
+            })
+        }
+        ContextStatement::SelectCurrent(columns) => {
+            let row = columns.iter().map(|c| value_of(&ctx, c.function)).collect();
+            Ok(QueryOutcome {
+                query_id: ctx.query_id.clone(),
+                kind: StatementKind::Select,
+                columns: columns.into_iter().map(|c| c.name).collect(),
+                rows: vec![row],
+                context: ctx.context,
+            })
+        }
+    }
+}
+
+fn value_of(ctx: &QueryContext, f: ContextFunction) -> Option<String> {
+    match f {
+        ContextFunction::Database => ctx.context.database.clone(),
+        ContextFunction::Schema => ctx.context.schema.clone(),
+        ContextFunction::Warehouse => ctx.context.warehouse.clone(),
+        ContextFunction::Role => ctx.context.role.clone(),
+        ContextFunction::User => Some(ctx.user.clone()),
+        ContextFunction::Account => Some(ctx.account.clone()),
+        ContextFunction::Session => Some(ctx.session_id.to_string()),
+        ContextFunction::Version => Some(SERVER_VERSION.to_string()),
+        ContextFunction::IpAddress => ctx.client_ip.map(|ip| ip.to_string()),
+    }
+}
+
+fn sql_error(ctx: &QueryContext, rejection: SqlRejection) -> Error {
+    let error = match rejection {
+        SqlRejection::Syntax(detail) => SqlError {
+            kind: SqlErrorKind::Syntax,
+            message: format!("SQL compilation error:\n{detail}"),
+        },
+        SqlRejection::Unsupported(what) => SqlError {
+            kind: SqlErrorKind::Unsupported,
+            message: format!(
+                "Unsupported feature: {what}. snowgate answers session context only: USE DATABASE|SCHEMA|WAREHOUSE|ROLE and SELECT CURRENT_DATABASE(), CURRENT_SCHEMA(), CURRENT_WAREHOUSE(), CURRENT_ROLE(), CURRENT_USER(), CURRENT_ACCOUNT(), CURRENT_SESSION(), CURRENT_VERSION(), CURRENT_IP_ADDRESS()."
+            ),
+        },
+    };
+    Error::Sql {
+        error,
+        query_id: ctx.query_id.clone(),
+    }
+}
+
+/// Query ids look like Snowflake's: a UUID string.
+fn new_query_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,211 @@
+//! Session and master tokens: HS256 JWTs. The algorithm is pinned, the token's kind is a claim (a master
+//! token is never accepted as a session token or the reverse), and the header's `kid` names the secret
+//! version that signed it, so tokens signed before a secret rotation keep verifying.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::session::Session;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    Session,
+    Master,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub kind: TokenKind,
+    pub session_id: u64,
+    /// The user name.
+    pub sub: String,
+    pub account: String,
+    pub database: Option<String>,
+    pub schema: Option<String>,
+    /// The host the client connected to.
+    pub host: Option<String>,
+    pub iat: u64,
+    pub exp: u64,
+    /// Unique per token, so two tokens minted in the same second differ.
+    pub jti: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    /// Well-formed, correctly signed, of the right kind, but past its expiry.
+    Expired,
+    /// Anything else: malformed, forged, wrong algorithm, unknown key, wrong kind.
+    Invalid,
+}
+
+/// One HMAC secret and the version id that names it in token headers.
+pub struct SigningKey {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl SigningKey {
+    pub fn new(kid: impl Into<String>, secret: &SecretString) -> Self {
+        let bytes = secret.expose_secret().as_bytes();
+        Self {
+            kid: kid.into(),
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+        }
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+}
+
+/// The secret that signs new tokens and the older ones that still verify.
+pub struct Keyring {
+    current: SigningKey,
+    previous: Vec<SigningKey>,
+}
+
+impl Keyring {
+    pub fn new(current: SigningKey, previous: Vec<SigningKey>) -> Self {
+        Self { current, previous }
+    }
+
+    pub fn current_kid(&self) -> &str {
+        self.current.kid()
+    }
+
+    fn find(&self, kid: &str) -> Option<&SigningKey> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.kid == kid)
+    }
+
+    /// Signs a token of `kind` for `session`, valid for `ttl` seconds from `now`.
+    pub fn mint(
+        &self,
+        kind: TokenKind,
+        session: &Session,
+        host: Option<&str>,
+        now: u64,
+        ttl: u64,
+    ) -> String {
+        let claims = Claims {
+            kind,
+            session_id: session.id,
+            sub: session.user.clone(),
+            account: session.account.clone(),
+            database: session.context.database.clone(),
+            schema: session.context.schema.clone(),
+            host: host.map(str::to_string),
+            iat: now,
+            exp: now.saturating_add(ttl),
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.current.kid.clone());
+        // Encoding plain serializable claims with an HMAC key cannot fail; an empty token, which
+        // verifies as invalid, is the safe fallback rather than a panic.
+        jsonwebtoken::encode(&header, &claims, &self.current.encoding).unwrap_or_default()
+    }
+
+    /// Checks signature, algorithm, kind and expiry (at `now`, epoch seconds) of `token`.
+    pub fn verify(&self, token: &str, kind: TokenKind, now: u64) -> Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if header.alg != Algorithm::HS256 {
+            return Err(TokenError::Invalid);
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.find(kid))
+            .ok_or(TokenError::Invalid)?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is checked below against the caller's clock, so tests and the service agree on `now`.
+        validation.validate_exp = false;
+        validation.required_spec_claims = ["exp".to_string()].into_iter().collect();
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        if claims.kind != kind {
+            return Err(TokenError::Invalid);
+        }
+        if claims.exp <= now {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::session::SessionContext;
+
+    fn session() -> Session {
+        Session {
+            id: 42,
+            user: "EMBUCKET".into(),
+            account: "ACME".into(),
+            context: SessionContext::default(),
+            created_at: 1000,
+            expires_at: 5000,
+            client_app: None,
+        }
+    }
+
+    fn ring(kid: &str, secret: &str) -> Keyring {
+        Keyring::new(SigningKey::new(kid, &SecretString::from(secret)), vec![])
+    }
+
+    #[test]
+    fn kinds_expiry_and_keys() {
+        let ring = ring("v1", "secret-one");
+        let st = ring.mint(TokenKind::Session, &session(), Some("h"), 1000, 10);
+        assert_eq!(
+            ring.verify(&st, TokenKind::Session, 1005)
+                .unwrap()
+                .session_id,
+            42
+        );
+        assert_eq!(
+            ring.verify(&st, TokenKind::Master, 1005),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            ring.verify(&st, TokenKind::Session, 1010),
+            Err(TokenError::Expired)
+        );
+        let other = super::tests::ring("v1", "secret-two");
+        assert_eq!(
+            other.verify(&st, TokenKind::Session, 1005),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            ring.verify("garbage", TokenKind::Session, 1005),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn previous_keys_still_verify() {
+        let old = ring("v1", "secret-one");
+        let st = old.mint(TokenKind::Session, &session(), None, 1000, 10);
+        let rotated = Keyring::new(
+            SigningKey::new("v2", &SecretString::from("secret-two")),
+            vec![SigningKey::new("v1", &SecretString::from("secret-one"))],
+        );
+        assert!(rotated.verify(&st, TokenKind::Session, 1001).is_ok());
+        let new = rotated.mint(TokenKind::Session, &session(), None, 1000, 10);
+        assert_eq!(
+            jsonwebtoken::decode_header(&new).unwrap().kid.as_deref(),
+            Some("v2")
+        );
+        assert_eq!(
+            old.verify(&new, TokenKind::Session, 1001),
+            Err(TokenError::Invalid)
+        );
+    }
+}

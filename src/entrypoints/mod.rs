@@ -1,0 +1,4 @@
+//! The two front doors of the one router.
+
+pub mod lambda;
+pub mod local;

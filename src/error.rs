@@ -1,0 +1,51 @@
+//! The one error type of snowgate. Every failure a request can meet is one of these; `http::error`
+//! turns it into the Snowflake envelope once, at the edge. Messages never carry a secret.
+
+use thiserror::Error;
+
+/// The kinds of SQL failure; the edge maps each to its Snowflake error code and SQLSTATE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlErrorKind {
+    Syntax,
+    Unsupported,
+}
+
+/// A SQL-level failure and the text the driver shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlError {
+    pub kind: SqlErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The request is malformed: bad JSON, wrong field types, missing fields, bad gzip.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is larger than the limit, before or after decompression.
+    #[error("Request body exceeds the limit of {limit} bytes.")]
+    BodyTooLarge { limit: usize },
+    /// Wrong user or password, unknown user, or a user that may not use passwords: one answer for all.
+    #[error("Incorrect username or password was specified.")]
+    InvalidCredentials,
+    #[error("Session token expired.")]
+    SessionTokenExpired,
+    #[error("Authentication token has expired. The user must authenticate again.")]
+    MasterTokenExpired,
+    #[error("Master token is invalid.")]
+    MasterTokenInvalid,
+    #[error("Invalid session token.")]
+    InvalidToken,
+    #[error("Session no longer exists. New login required to access the service.")]
+    SessionGone,
+    #[error("Unknown endpoint {0}.")]
+    NotFound(String),
+    /// A SQL error for the statement of a query request.
+    #[error("{}", .error.message)]
+    Sql { error: SqlError, query_id: String },
+    /// A backend (store, secret source) failed or timed out; drivers should retry.
+    #[error("Service temporarily unavailable: {0}. Please retry.")]
+    Unavailable(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

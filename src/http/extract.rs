@@ -1,0 +1,117 @@
+//! Extractors: the decoded JSON body, the token of the `Authorization` header, the client IP, and
+//! query-string parameters, each failing with a Snowflake-shaped [`Error`].
+
+use std::error::Error as StdError;
+use std::net::IpAddr;
+
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::error::Error;
+
+/// The client's address, put in the request extensions by the front door (the socket peer locally,
+/// API Gateway's source IP inside Lambda).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        Ok(parts
+            .extensions
+            .get::<ClientIp>()
+            .copied()
+            .unwrap_or(ClientIp(None)))
+    }
+}
+
+/// The token of `Authorization: Snowflake Token="…"`.
+pub struct SnowflakeToken(pub SecretString);
+
+impl<S: Send + Sync> FromRequestParts<S> for SnowflakeToken {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        let value = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Error::InvalidToken)?;
+        let token = value
+            .trim()
+            .strip_prefix("Snowflake Token=\"")
+            .and_then(|rest| rest.strip_suffix('"'))
+            .filter(|t| !t.is_empty())
+            .ok_or(Error::InvalidToken)?;
+        Ok(SnowflakeToken(SecretString::from(token)))
+    }
+}
+
+/// Query-string parameters; unknown ones are ignored.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequestParts<S> for Params<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        match parts.uri.query() {
+            None => Ok(Params(T::default())),
+            Some(_) => Query::<T>::try_from_uri(&parts.uri)
+                .map(|Query(t)| Params(t))
+                .map_err(|e| Error::BadRequest(format!("Invalid query string: {}", e.body_text()))),
+        }
+    }
+}
+
+/// A JSON body, gunzipped by the decompression layer, read up to the configured limit and parsed with
+/// the path of any bad field in the error.
+pub struct SnowflakeJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SnowflakeJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        let limit = state.body_limit;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|e| body_error(&e, limit))?;
+        if bytes.is_empty() {
+            return Err(Error::BadRequest("Request body is empty.".into()));
+        }
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() || path == "." {
+                Error::BadRequest(format!("Malformed JSON request body: {inner}"))
+            } else {
+                Error::BadRequest(format!("Invalid request body at '{path}': {inner}"))
+            }
+        })?;
+        Ok(SnowflakeJson(value))
+    }
+}
+
+/// Tells an over-limit body (raw or decompressed) from one that could not be decoded.
+fn body_error(err: &axum::Error, limit: usize) -> Error {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = current {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return Error::BodyTooLarge { limit };
+        }
+        // `io::Error::source` skips the error it wraps, so look inside it explicitly.
+        let wrapped = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref());
+        if wrapped.is_some_and(|inner| inner.is::<http_body_util::LengthLimitError>()) {
+            return Error::BodyTooLarge { limit };
+        }
+        current = e.source();
+    }
+    Error::BadRequest("Request body could not be decoded (invalid gzip data?).".into())
+}

@@ -1,0 +1,184 @@
+//! One handler per route: take the request apart with the extractors, call the [`Gatekeeper`], and
+//! put the outcome into the wire types.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri, header::HOST};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::AppState;
+use super::extract::{ClientIp, Params, SnowflakeJson, SnowflakeToken};
+use crate::domain::SERVER_VERSION;
+use crate::domain::gatekeeper::LoginInput;
+use crate::domain::query::StatementKind;
+use crate::error::{Error, Result};
+use crate::snowflake::{
+    Envelope, LoginParams, LoginRequest, LoginResponse, Parameter, QueryRequest, QueryResponse,
+    RenewRequest, RenewResponse, RequestParams, RowType, SessionInfo, TELEMETRY_ACK, codes,
+};
+
+type Reply<T> = Result<Json<Envelope<T>>>;
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(client_ip): ClientIp,
+    headers: HeaderMap,
+    Params(params): Params<LoginParams>,
+    SnowflakeJson(body): SnowflakeJson<LoginRequest>,
+) -> Reply<LoginResponse> {
+    let data = body.data;
+    let input = LoginInput {
+        account: data.account_name,
+        login_name: data.login_name,
+        password: data.password,
+        authenticator: data.authenticator,
+        client_app: data.client_app_id,
+        database: params.database_name.or(data.database_name),
+        schema: params.schema_name.or(data.schema_name),
+        warehouse: params.warehouse.or(data.warehouse),
+        role: params.role_name.or(data.role_name),
+        session_parameters: data
+            .session_parameters
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        host: headers
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string),
+        client_ip,
+    };
+    let out = state.gate.login(input).await?;
+    let ctx = out.session.context;
+    Ok(Json(Envelope::ok(LoginResponse {
+        token: out.session_token,
+        validity_in_seconds: out.session_ttl,
+        master_token: out.master_token,
+        master_validity_in_seconds: out.master_ttl,
+        session_id: out.session.id,
+        server_version: SERVER_VERSION,
+        display_user_name: out.session.user,
+        first_login: false,
+        health_check_interval: 45,
+        new_client_for_upgrade: None,
+        rem_me_token: None,
+        rem_me_validity_in_seconds: 0,
+        id_token: None,
+        id_token_validity_in_seconds: 0,
+        mfa_token: None,
+        mfa_token_validity_in_seconds: 0,
+        session_info: SessionInfo {
+            database_name: ctx.database,
+            schema_name: ctx.schema,
+            warehouse_name: ctx.warehouse,
+            role_name: ctx.role,
+        },
+        parameters: to_parameters(out.parameters),
+    })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SessionParams {
+    delete: Option<String>,
+}
+
+/// `POST /session?delete=true`: log out. The body (`{}` or nothing) is not read.
+pub async fn session(
+    State(state): State<AppState>,
+    Params(params): Params<SessionParams>,
+    SnowflakeToken(token): SnowflakeToken,
+) -> Reply<()> {
+    if !params
+        .delete
+        .is_some_and(|d| d.eq_ignore_ascii_case("true"))
+    {
+        return Err(Error::BadRequest(
+            "Only POST /session?delete=true is supported.".into(),
+        ));
+    }
+    state.gate.logout(token.expose_secret()).await?;
+    Ok(Json(Envelope::empty_ok()))
+}
+
+pub async fn token_request(
+    State(state): State<AppState>,
+    SnowflakeToken(master): SnowflakeToken,
+    SnowflakeJson(body): SnowflakeJson<RenewRequest>,
+) -> Reply<RenewResponse> {
+    let renewed = state
+        .gate
+        .renew(master.expose_secret(), &body.request_type)
+        .await?;
+    Ok(Json(Envelope::ok(RenewResponse {
+        session_token: renewed.session_token,
+        validity_in_seconds_st: renewed.session_ttl,
+        validity_in_seconds: renewed.session_ttl,
+        // Drivers replace their master token with this one, so it is always echoed.
+        master_token: master.expose_secret().to_string(),
+        validity_in_seconds_mt: renewed.master_ttl_left,
+        master_validity_in_seconds: renewed.master_ttl_left,
+        session_id: renewed.session.id,
+    })))
+}
+
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    SnowflakeToken(token): SnowflakeToken,
+) -> Reply<()> {
+    state.gate.authenticate(token.expose_secret()).await?;
+    Ok(Json(Envelope::empty_ok()))
+}
+
+pub async fn query(
+    State(state): State<AppState>,
+    ClientIp(client_ip): ClientIp,
+    Params(params): Params<RequestParams>,
+    SnowflakeToken(token): SnowflakeToken,
+    SnowflakeJson(body): SnowflakeJson<QueryRequest>,
+) -> Reply<QueryResponse> {
+    let out = state
+        .gate
+        .query(
+            token.expose_secret(),
+            &body.sql_text,
+            params.request_id.as_deref(),
+            client_ip,
+        )
+        .await?;
+    let rows = out.rows.len() as u64;
+    Ok(Json(Envelope::ok(QueryResponse {
+        query_id: out.query_id,
+        query_result_format: "json",
+        rowtype: out.columns.into_iter().map(RowType::text).collect(),
+        rowset: out.rows,
+        total: rows,
+        returned: rows,
+        statement_type_id: match out.kind {
+            StatementKind::Select => codes::STATEMENT_SELECT,
+            StatementKind::Use => codes::STATEMENT_USE,
+        },
+        version: 1,
+        parameters: Vec::new(),
+        final_database_name: out.context.database,
+        final_schema_name: out.context.schema,
+        final_warehouse_name: out.context.warehouse,
+        final_role_name: out.context.role,
+    })))
+}
+
+/// `POST /telemetry/send`: accepted and discarded (the Snowflake CLI posts it after every command).
+pub async fn telemetry() -> Json<Envelope<&'static str>> {
+    Json(Envelope::ok(TELEMETRY_ACK))
+}
+
+pub async fn not_found(uri: Uri) -> Error {
+    Error::NotFound(uri.path().to_string())
+}
+
+fn to_parameters(list: Vec<(String, Value)>) -> Vec<Parameter> {
+    list.into_iter()
+        .map(|(name, value)| Parameter { name, value })
+        .collect()
+}

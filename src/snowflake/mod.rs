@@ -1,0 +1,268 @@
+//! The Snowflake wire format: request and response bodies exactly as the drivers send and read them
+//! (see `shared/docs/snowflake-protocol.md`). Only this module knows field names and JSON shapes; the
+//! rest of snowgate works with domain types.
+
+pub mod codes;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The envelope every GS response uses (protocol §0). `success` is always present, `code` is a string.
+#[derive(Debug, Serialize)]
+pub struct Envelope<T: Serialize> {
+    pub data: Option<T>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub success: bool,
+    pub headers: Option<()>,
+}
+
+impl<T: Serialize> Envelope<T> {
+    pub fn ok(data: T) -> Self {
+        Self {
+            data: Some(data),
+            code: None,
+            message: None,
+            success: true,
+            headers: None,
+        }
+    }
+
+    pub fn failure(code: &str, message: impl Into<String>, data: Option<T>) -> Self {
+        Self {
+            data,
+            code: Some(code.to_string()),
+            message: Some(message.into()),
+            success: false,
+            headers: None,
+        }
+    }
+}
+
+impl Envelope<()> {
+    /// `{"data": null, "success": true, ...}`: heartbeat and session delete.
+    pub fn empty_ok() -> Self {
+        Self {
+            data: None,
+            code: None,
+            message: None,
+            success: true,
+            headers: None,
+        }
+    }
+}
+
+/// Query-string parameters of the login request (§1.1). Python says `request_id`, the others `requestId`.
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginParams {
+    pub request_id: Option<String>,
+    #[serde(rename = "requestId")]
+    pub request_id_camel: Option<String>,
+    #[serde(rename = "databaseName")]
+    pub database_name: Option<String>,
+    #[serde(rename = "schemaName")]
+    pub schema_name: Option<String>,
+    pub warehouse: Option<String>,
+    #[serde(rename = "roleName")]
+    pub role_name: Option<String>,
+}
+
+impl LoginParams {
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id
+            .as_deref()
+            .or(self.request_id_camel.as_deref())
+    }
+}
+
+/// Query-string parameters of every other route: only the request id matters.
+#[derive(Debug, Default, Deserialize)]
+pub struct RequestParams {
+    #[serde(rename = "requestId")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    pub data: LoginData,
+}
+
+/// `data` of the login body (§1.3). Unknown keys (CLIENT_ENVIRONMENT details, EXT_AUTHN_DUO_METHOD, …)
+/// are accepted and ignored.
+#[derive(Debug, Deserialize)]
+pub struct LoginData {
+    #[serde(rename = "ACCOUNT_NAME")]
+    pub account_name: Option<String>,
+    #[serde(rename = "LOGIN_NAME")]
+    pub login_name: Option<String>,
+    #[serde(rename = "PASSWORD")]
+    pub password: Option<SecretString>,
+    #[serde(rename = "AUTHENTICATOR")]
+    pub authenticator: Option<String>,
+    #[serde(rename = "TOKEN")]
+    pub token: Option<SecretString>,
+    #[serde(rename = "CLIENT_APP_ID")]
+    pub client_app_id: Option<String>,
+    #[serde(rename = "CLIENT_APP_VERSION")]
+    pub client_app_version: Option<String>,
+    #[serde(rename = "SESSION_PARAMETERS")]
+    pub session_parameters: Option<Map<String, Value>>,
+    /// Some clients put the context in the body rather than in the query string.
+    #[serde(rename = "databaseName")]
+    pub database_name: Option<String>,
+    #[serde(rename = "schemaName")]
+    pub schema_name: Option<String>,
+    pub warehouse: Option<String>,
+    #[serde(rename = "roleName")]
+    pub role_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub database_name: Option<String>,
+    pub schema_name: Option<String>,
+    pub warehouse_name: Option<String>,
+    pub role_name: Option<String>,
+}
+
+/// One `{name, value}` element of a `parameters` list.
+#[derive(Debug, Serialize)]
+pub struct Parameter {
+    pub name: String,
+    pub value: Value,
+}
+
+/// Successful login `data` (§1.4). `nextAction` is never sent: it would start MFA or a password change.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    pub token: String,
+    pub validity_in_seconds: u64,
+    pub master_token: String,
+    pub master_validity_in_seconds: u64,
+    pub session_id: u64,
+    pub server_version: &'static str,
+    pub display_user_name: String,
+    pub first_login: bool,
+    pub health_check_interval: u64,
+    pub new_client_for_upgrade: Option<String>,
+    pub rem_me_token: Option<String>,
+    pub rem_me_validity_in_seconds: u64,
+    pub id_token: Option<String>,
+    pub id_token_validity_in_seconds: u64,
+    pub mfa_token: Option<String>,
+    pub mfa_token_validity_in_seconds: u64,
+    pub session_info: SessionInfo,
+    pub parameters: Vec<Parameter>,
+}
+
+/// Body of `POST /session/token-request` (§3.2).
+#[derive(Debug, Deserialize)]
+pub struct RenewRequest {
+    #[serde(rename = "oldSessionToken")]
+    pub old_session_token: Option<SecretString>,
+    #[serde(rename = "requestType")]
+    pub request_type: String,
+}
+
+/// Successful renewal `data` (§3.2): every driver's spelling of the validities, master token echoed.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewResponse {
+    pub session_token: String,
+    #[serde(rename = "validityInSecondsST")]
+    pub validity_in_seconds_st: u64,
+    pub validity_in_seconds: u64,
+    pub master_token: String,
+    #[serde(rename = "validityInSecondsMT")]
+    pub validity_in_seconds_mt: u64,
+    pub master_validity_in_seconds: u64,
+    pub session_id: u64,
+}
+
+/// Body of `POST /queries/v1/query-request` (§4.1). Bindings, parameters and the rest are ignored.
+#[derive(Debug, Deserialize)]
+pub struct QueryRequest {
+    #[serde(rename = "sqlText")]
+    pub sql_text: String,
+    #[serde(rename = "asyncExec", default)]
+    pub async_exec: bool,
+    #[serde(rename = "sequenceId")]
+    pub sequence_id: Option<u64>,
+}
+
+/// One column description of a JSON result (§4.2). Python needs every one of these keys.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RowType {
+    pub name: String,
+    pub database: &'static str,
+    pub schema: &'static str,
+    pub table: &'static str,
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    pub nullable: bool,
+    pub length: Option<u64>,
+    pub precision: Option<u64>,
+    pub scale: Option<u64>,
+    pub byte_length: Option<u64>,
+    pub collation: Option<String>,
+}
+
+impl RowType {
+    /// A TEXT column; every value snowgate returns is text.
+    pub fn text(name: String) -> Self {
+        Self {
+            name,
+            database: "",
+            schema: "",
+            table: "",
+            type_: "text",
+            nullable: true,
+            length: Some(16_777_216),
+            precision: None,
+            scale: None,
+            byte_length: Some(16_777_216),
+            collation: None,
+        }
+    }
+}
+
+/// Successful query `data` (§4.2, §4.3), with the session context after the statement in `final*`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryResponse {
+    pub query_id: String,
+    pub query_result_format: &'static str,
+    pub rowtype: Vec<RowType>,
+    pub rowset: Vec<Vec<Option<String>>>,
+    pub total: u64,
+    pub returned: u64,
+    pub statement_type_id: i64,
+    pub version: u64,
+    pub parameters: Vec<Parameter>,
+    pub final_database_name: Option<String>,
+    pub final_schema_name: Option<String>,
+    pub final_warehouse_name: Option<String>,
+    pub final_role_name: Option<String>,
+}
+
+/// `data` of a failed query (§4.4): JDBC takes `errorCode` as the vendor code when `sqlState` is set.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SqlErrorData {
+    pub internal_error: bool,
+    pub error_code: String,
+    pub age: u64,
+    pub sql_state: String,
+    pub query_id: String,
+    pub line: i64,
+    pub pos: i64,
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+}
+
+/// The polite answer to `/telemetry/send` (§7.2).
+pub const TELEMETRY_ACK: &str = "Log Received";

@@ -1,0 +1,303 @@
+//! Parsing the statements snowgate answers itself: session-context `USE …` and `SELECT CURRENT_*()`.
+//! The parser is `sqlparser`'s Snowflake dialect; this module only maps its tree onto
+//! [`ContextStatement`], so the domain never sees SQL syntax.
+
+use sqlparser::ast::{
+    Expr, FunctionArguments, ObjectName, ObjectNamePart, SelectItem, SetExpr, Statement, Use,
+};
+use sqlparser::dialect::SnowflakeDialect;
+use sqlparser::parser::Parser;
+
+use crate::domain::ident::Identifier;
+
+/// A statement snowgate can answer from the session alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextStatement {
+    Use(UseTarget),
+    /// `SELECT f1() [AS a], f2(), …`: one row, a column per item.
+    SelectCurrent(Vec<SelectColumn>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UseTarget {
+    Database(Identifier),
+    /// `USE SCHEMA s` (database unchanged) or `USE SCHEMA d.s`.
+    Schema {
+        database: Option<Identifier>,
+        schema: Identifier,
+    },
+    Warehouse(Identifier),
+    Role(Identifier),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectColumn {
+    /// The column name the driver shows: the alias, or the expression as Snowflake prints it.
+    pub name: String,
+    pub function: ContextFunction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextFunction {
+    Database,
+    Schema,
+    Warehouse,
+    Role,
+    User,
+    Account,
+    Session,
+    Version,
+    IpAddress,
+}
+
+impl ContextFunction {
+    fn from_name(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_uppercase().as_str() {
+            "CURRENT_DATABASE" => Self::Database,
+            "CURRENT_SCHEMA" => Self::Schema,
+            "CURRENT_WAREHOUSE" => Self::Warehouse,
+            "CURRENT_ROLE" => Self::Role,
+            "CURRENT_USER" => Self::User,
+            "CURRENT_ACCOUNT" => Self::Account,
+            "CURRENT_SESSION" => Self::Session,
+            "CURRENT_VERSION" => Self::Version,
+            "CURRENT_IP_ADDRESS" => Self::IpAddress,
+            _ => return None,
+        })
+    }
+}
+
+/// Why a statement is not answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlRejection {
+    /// Not valid SQL (or empty).
+    Syntax(String),
+    /// Valid SQL that snowgate does not answer; the text names what was refused.
+    Unsupported(String),
+}
+
+pub fn parse(sql: &str) -> Result<ContextStatement, SqlRejection> {
+    let statements = Parser::parse_sql(&SnowflakeDialect {}, sql)
+        .map_err(|e| SqlRejection::Syntax(e.to_string()))?;
+    let statement = match statements.as_slice() {
+        [] => return Err(SqlRejection::Syntax("Empty SQL statement.".into())),
+        [one] => one,
+        more => {
+            return Err(SqlRejection::Unsupported(format!(
+                "multiple statements in one request ({} given)",
+                more.len()
+            )));
+        }
+    };
+    match statement {
+        Statement::Use(target) => parse_use(target).map(ContextStatement::Use),
+        Statement::Query(query) => {
+            let SetExpr::Select(select) = query.body.as_ref() else {
+                return Err(unsupported_statement());
+            };
+            // Anything beyond a bare projection (FROM, WHERE, ORDER BY, LIMIT, …) shows up in the
+            // printed form, so comparing the two is an exact test for "a plain SELECT list".
+            let projection: Vec<String> = select.projection.iter().map(|i| i.to_string()).collect();
+            let bare = format!("SELECT {}", projection.join(", "));
+            if query.to_string() != bare {
+                return Err(unsupported_statement());
+            }
+            select
+                .projection
+                .iter()
+                .map(parse_select_item)
+                .collect::<Result<Vec<_>, _>>()
+                .map(ContextStatement::SelectCurrent)
+        }
+        _ => Err(unsupported_statement()),
+    }
+}
+
+fn unsupported_statement() -> SqlRejection {
+    SqlRejection::Unsupported("this statement".into())
+}
+
+fn parse_use(target: &Use) -> Result<UseTarget, SqlRejection> {
+    match target {
+        Use::Database(name) => Ok(UseTarget::Database(single(name)?)),
+        Use::Schema(name) => {
+            let (database, schema) = qualified(name)?;
+            Ok(UseTarget::Schema { database, schema })
+        }
+        Use::Warehouse(name) => Ok(UseTarget::Warehouse(single(name)?)),
+        Use::Role(name) => Ok(UseTarget::Role(single(name)?)),
+        // `USE x` names a database, `USE x.y` a database and a schema.
+        Use::Object(name) => match qualified(name)? {
+            (None, database) => Ok(UseTarget::Database(database)),
+            (Some(database), schema) => Ok(UseTarget::Schema {
+                database: Some(database),
+                schema,
+            }),
+        },
+        _ => Err(SqlRejection::Unsupported(format!("'{target}'"))),
+    }
+}
+
+fn parts(name: &ObjectName) -> Result<Vec<Identifier>, SqlRejection> {
+    name.0
+        .iter()
+        .map(|part| match part {
+            ObjectNamePart::Identifier(ident) => {
+                Identifier::from_parsed(&ident.value, ident.quote_style.is_some())
+                    .ok_or_else(|| SqlRejection::Syntax("Empty identifier.".into()))
+            }
+            other => Err(SqlRejection::Unsupported(format!("the name '{other}'"))),
+        })
+        .collect()
+}
+
+fn single(name: &ObjectName) -> Result<Identifier, SqlRejection> {
+    let mut parts = parts(name)?;
+    match parts.len() {
+        1 => Ok(parts.remove(0)),
+        _ => Err(SqlRejection::Syntax(format!(
+            "Invalid object name '{name}'."
+        ))),
+    }
+}
+
+fn qualified(name: &ObjectName) -> Result<(Option<Identifier>, Identifier), SqlRejection> {
+    let mut parts = parts(name)?;
+    match parts.len() {
+        1 => Ok((None, parts.remove(0))),
+        2 => {
+            let schema = parts.remove(1);
+            Ok((Some(parts.remove(0)), schema))
+        }
+        _ => Err(SqlRejection::Syntax(format!(
+            "Invalid object name '{name}'."
+        ))),
+    }
+}
+
+fn parse_select_item(item: &SelectItem) -> Result<SelectColumn, SqlRejection> {
+    let (expr, alias) = match item {
+        SelectItem::UnnamedExpr(expr) => (expr, None),
+        SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias)),
+        other => return Err(SqlRejection::Unsupported(format!("'{other}'"))),
+    };
+    let Expr::Function(function) = expr else {
+        return Err(SqlRejection::Unsupported(format!(
+            "the expression '{expr}'"
+        )));
+    };
+    let no_args = match &function.args {
+        FunctionArguments::None => true,
+        FunctionArguments::List(list) => list.args.is_empty() && list.clauses.is_empty(),
+        FunctionArguments::Subquery(_) => false,
+    };
+    let context_function = match function.name.0.as_slice() {
+        [ObjectNamePart::Identifier(ident)] if ident.quote_style.is_none() => {
+            ContextFunction::from_name(&ident.value)
+        }
+        _ => None,
+    }
+    .ok_or_else(|| SqlRejection::Unsupported(format!("the function '{}'", function.name)))?;
+    if !no_args || function.filter.is_some() || function.over.is_some() {
+        return Err(SqlRejection::Syntax(format!(
+            "{} takes no arguments.",
+            function.name.to_string().to_ascii_uppercase()
+        )));
+    }
+    let name = match alias {
+        Some(alias) => Identifier::from_parsed(&alias.value, alias.quote_style.is_some())
+            .map(|i| i.into_string())
+            .unwrap_or_default(),
+        None => format!("{}()", function.name.to_string().to_ascii_uppercase()),
+    };
+    Ok(SelectColumn {
+        name,
+        function: context_function,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> Identifier {
+        Identifier::from_parsed(s, true).unwrap()
+    }
+
+    #[test]
+    fn use_forms() {
+        assert_eq!(
+            parse("use database analytics").unwrap(),
+            ContextStatement::Use(UseTarget::Database(id("ANALYTICS")))
+        );
+        assert_eq!(
+            parse("USE \"MixedDb\".raw").unwrap(),
+            ContextStatement::Use(UseTarget::Schema {
+                database: Some(id("MixedDb")),
+                schema: id("RAW")
+            })
+        );
+        assert_eq!(
+            parse("use schema s1;").unwrap(),
+            ContextStatement::Use(UseTarget::Schema {
+                database: None,
+                schema: id("S1")
+            })
+        );
+        assert_eq!(
+            parse("USE ROLE sysadmin").unwrap(),
+            ContextStatement::Use(UseTarget::Role(id("SYSADMIN")))
+        );
+        assert_eq!(
+            parse("use warehouse wh").unwrap(),
+            ContextStatement::Use(UseTarget::Warehouse(id("WH")))
+        );
+        assert_eq!(
+            parse("use x").unwrap(),
+            ContextStatement::Use(UseTarget::Database(id("X")))
+        );
+    }
+
+    #[test]
+    fn select_current_functions_with_and_without_aliases() {
+        let ContextStatement::SelectCurrent(cols) =
+            parse("select current_database(), CURRENT_ROLE() as r, current_user() \"Who\"")
+                .unwrap()
+        else {
+            panic!("not a select");
+        };
+        let got: Vec<_> = cols.iter().map(|c| (c.name.as_str(), c.function)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("CURRENT_DATABASE()", ContextFunction::Database),
+                ("R", ContextFunction::Role),
+                ("Who", ContextFunction::User)
+            ]
+        );
+    }
+
+    #[test]
+    fn everything_else_is_refused() {
+        for sql in [
+            "select 1",
+            "select current_database() from t",
+            "select current_database() where 1 = 1",
+            "select current_database() limit 1",
+            "select current_database(1)",
+            "select upper('x')",
+            "create table t (a int)",
+            "use secondary roles all",
+            "select current_role(); select current_user()",
+            "with x as (select 1) select current_role()",
+        ] {
+            assert!(parse(sql).is_err(), "{sql} was accepted");
+        }
+        assert!(matches!(parse("selec 1"), Err(SqlRejection::Syntax(_))));
+        assert!(matches!(parse("  "), Err(SqlRejection::Syntax(_))));
+        assert!(matches!(
+            parse("drop table t"),
+            Err(SqlRejection::Unsupported(_))
+        ));
+    }
+}
