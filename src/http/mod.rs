@@ -92,6 +92,12 @@ where
             Error::BadRequest("Unsupported Content-Encoding: only gzip is accepted.".into())
                 .into_response()
         }
-        status => Error::BadRequest(format!("Request rejected ({status}).")).into_response(),
+        // e.g. 405 for a GET: keep the status, give it the envelope.
+        status => {
+            let mut reply =
+                Error::BadRequest(format!("Request rejected: {status}.")).into_response();
+            *reply.status_mut() = status;
+            reply
+        }
     }
 }

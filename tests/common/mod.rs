@@ -1,0 +1,166 @@
+//! Helpers shared by the integration tests: an app over a chosen store with a clock the test moves,
+//! and small request builders.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use snowgate::AppState;
+use snowgate::domain::{Gatekeeper, Settings};
+use snowgate::secrets::StaticSecrets;
+use snowgate::store::SessionStore;
+use snowgate::store::memory::MemoryStore;
+use tower::ServiceExt;
+
+pub const START: u64 = 1_800_000_000;
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub struct TestApp {
+    pub router: Router,
+    pub clock: Arc<AtomicU64>,
+}
+
+impl TestApp {
+    pub fn new() -> Self {
+        Self::with_store(Arc::new(MemoryStore::new()), "test-secret")
+    }
+
+    pub fn with_store(store: Arc<dyn SessionStore>, jwt_secret: &str) -> Self {
+        let clock = Arc::new(AtomicU64::new(START));
+        let c = Arc::clone(&clock);
+        let secrets = StaticSecrets::new(
+            &SecretString::from(jwt_secret),
+            "embucket".into(),
+            SecretString::from("embucket"),
+        );
+        let gate = Gatekeeper::new(
+            store,
+            Arc::new(secrets),
+            Settings {
+                session_ttl: 100,
+                master_ttl: 1000,
+            },
+            Arc::new(move || c.load(Ordering::SeqCst)),
+        );
+        let state = AppState {
+            gate: Arc::new(gate),
+            body_limit: BODY_LIMIT,
+        };
+        Self {
+            router: snowgate::app(state),
+            clock,
+        }
+    }
+
+    pub fn advance(&self, seconds: u64) {
+        self.clock.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let resp = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)));
+        (status, value)
+    }
+
+    /// POSTs `body` as JSON with an optional Snowflake token.
+    pub async fn post(&self, uri: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.send(request(uri, token, Body::from(body.to_string()), false))
+            .await
+    }
+
+    /// POSTs `body` gzipped, as the Python connector does.
+    pub async fn post_gzip(
+        &self,
+        uri: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        self.send(request(
+            uri,
+            token,
+            Body::from(gzip(body.to_string().as_bytes())),
+            true,
+        ))
+        .await
+    }
+
+    pub async fn login(&self) -> Tokens {
+        let (status, v) = self
+            .post(
+                "/session/v1/login-request",
+                None,
+                login_body("embucket", "embucket"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(v["success"], true, "{v}");
+        Tokens {
+            session: v["data"]["token"].as_str().unwrap().to_string(),
+            master: v["data"]["masterToken"].as_str().unwrap().to_string(),
+            session_id: v["data"]["sessionId"].as_u64().unwrap(),
+        }
+    }
+
+    pub async fn query(&self, token: &str, sql: &str) -> (StatusCode, Value) {
+        self.post(
+            "/queries/v1/query-request?requestId=r-1",
+            Some(token),
+            json!({"sqlText": sql, "asyncExec": false, "sequenceId": 1}),
+        )
+        .await
+    }
+}
+
+pub struct Tokens {
+    pub session: String,
+    pub master: String,
+    pub session_id: u64,
+}
+
+pub fn login_body(user: &str, password: &str) -> Value {
+    json!({"data": {
+        "CLIENT_APP_ID": "PythonConnector", "CLIENT_APP_VERSION": "5.2.0", "SVN_REVISION": null,
+        "ACCOUNT_NAME": "acme", "LOGIN_NAME": user, "PASSWORD": password,
+        "CLIENT_ENVIRONMENT": {"APPLICATION": "PythonConnector", "OS": "Linux"},
+        "EXT_AUTHN_DUO_METHOD": "push",
+        "SESSION_PARAMETERS": {"CLIENT_SESSION_KEEP_ALIVE": true}
+    }})
+}
+
+pub fn request(uri: &str, token: Option<&str>, body: Body, gzipped: bool) -> Request<Body> {
+    let mut b = Request::post(uri)
+        .header("content-type", "application/json")
+        .header("accept", "application/snowflake");
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Snowflake Token=\"{t}\""));
+    }
+    if gzipped {
+        b = b.header("content-encoding", "gzip");
+    }
+    b.body(body).expect("request")
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).expect("gzip");
+    enc.finish().expect("gzip")
+}
+
+/// Asserts a Snowflake failure envelope with `code`, returning its message.
+pub fn assert_failure(v: &Value, code: &str) -> String {
+    assert_eq!(v["success"], false, "{v}");
+    assert_eq!(v["code"], code, "{v}");
+    let message = v["message"].as_str().expect("message is a string");
+    assert!(!message.is_empty());
+    message.to_string()
+}

@@ -1,0 +1,93 @@
+//! The store contract, written once.
+
+use std::sync::Arc;
+
+use snowgate::domain::session::{Session, SessionContext, new_session_id};
+use snowgate::store::{SessionStore, StoreError};
+
+const NOW: u64 = 1_800_000_000;
+
+fn session(id: u64) -> Session {
+    Session {
+        id,
+        user: "EMBUCKET".into(),
+        account: "ACME".into(),
+        context: SessionContext {
+            database: Some("DB".into()),
+            schema: Some("PUBLIC".into()),
+            warehouse: None,
+            role: Some("ACCOUNTADMIN".into()),
+        },
+        created_at: NOW,
+        expires_at: NOW + 100,
+        client_app: Some("PythonConnector".into()),
+    }
+}
+
+pub async fn run(store: Arc<dyn SessionStore>) {
+    let a = session(new_session_id());
+    let b = Session {
+        user: "OTHER".into(),
+        context: SessionContext::default(),
+        client_app: None,
+        ..session(new_session_id())
+    };
+
+    // Create, then read back exactly what was written.
+    store.create(&a).await.unwrap();
+    store.create(&b).await.unwrap();
+    assert_eq!(store.get(a.id, NOW).await.unwrap(), Some(a.clone()));
+    assert_eq!(store.get(b.id, NOW).await.unwrap(), Some(b.clone()));
+    assert_eq!(store.get(new_session_id(), NOW).await.unwrap(), None);
+
+    // Creation never overwrites.
+    let clash = Session {
+        user: "MALLORY".into(),
+        ..a.clone()
+    };
+    assert!(matches!(
+        store.create(&clash).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(store.get(a.id, NOW).await.unwrap(), Some(a.clone()));
+
+    // Context updates apply to live sessions only, and only to that session.
+    let ctx = SessionContext {
+        database: Some("Mixed".into()),
+        schema: Some("RAW".into()),
+        warehouse: Some("WH".into()),
+        role: Some("ANALYST".into()),
+    };
+    assert!(store.update_context(a.id, &ctx, NOW + 1).await.unwrap());
+    let got = store.get(a.id, NOW + 1).await.unwrap().unwrap();
+    assert_eq!(got.context, ctx);
+    assert_eq!(got.user, a.user);
+    assert_eq!(got.expires_at, a.expires_at);
+    assert_eq!(store.get(b.id, NOW).await.unwrap(), Some(b.clone()));
+    let ghost = new_session_id();
+    assert!(!store.update_context(ghost, &ctx, NOW).await.unwrap());
+    assert_eq!(
+        store.get(ghost, NOW).await.unwrap(),
+        None,
+        "an update must not create"
+    );
+
+    // Expiry: gone at expires_at, whatever the backend's TTL machinery does.
+    assert_eq!(store.get(a.id, a.expires_at).await.unwrap(), None);
+    assert!(
+        !store
+            .update_context(b.id, &ctx, b.expires_at + 5)
+            .await
+            .unwrap()
+    );
+
+    // Delete is idempotent and leaves other sessions alone.
+    let c = session(new_session_id());
+    store.create(&c).await.unwrap();
+    store.delete(c.id).await.unwrap();
+    assert_eq!(store.get(c.id, NOW).await.unwrap(), None);
+    store.delete(c.id).await.unwrap();
+    store.delete(new_session_id()).await.unwrap();
+    assert!(!store.update_context(c.id, &ctx, NOW).await.unwrap());
+    assert_eq!(store.get(b.id, NOW).await.unwrap(), Some(b));
+}

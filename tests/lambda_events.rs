@@ -1,0 +1,126 @@
+//! The Lambda front door: API Gateway events go through `lambda_http`'s own request parsing and the
+//! same router. Covers base64 bodies, gzip inside base64, and the source IP.
+
+mod common;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use snowgate::entrypoints::lambda;
+use snowgate::store::memory::MemoryStore;
+use tower::ServiceExt;
+
+fn app() -> axum::Router {
+    common::TestApp::with_store(Arc::new(MemoryStore::new()), "lambda-secret").router
+}
+
+/// An API Gateway HTTP API (payload 2.0) event.
+pub fn event(path: &str, query: &str, headers: Value, body: Option<&[u8]>, base64: bool) -> String {
+    let body = body.map(|b| {
+        if base64 {
+            base64::engine::general_purpose::STANDARD.encode(b)
+        } else {
+            String::from_utf8(b.to_vec()).unwrap()
+        }
+    });
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
+            "domainPrefix": "api", "requestId": "req-1", "routeKey": "$default", "stage": "$default",
+            "time": "22/Nov/2026:20:00:00 +0000", "timeEpoch": 1795000000000u64,
+            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.10", "userAgent": "PythonConnector/5.2.0"}
+        },
+        "body": body,
+        "isBase64Encoded": base64
+    })
+    .to_string()
+}
+
+pub async fn invoke(app: axum::Router, event: &str) -> (u16, Value) {
+    let req = lambda_http::request::from_str(event).expect("lambda_http parses the event");
+    let resp = lambda::service(app).oneshot(req).await.expect("infallible");
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).expect("JSON reply"))
+}
+
+#[tokio::test]
+async fn gzip_then_base64_login_and_source_ip() {
+    let app = app();
+    let body = common::gzip(
+        common::login_body("embucket", "embucket")
+            .to_string()
+            .as_bytes(),
+    );
+    let headers = json!({"content-type": "application/json", "content-encoding": "gzip",
+                         "authorization": "Snowflake Token=\"None\""});
+    let ev = event(
+        "/session/v1/login-request",
+        "request_id=1&databaseName=db",
+        headers,
+        Some(&body),
+        true,
+    );
+    let (status, v) = invoke(app.clone(), &ev).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["success"], true, "{v}");
+    assert_eq!(v["data"]["sessionInfo"]["databaseName"], "DB");
+    let token = v["data"]["token"].as_str().unwrap();
+
+    let q = json!({"sqlText": "select current_ip_address(), current_database()"}).to_string();
+    let headers = json!({"content-type": "application/json",
+                         "authorization": format!("Snowflake Token=\"{token}\"")});
+    let ev = event(
+        "/queries/v1/query-request",
+        "requestId=2",
+        headers,
+        Some(q.as_bytes()),
+        true,
+    );
+    let (_, v) = invoke(app, &ev).await;
+    assert_eq!(v["data"]["rowset"], json!([["203.0.113.10", "DB"]]));
+}
+
+#[tokio::test]
+async fn plain_text_body_and_unknown_path() {
+    let app = app();
+    let body = common::login_body("embucket", "wrong").to_string();
+    let ev = event(
+        "/session/v1/login-request",
+        "",
+        json!({"content-type": "application/json"}),
+        Some(body.as_bytes()),
+        false,
+    );
+    let (status, v) = invoke(app.clone(), &ev).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["code"], "390100");
+    let ev = event("/nope", "", json!({}), None, false);
+    let (status, v) = invoke(app, &ev).await;
+    assert_eq!(status, 404);
+    assert_eq!(v["success"], false);
+}
+
+#[tokio::test]
+async fn bad_base64_gzip_is_a_snowflake_error() {
+    let app = app();
+    let headers = json!({"content-type": "application/json", "content-encoding": "gzip"});
+    let ev = event(
+        "/session/v1/login-request",
+        "",
+        headers,
+        Some(b"not gzip at all"),
+        true,
+    );
+    let (status, v) = invoke(app, &ev).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["code"], "390400");
+}

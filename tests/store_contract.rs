@@ -1,0 +1,13 @@
+//! The contract every session store keeps. Each backend runs the same body: the in-memory store here,
+//! DynamoDB (on moto_server) in `store_contract_dynamodb.rs`.
+
+mod contract;
+
+use std::sync::Arc;
+
+use snowgate::store::memory::MemoryStore;
+
+#[tokio::test]
+async fn memory_store_keeps_the_contract() {
+    contract::run(Arc::new(MemoryStore::new())).await;
+}
