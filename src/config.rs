@@ -3,6 +3,7 @@
 //! per-process JWT secret.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use secrecy::SecretString;
 use thiserror::Error;
@@ -27,6 +28,12 @@ pub struct Config {
     /// `None` means: generate a random secret for this process.
     pub jwt_secret: Option<SecretString>,
     pub body_limit: usize,
+    /// DynamoDB table for sessions; `None` keeps them in memory.
+    pub table: Option<String>,
+    /// Secrets Manager secret with `jwt_secret`, `demo_user`, `demo_password`; `None` uses the
+    /// variables above.
+    pub secret_id: Option<String>,
+    pub secret_refresh: Duration,
 }
 
 impl Config {
@@ -69,6 +76,13 @@ impl Config {
             jwt_secret: get("JWT_SECRET").map(SecretString::from),
             body_limit: number(&get, "SNOWGATE_MAX_BODY_BYTES", DEFAULT_BODY_LIMIT as u64)?
                 as usize,
+            table: get("SNOWGATE_TABLE"),
+            secret_id: get("SNOWGATE_SECRET_ID"),
+            secret_refresh: Duration::from_secs(number(
+                &get,
+                "SNOWGATE_SECRET_REFRESH_SECONDS",
+                300,
+            )?),
         })
     }
 }

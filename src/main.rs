@@ -44,7 +44,14 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let app = snowgate::app(snowgate::local_state(&config));
+    let state = match snowgate::build_state(&config).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "start-up failed");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = snowgate::app(state);
     let result = if in_lambda {
         snowgate::entrypoints::lambda::run(app)
             .await

@@ -1,6 +1,8 @@
 //! Where the JWT secret and the demo credentials come from. The domain asks a [`SecretSource`] for the
 //! current material on every request; the source decides how it is loaded and refreshed.
 
+pub mod manager;
+
 use std::sync::Arc;
 
 use secrecy::SecretString;

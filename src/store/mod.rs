@@ -1,6 +1,7 @@
 //! Session storage behind one trait, so the router runs the same on the in-memory store (the local
 //! default) and on DynamoDB. Every implementation passes `tests/store_contract.rs`.
 
+pub mod dynamo;
 pub mod memory;
 
 use async_trait::async_trait;

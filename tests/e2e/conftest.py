@@ -28,6 +28,9 @@ import pytest
 
 # Must be set before the connector runs: no cloud-metadata probing from the driver.
 os.environ["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"] = "true"
+# The server is on loopback: never send the driver's requests through a proxy from the environment.
+for _name in ("NO_PROXY", "no_proxy"):
+    os.environ[_name] = ",".join(filter(None, [os.environ.get(_name, ""), "127.0.0.1", "localhost"]))
 
 import snowflake.connector  # noqa: E402
 
@@ -72,6 +75,10 @@ def extra_env_from_environment() -> dict[str, str]:
     return {str(k): str(v) for k, v in extra.items()}
 
 
+# Raw requests go straight to the server, whatever proxy the environment names.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
@@ -114,7 +121,7 @@ class SnowgateServer:
             # log out on close, which is what these tests check.
             enable_server_session_keep_alive_auto_detection=False,
             login_timeout=20,
-            network_timeout=20,
+            request_timeout=20,
         )
         params.update(overrides)
         conn = snowflake.connector.connect(**params)
@@ -136,7 +143,7 @@ class SnowgateServer:
         if token is not None:
             headers["Authorization"] = f'Snowflake Token="{token}"'
         req = urllib.request.Request(self.base_url + path, data=data, headers=headers, method="POST")
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with _DIRECT.open(req, timeout=10) as resp:
             assert resp.status == 200, f"POST {path}: HTTP {resp.status}"
             return json.loads(resp.read())
 

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Regenerates the API Gateway HTTP API (payload format 2.0) event files in this directory.
+
+Standard library only, and deterministic: the same arguments always write the same bytes (fixed ids
+and times, gzip mtime 0), so a regeneration with the defaults leaves `git diff` empty.
+
+    python3 events/make_events.py                                  # the committed files
+    python3 events/make_events.py --password 'deployed-pass'       # login events for a deployed stack
+    python3 events/make_events.py --session-token "$ST" --master-token "$MT"   # token-bearing events
+
+The login body is gzipped and base64-encoded (isBase64Encoded: true) exactly as
+snowflake-connector-python 5.2.0 sends it; the other events carry plain JSON so they can be edited
+by hand.
+"""
+
+import argparse
+import base64
+import gzip
+import json
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+HERE = Path(__file__).resolve().parent
+
+API_ID = "abcdef1234"
+DOMAIN = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
+SOURCE_IP = "203.0.113.10"  # TEST-NET-3: never a real client
+TIME = "22/Nov/2025:20:00:00 +0000"
+TIME_EPOCH_MS = 1763841600000
+
+PYTHON_UA = "PythonConnector/5.2.0 (Linux-6.1.0-28-cloud-amd64-x86_64-with-glibc2.36) CPython/3.11.7"
+# Bodies here are plain JSON (no Content-Encoding), like the Go driver's requests.
+GO_UA = "Go/1.13.2 (linux-amd64) go1.23.4"
+
+PLACEHOLDER_SESSION = "REPLACE_WITH_SESSION_TOKEN"
+PLACEHOLDER_MASTER = "REPLACE_WITH_MASTER_TOKEN"
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    # mtime=0 keeps the gzip header, and so the base64 text, identical on every run.
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def event(n, method, path, query, headers, body=None, gzipped=False, ua=PYTHON_UA):
+    """One HTTP API v2 event. `n` numbers the request ids so every file differs."""
+    headers = {
+        "accept-encoding": "gzip, deflate",
+        "host": DOMAIN,
+        "user-agent": ua,
+        "x-amzn-trace-id": f"Root=1-69221600-{n:024x}",
+        "x-forwarded-for": SOURCE_IP,
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+        **headers,
+    }
+    ev = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {},
+    }
+    if query:
+        # API Gateway joins repeated keys with commas; none repeat here.
+        ev["queryStringParameters"] = dict(parse_qsl(query, keep_blank_values=True))
+    ev["requestContext"] = {
+        "accountId": "123456789012",
+        "apiId": API_ID,
+        "domainName": DOMAIN,
+        "domainPrefix": API_ID,
+        "http": {
+            "method": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": SOURCE_IP,
+            "userAgent": ua,
+        },
+        "requestId": f"Ab1Cd2Ef3Gh4I{n:02d}=",
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": TIME,
+        "timeEpoch": TIME_EPOCH_MS + n,
+    }
+    if body is None:
+        headers["content-length"] = "0"
+        ev["isBase64Encoded"] = False
+    else:
+        raw = json.dumps(body).encode()
+        if gzipped:
+            raw = gzip_bytes(raw)
+            headers["content-encoding"] = "gzip"
+            ev["body"] = base64.b64encode(raw).decode()
+            ev["isBase64Encoded"] = True
+        else:
+            ev["body"] = raw.decode()
+            ev["isBase64Encoded"] = False
+        headers["content-length"] = str(len(raw))
+    # API Gateway lower-cases header names; sorted for stable diffs.
+    ev["headers"] = dict(sorted(headers.items()))
+    return ev
+
+
+def login_body(account, user, password):
+    return {
+        "data": {
+            "CLIENT_APP_ID": "PythonConnector",
+            "CLIENT_APP_VERSION": "5.2.0",
+            "SVN_REVISION": None,
+            "ACCOUNT_NAME": account,
+            "LOGIN_NAME": user,
+            "PASSWORD": password,
+            "CLIENT_ENVIRONMENT": {
+                "APPLICATION": "PythonConnector",
+                "OS": "Linux",
+                "OS_VERSION": "Linux-6.1.0-28-cloud-amd64-x86_64-with-glibc2.36",
+                "PYTHON_VERSION": "3.11.7",
+                "PYTHON_RUNTIME": "CPython",
+                "PYTHON_COMPILER": "GCC 12.2.0",
+                "OCSP_MODE": "FAIL_OPEN",
+                "TRACING": 30,
+                "LOGIN_TIMEOUT": None,
+                "NETWORK_TIMEOUT": None,
+                "SOCKET_TIMEOUT": None,
+            },
+            "EXT_AUTHN_DUO_METHOD": "push",
+            "SESSION_PARAMETERS": {"CLIENT_SESSION_KEEP_ALIVE": False},
+        }
+    }
+
+
+def token_header(token):
+    return f'Snowflake Token="{token}"'
+
+
+def build(args):
+    st, mt = args.session_token, args.master_token
+    json_headers = {"content-type": "application/json", "accept": "application/snowflake"}
+    return {
+        "login-password.json": event(
+            1, "POST", "/session/v1/login-request",
+            "request_id=8c6f0d4e-2b1a-4c3d-9e8f-0a1b2c3d4e01&databaseName=analytics&warehouse=wh",
+            {**json_headers, "authorization": token_header("None")},
+            login_body(args.account, args.user, args.password), gzipped=True,
+        ),
+        "login-wrong-password.json": event(
+            2, "POST", "/session/v1/login-request",
+            "requestId=8c6f0d4e-2b1a-4c3d-9e8f-0a1b2c3d4e02",
+            json_headers,
+            login_body(args.account, args.user, "not-the-password"), ua=GO_UA,
+        ),
+        "query-current.json": event(
+            3, "POST", "/queries/v1/query-request",
+            "requestId=8c6f0d4e-2b1a-4c3d-9e8f-0a1b2c3d4e03",
+            {**json_headers, "authorization": token_header(st)},
+            {"sqlText": "select current_user(), current_role()", "asyncExec": False, "sequenceId": 1},
+            ua=GO_UA,
+        ),
+        "token-request.json": event(
+            4, "POST", "/session/token-request",
+            "requestId=8c6f0d4e-2b1a-4c3d-9e8f-0a1b2c3d4e04",
+            # Renewal authenticates with the master token; the body names the old session token.
+            {**json_headers, "authorization": token_header(mt)},
+            {"oldSessionToken": st, "requestType": "RENEW"}, ua=GO_UA,
+        ),
+        "heartbeat.json": event(
+            5, "POST", "/session/heartbeat",
+            "requestId=8c6f0d4e-2b1a-4c3d-9e8f-0a1b2c3d4e05",
+            {"content-type": "application/json", "accept": "application/json",
+             "authorization": token_header(st)},
+            ua=GO_UA,
+        ),
+        "session-delete.json": event(
+            6, "POST", "/session", "delete=true",
+            {**json_headers, "authorization": token_header(st)},
+            {}, ua=GO_UA,
+        ),
+        "telemetry.json": event(
+            7, "POST", "/telemetry/send", "",
+            {**json_headers, "authorization": token_header(st)},
+            {"logs": [{"message": {"type": "client_time_consume_first_result",
+                                   "source": "PythonConnector",
+                                   "query_id": "01b2c3d4-0000-0000-0000-000000000001",
+                                   "value": 12},
+                       "timestamp": str(TIME_EPOCH_MS)}]},
+            ua=GO_UA,
+        ),
+        "unknown-path.json": event(
+            8, "POST", "/nope", "", json_headers, {}, ua=GO_UA,
+        ),
+    }
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--account", default="acme")
+    p.add_argument("--user", default="embucket")
+    p.add_argument("--password", default="embucket", help="for login-password.json")
+    p.add_argument("--session-token", default=PLACEHOLDER_SESSION)
+    p.add_argument("--master-token", default=PLACEHOLDER_MASTER)
+    p.add_argument("--out-dir", type=Path, default=HERE)
+    args = p.parse_args()
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for name, ev in build(args).items():
+        (args.out_dir / name).write_text(json.dumps(ev, indent=2) + "\n")
+        print(args.out_dir / name)
+
+
+if __name__ == "__main__":
+    main()
