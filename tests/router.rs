@@ -8,6 +8,34 @@ use base64::Engine;
 use common::*;
 use serde_json::json;
 
+/// Runs each named test body twice: on the in-memory store and on DynamoDB (moto_server).
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn memory() {
+                super::$name(TestApp::new()).await
+            }
+            #[tokio::test]
+            async fn dynamodb() {
+                super::$name(TestApp::dynamodb().await).await
+            }
+        }
+    )*};
+}
+
+on_every_store!(
+    query_context_use_and_current_functions,
+    other_sql_is_an_unsupported_feature_error,
+    expired_session_token_then_renewal,
+    renewal_errors,
+    delete_ends_the_session_and_is_idempotent,
+    sessions_are_independent,
+    heartbeat_with_expired_token_is_390112,
+    missing_malformed_and_forged_tokens_are_390104,
+);
+
 const LOGIN: &str = "/session/v1/login-request";
 const QUERY: &str = "/queries/v1/query-request";
 const RENEW: &str = "/session/token-request";
@@ -199,9 +227,7 @@ async fn unknown_path_is_404_with_an_envelope() {
     assert_failure(&v, "390400");
 }
 
-#[tokio::test]
-async fn query_context_use_and_current_functions() {
-    let app = TestApp::new();
+async fn query_context_use_and_current_functions(app: TestApp) {
     let t = app.login().await;
     let (_, v) = app.query(&t.session, "USE DATABASE sales").await;
     assert_eq!(v["success"], true, "{v}");
@@ -253,9 +279,7 @@ async fn query_context_use_and_current_functions() {
     assert!(d["queryId"].is_string());
 }
 
-#[tokio::test]
-async fn other_sql_is_an_unsupported_feature_error() {
-    let app = TestApp::new();
+async fn other_sql_is_an_unsupported_feature_error(app: TestApp) {
     let t = app.login().await;
     for sql in [
         "select 1",
@@ -292,9 +316,7 @@ async fn query_request_body_errors() {
     assert!(assert_failure(&v, "390400").contains("sqlText"));
 }
 
-#[tokio::test]
-async fn missing_malformed_and_forged_tokens_are_390104() {
-    let app = TestApp::new();
+async fn missing_malformed_and_forged_tokens_are_390104(app: TestApp) {
     let t = app.login().await;
     let other = TestApp::with_store(
         std::sync::Arc::new(snowgate::store::memory::MemoryStore::new()),
@@ -343,9 +365,7 @@ fn jwt_with_alg_none(token: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn expired_session_token_then_renewal() {
-    let app = TestApp::new();
+async fn expired_session_token_then_renewal(app: TestApp) {
     let t = app.login().await;
     app.advance(100);
     let (_, v) = app.query(&t.session, "select current_user()").await;
@@ -371,9 +391,7 @@ async fn expired_session_token_then_renewal() {
     assert_eq!(v["data"]["rowset"], json!([["EMBUCKET"]]));
 }
 
-#[tokio::test]
-async fn renewal_errors() {
-    let app = TestApp::new();
+async fn renewal_errors(app: TestApp) {
     let t = app.login().await;
     let body = json!({"oldSessionToken": t.session, "requestType": "RENEW"});
     // A session token is not a master token.
@@ -403,9 +421,7 @@ async fn renewal_errors() {
     assert_failure(&v, "390114");
 }
 
-#[tokio::test]
-async fn delete_ends_the_session_and_is_idempotent() {
-    let app = TestApp::new();
+async fn delete_ends_the_session_and_is_idempotent(app: TestApp) {
     let t = app.login().await;
     let (_, v) = app
         .post("/session/heartbeat", Some(&t.session), json!({}))
@@ -452,9 +468,7 @@ async fn delete_ends_the_session_and_is_idempotent() {
     );
 }
 
-#[tokio::test]
-async fn sessions_are_independent() {
-    let app = TestApp::new();
+async fn sessions_are_independent(app: TestApp) {
     let a = app.login().await;
     let b = app.login().await;
     assert_ne!(a.session_id, b.session_id);
@@ -465,9 +479,7 @@ async fn sessions_are_independent() {
     assert_eq!(v["data"]["rowset"], json!([["ONE"]]));
 }
 
-#[tokio::test]
-async fn heartbeat_with_expired_token_is_390112() {
-    let app = TestApp::new();
+async fn heartbeat_with_expired_token_is_390112(app: TestApp) {
     let t = app.login().await;
     app.advance(150);
     assert_failure(

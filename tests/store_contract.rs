@@ -1,6 +1,7 @@
 //! The contract every session store keeps. Each backend runs the same body: the in-memory store here,
 //! DynamoDB (on moto_server) in `store_contract_dynamodb.rs`.
 
+mod common;
 mod contract;
 
 use std::sync::Arc;

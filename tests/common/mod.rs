@@ -2,6 +2,8 @@
 //! and small request builders.
 #![allow(dead_code)]
 
+pub mod aws;
+
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,6 +59,16 @@ impl TestApp {
             router: snowgate::app(state),
             clock,
         }
+    }
+
+    /// The same app over DynamoDB on moto, in a fresh table.
+    pub async fn dynamodb() -> Self {
+        let client = aws_sdk_dynamodb::Client::new(&aws::sdk_config().await);
+        let table = aws::create_table(&client).await;
+        Self::with_store(
+            Arc::new(snowgate::store::dynamo::DynamoStore::new(client, table)),
+            "test-secret",
+        )
     }
 
     pub fn advance(&self, seconds: u64) {

@@ -1,0 +1,230 @@
+//! Secrets Manager loading, refresh and rotation, and backend outages, through the real AWS SDK against
+//! moto_server.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use common::aws;
+use secrecy::ExposeSecret;
+use serde_json::json;
+use snowgate::AppState;
+use snowgate::domain::{Gatekeeper, Settings};
+use snowgate::secrets::manager::SecretsManagerSource;
+use snowgate::secrets::SecretSource;
+use snowgate::store::dynamo::DynamoStore;
+use snowgate::store::memory::MemoryStore;
+
+const LOGIN: &str = "/session/v1/login-request";
+
+async fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&aws::sdk_config().await)
+}
+
+fn secret_json(jwt: &str, password: &str) -> String {
+    json!({"jwt_secret": jwt, "demo_user": "svc_demo", "demo_password": password}).to_string()
+}
+
+/// An app whose secrets come from `source`, with the wall clock.
+fn app_with(source: Arc<SecretsManagerSource>) -> common::TestApp {
+    let gate = Gatekeeper::new(
+        Arc::new(MemoryStore::new()),
+        Arc::new(source),
+        Settings::default(),
+        snowgate::domain::gatekeeper::system_clock(),
+    );
+    common::TestApp {
+        router: snowgate::app(AppState {
+            gate: Arc::new(gate),
+            body_limit: common::BODY_LIMIT,
+        }),
+        clock: Arc::default(),
+    }
+}
+
+fn kid(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+#[tokio::test]
+async fn secret_is_loaded_and_used_for_logins() {
+    let client = secrets_client().await;
+    let id = aws::create_secret(&client, &secret_json("jwt-one", "pass-one")).await;
+    let source = SecretsManagerSource::load(client, &id, Duration::from_secs(300))
+        .await
+        .unwrap();
+    let material = source.current();
+    assert_eq!(material.demo_user, "svc_demo");
+    assert_eq!(material.demo_password.expose_secret(), "pass-one");
+    let app = app_with(source);
+    let (_, v) = app
+        .post(LOGIN, None, common::login_body("SVC_DEMO", "pass-one"))
+        .await;
+    assert_eq!(v["success"], true, "{v}");
+    let (_, v) = app
+        .post(LOGIN, None, common::login_body("embucket", "embucket"))
+        .await;
+    common::assert_failure(&v, "390100");
+}
+
+#[tokio::test]
+async fn startup_errors_name_the_secret_and_key_never_a_value() {
+    let client = secrets_client().await;
+    let missing = aws::unique("absent");
+    let err = SecretsManagerSource::load(client.clone(), &missing, Duration::from_secs(1))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains(&missing), "{err}");
+
+    let no_jwt = json!({"demo_user": "u", "demo_password": "hunter2-value"}).to_string();
+    let id = aws::create_secret(&client, &no_jwt).await;
+    let err = SecretsManagerSource::load(client.clone(), &id, Duration::from_secs(1))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains(&id) && err.contains("jwt_secret"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+
+    let id = aws::create_secret(&client, "hunter2-not-json").await;
+    let err = SecretsManagerSource::load(client, &id, Duration::from_secs(1))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains(&id) && !err.contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
+async fn rotation_keeps_live_sessions_and_signs_with_the_new_secret() {
+    let client = secrets_client().await;
+    let id = aws::create_secret(&client, &secret_json("jwt-one", "pass-one")).await;
+    let source = SecretsManagerSource::load(client.clone(), &id, Duration::from_secs(300))
+        .await
+        .unwrap();
+    let app = app_with(Arc::clone(&source));
+    let (_, v) = app
+        .post(LOGIN, None, common::login_body("svc_demo", "pass-one"))
+        .await;
+    let old_token = v["data"]["token"].as_str().unwrap().to_string();
+    let old_master = v["data"]["masterToken"].as_str().unwrap().to_string();
+
+    // Rotate: a new version becomes AWSCURRENT, the old one AWSPREVIOUS.
+    client
+        .put_secret_value()
+        .secret_id(&id)
+        .secret_string(secret_json("jwt-two", "pass-two"))
+        .send()
+        .await
+        .unwrap();
+    // Until the next refresh, the cached secret is in force.
+    let (_, v) = app
+        .post(LOGIN, None, common::login_body("svc_demo", "pass-two"))
+        .await;
+    common::assert_failure(&v, "390100");
+    source.refresh().await.unwrap();
+
+    // Tokens signed before the rotation still work, renewal included.
+    let (_, v) = app.query(&old_token, "select current_user()").await;
+    assert_eq!(v["data"]["rowset"], json!([["SVC_DEMO"]]), "{v}");
+    let renew = json!({"oldSessionToken": old_token, "requestType": "RENEW"});
+    let (_, v) = app
+        .post("/session/token-request", Some(&old_master), renew)
+        .await;
+    let renewed = v["data"]["sessionToken"].as_str().unwrap().to_string();
+    // New tokens are signed with the new version; the rotated password applies.
+    let (_, v) = app
+        .post(LOGIN, None, common::login_body("svc_demo", "pass-one"))
+        .await;
+    common::assert_failure(&v, "390100");
+    let (_, v) = app
+        .post(LOGIN, None, common::login_body("svc_demo", "pass-two"))
+        .await;
+    let new_token = v["data"]["token"].as_str().unwrap().to_string();
+    assert_ne!(kid(&new_token), kid(&old_token));
+    assert_eq!(kid(&renewed), kid(&new_token));
+    assert_eq!(
+        app.query(&new_token, "select current_user()").await.1["success"],
+        true
+    );
+
+    // A second rotation retires the first secret: only AWSCURRENT and AWSPREVIOUS verify.
+    client
+        .put_secret_value()
+        .secret_id(&id)
+        .secret_string(secret_json("jwt-three", "pass-three"))
+        .send()
+        .await
+        .unwrap();
+    source.refresh().await.unwrap();
+    common::assert_failure(
+        &app.query(&old_token, "select current_user()").await.1,
+        "390104",
+    );
+    assert_eq!(
+        app.query(&new_token, "select current_user()").await.1["success"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn a_stale_secret_is_refreshed_in_the_background() {
+    let client = secrets_client().await;
+    let id = aws::create_secret(&client, &secret_json("jwt-one", "pass-one")).await;
+    let source = SecretsManagerSource::load(client.clone(), &id, Duration::ZERO)
+        .await
+        .unwrap();
+    client
+        .put_secret_value()
+        .secret_id(&id)
+        .secret_string(secret_json("jwt-two", "pass-two"))
+        .send()
+        .await
+        .unwrap();
+    // Each read of a stale copy returns at once and starts a refresh; poll until it lands.
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = source.current().demo_password.expose_secret().to_string();
+        if seen == "pass-two" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, "pass-two");
+}
+
+#[tokio::test]
+async fn dynamodb_outage_is_a_retryable_503_and_writes_nothing() {
+    // A good app on moto, and one whose SDK points at a closed port (the same table and secret).
+    let good_client = aws_sdk_dynamodb::Client::new(&aws::sdk_config().await);
+    let table = aws::create_table(&good_client).await;
+    let good = common::TestApp::with_store(
+        Arc::new(DynamoStore::new(good_client, &table)),
+        "test-secret",
+    );
+    let dead = aws_sdk_dynamodb::Client::new(&aws::sdk_config_at("http://127.0.0.1:9").await);
+    let bad = common::TestApp::with_store(Arc::new(DynamoStore::new(dead, &table)), "test-secret");
+
+    let (status, v) = bad
+        .post(LOGIN, None, common::login_body("embucket", "embucket"))
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let msg = common::assert_failure(&v, "390503");
+    assert!(msg.contains("retry"), "{msg}");
+    assert!(!msg.contains("embucket"), "{msg}");
+
+    let t = good.login().await;
+    let (status, v) = bad.query(&t.session, "use database x").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    common::assert_failure(&v, "390503");
+    let (_, v) = good.query(&t.session, "select current_database()").await;
+    assert_eq!(
+        v["data"]["rowset"],
+        json!([[null]]),
+        "the failed USE changed nothing"
+    );
+}

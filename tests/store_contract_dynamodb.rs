@@ -1,0 +1,15 @@
+//! The store contract on DynamoDB (moto_server, through the real AWS SDK over HTTP).
+
+mod common;
+mod contract;
+
+use std::sync::Arc;
+
+use snowgate::store::dynamo::DynamoStore;
+
+#[tokio::test]
+async fn dynamodb_store_keeps_the_contract() {
+    let client = aws_sdk_dynamodb::Client::new(&common::aws::sdk_config().await);
+    let table = common::aws::create_table(&client).await;
+    contract::run(Arc::new(DynamoStore::new(client, table))).await;
+}
