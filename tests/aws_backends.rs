@@ -12,8 +12,8 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use snowgate::AppState;
 use snowgate::domain::{Gatekeeper, Settings};
-use snowgate::secrets::manager::SecretsManagerSource;
 use snowgate::secrets::SecretSource;
+use snowgate::secrets::manager::SecretsManagerSource;
 use snowgate::store::dynamo::DynamoStore;
 use snowgate::store::memory::MemoryStore;
 

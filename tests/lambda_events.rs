@@ -124,3 +124,79 @@ async fn bad_base64_gzip_is_a_snowflake_error() {
     assert_eq!(status, 200);
     assert_eq!(v["code"], "390400");
 }
+
+fn event_file(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every file in `events/` goes through `lambda_http`'s parsing and the router, first as committed
+/// (placeholder tokens), then with real tokens from the login event.
+#[tokio::test]
+async fn every_event_file_answers() {
+    let app = app();
+    let mut names: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/events"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    // What each event answers as committed: (HTTP status, code or None for success).
+    let expected = |name: &str| -> (u16, Option<&str>) {
+        match name {
+            "login-password.json" | "telemetry.json" => (200, None),
+            "login-wrong-password.json" => (200, Some("390100")),
+            "heartbeat.json" | "query-current.json" | "session-delete.json" => {
+                (200, Some("390104"))
+            }
+            "token-request.json" => (200, Some("390115")),
+            "unknown-path.json" => (404, Some("390400")),
+            other => panic!("events/{other} has no expected answer in this test: add one"),
+        }
+    };
+    for name in &names {
+        let (status, v) = invoke(app.clone(), &event_file(name)).await;
+        let (want_status, want_code) = expected(name);
+        assert_eq!(status, want_status, "{name}: {v}");
+        match want_code {
+            None => assert_eq!(v["success"], true, "{name}: {v}"),
+            Some(code) => assert_eq!(v["code"], code, "{name}: {v}"),
+        }
+    }
+
+    // With real tokens the token-bearing events succeed; the login event is the connector's own.
+    let (_, login) = invoke(app.clone(), &event_file("login-password.json")).await;
+    assert_eq!(login["data"]["sessionInfo"]["databaseName"], "ANALYTICS");
+    assert_eq!(login["data"]["sessionInfo"]["warehouseName"], "WH");
+    let session = login["data"]["token"].as_str().unwrap();
+    let master = login["data"]["masterToken"].as_str().unwrap();
+    let real = |name: &str| {
+        let text = event_file(name)
+            .replace("REPLACE_WITH_SESSION_TOKEN", session)
+            .replace("REPLACE_WITH_MASTER_TOKEN", master);
+        // The body grew, so the recorded content-length no longer holds (a longer body than
+        // declared is refused); API Gateway would send the true length.
+        let mut event: Value = serde_json::from_str(&text).unwrap();
+        if let Some(headers) = event["headers"].as_object_mut() {
+            headers.remove("content-length");
+        }
+        event.to_string()
+    };
+    let (_, v) = invoke(app.clone(), &real("query-current.json")).await;
+    assert_eq!(v["success"], true, "{v}");
+    assert_eq!(v["data"]["rowset"][0][0], "EMBUCKET");
+    for name in [
+        "heartbeat.json",
+        "token-request.json",
+        "telemetry.json",
+        "session-delete.json",
+    ] {
+        let (status, v) = invoke(app.clone(), &real(name)).await;
+        assert_eq!((status, &v["success"]), (200, &json!(true)), "{name}: {v}");
+    }
+    // The delete event ended the session.
+    let (_, v) = invoke(app, &real("heartbeat.json")).await;
+    assert_eq!(v["code"], "390111");
+}

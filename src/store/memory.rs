@@ -8,6 +8,8 @@ use async_trait::async_trait;
 use super::{SessionStore, StoreError};
 use crate::domain::session::{Session, SessionContext};
 
+const SWEEP_EVERY: usize = 1024;
+
 #[derive(Default)]
 pub struct MemoryStore {
     sessions: Mutex<HashMap<u64, Session>>,
@@ -32,6 +34,10 @@ impl SessionStore for MemoryStore {
         let mut sessions = self.lock()?;
         if sessions.contains_key(&session.id) {
             return Err(StoreError::AlreadyExists);
+        }
+        // Sessions nobody reads again would stay forever; sweep the expired ones now and then.
+        if sessions.len() % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            sessions.retain(|_, s| !s.is_expired(session.created_at));
         }
         sessions.insert(session.id, session.clone());
         Ok(())

@@ -7,10 +7,15 @@ Environment knobs (all optional):
   e.g. ``{"SNOWGATE_STORE": "dynamodb", "AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}``. It is applied
   on top of the (cleaned) test environment and below each fixture's own settings, so a fixture that
   needs e.g. a 2-second token lifetime still gets it.
+* ``SNOWGATE_TEST_AWS_ENDPOINT`` -- required by the AWS-backend tests (``aws_endpoint`` fixture): the URL
+  of a moto_server (DynamoDB and Secrets Manager). ``scripts/test`` starts one and sets it, together
+  with dummy ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_REGION``.
 """
 
 from __future__ import annotations
 
+import base64
+import itertools
 import json
 import os
 import signal
@@ -20,7 +25,8 @@ import time
 import urllib.request
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +153,15 @@ class SnowgateServer:
             assert resp.status == 200, f"POST {path}: HTTP {resp.status}"
             return json.loads(resp.read())
 
+    def kill(self) -> None:
+        """SIGKILL the process (no graceful shutdown), as a crashed or recycled instance. The
+        connections opened through it are forgotten, not closed: closing them later would log their
+        sessions out, and a new server may be listening on this port by then."""
+        self._connections.clear()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
+
     def stop(self) -> None:
         self.close_connections()
         if self.proc.poll() is None:
@@ -178,10 +193,12 @@ def _wait_until_listening(proc: subprocess.Popen, port: int, log_path: Path) -> 
     )
 
 
-@contextmanager
-def run_snowgate(log_dir: Path, env_overrides: dict[str, str] | None = None) -> Iterator[SnowgateServer]:
-    """Start `snowgate serve` on a free loopback port with the given environment; stop it afterwards."""
-    binary = snowgate_bin()
+_LOG_SEQ = itertools.count(1)  # a port may be reused by a later server in the same test
+
+
+def server_env(env_overrides: dict[str, str | None] | None = None) -> dict[str, str]:
+    """The environment of a server process: the test environment without the server's own variables,
+    then SNOWGATE_E2E_ENV, then `env_overrides` (a None value removes the variable)."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -190,12 +207,27 @@ def run_snowgate(log_dir: Path, env_overrides: dict[str, str] | None = None) -> 
     env.setdefault("RUST_LOG", "info")
     env["NO_COLOR"] = "1"
     env.update(extra_env_from_environment())
-    env.update(env_overrides or {})
+    for name, value in (env_overrides or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+@contextmanager
+def run_snowgate(
+    log_dir: Path, env_overrides: dict[str, str | None] | None = None
+) -> Iterator[SnowgateServer]:
+    """Start `snowgate serve` on a free loopback port with the given environment; stop it afterwards.
+    An override whose value is None removes that variable."""
+    binary = snowgate_bin()
+    env = server_env(env_overrides)
 
     server = None
     for attempt in range(3):  # another process may grab the port between probe and bind
         port = free_port()
-        log_path = log_dir / f"snowgate-{port}.log"
+        log_path = log_dir / f"snowgate-{port}-{next(_LOG_SEQ)}.log"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
                 [str(binary), "serve", "--listen", f"{HOST}:{port}"],
@@ -265,3 +297,148 @@ def session_token(conn) -> str:
         token = conn.rest.token
     assert isinstance(token, str) and token, f"no session token on the connection: {token!r}"
     return token
+
+
+# --- helpers for tests that start their own servers ---------------------------------------------------
+
+
+@pytest.fixture
+def start_server(tmp_path) -> Iterator:
+    """A factory: ``start_server(env, user=..., password=...)`` starts a new `snowgate serve` process with
+    ``env`` on top of the cleaned environment (None removes a variable) and returns its
+    SnowgateServer; ``user``/``password`` are the demo credentials its helpers log in with (needed
+    when they come from Secrets Manager). Every server started is stopped at teardown."""
+    with ExitStack() as stack:
+
+        def start(
+            env: dict[str, str | None] | None = None,
+            *,
+            user: str | None = None,
+            password: str | None = None,
+        ) -> SnowgateServer:
+            server = stack.enter_context(run_snowgate(tmp_path, env))
+            if user is not None:
+                server.user = user
+            if password is not None:
+                server.password = password
+            return server
+
+        yield start
+
+
+@dataclass
+class Exited:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_snowgate_to_exit(
+    env_overrides: dict[str, str | None] | None = None, timeout: float = STARTUP_TIMEOUT_S
+) -> Exited:
+    """Run `snowgate serve` expecting it to exit by itself (a start-up failure); fails the test if it is
+    still running after ``timeout`` seconds (it is then killed)."""
+    port = free_port()
+    try:
+        done = subprocess.run(
+            [str(snowgate_bin()), "serve", "--listen", f"{HOST}:{port}"],
+            env=server_env(env_overrides),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as e:
+        err = (e.stderr or b"").decode(errors="replace")
+        pytest.fail(f"snowgate was expected to exit but still ran after {timeout:.0f}s; stderr:\n{err}", pytrace=False)
+    return Exited(
+        done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
+    )
+
+
+# --- AWS (moto_server) ---------------------------------------------------------------------------------
+
+AWS_ENDPOINT_VAR = "SNOWGATE_TEST_AWS_ENDPOINT"
+# Inherited variables that would send the server's SDK somewhere other than the test endpoint.
+_AWS_STRAY = (
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+)
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> str:
+    """The moto_server URL from SNOWGATE_TEST_AWS_ENDPOINT. Missing or unreachable fails the test (never
+    skips): the AWS backends must be tested wherever the suite runs."""
+    endpoint = os.environ.get(AWS_ENDPOINT_VAR, "").strip().rstrip("/")
+    if not endpoint:
+        pytest.fail(
+            f"{AWS_ENDPOINT_VAR} is not set: the AWS-backend tests need a moto_server "
+            "(DynamoDB + Secrets Manager). Run ./scripts/test, or start "
+            "`moto_server -H 127.0.0.1 -p 5055` and export "
+            f"{AWS_ENDPOINT_VAR}=http://127.0.0.1:5055 AWS_ACCESS_KEY_ID=testing "
+            "AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1",
+            pytrace=False,
+        )
+    try:
+        with _DIRECT.open(endpoint + "/moto-api/", timeout=5):
+            pass
+    except OSError as e:
+        pytest.fail(f"{AWS_ENDPOINT_VAR}={endpoint} is not reachable: {e}", pytrace=False)
+    return endpoint
+
+
+def aws_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def aws_server_env(endpoint: str) -> dict[str, str | None]:
+    """Environment that points a server's AWS SDK at ``endpoint`` with dummy credentials."""
+    env: dict[str, str | None] = {name: None for name in _AWS_STRAY}
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_REGION=aws_region(),
+        AWS_ACCESS_KEY_ID=os.environ.get("AWS_ACCESS_KEY_ID") or "testing",
+        AWS_SECRET_ACCESS_KEY=os.environ.get("AWS_SECRET_ACCESS_KEY") or "testing",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
+
+
+def aws_client(service: str, endpoint: str):
+    """A boto3 client for ``service`` on the test endpoint."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=aws_region(),
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID") or "testing",
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY") or "testing",
+    )
+
+
+# --- raw protocol helpers ------------------------------------------------------------------------------
+
+
+def login_body(user: str, password: str, account: str = ACCOUNT, **context: str) -> dict:
+    """A password login body shaped like the Python connector's (``context``: DATABASE_NAME=... etc.)."""
+    data: dict[str, Any] = {
+        "CLIENT_APP_ID": "PythonConnector",
+        "CLIENT_APP_VERSION": "5.2.0",
+        "ACCOUNT_NAME": account,
+        "LOGIN_NAME": user,
+        "PASSWORD": password,
+        "CLIENT_ENVIRONMENT": {"APPLICATION": "PythonConnector", "OS": "Linux"},
+        "SESSION_PARAMETERS": {"CLIENT_SESSION_KEEP_ALIVE": False},
+    }
+    data.update(context)
+    return {"data": data}
+
+
+def jwt_header(token: str) -> dict:
+    """The decoded (unverified) JOSE header of a JWT."""
+    head = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
