@@ -228,3 +228,46 @@ async fn dynamodb_outage_is_a_retryable_503_and_writes_nothing() {
         "the failed USE changed nothing"
     );
 }
+
+#[tokio::test]
+async fn a_token_from_a_newer_secret_makes_a_stale_instance_reload() {
+    let client = secrets_client().await;
+    let id = aws::create_secret(&client, &secret_json("jwt-one", "pass-one")).await;
+    let load = || SecretsManagerSource::load(client.clone(), &id, Duration::from_secs(300));
+    // Two instances, as two Lambda containers: one table, one secret, each its own cached copy.
+    let table_client = aws_sdk_dynamodb::Client::new(&aws::sdk_config().await);
+    let table = aws::create_table(&table_client).await;
+    let instance = |source: Arc<SecretsManagerSource>| {
+        let gate = Gatekeeper::new(
+            Arc::new(DynamoStore::new(table_client.clone(), &table)),
+            Arc::new(source),
+            Settings::default(),
+            snowgate::domain::gatekeeper::system_clock(),
+        );
+        common::TestApp {
+            router: snowgate::app(AppState {
+                gate: Arc::new(gate),
+                body_limit: common::BODY_LIMIT,
+            }),
+            clock: Arc::default(),
+        }
+    };
+    let fresh_source = load().await.unwrap();
+    let stale = instance(load().await.unwrap());
+    client
+        .put_secret_value()
+        .secret_id(&id)
+        .secret_string(secret_json("jwt-two", "pass-two"))
+        .send()
+        .await
+        .unwrap();
+    fresh_source.refresh().await.unwrap();
+    let fresh = instance(fresh_source);
+    let (_, v) = fresh
+        .post(LOGIN, None, common::login_body("svc_demo", "pass-two"))
+        .await;
+    let token = v["data"]["token"].as_str().unwrap().to_string();
+    // The stale instance has never seen this key version: it reloads instead of refusing.
+    let (_, v) = stale.query(&token, "select current_user()").await;
+    assert_eq!(v["data"]["rowset"], json!([["SVC_DEMO"]]), "{v}");
+}

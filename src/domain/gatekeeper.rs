@@ -11,7 +11,7 @@ use super::credentials::password_matches;
 use super::ident::{Identifier, account_name};
 use super::query::{self, QueryOutcome};
 use super::session::{Session, SessionContext, new_session_id};
-use super::tokens::{TokenError, TokenKind};
+use super::tokens::{Claims, TokenError, TokenKind};
 use crate::error::{Error, Result};
 use crate::secrets::SecretSource;
 use crate::store::{SessionStore, StoreError};
@@ -218,18 +218,25 @@ impl Gatekeeper {
         })
     }
 
+    /// The verified claims of a token of `kind`, mapped to the code drivers expect for that kind. A
+    /// token signed with a secret version this instance has not loaded yet makes it reload once.
+    async fn claims(&self, token: &str, kind: TokenKind, now: u64) -> Result<Claims> {
+        let mut result = self.secrets.current().keyring.verify(token, kind, now);
+        if result == Err(TokenError::UnknownKey) && self.secrets.reload_for_unknown_key().await {
+            result = self.secrets.current().keyring.verify(token, kind, now);
+        }
+        result.map_err(|e| match (kind, e) {
+            (TokenKind::Session, TokenError::Expired) => Error::SessionTokenExpired,
+            (TokenKind::Session, _) => Error::InvalidToken,
+            (TokenKind::Master, TokenError::Expired) => Error::MasterTokenExpired,
+            (TokenKind::Master, _) => Error::MasterTokenInvalid,
+        })
+    }
+
     /// The live session a session token belongs to.
     pub async fn authenticate(&self, session_token: &str) -> Result<Session> {
         let now = self.now();
-        let claims = self
-            .secrets
-            .current()
-            .keyring
-            .verify(session_token, TokenKind::Session, now)
-            .map_err(|e| match e {
-                TokenError::Expired => Error::SessionTokenExpired,
-                TokenError::Invalid => Error::InvalidToken,
-            })?;
+        let claims = self.claims(session_token, TokenKind::Session, now).await?;
         self.store
             .get(claims.session_id, now)
             .await?
@@ -244,14 +251,8 @@ impl Gatekeeper {
             )));
         }
         let now = self.now();
+        let claims = self.claims(master_token, TokenKind::Master, now).await?;
         let secrets = self.secrets.current();
-        let claims = secrets
-            .keyring
-            .verify(master_token, TokenKind::Master, now)
-            .map_err(|e| match e {
-                TokenError::Expired => Error::MasterTokenExpired,
-                TokenError::Invalid => Error::MasterTokenInvalid,
-            })?;
         let session = self
             .store
             .get(claims.session_id, now)
@@ -276,14 +277,8 @@ impl Gatekeeper {
     /// Ends the session of `session_token`. Ending an already ended session succeeds.
     pub async fn logout(&self, session_token: &str) -> Result<()> {
         let claims = self
-            .secrets
-            .current()
-            .keyring
-            .verify(session_token, TokenKind::Session, self.now())
-            .map_err(|e| match e {
-                TokenError::Expired => Error::SessionTokenExpired,
-                TokenError::Invalid => Error::InvalidToken,
-            })?;
+            .claims(session_token, TokenKind::Session, self.now())
+            .await?;
         self.store.delete(claims.session_id).await?;
         tracing::info!(session_id = claims.session_id, "session deleted");
         Ok(())

@@ -36,7 +36,9 @@ pub struct Claims {
 pub enum TokenError {
     /// Well-formed, correctly signed, of the right kind, but past its expiry.
     Expired,
-    /// Anything else: malformed, forged, wrong algorithm, unknown key, wrong kind.
+    /// Names a key version this keyring does not hold: perhaps a newer secret than the cached one.
+    UnknownKey,
+    /// Anything else: malformed, forged, wrong algorithm, wrong kind.
     Invalid,
 }
 
@@ -117,11 +119,8 @@ impl Keyring {
         if header.alg != Algorithm::HS256 {
             return Err(TokenError::Invalid);
         }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.find(kid))
-            .ok_or(TokenError::Invalid)?;
+        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
+        let key = self.find(kid).ok_or(TokenError::UnknownKey)?;
         let mut validation = Validation::new(Algorithm::HS256);
         // Expiry is checked below against the caller's clock, so tests and the service agree on `now`.
         validation.validate_exp = false;
@@ -205,7 +204,7 @@ mod tests {
         );
         assert_eq!(
             old.verify(&new, TokenKind::Session, 1001),
-            Err(TokenError::Invalid)
+            Err(TokenError::UnknownKey)
         );
     }
 }

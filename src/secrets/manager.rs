@@ -5,7 +5,7 @@
 //! rotation keeps live sessions.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::Client;
@@ -30,6 +30,10 @@ pub enum SecretError {
     },
 }
 
+/// Forced reloads (for tokens signed with an unknown key version) happen at most this often, so forged
+/// `kid`s cannot turn into a flood of Secrets Manager calls.
+const FORCED_RELOAD_EVERY: Duration = Duration::from_secs(10);
+
 struct Cached {
     material: Arc<SecretMaterial>,
     loaded_at: Instant,
@@ -41,6 +45,7 @@ pub struct SecretsManagerSource {
     refresh_every: Duration,
     cached: RwLock<Cached>,
     refreshing: AtomicBool,
+    last_forced: Mutex<Option<Instant>>,
 }
 
 /// One version of the secret: its id and parsed JSON.
@@ -67,6 +72,7 @@ impl SecretsManagerSource {
                 loaded_at: Instant::now(),
             }),
             refreshing: AtomicBool::new(false),
+            last_forced: Mutex::new(None),
         }))
     }
 
@@ -83,7 +89,27 @@ impl SecretsManagerSource {
     }
 }
 
+#[async_trait::async_trait]
 impl SecretSource for Arc<SecretsManagerSource> {
+    async fn reload_for_unknown_key(&self) -> bool {
+        {
+            let Ok(mut last) = self.last_forced.lock() else {
+                return false;
+            };
+            if last.is_some_and(|t| t.elapsed() < FORCED_RELOAD_EVERY) {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        match self.refresh().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "secret reload for an unknown key version failed");
+                false
+            }
+        }
+    }
+
     fn current(&self) -> Arc<SecretMaterial> {
         let (material, stale) = match self.cached.read() {
             Ok(c) => (
@@ -118,8 +144,12 @@ async fn fetch(client: &Client, secret_id: &str) -> Result<SecretMaterial, Secre
             secret_id: secret_id.to_string(),
             reason: "no AWSCURRENT version".into(),
         })?;
-    // A secret that was never rotated has no AWSPREVIOUS; that is normal.
-    let previous = version(client, secret_id, "AWSPREVIOUS").await?;
+    // A secret that was never rotated has no AWSPREVIOUS; that is normal. A rotation between the two
+    // reads can make both the same version: then only the current one counts, and a token signed with
+    // the newest version triggers a reload (see `reload_for_unknown_key`).
+    let previous = version(client, secret_id, "AWSPREVIOUS")
+        .await?
+        .filter(|p| p.id != current.id);
     let field = |v: &Version, key: &'static str| {
         v.fields
             .get(key)

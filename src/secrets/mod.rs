@@ -16,9 +16,16 @@ pub struct SecretMaterial {
     pub demo_password: SecretString,
 }
 
+#[async_trait::async_trait]
 pub trait SecretSource: Send + Sync {
     /// The material in force now. Cheap and never blocking: refreshes happen elsewhere.
     fn current(&self) -> Arc<SecretMaterial>;
+
+    /// A token names a key version the current material lacks: another instance may already use a
+    /// newer secret. Reload now if the source allows it (rate-limited); `true` when it reloaded.
+    async fn reload_for_unknown_key(&self) -> bool {
+        false
+    }
 }
 
 /// Material fixed for the life of the process: environment variables or embedded defaults.

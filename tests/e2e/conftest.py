@@ -4,7 +4,7 @@ Environment knobs (all optional):
 
 * ``SNOWGATE_BIN``      -- the server binary (default: ``target/debug/snowgate`` of this checkout).
 * ``SNOWGATE_E2E_ENV``  -- a JSON object of extra environment variables for every server started here,
-  e.g. ``{"SNOWGATE_STORE": "dynamodb", "AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}``. It is applied
+  e.g. ``{"SNOWGATE_TOKEN_TTL_SECONDS": "60", "RUST_LOG": "debug"}``. It is applied
   on top of the (cleaned) test environment and below each fixture's own settings, so a fixture that
   needs e.g. a 2-second token lifetime still gets it.
 * ``SNOWGATE_TEST_AWS_ENDPOINT`` -- required by the AWS-backend tests (``aws_endpoint`` fixture): the URL
@@ -349,7 +349,10 @@ def run_snowgate_to_exit(
         )
     except subprocess.TimeoutExpired as e:
         err = (e.stderr or b"").decode(errors="replace")
-        pytest.fail(f"snowgate was expected to exit but still ran after {timeout:.0f}s; stderr:\n{err}", pytrace=False)
+        pytest.fail(
+            f"snowgate was expected to exit but still ran after {timeout:.0f}s; stderr:\n{err}",
+            pytrace=False,
+        )
     return Exited(
         done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
     )
@@ -424,7 +427,8 @@ def aws_client(service: str, endpoint: str):
 
 
 def login_body(user: str, password: str, account: str = ACCOUNT, **context: str) -> dict:
-    """A password login body shaped like the Python connector's (``context``: DATABASE_NAME=... etc.)."""
+    """A password login body shaped like the Python connector's; ``context`` adds fields to ``data``
+    (e.g. ``databaseName="analytics"``)."""
     data: dict[str, Any] = {
         "CLIENT_APP_ID": "PythonConnector",
         "CLIENT_APP_VERSION": "5.2.0",
