@@ -8,6 +8,10 @@ use thiserror::Error;
 pub enum SqlErrorKind {
     Syntax,
     Unsupported,
+    AlreadyExists,
+    DoesNotExist,
+    InvalidValue,
+    InsufficientPrivileges,
 }
 
 /// A SQL-level failure and the text the driver shows.
@@ -28,6 +32,19 @@ pub enum Error {
     /// Wrong user or password, unknown user, or a user that may not use passwords: one answer for all.
     #[error("Incorrect username or password was specified.")]
     InvalidCredentials,
+    /// A key-pair login failed; one answer whatever the reason.
+    #[error("JWT token is invalid.")]
+    InvalidJwt,
+    #[error("User access disabled. Contact your local system administrator.")]
+    UserDisabled,
+    #[error(
+        "Role '{0}' specified in the connect string is not granted to this user. Contact your local system administrator, or attempt to login with another role, e.g. PUBLIC."
+    )]
+    RoleNotGranted(String),
+    #[error(
+        "Incoming request with IP/Token {0} is not allowed to access Snowflake. Contact your local security administrator or please create a case with Snowflake Support or reach us on our support line."
+    )]
+    IpNotAllowed(String),
     #[error("Session token expired.")]
     SessionTokenExpired,
     #[error("Authentication token has expired. The user must authenticate again.")]
@@ -49,3 +66,26 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A SQL error; its query id is filled in by [`Error::with_query_id`] where the query is known.
+    pub fn sql(kind: SqlErrorKind, message: impl Into<String>) -> Self {
+        Error::Sql {
+            error: SqlError {
+                kind,
+                message: message.into(),
+            },
+            query_id: String::new(),
+        }
+    }
+
+    pub fn with_query_id(self, id: &str) -> Self {
+        match self {
+            Error::Sql { error, .. } => Error::Sql {
+                error,
+                query_id: id.to_string(),
+            },
+            other => other,
+        }
+    }
+}

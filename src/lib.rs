@@ -7,6 +7,7 @@ pub mod domain;
 pub mod entrypoints;
 pub mod error;
 pub mod http;
+pub mod keygen;
 pub mod logging;
 pub mod secrets;
 pub mod snowflake;
@@ -27,7 +28,7 @@ use domain::Gatekeeper;
 use domain::gatekeeper::system_clock;
 use secrets::manager::SecretsManagerSource;
 use secrets::{SecretSource, StaticSecrets};
-use store::SessionStore;
+use store::Store;
 use store::dynamo::DynamoStore;
 use store::memory::MemoryStore;
 
@@ -62,7 +63,7 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
         }
         None => Arc::new(env_secrets(config)),
     };
-    let store: Arc<dyn SessionStore> = match &config.table {
+    let store: Arc<dyn Store> = match &config.table {
         Some(table) => {
             let dynamo = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
             dynamo
@@ -104,7 +105,7 @@ fn env_secrets(config: &Config) -> StaticSecrets {
 
 /// State over any store and secret source.
 pub fn state_with(
-    store: Arc<dyn SessionStore>,
+    store: Arc<dyn Store>,
     secrets: Arc<dyn SecretSource>,
     config: &Config,
 ) -> AppState {

@@ -1,6 +1,8 @@
 //! The `snowgate` binary: inside Lambda it serves the router under `lambda_http`; outside, `snowgate
-//! serve` (the default) serves the same router over HTTP.
+//! serve` (the default) serves the same router over HTTP, and `snowgate keygen` makes an RSA key pair
+//! for key-pair login (see `snowgate::keygen`).
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -26,6 +28,9 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Make an RSA key pair for key-pair login: the private key goes to a Secrets Manager secret
+    /// and/or a new 0600 file, never to the screen; prints the public key and its fingerprint.
+    Keygen(snowgate::keygen::Args),
 }
 
 #[tokio::main]
@@ -37,6 +42,12 @@ async fn main() -> ExitCode {
         Cli::parse()
     };
     snowgate::logging::init(in_lambda);
+    let listen = match cli.command {
+        // A one-shot tool: no server, no SNOWGATE_* configuration.
+        Some(Command::Keygen(args)) => return keygen(&args).await,
+        Some(Command::Serve { listen }) => listen,
+        None => None,
+    };
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -57,12 +68,7 @@ async fn main() -> ExitCode {
             .await
             .map_err(|e| e.to_string())
     } else {
-        let listen = match cli.command {
-            Some(Command::Serve { listen }) => listen,
-            None => None,
-        }
-        .unwrap_or(config.listen);
-        snowgate::entrypoints::local::serve(app, listen)
+        snowgate::entrypoints::local::serve(app, listen.unwrap_or(config.listen))
             .await
             .map_err(|e| e.to_string())
     };
@@ -71,6 +77,34 @@ async fn main() -> ExitCode {
         Err(e) => {
             tracing::error!(error = %e, "snowgate stopped");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `snowgate keygen`: the public key on stdout, where the private key went on stderr, errors on
+/// stderr (they never hold key material).
+async fn keygen(args: &snowgate::keygen::Args) -> ExitCode {
+    match snowgate::keygen::run(args).await {
+        Ok(output) => {
+            for note in &output.notes {
+                eprintln!("{note}");
+            }
+            // The key is already kept; if stdout is gone, say so rather than panic.
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(output.stdout().as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("snowgate keygen: could not print the public key: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("snowgate keygen: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

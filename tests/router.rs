@@ -45,7 +45,7 @@ async fn login_answers_the_full_response() {
     let app = TestApp::new();
     let (status, v) = app
         .post(
-            "/session/v1/login-request?request_id=abc&databaseName=analytics&schemaName=%22Raw%22&warehouse=wh_xs&roleName=reporter",
+            "/session/v1/login-request?request_id=abc&databaseName=analytics&schemaName=%22Raw%22&warehouse=wh_xs&roleName=sysadmin",
             Some("None"),
             login_body("EMBUCKET", "embucket"),
         )
@@ -62,7 +62,7 @@ async fn login_answers_the_full_response() {
     assert!(d["sessionId"].as_u64().unwrap() < (1 << 53));
     assert_eq!(
         d["sessionInfo"],
-        json!({"databaseName": "ANALYTICS", "schemaName": "Raw", "warehouseName": "WH_XS", "roleName": "REPORTER"})
+        json!({"databaseName": "ANALYTICS", "schemaName": "Raw", "warehouseName": "WH_XS", "roleName": "SYSADMIN"})
     );
     let params = d["parameters"].as_array().unwrap();
     assert!(
@@ -239,7 +239,12 @@ async fn query_context_use_and_current_functions(app: TestApp) {
     assert_eq!(v["data"]["finalDatabaseName"], "Mixed");
     assert_eq!(v["data"]["finalSchemaName"], "RAW");
     app.query(&t.session, "use warehouse wh").await;
-    app.query(&t.session, "use role analyst").await;
+    // Only granted roles (ACCOUNTADMIN and the system roles it holds, for the demo user).
+    let (_, v) = app.query(&t.session, "use role analyst").await;
+    assert_failure(&v, "003001");
+    assert_eq!(v["data"]["sqlState"], "42501");
+    let (_, v) = app.query(&t.session, "use role sysadmin").await;
+    assert_eq!(v["data"]["finalRoleName"], "SYSADMIN");
     let (_, v) = app
         .query(
             &t.session,
@@ -268,7 +273,7 @@ async fn query_context_use_and_current_functions(app: TestApp) {
             "Mixed",
             "RAW",
             "WH",
-            "ANALYST",
+            "SYSADMIN",
             "EMBUCKET",
             "ACME",
             t.session_id.to_string(),

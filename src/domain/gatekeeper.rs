@@ -4,17 +4,18 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::credentials::password_matches;
+use super::directory::{Directory, User, UserType, canonical_ip, verify_password};
 use super::ident::{Identifier, account_name};
-use super::query::{self, QueryOutcome};
+use super::keys::{KeyCache, claimed_identity, signature_valid};
 use super::session::{Session, SessionContext, new_session_id};
 use super::tokens::{Claims, TokenError, TokenKind};
 use crate::error::{Error, Result};
-use crate::secrets::SecretSource;
-use crate::store::{SessionStore, StoreError};
+use crate::secrets::{SecretMaterial, SecretSource};
+use crate::store::{Store, StoreError};
 
 /// Epoch seconds. Injected so tests can move time instead of sleeping.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -49,6 +50,8 @@ pub struct LoginInput {
     pub account: Option<String>,
     pub login_name: Option<String>,
     pub password: Option<SecretString>,
+    /// The key-pair JWT (`AUTHENTICATOR=SNOWFLAKE_JWT`).
+    pub token: Option<SecretString>,
     pub authenticator: Option<String>,
     pub client_app: Option<String>,
     pub database: Option<String>,
@@ -81,26 +84,27 @@ pub struct Renewed {
     pub master_ttl_left: u64,
 }
 
-/// Default role of the demo user, who holds ACCOUNTADMIN.
-const DEMO_DEFAULT_ROLE: &str = "ACCOUNTADMIN";
-
 pub struct Gatekeeper {
-    store: Arc<dyn SessionStore>,
-    secrets: Arc<dyn SecretSource>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) directory: Directory,
+    pub(super) secrets: Arc<dyn SecretSource>,
+    keys: KeyCache,
     settings: Settings,
     clock: Clock,
 }
 
 impl Gatekeeper {
     pub fn new(
-        store: Arc<dyn SessionStore>,
+        store: Arc<dyn Store>,
         secrets: Arc<dyn SecretSource>,
         settings: Settings,
         clock: Clock,
     ) -> Self {
         Self {
+            directory: Directory::new(Arc::clone(&store)),
             store,
             secrets,
+            keys: KeyCache::default(),
             settings,
             clock,
         }
@@ -111,53 +115,26 @@ impl Gatekeeper {
     }
 
     pub async fn login(&self, input: LoginInput) -> Result<LoginOutcome> {
-        match input
-            .authenticator
-            .as_deref()
-            .map(str::to_ascii_uppercase)
-            .as_deref()
-        {
-            None | Some("") | Some("SNOWFLAKE") => {}
+        let secrets = self.secrets.current();
+        let now = self.now();
+        let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
+        let (user, account) = match authenticator.as_deref() {
+            None | Some("") | Some("SNOWFLAKE") => self.password_login(&input, &secrets).await?,
+            Some("SNOWFLAKE_JWT") => self.key_pair_login(&input, &secrets, now).await?,
             Some(other) => {
                 return Err(Error::BadRequest(format!(
                     "Authenticator '{other}' is not supported."
                 )));
             }
-        }
-        let login_name = input
-            .login_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| Error::BadRequest("LOGIN_NAME is required.".into()))?;
-        let password = input.password.as_ref().ok_or(Error::InvalidCredentials)?;
-        let secrets = self.secrets.current();
-        // Both checks always run, so an unknown user costs the same as a wrong password.
-        let user_ok = login_name.eq_ignore_ascii_case(&secrets.demo_user);
-        let password_ok = password_matches(password, &secrets.demo_password);
-        if !(user_ok && password_ok) {
-            tracing::info!(user = login_name, "login refused: bad credentials");
-            return Err(Error::InvalidCredentials);
-        }
-
-        let mut context = SessionContext {
-            database: normalise(&input.database),
-            schema: normalise(&input.schema),
-            warehouse: normalise(&input.warehouse),
-            role: normalise(&input.role).or_else(|| Some(DEMO_DEFAULT_ROLE.to_string())),
         };
-        if context.database.is_some() && context.schema.is_none() {
-            context.schema = Some("PUBLIC".to_string());
+        if user.disabled {
+            return Err(Error::UserDisabled);
         }
-        let now = self.now();
+        let context = initial_context(&user, &input)?;
         let mut session = Session {
             id: new_session_id(),
-            user: secrets.demo_user.to_uppercase(),
-            account: input
-                .account
-                .as_deref()
-                .map(account_name)
-                .unwrap_or_default(),
+            user: user.name.clone(),
+            account,
             context,
             created_at: now,
             expires_at: now.saturating_add(self.settings.master_ttl),
@@ -216,6 +193,123 @@ impl Gatekeeper {
             master_ttl: self.settings.master_ttl,
             parameters,
         })
+    }
+
+    /// The user who logs in as `login`: the demo user of the secret, or a stored one.
+    pub(super) async fn find_user(
+        &self,
+        secrets: &SecretMaterial,
+        login: &str,
+    ) -> Result<Option<User>> {
+        if Directory::is_demo(secrets, login) {
+            return Ok(Some(Directory::demo_user(secrets)));
+        }
+        self.directory.user_by_login(login).await
+    }
+
+    /// The user's network policy, else the account's, must admit the client; checked before any
+    /// credential so a refused address learns nothing about them.
+    async fn check_network_policy(&self, user: Option<&User>, ip: Option<IpAddr>) -> Result<()> {
+        match self.directory.policy_for(user).await? {
+            Some(policy) if !policy.admits(ip) => {
+                let shown = ip
+                    .map(|i| canonical_ip(i).to_string())
+                    .unwrap_or_else(|| "unknown".into());
+                tracing::info!(client_ip = %shown, policy = %policy.name, "login refused by network policy");
+                Err(Error::IpNotAllowed(shown))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn password_login(
+        &self,
+        input: &LoginInput,
+        secrets: &SecretMaterial,
+    ) -> Result<(User, String)> {
+        let login = input
+            .login_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| Error::BadRequest("LOGIN_NAME is required.".into()))?;
+        let user = self.find_user(secrets, login).await?;
+        self.check_network_policy(user.as_ref(), input.client_ip)
+            .await?;
+        let password = input.password.as_ref().ok_or(Error::InvalidCredentials)?;
+        // Every branch spends one comparison, so timing does not tell which one failed.
+        let ok = match &user {
+            Some(u) if Directory::is_demo(secrets, &u.name) => {
+                password_matches(password, &secrets.demo_password)
+            }
+            Some(u) => {
+                let ok = verify_password(password, u.password_hash.as_deref());
+                // A SERVICE user never logs in with a password, and gets the same answer as a
+                // wrong one.
+                ok && u.user_type != UserType::Service
+            }
+            None => verify_password(password, None),
+        };
+        match user {
+            Some(user) if ok => {
+                let account = input
+                    .account
+                    .as_deref()
+                    .map(account_name)
+                    .unwrap_or_default();
+                Ok((user, account))
+            }
+            _ => {
+                tracing::info!(user = login, "login refused: bad credentials");
+                Err(Error::InvalidCredentials)
+            }
+        }
+    }
+
+    async fn key_pair_login(
+        &self,
+        input: &LoginInput,
+        secrets: &SecretMaterial,
+        now: u64,
+    ) -> Result<(User, String)> {
+        let refused = |why: &str| {
+            // The reason goes to the log only; the client always gets 390144.
+            tracing::info!(reason = why, "key-pair login refused");
+            Error::InvalidJwt
+        };
+        let token = input.token.as_ref().ok_or_else(|| refused("no TOKEN"))?;
+        let token = token.expose_secret();
+        let id =
+            claimed_identity(token, now).ok_or_else(|| refused("malformed claims or times"))?;
+        if input
+            .account
+            .as_deref()
+            .is_some_and(|a| account_name(a) != id.account)
+        {
+            return Err(refused("account mismatch"));
+        }
+        if input
+            .login_name
+            .as_deref()
+            .is_some_and(|l| !l.trim().eq_ignore_ascii_case(&id.user))
+        {
+            return Err(refused("LOGIN_NAME differs from the JWT subject"));
+        }
+        let user = self.find_user(secrets, &id.user).await?;
+        self.check_network_policy(user.as_ref(), input.client_ip)
+            .await?;
+        let user = user.ok_or_else(|| refused("unknown user"))?;
+        let key = user
+            .key_with_fingerprint(&id.fingerprint)
+            .ok_or_else(|| refused("no key with that fingerprint"))?;
+        let key = self
+            .keys
+            .get(key)
+            .ok_or_else(|| refused("stored key unusable"))?;
+        if !signature_valid(token, &key) {
+            return Err(refused("bad signature"));
+        }
+        Ok((user, id.account))
     }
 
     /// The verified claims of a token of `kind`, mapped to the code drivers expect for that kind. A
@@ -283,26 +377,38 @@ impl Gatekeeper {
         tracing::info!(session_id = claims.session_id, "session deleted");
         Ok(())
     }
+}
 
-    /// Runs `sql` in the session of `session_token` (see [`query`]).
-    pub async fn query(
-        &self,
-        session_token: &str,
-        sql: &str,
-        request_id: Option<&str>,
-        client_ip: Option<IpAddr>,
-    ) -> Result<QueryOutcome> {
-        let session = self.authenticate(session_token).await?;
-        query::run(
-            self.store.as_ref(),
-            session,
-            sql,
-            request_id,
-            client_ip,
-            self.now(),
-        )
-        .await
-    }
+/// The session context at login: what the driver asked for, else the user's defaults. The role must
+/// be granted (390189 otherwise); without one, the default role if still granted, else PUBLIC.
+fn initial_context(user: &User, input: &LoginInput) -> Result<SessionContext> {
+    let granted = user.effective_roles();
+    let role = match normalise(&input.role) {
+        Some(role) if granted.contains(&role) => role,
+        Some(role) => return Err(Error::RoleNotGranted(role)),
+        None => user
+            .default_role
+            .clone()
+            .filter(|r| granted.contains(r))
+            .unwrap_or_else(|| "PUBLIC".to_string()),
+    };
+    let (default_db, default_schema) = match user.default_namespace.as_deref() {
+        Some(ns) => match ns.split_once('.') {
+            Some((db, schema)) => (Some(db.to_string()), Some(schema.to_string())),
+            None => (Some(ns.to_string()), None),
+        },
+        None => (None, None),
+    };
+    let database = normalise(&input.database).or(default_db);
+    let schema = normalise(&input.schema)
+        .or(default_schema)
+        .or_else(|| database.as_ref().map(|_| "PUBLIC".to_string()));
+    Ok(SessionContext {
+        database,
+        schema,
+        warehouse: normalise(&input.warehouse).or_else(|| user.default_warehouse.clone()),
+        role: Some(role),
+    })
 }
 
 fn normalise(raw: &Option<String>) -> Option<String> {

@@ -1,9 +1,12 @@
 //! The domain: users, sessions, tokens and the query context. Free of HTTP and AWS types; it talks to
 //! storage and secrets only through their traits.
 
+pub mod admin;
 pub mod credentials;
+pub mod directory;
 pub mod gatekeeper;
 pub mod ident;
+pub mod keys;
 pub mod query;
 pub mod session;
 pub mod tokens;

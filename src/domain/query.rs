@@ -4,10 +4,13 @@
 use std::net::IpAddr;
 
 use super::SERVER_VERSION;
-use super::session::{Session, SessionContext};
+use super::admin::{self, AdminContext};
+use super::directory::ADMIN_ROLES;
+use super::gatekeeper::Gatekeeper;
+use super::session::SessionContext;
 use crate::error::{Error, Result, SqlError, SqlErrorKind};
-use crate::sql::{self, ContextFunction, ContextStatement, SqlRejection, UseTarget};
-use crate::store::SessionStore;
+use crate::sql::admin::AdminStatement;
+use crate::sql::{self, ContextFunction, ContextStatement, SqlRejection, Statement, UseTarget};
 
 /// Everything known about one query, resolved before it runs. Logged for every query.
 #[derive(Debug, Clone)]
@@ -25,6 +28,7 @@ pub struct QueryContext {
 pub enum StatementKind {
     Select,
     Use,
+    Ddl,
 }
 
 /// A one-statement result: text columns, rows, and the session context after the statement.
@@ -37,79 +41,144 @@ pub struct QueryOutcome {
     pub context: SessionContext,
 }
 
-pub async fn run(
-    store: &dyn SessionStore,
-    session: Session,
-    sql_text: &str,
-    request_id: Option<&str>,
-    client_ip: Option<IpAddr>,
-    now: u64,
-) -> Result<QueryOutcome> {
-    let ctx = QueryContext {
-        query_id: new_query_id(),
-        request_id: request_id.map(str::to_string),
-        session_id: session.id,
-        account: session.account.clone(),
-        user: session.user.clone(),
-        context: session.context.clone(),
-        client_ip,
-    };
-    tracing::info!(
-        query_id = %ctx.query_id,
-        request_id = ctx.request_id.as_deref().unwrap_or("-"),
-        session_id = ctx.session_id,
-        account = %ctx.account,
-        user = %ctx.user,
-        role = ctx.context.role.as_deref().unwrap_or("-"),
-        database = ctx.context.database.as_deref().unwrap_or("-"),
-        schema = ctx.context.schema.as_deref().unwrap_or("-"),
-        warehouse = ctx.context.warehouse.as_deref().unwrap_or("-"),
-        client_ip = ?ctx.client_ip,
-        "query context resolved"
-    );
-    let statement = sql::parse(sql_text).map_err(|r| sql_error(&ctx, r))?;
-    match statement {
-        ContextStatement::Use(target) => {
-            let mut context = ctx.context.clone();
-            match target {
-                UseTarget::Database(db) => context.use_database(&db),
-                UseTarget::Schema { database, schema } => {
-                    if let Some(db) = database {
-                        context.database = Some(db.into_string());
-                    } else if context.database.is_none() {
-                        return Err(sql_error(
-                            &ctx,
-                            SqlRejection::Syntax(
-                                "Cannot perform USE SCHEMA. This session does not have a current database. Call 'USE DATABASE', or use a qualified name.".into(),
-                            ),
-                        ));
-                    }
-                    context.schema = Some(schema.into_string());
+impl Gatekeeper {
+    /// Runs `sql` in the session of `session_token`: session context statements from the session,
+    /// administration against the directory (for administrator roles only).
+    pub async fn query(
+        &self,
+        session_token: &str,
+        sql_text: &str,
+        request_id: Option<&str>,
+        client_ip: Option<IpAddr>,
+    ) -> Result<QueryOutcome> {
+        let session = self.authenticate(session_token).await?;
+        let ctx = QueryContext {
+            query_id: new_query_id(),
+            request_id: request_id.map(str::to_string),
+            session_id: session.id,
+            account: session.account.clone(),
+            user: session.user.clone(),
+            context: session.context.clone(),
+            client_ip,
+        };
+        // The SQL text is never logged: administration statements carry passwords and keys.
+        tracing::info!(
+            query_id = %ctx.query_id,
+            request_id = ctx.request_id.as_deref().unwrap_or("-"),
+            session_id = ctx.session_id,
+            account = %ctx.account,
+            user = %ctx.user,
+            role = ctx.context.role.as_deref().unwrap_or("-"),
+            database = ctx.context.database.as_deref().unwrap_or("-"),
+            schema = ctx.context.schema.as_deref().unwrap_or("-"),
+            warehouse = ctx.context.warehouse.as_deref().unwrap_or("-"),
+            client_ip = ?ctx.client_ip,
+            "query context resolved"
+        );
+        let statement = sql::parse_statement(sql_text).map_err(|r| sql_error(&ctx, r))?;
+        let result = match statement {
+            Statement::Context(ContextStatement::Use(target)) => self.use_(&ctx, target).await,
+            Statement::Context(ContextStatement::SelectCurrent(columns)) => {
+                let row = columns.iter().map(|c| value_of(&ctx, c.function)).collect();
+                Ok(QueryOutcome {
+                    query_id: ctx.query_id.clone(),
+                    kind: StatementKind::Select,
+                    columns: columns.into_iter().map(|c| c.name).collect(),
+                    rows: vec![row],
+                    context: ctx.context.clone(),
+                })
+            }
+            Statement::Admin(admin) => self.administer(&ctx, admin).await,
+        };
+        result.map_err(|e| e.with_query_id(&ctx.query_id))
+    }
+
+    async fn use_(&self, ctx: &QueryContext, target: UseTarget) -> Result<QueryOutcome> {
+        let mut context = ctx.context.clone();
+        match target {
+            UseTarget::Database(db) => context.use_database(&db),
+            UseTarget::Schema { database, schema } => {
+                if let Some(db) = database {
+                    context.database = Some(db.into_string());
+                } else if context.database.is_none() {
+                    return Err(Error::sql(
+                        SqlErrorKind::Syntax,
+                        "SQL compilation error:\nCannot perform USE SCHEMA. This session does not have a current database. Call 'USE DATABASE', or use a qualified name.",
+                    ));
                 }
-                UseTarget::Warehouse(wh) => context.warehouse = Some(wh.into_string()),
-                UseTarget::Role(role) => context.role = Some(role.into_string()),
+                context.schema = Some(schema.into_string());
             }
-            if !store.update_context(ctx.session_id, &context, now).await? {
-                return Err(Error::SessionGone);
+            UseTarget::Warehouse(wh) => context.warehouse = Some(wh.into_string()),
+            UseTarget::Role(role) => {
+                let secrets = self.secrets.current();
+                let granted = self
+                    .find_user(&secrets, &ctx.user)
+                    .await?
+                    .map(|u| u.effective_roles())
+                    .unwrap_or_default();
+                if !granted.contains(role.as_str()) {
+                    return Err(Error::sql(
+                        SqlErrorKind::InsufficientPrivileges,
+                        format!(
+                            "SQL access control error:\nRole '{role}' does not exist or is not granted to user '{}'.",
+                            ctx.user
+                        ),
+                    ));
+                }
+                context.role = Some(role.into_string());
             }
-            Ok(QueryOutcome {
-                query_id: ctx.query_id,
-                kind: StatementKind::Use,
-                columns: vec!["status".to_string()],
-                rows: vec![vec![Some("Statement executed successfully.".to_string())]],
-                context,
-            })
         }
-        ContextStatement::SelectCurrent(columns) => {
-            let row = columns.iter().map(|c| value_of(&ctx, c.function)).collect();
-            Ok(QueryOutcome {
-                query_id: ctx.query_id.clone(),
-                kind: StatementKind::Select,
-                columns: columns.into_iter().map(|c| c.name).collect(),
-                rows: vec![row],
-                context: ctx.context,
-            })
+        if !self
+            .store
+            .update_context(ctx.session_id, &context, self.now())
+            .await?
+        {
+            return Err(Error::SessionGone);
         }
+        Ok(QueryOutcome {
+            query_id: ctx.query_id.clone(),
+            kind: StatementKind::Use,
+            columns: vec!["status".to_string()],
+            rows: vec![vec![Some("Statement executed successfully.".to_string())]],
+            context,
+        })
+    }
+
+    async fn administer(
+        &self,
+        ctx: &QueryContext,
+        statement: AdminStatement,
+    ) -> Result<QueryOutcome> {
+        let role = ctx.context.role.as_deref().unwrap_or("PUBLIC");
+        if !ADMIN_ROLES.contains(&role) {
+            return Err(Error::sql(
+                SqlErrorKind::InsufficientPrivileges,
+                format!(
+                    "SQL access control error:\nInsufficient privileges to operate on account '{}'. Role '{role}' cannot administer users, roles or network policies; use ACCOUNTADMIN, SECURITYADMIN or USERADMIN.",
+                    ctx.account
+                ),
+            ));
+        }
+        let secrets = self.secrets.current();
+        let admin_ctx = AdminContext {
+            directory: &self.directory,
+            secrets: &secrets,
+            client_ip: ctx.client_ip,
+            now: self.now(),
+        };
+        let answer = admin::run(&admin_ctx, statement).await?;
+        tracing::info!(query_id = %ctx.query_id, user = %ctx.user, "administration statement executed");
+        Ok(QueryOutcome {
+            query_id: ctx.query_id.clone(),
+            kind: if answer.is_ddl {
+                StatementKind::Ddl
+            } else {
+                StatementKind::Select
+            },
+            columns: answer.columns,
+            rows: answer.rows,
+            context: ctx.context.clone(),
+        })
     }
 }
 

@@ -20,6 +20,10 @@ impl IntoResponse for Error {
             // 413 is not in any driver's retry list, so an oversized request fails once.
             Error::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, codes::BAD_REQUEST),
             Error::InvalidCredentials => (StatusCode::OK, codes::INCORRECT_USERNAME_OR_PASSWORD),
+            Error::InvalidJwt => (StatusCode::OK, codes::INVALID_JWT),
+            Error::UserDisabled => (StatusCode::OK, codes::USER_DISABLED),
+            Error::RoleNotGranted(_) => (StatusCode::OK, codes::ROLE_NOT_GRANTED),
+            Error::IpNotAllowed(_) => (StatusCode::OK, codes::IP_NOT_ALLOWED),
             Error::SessionTokenExpired => (StatusCode::OK, codes::SESSION_TOKEN_EXPIRED),
             Error::MasterTokenExpired => (StatusCode::OK, codes::MASTER_TOKEN_EXPIRED),
             Error::MasterTokenInvalid => (StatusCode::OK, codes::MASTER_TOKEN_INVALID),
@@ -33,6 +37,19 @@ impl IntoResponse for Error {
                     SqlErrorKind::Unsupported => (
                         codes::SQL_UNSUPPORTED_FEATURE,
                         codes::SQLSTATE_FEATURE_NOT_SUPPORTED,
+                    ),
+                    SqlErrorKind::AlreadyExists => {
+                        (codes::SQL_ALREADY_EXISTS, codes::SQLSTATE_ALREADY_EXISTS)
+                    }
+                    SqlErrorKind::DoesNotExist => {
+                        (codes::SQL_DOES_NOT_EXIST, codes::SQLSTATE_DOES_NOT_EXIST)
+                    }
+                    SqlErrorKind::InvalidValue => {
+                        (codes::SQL_INVALID_VALUE, codes::SQLSTATE_INVALID_VALUE)
+                    }
+                    SqlErrorKind::InsufficientPrivileges => (
+                        codes::SQL_INSUFFICIENT_PRIVILEGES,
+                        codes::SQLSTATE_INSUFFICIENT_PRIVILEGES,
                     ),
                 };
                 let data = SqlErrorData {

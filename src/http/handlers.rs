@@ -33,6 +33,7 @@ pub async fn login(
         account: data.account_name,
         login_name: data.login_name,
         password: data.password,
+        token: data.token,
         authenticator: data.authenticator,
         client_app: data.client_app_id,
         database: params.database_name.or(data.database_name),
@@ -158,6 +159,7 @@ pub async fn query(
         statement_type_id: match out.kind {
             StatementKind::Select => codes::STATEMENT_SELECT,
             StatementKind::Use => codes::STATEMENT_USE,
+            StatementKind::Ddl => codes::STATEMENT_DDL,
         },
         version: 1,
         parameters: Vec::new(),

@@ -1,14 +1,32 @@
-//! Parsing the statements snowgate answers itself: session-context `USE …` and `SELECT CURRENT_*()`.
-//! The parser is `sqlparser`'s Snowflake dialect; this module only maps its tree onto
-//! [`ContextStatement`], so the domain never sees SQL syntax.
+//! Parsing the statements snowgate answers itself: session-context `USE …` and `SELECT CURRENT_*()`
+//! (here, on `sqlparser`'s Snowflake dialect) and administration (`admin`). The domain never sees SQL
+//! syntax, only [`Statement`]s.
+
+pub mod admin;
 
 use sqlparser::ast::{
-    Expr, FunctionArguments, ObjectName, ObjectNamePart, SelectItem, SetExpr, Statement, Use,
+    Expr, FunctionArguments, ObjectName, ObjectNamePart, SelectItem, SetExpr, Statement as Ast, Use,
 };
 use sqlparser::dialect::SnowflakeDialect;
 use sqlparser::parser::Parser;
 
 use crate::domain::ident::Identifier;
+
+/// Any statement snowgate runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Statement {
+    Context(ContextStatement),
+    Admin(admin::AdminStatement),
+}
+
+/// Parses one statement of either family.
+pub fn parse_statement(sql: &str) -> Result<Statement, SqlRejection> {
+    if admin::is_admin(sql) {
+        admin::parse(sql).map(Statement::Admin)
+    } else {
+        parse(sql).map(Statement::Context)
+    }
+}
 
 /// A statement snowgate can answer from the session alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,8 +108,8 @@ pub fn parse(sql: &str) -> Result<ContextStatement, SqlRejection> {
         }
     };
     match statement {
-        Statement::Use(target) => parse_use(target).map(ContextStatement::Use),
-        Statement::Query(query) => {
+        Ast::Use(target) => parse_use(target).map(ContextStatement::Use),
+        Ast::Query(query) => {
             let SetExpr::Select(select) = query.body.as_ref() else {
                 return Err(unsupported_statement());
             };

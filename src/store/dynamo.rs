@@ -1,8 +1,9 @@
 //! Sessions in DynamoDB, in a single table with typed string keys (`pk`, `sk`) so users and lockout
 //! counters can share it later. A session is `pk = SESSION#<id>`, `sk = SESSION`, expired through the
 //! TTL attribute `expires_at`. DynamoDB deletes expired items late (moto never does), so every read
-//! checks expiry itself. Each operation is one DynamoDB call; reads are consistent so a delete is seen
-//! at once by every instance.
+//! checks expiry itself. Directory objects live in one partition per kind (`pk = USER`, `sk = <name>`,
+//! the JSON document in `doc`), so a kind is listed with one Query and never a Scan. Each operation is
+//! one DynamoDB call; reads are consistent so a delete is seen at once by every instance.
 
 use std::collections::HashMap;
 
@@ -10,7 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{SessionStore, StoreError};
+use super::{DirectoryStore, ObjectKind, SessionStore, StoreError};
 use crate::aws::describe;
 use crate::domain::session::{Session, SessionContext};
 
@@ -217,5 +218,131 @@ impl SessionStore for DynamoStore {
             .await
             .map(|_| ())
             .map_err(|e| unavailable("DeleteItem", &e))
+    }
+}
+
+fn object_key(kind: ObjectKind, name: &str) -> Item {
+    HashMap::from([
+        (
+            "pk".to_string(),
+            AttributeValue::S(kind.key_prefix().to_string()),
+        ),
+        ("sk".to_string(), AttributeValue::S(name.to_string())),
+    ])
+}
+
+fn doc_of(item: &Item) -> Result<String, StoreError> {
+    item.get("doc")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| StoreError::Unavailable("corrupt directory item: doc".into()))
+}
+
+fn is_condition_failure<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .is_some_and(|se| se.code() == Some("ConditionalCheckFailedException"))
+}
+
+#[async_trait]
+impl DirectoryStore for DynamoStore {
+    async fn get_object(&self, kind: ObjectKind, name: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(object_key(kind, name)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        out.item().map(doc_of).transpose()
+    }
+
+    async fn put_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        doc: &str,
+        replace: bool,
+    ) -> Result<(), StoreError> {
+        let mut item = object_key(kind, name);
+        item.insert("doc".into(), AttributeValue::S(doc.to_string()));
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        if !replace {
+            request = request.condition_expression("attribute_not_exists(pk)");
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
+            Err(e) => Err(unavailable("PutItem", &e)),
+        }
+    }
+
+    async fn update_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        doc: &str,
+    ) -> Result<bool, StoreError> {
+        let mut item = object_key(kind, name);
+        item.insert("doc".into(), AttributeValue::S(doc.to_string()));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("PutItem", &e)),
+        }
+    }
+
+    async fn delete_object(&self, kind: ObjectKind, name: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(object_key(kind, name)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem", &e))?;
+        Ok(out.attributes().is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<String>, StoreError> {
+        let mut docs = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(kind.key_prefix().into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", &e))?;
+            for item in out.items() {
+                docs.push(doc_of(item)?);
+            }
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(docs),
+            }
+        }
     }
 }

@@ -5,14 +5,20 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{SessionStore, StoreError};
+use std::collections::BTreeMap;
+
+use super::{DirectoryStore, ObjectKind, SessionStore, StoreError};
 use crate::domain::session::{Session, SessionContext};
+
+/// Directory documents by kind, then name.
+type Objects = HashMap<ObjectKind, BTreeMap<String, String>>;
 
 const SWEEP_EVERY: usize = 1024;
 
 #[derive(Default)]
 pub struct MemoryStore {
     sessions: Mutex<HashMap<u64, Session>>,
+    objects: Mutex<Objects>,
 }
 
 impl MemoryStore {
@@ -25,6 +31,72 @@ impl MemoryStore {
         self.sessions
             .lock()
             .map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
+    }
+}
+
+impl MemoryStore {
+    fn objects(&self) -> Result<std::sync::MutexGuard<'_, Objects>, StoreError> {
+        self.objects
+            .lock()
+            .map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for MemoryStore {
+    async fn get_object(&self, kind: ObjectKind, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .objects()?
+            .get(&kind)
+            .and_then(|m| m.get(name))
+            .cloned())
+    }
+
+    async fn put_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        doc: &str,
+        replace: bool,
+    ) -> Result<(), StoreError> {
+        let mut objects = self.objects()?;
+        let map = objects.entry(kind).or_default();
+        if !replace && map.contains_key(name) {
+            return Err(StoreError::AlreadyExists);
+        }
+        map.insert(name.to_string(), doc.to_string());
+        Ok(())
+    }
+
+    async fn update_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        doc: &str,
+    ) -> Result<bool, StoreError> {
+        let mut objects = self.objects()?;
+        match objects.get_mut(&kind).and_then(|m| m.get_mut(name)) {
+            Some(slot) => {
+                *slot = doc.to_string();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn delete_object(&self, kind: ObjectKind, name: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .objects()?
+            .get_mut(&kind)
+            .is_some_and(|m| m.remove(name).is_some()))
+    }
+
+    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .objects()?
+            .get(&kind)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default())
     }
 }
 

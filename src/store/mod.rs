@@ -1,5 +1,6 @@
-//! Session storage behind one trait, so the router runs the same on the in-memory store (the local
-//! default) and on DynamoDB. Every implementation passes `tests/store_contract.rs`.
+//! Storage behind two traits, sessions and the directory (users, roles, network policies, account
+//! settings), so the service runs the same on the in-memory store (the local default) and on DynamoDB.
+//! Every implementation passes the contract in `tests/contract/`.
 
 pub mod dynamo;
 pub mod memory;
@@ -46,3 +47,59 @@ pub trait SessionStore: Send + Sync {
     /// Removes the session. Idempotent: deleting a missing session succeeds.
     async fn delete(&self, id: u64) -> Result<(), StoreError>;
 }
+
+/// The kinds of directory object. Each is stored as a JSON document under its (upper-cased or quoted)
+/// name; the store does not look inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectKind {
+    User,
+    Role,
+    NetworkPolicy,
+    /// Account-wide settings, one document named `ACCOUNT`.
+    Account,
+    /// Login name → user name, for users whose `LOGIN_NAME` differs from their name.
+    LoginName,
+}
+
+impl ObjectKind {
+    pub fn key_prefix(self) -> &'static str {
+        match self {
+            ObjectKind::User => "USER",
+            ObjectKind::Role => "ROLE",
+            ObjectKind::NetworkPolicy => "NETWORK_POLICY",
+            ObjectKind::Account => "ACCOUNT",
+            ObjectKind::LoginName => "LOGIN_NAME",
+        }
+    }
+}
+
+#[async_trait]
+pub trait DirectoryStore: Send + Sync {
+    /// The document, or `None`.
+    async fn get_object(&self, kind: ObjectKind, name: &str) -> Result<Option<String>, StoreError>;
+    /// Writes the document. Without `replace`, an existing object is left alone and the answer is
+    /// [`StoreError::AlreadyExists`].
+    async fn put_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        doc: &str,
+        replace: bool,
+    ) -> Result<(), StoreError>;
+    /// Replaces an existing object's document; `Ok(false)` (and nothing written) when it is absent.
+    async fn update_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        doc: &str,
+    ) -> Result<bool, StoreError>;
+    /// Removes the object; `Ok(true)` when it existed.
+    async fn delete_object(&self, kind: ObjectKind, name: &str) -> Result<bool, StoreError>;
+    /// Every document of `kind`, in name order.
+    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<String>, StoreError>;
+}
+
+/// Everything the service stores.
+pub trait Store: SessionStore + DirectoryStore {}
+
+impl<T: SessionStore + DirectoryStore> Store for T {}

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use snowgate::AppState;
 use snowgate::domain::{Gatekeeper, Settings};
 use snowgate::secrets::StaticSecrets;
-use snowgate::store::SessionStore;
+use snowgate::store::Store;
 use snowgate::store::memory::MemoryStore;
 use tower::ServiceExt;
 
@@ -34,7 +34,7 @@ impl TestApp {
         Self::with_store(Arc::new(MemoryStore::new()), "test-secret")
     }
 
-    pub fn with_store(store: Arc<dyn SessionStore>, jwt_secret: &str) -> Self {
+    pub fn with_store(store: Arc<dyn Store>, jwt_secret: &str) -> Self {
         let clock = Arc::new(AtomicU64::new(START));
         let c = Arc::clone(&clock);
         let secrets = StaticSecrets::new(

@@ -37,26 +37,26 @@ def raw_query(server, token: str, sql: str) -> dict:
 
 
 def test_login_context_is_upper_cased(server):
-    conn = server.connect(database="analytics", schema="raw", warehouse="compute_wh", role="analyst")
+    conn = server.connect(database="analytics", schema="raw", warehouse="compute_wh", role="sysadmin")
 
     assert conn.database == "ANALYTICS"
     assert conn.schema == "RAW"
     assert conn.warehouse == "COMPUTE_WH"
-    assert conn.role == "ANALYST"
+    assert conn.role == "SYSADMIN"
     assert isinstance(conn.session_id, int) and not isinstance(conn.session_id, bool)
     assert conn.session_id > 0
     assert query_one(
         conn, "select current_database(), current_schema(), current_warehouse(), current_role()"
-    ) == ("ANALYTICS", "RAW", "COMPUTE_WH", "ANALYST")
+    ) == ("ANALYTICS", "RAW", "COMPUTE_WH", "SYSADMIN")
 
 
 def test_login_quoted_names_keep_case(server):
-    conn = server.connect(database='"MixedCase"', schema='"lower_s"', warehouse='"Wh"', role='"Ro"')
+    conn = server.connect(database='"MixedCase"', schema='"lower_s"', warehouse='"Wh"', role='"SYSADMIN"')
 
-    assert (conn.database, conn.schema, conn.warehouse, conn.role) == ("MixedCase", "lower_s", "Wh", "Ro")
+    assert (conn.database, conn.schema, conn.warehouse, conn.role) == ("MixedCase", "lower_s", "Wh", "SYSADMIN")
     assert query_one(
         conn, "select current_database(), current_schema(), current_warehouse(), current_role()"
-    ) == ("MixedCase", "lower_s", "Wh", "Ro")
+    ) == ("MixedCase", "lower_s", "Wh", "SYSADMIN")
 
 
 def test_login_defaults(server):
@@ -93,7 +93,7 @@ def test_use_schema_is_seen_by_select_and_connection(server):
 
 
 def test_use_statements_move_the_session_context(server):
-    conn = server.connect(database="db1", schema="s1", warehouse="wh1", role="r1")
+    conn = server.connect(database="db1", schema="s1", warehouse="wh1", role="useradmin")
 
     def context():
         from_server = query_one(
@@ -104,15 +104,15 @@ def test_use_statements_move_the_session_context(server):
         return from_server
 
     steps = [
-        ("use database db2", ("DB2", "PUBLIC", "WH1", "R1")),
-        ("use schema s2", ("DB2", "S2", "WH1", "R1")),
-        ("use db3.s3", ("DB3", "S3", "WH1", "R1")),
-        ("use schema db4.s4", ("DB4", "S4", "WH1", "R1")),
-        ("use warehouse wh2", ("DB4", "S4", "WH2", "R1")),
-        ("use role r2", ("DB4", "S4", "WH2", "R2")),
-        ("use db5", ("DB5", "PUBLIC", "WH2", "R2")),
-        ('use schema "Quoted"', ("DB5", "Quoted", "WH2", "R2")),
-        ('USE DATABASE "MixedDb"', ("MixedDb", "PUBLIC", "WH2", "R2")),
+        ("use database db2", ("DB2", "PUBLIC", "WH1", "USERADMIN")),
+        ("use schema s2", ("DB2", "S2", "WH1", "USERADMIN")),
+        ("use db3.s3", ("DB3", "S3", "WH1", "USERADMIN")),
+        ("use schema db4.s4", ("DB4", "S4", "WH1", "USERADMIN")),
+        ("use warehouse wh2", ("DB4", "S4", "WH2", "USERADMIN")),
+        ("use role securityadmin", ("DB4", "S4", "WH2", "SECURITYADMIN")),
+        ("use db5", ("DB5", "PUBLIC", "WH2", "SECURITYADMIN")),
+        ('use schema "Quoted"', ("DB5", "Quoted", "WH2", "SECURITYADMIN")),
+        ('USE DATABASE "MixedDb"', ("MixedDb", "PUBLIC", "WH2", "SECURITYADMIN")),
     ]
     for sql, expected in steps:
         conn.cursor().execute(sql)

@@ -1,0 +1,456 @@
+//! The user directory: users, roles, network policies and the account's settings, kept as JSON
+//! documents in the store. The demo user from the secret is not stored: it is a `PERSON` holding
+//! `ACCOUNTADMIN` (and `PUBLIC`), and it cannot be altered or dropped.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::secrets::SecretMaterial;
+use crate::store::{ObjectKind, Store, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UserType {
+    #[default]
+    Person,
+    Service,
+    LegacyService,
+}
+
+impl UserType {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "PERSON" | "NULL" => Some(Self::Person),
+            "SERVICE" => Some(Self::Service),
+            "LEGACY_SERVICE" => Some(Self::LegacyService),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Person => "PERSON",
+            Self::Service => "SERVICE",
+            Self::LegacyService => "LEGACY_SERVICE",
+        }
+    }
+}
+
+/// A registered RSA public key: the canonical base64 DER and its fingerprint, computed once when set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RsaKey {
+    pub der_base64: String,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct User {
+    pub name: String,
+    /// `None`: the login name is the user's name.
+    pub login_name: Option<String>,
+    #[serde(rename = "type")]
+    pub user_type: UserType,
+    /// An argon2id PHC string; never the password.
+    pub password_hash: Option<String>,
+    pub default_role: Option<String>,
+    pub default_warehouse: Option<String>,
+    pub default_namespace: Option<String>,
+    /// Roles granted directly (PUBLIC is implicit).
+    pub roles: BTreeSet<String>,
+    pub rsa_public_key: Option<RsaKey>,
+    pub rsa_public_key_2: Option<RsaKey>,
+    pub network_policy: Option<String>,
+    pub disabled: bool,
+    pub comment: Option<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub created_on: u64,
+}
+
+impl User {
+    /// The name this user logs in with, compared case-insensitively.
+    pub fn effective_login(&self) -> String {
+        self.login_name
+            .clone()
+            .unwrap_or_else(|| self.name.clone())
+            .to_uppercase()
+    }
+
+    /// The roles this user may use: the granted ones, those the system roles inherit, and PUBLIC.
+    pub fn effective_roles(&self) -> BTreeSet<String> {
+        let mut roles = BTreeSet::from(["PUBLIC".to_string()]);
+        for role in &self.roles {
+            roles.insert(role.clone());
+            for inherited in inherited_system_roles(role) {
+                roles.insert(inherited.to_string());
+            }
+        }
+        roles
+    }
+
+    pub fn key_with_fingerprint(&self, fingerprint: &str) -> Option<&RsaKey> {
+        [&self.rsa_public_key, &self.rsa_public_key_2]
+            .into_iter()
+            .flatten()
+            .find(|k| k.fingerprint == fingerprint)
+    }
+}
+
+/// Snowflake's system role hierarchy: ACCOUNTADMIN holds SECURITYADMIN and SYSADMIN, SECURITYADMIN
+/// holds USERADMIN.
+fn inherited_system_roles(role: &str) -> &'static [&'static str] {
+    match role {
+        "ACCOUNTADMIN" => &["SECURITYADMIN", "USERADMIN", "SYSADMIN"],
+        "SECURITYADMIN" => &["USERADMIN"],
+        _ => &[],
+    }
+}
+
+/// Roles that exist in every account.
+pub const SYSTEM_ROLES: [&str; 5] = [
+    "ACCOUNTADMIN",
+    "SECURITYADMIN",
+    "USERADMIN",
+    "SYSADMIN",
+    "PUBLIC",
+];
+
+/// Roles allowed to administer users, roles and network policies.
+pub const ADMIN_ROLES: [&str; 3] = ["ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Role {
+    pub name: String,
+    pub comment: Option<String>,
+    pub created_on: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NetworkPolicy {
+    pub name: String,
+    pub allowed_ip_list: Vec<String>,
+    pub blocked_ip_list: Vec<String>,
+    pub comment: Option<String>,
+    pub created_on: u64,
+}
+
+impl NetworkPolicy {
+    /// Parses one list entry: an address (a /32 or /128) or a CIDR.
+    pub fn parse_entry(entry: &str) -> std::result::Result<IpNet, String> {
+        let entry = entry.trim();
+        entry
+            .parse::<IpNet>()
+            .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+            .map_err(|_| format!("'{entry}' is not an IP address or CIDR range"))
+    }
+
+    /// An address is admitted when an allowed range holds it and no blocked range does. An empty
+    /// allowed list admits nothing; an unknown client address is never admitted.
+    pub fn admits(&self, ip: Option<IpAddr>) -> bool {
+        let Some(ip) = ip.map(canonical_ip) else {
+            return false;
+        };
+        let contains = |list: &[String]| {
+            list.iter()
+                .filter_map(|e| Self::parse_entry(e).ok())
+                .any(|net| net.contains(&ip))
+        };
+        contains(&self.allowed_ip_list) && !contains(&self.blocked_ip_list)
+    }
+}
+
+/// `::ffff:1.2.3.4` is the IPv4 address it maps, so IPv4 rules apply to it.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AccountSettings {
+    pub network_policy: Option<String>,
+}
+
+const ACCOUNT_DOC: &str = "ACCOUNT";
+
+pub fn hash_password(password: &SecretString) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::fill(&mut salt);
+    Argon2::default()
+        .hash_password_with_salt(password.expose_secret().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| Error::Unavailable("password could not be hashed".into()))
+}
+
+/// Verifies against an argon2 PHC string. `None` (no password, or an unknown user) still spends the
+/// time of one verification, so the answer's timing does not tell whether the user exists.
+pub fn verify_password(password: &SecretString, hash: Option<&str>) -> bool {
+    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_password(&SecretString::from("dummy")).ok());
+    let (hash, real) = match hash {
+        Some(h) => (h, true),
+        None => match dummy {
+            Some(d) => (d.as_str(), false),
+            None => return false,
+        },
+    };
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let ok = Argon2::default()
+        .verify_password(password.expose_secret().as_bytes(), &parsed)
+        .is_ok();
+    ok && real
+}
+
+/// Typed access to the directory documents.
+pub struct Directory {
+    store: Arc<dyn Store>,
+}
+
+fn decode<T: DeserializeOwned>(doc: &str) -> Result<T> {
+    serde_json::from_str(doc).map_err(|_| Error::Unavailable("corrupt directory document".into()))
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|_| Error::Unavailable("directory document could not be encoded".into()))
+}
+
+impl Directory {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// The demo user of the current secret.
+    pub fn demo_user(secrets: &SecretMaterial) -> User {
+        User {
+            name: secrets.demo_user.to_uppercase(),
+            user_type: UserType::Person,
+            default_role: Some("ACCOUNTADMIN".into()),
+            roles: BTreeSet::from(["ACCOUNTADMIN".to_string()]),
+            comment: Some("demo user from the service secret".into()),
+            ..User::default()
+        }
+    }
+
+    pub fn is_demo(secrets: &SecretMaterial, name: &str) -> bool {
+        name.eq_ignore_ascii_case(&secrets.demo_user)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, kind: ObjectKind, name: &str) -> Result<Option<T>> {
+        match self.store.get_object(kind, name).await? {
+            Some(doc) => decode(&doc).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn list<T: DeserializeOwned>(&self, kind: ObjectKind) -> Result<Vec<T>> {
+        self.store
+            .list_objects(kind)
+            .await?
+            .iter()
+            .map(|d| decode(d))
+            .collect()
+    }
+
+    pub async fn user(&self, name: &str) -> Result<Option<User>> {
+        self.get(ObjectKind::User, name).await
+    }
+
+    /// The stored user who logs in as `login` (case-insensitive).
+    pub async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
+        let login = login.to_uppercase();
+        // Most users log in with their own (unquoted, so upper-case) name: one read.
+        if let Some(user) = self.user(&login).await?
+            && user.effective_login() == login
+        {
+            return Ok(Some(user));
+        }
+        match self.get::<String>(ObjectKind::LoginName, &login).await? {
+            Some(name) => Ok(self
+                .user(&name)
+                .await?
+                .filter(|u| u.effective_login() == login)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a user; `replace` overwrites an existing one. Keeps the login-name index in step.
+    pub async fn put_user(
+        &self,
+        user: &User,
+        previous: Option<&User>,
+        replace: bool,
+    ) -> Result<bool> {
+        let doc = encode(user)?;
+        match self
+            .store
+            .put_object(ObjectKind::User, &user.name, &doc, replace)
+            .await
+        {
+            Err(StoreError::AlreadyExists) => return Ok(false),
+            other => other?,
+        }
+        self.reindex_login(previous, Some(user)).await?;
+        Ok(true)
+    }
+
+    /// Replaces an existing user; `false` when it is gone.
+    pub async fn update_user(&self, user: &User, previous: &User) -> Result<bool> {
+        if !self
+            .store
+            .update_object(ObjectKind::User, &user.name, &encode(user)?)
+            .await?
+        {
+            return Ok(false);
+        }
+        self.reindex_login(Some(previous), Some(user)).await?;
+        Ok(true)
+    }
+
+    pub async fn delete_user(&self, user: &User) -> Result<bool> {
+        let existed = self
+            .store
+            .delete_object(ObjectKind::User, &user.name)
+            .await?;
+        self.reindex_login(Some(user), None).await?;
+        Ok(existed)
+    }
+
+    async fn reindex_login(&self, old: Option<&User>, new: Option<&User>) -> Result<()> {
+        let alias = |u: &User| (u.effective_login() != u.name).then(|| u.effective_login());
+        let old_alias = old.and_then(alias);
+        let new_alias = new.and_then(alias);
+        if let Some(a) = &old_alias
+            && Some(a) != new_alias.as_ref()
+        {
+            self.store.delete_object(ObjectKind::LoginName, a).await?;
+        }
+        if let (Some(a), Some(user)) = (&new_alias, new) {
+            self.store
+                .put_object(ObjectKind::LoginName, a, &encode(&user.name)?, true)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether another user already logs in as `login`.
+    pub async fn login_taken(&self, login: &str, except: &str) -> Result<bool> {
+        Ok(self
+            .user_by_login(login)
+            .await?
+            .is_some_and(|u| u.name != except))
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        self.list(ObjectKind::User).await
+    }
+
+    pub async fn role(&self, name: &str) -> Result<Option<Role>> {
+        if SYSTEM_ROLES.contains(&name) {
+            return Ok(Some(Role {
+                name: name.to_string(),
+                comment: Some("system role".into()),
+                created_on: 0,
+            }));
+        }
+        self.get(ObjectKind::Role, name).await
+    }
+
+    pub async fn roles(&self) -> Result<Vec<Role>> {
+        let mut roles: Vec<Role> = SYSTEM_ROLES
+            .iter()
+            .map(|r| Role {
+                name: r.to_string(),
+                comment: Some("system role".into()),
+                created_on: 0,
+            })
+            .collect();
+        roles.extend(self.list::<Role>(ObjectKind::Role).await?);
+        Ok(roles)
+    }
+
+    pub async fn put_role(&self, role: &Role, replace: bool) -> Result<bool> {
+        match self
+            .store
+            .put_object(ObjectKind::Role, &role.name, &encode(role)?, replace)
+            .await
+        {
+            Err(StoreError::AlreadyExists) => Ok(false),
+            other => other.map(|_| true).map_err(Into::into),
+        }
+    }
+
+    pub async fn delete_role(&self, name: &str) -> Result<bool> {
+        Ok(self.store.delete_object(ObjectKind::Role, name).await?)
+    }
+
+    pub async fn policy(&self, name: &str) -> Result<Option<NetworkPolicy>> {
+        self.get(ObjectKind::NetworkPolicy, name).await
+    }
+
+    pub async fn policies(&self) -> Result<Vec<NetworkPolicy>> {
+        self.list(ObjectKind::NetworkPolicy).await
+    }
+
+    pub async fn put_policy(&self, policy: &NetworkPolicy, replace: bool) -> Result<bool> {
+        match self
+            .store
+            .put_object(
+                ObjectKind::NetworkPolicy,
+                &policy.name,
+                &encode(policy)?,
+                replace,
+            )
+            .await
+        {
+            Err(StoreError::AlreadyExists) => Ok(false),
+            other => other.map(|_| true).map_err(Into::into),
+        }
+    }
+
+    pub async fn delete_policy(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .store
+            .delete_object(ObjectKind::NetworkPolicy, name)
+            .await?)
+    }
+
+    pub async fn account(&self) -> Result<AccountSettings> {
+        Ok(self
+            .get(ObjectKind::Account, ACCOUNT_DOC)
+            .await?
+            .unwrap_or_default())
+    }
+
+    pub async fn set_account(&self, settings: &AccountSettings) -> Result<()> {
+        self.store
+            .put_object(ObjectKind::Account, ACCOUNT_DOC, &encode(settings)?, true)
+            .await?;
+        Ok(())
+    }
+
+    /// The policy that governs `user`'s logins: the user's own, else the account's, else none.
+    pub async fn policy_for(&self, user: Option<&User>) -> Result<Option<NetworkPolicy>> {
+        let name = match user.and_then(|u| u.network_policy.clone()) {
+            Some(n) => Some(n),
+            None => self.account().await?.network_policy,
+        };
+        match name {
+            Some(n) => self.policy(&n).await,
+            None => Ok(None),
+        }
+    }
+}

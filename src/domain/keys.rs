@@ -1,0 +1,171 @@
+//! RSA public keys as Snowflake takes them (`RSA_PUBLIC_KEY = 'MIIBIjANBg…'`: base64 DER of the
+//! SubjectPublicKeyInfo), their `SHA256:` fingerprints, and key-pair JWT verification (protocol §2).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use rsa::RsaPublicKey;
+use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
+use rsa::traits::PublicKeyParts;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::ident::account_name;
+
+/// The smallest key accepted, as Snowflake: 2048 bits.
+pub const MIN_KEY_BITS: usize = 2048;
+/// Clock skew tolerated on `iat` and `exp`.
+pub const CLOCK_SKEW_SECONDS: u64 = 60;
+/// The longest lifetime (`exp - iat`) a login JWT may claim.
+pub const MAX_JWT_LIFETIME_SECONDS: u64 = 3600;
+
+/// A parsed, validated RSA public key: what verification needs, built once per key.
+pub struct PublicKey {
+    /// `SHA256:` + base64 of the SHA-256 of the DER SubjectPublicKeyInfo.
+    pub fingerprint: String,
+    /// The canonical base64 DER, as stored and shown by `DESC USER`.
+    pub base64_der: String,
+    decoding: DecodingKey,
+}
+
+/// Parses a key as given in SQL: base64 DER, whitespace ignored, PEM armour tolerated.
+pub fn parse_public_key(text: &str) -> Result<PublicKey, String> {
+    let body: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("-----"))
+        .flat_map(|l| l.chars())
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let der = STANDARD
+        .decode(body.as_bytes())
+        .map_err(|_| "the public key is not valid base64".to_string())?;
+    let key = RsaPublicKey::from_public_key_der(&der).map_err(|_| {
+        "the public key is not an RSA SubjectPublicKeyInfo (PKCS#8 public key)".to_string()
+    })?;
+    if key.size() * 8 < MIN_KEY_BITS {
+        return Err(format!(
+            "the RSA public key has {} bits; at least {MIN_KEY_BITS} are required",
+            key.size() * 8
+        ));
+    }
+    let canonical = key
+        .to_public_key_der()
+        .map_err(|_| "the public key could not be encoded".to_string())?;
+    Ok(PublicKey {
+        fingerprint: fingerprint(canonical.as_bytes()),
+        base64_der: STANDARD.encode(canonical.as_bytes()),
+        decoding: DecodingKey::from_rsa_raw_components(
+            &key.n().to_bytes_be(),
+            &key.e().to_bytes_be(),
+        ),
+    })
+}
+
+pub fn fingerprint(spki_der: &[u8]) -> String {
+    format!("SHA256:{}", STANDARD.encode(Sha256::digest(spki_der)))
+}
+
+/// What a key-pair JWT claims, before its signature is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtIdentity {
+    pub account: String,
+    /// The user part of `sub`, as sent (drivers upper-case it).
+    pub user: String,
+    pub fingerprint: String,
+}
+
+#[derive(Deserialize)]
+struct RawClaims {
+    iss: String,
+    sub: String,
+    iat: u64,
+    exp: u64,
+}
+
+/// Normalises a JWT time: the Node.js driver sends milliseconds.
+fn seconds(t: u64) -> u64 {
+    if t > 100_000_000_000 { t / 1000 } else { t }
+}
+
+/// Reads the identity a login JWT claims and checks everything that needs no key: algorithm, `iss` and
+/// `sub` shape and agreement, times. `None` for any failure; the caller answers 390144 regardless.
+pub fn claimed_identity(token: &str, now: u64) -> Option<JwtIdentity> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if !matches!(
+        header.alg,
+        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512
+    ) {
+        return None;
+    }
+    let claims: RawClaims = jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
+    let (iat, exp) = (seconds(claims.iat), seconds(claims.exp));
+    if exp <= now.saturating_sub(CLOCK_SKEW_SECONDS)
+        || iat > now + CLOCK_SKEW_SECONDS
+        || exp <= iat
+        || exp - iat > MAX_JWT_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS
+    {
+        return None;
+    }
+    // `iss` is `ACCOUNT.USER.SHA256:<fp>`; user names may hold dots, so split at the marker, then at
+    // the first dot (account names have none).
+    let (issuer, fp) = claims.iss.split_once(".SHA256:")?;
+    if !issuer.eq_ignore_ascii_case(&claims.sub) {
+        return None;
+    }
+    let (account, user) = claims.sub.split_once('.')?;
+    if account.is_empty() || user.is_empty() || fp.is_empty() {
+        return None;
+    }
+    Some(JwtIdentity {
+        account: account_name(account),
+        user: user.to_string(),
+        fingerprint: format!("SHA256:{fp}"),
+    })
+}
+
+/// Checks the JWT's signature with `key`, in the algorithm its header names (RS256/384/512 only).
+pub fn signature_valid(token: &str, key: &PublicKey) -> bool {
+    let Ok(header) = jsonwebtoken::decode_header(token) else {
+        return false;
+    };
+    if !matches!(
+        header.alg,
+        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512
+    ) {
+        return false;
+    }
+    let mut validation = Validation::new(header.alg);
+    // Times were checked by `claimed_identity`, with millisecond support jsonwebtoken lacks.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<serde_json::Value>(token, &key.decoding, &validation).is_ok()
+}
+
+/// Parsed keys by their base64 DER, so each key is parsed once per process, not per login.
+#[derive(Default)]
+pub struct KeyCache {
+    keys: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<PublicKey>>>,
+}
+
+impl KeyCache {
+    /// Bounds memory when keys churn; the cache refills on demand.
+    const MAX: usize = 10_000;
+
+    pub fn get(&self, key: &super::directory::RsaKey) -> Option<std::sync::Arc<PublicKey>> {
+        if let Ok(keys) = self.keys.lock()
+            && let Some(k) = keys.get(&key.der_base64)
+        {
+            return Some(std::sync::Arc::clone(k));
+        }
+        let parsed = std::sync::Arc::new(parse_public_key(&key.der_base64).ok()?);
+        if let Ok(mut keys) = self.keys.lock() {
+            if keys.len() >= Self::MAX {
+                keys.clear();
+            }
+            keys.insert(key.der_base64.clone(), std::sync::Arc::clone(&parsed));
+        }
+        Some(parsed)
+    }
+}

@@ -1,0 +1,581 @@
+//! Parsing the administration statements (users, roles, network policies, the account's policy).
+//! `sqlparser`'s Snowflake dialect tokenizes (quoting, strings, comments); the grammar below is the
+//! small subset of Snowflake's that snowgate runs. Error texts never quote a string literal, since
+//! those carry passwords and keys.
+
+use sqlparser::dialect::SnowflakeDialect;
+use sqlparser::tokenizer::{Token, Tokenizer, Word};
+
+use super::SqlRejection;
+use crate::domain::ident::Identifier;
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum Value {
+    Str(String),
+    Ident(Identifier),
+    Number(String),
+    List(Vec<Value>),
+}
+
+/// Deliberately opaque: values may be passwords or keys.
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Value(..)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    /// Upper-cased property name, e.g. `RSA_PUBLIC_KEY`.
+    pub name: String,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Alter {
+    Set(Vec<Property>),
+    Unset(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CreateMode {
+    pub or_replace: bool,
+    pub if_not_exists: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminStatement {
+    CreateUser {
+        name: Identifier,
+        mode: CreateMode,
+        props: Vec<Property>,
+    },
+    AlterUser {
+        name: Identifier,
+        if_exists: bool,
+        alter: Alter,
+    },
+    DropUser {
+        name: Identifier,
+        if_exists: bool,
+    },
+    DescribeUser {
+        name: Identifier,
+    },
+    ShowUsers {
+        like: Option<String>,
+    },
+    CreateRole {
+        name: Identifier,
+        mode: CreateMode,
+        props: Vec<Property>,
+    },
+    DropRole {
+        name: Identifier,
+        if_exists: bool,
+    },
+    GrantRole {
+        role: Identifier,
+        user: Identifier,
+    },
+    RevokeRole {
+        role: Identifier,
+        user: Identifier,
+    },
+    ShowRoles {
+        like: Option<String>,
+    },
+    CreateNetworkPolicy {
+        name: Identifier,
+        mode: CreateMode,
+        props: Vec<Property>,
+    },
+    AlterNetworkPolicy {
+        name: Identifier,
+        if_exists: bool,
+        alter: Alter,
+    },
+    DropNetworkPolicy {
+        name: Identifier,
+        if_exists: bool,
+    },
+    DescribeNetworkPolicy {
+        name: Identifier,
+    },
+    ShowNetworkPolicies {
+        like: Option<String>,
+    },
+    AlterAccount {
+        alter: Alter,
+    },
+}
+
+/// The first words of the statements this module owns.
+pub fn is_admin(sql: &str) -> bool {
+    let first = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    matches!(
+        first.as_str(),
+        "CREATE" | "ALTER" | "DROP" | "DESC" | "DESCRIBE" | "SHOW" | "GRANT" | "REVOKE"
+    )
+}
+
+pub fn parse(sql: &str) -> Result<AdminStatement, SqlRejection> {
+    let tokens = Tokenizer::new(&SnowflakeDialect {}, sql)
+        .tokenize()
+        .map_err(|_| {
+            SqlRejection::Syntax("syntax error: the statement could not be tokenized.".into())
+        })?
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    let mut p = Parser { tokens, pos: 0 };
+    let statement = p.statement()?;
+    p.eat(&Token::SemiColon);
+    if !p.at_end() {
+        return Err(p.unexpected());
+    }
+    Ok(statement)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+fn unsupported(what: &str) -> SqlRejection {
+    SqlRejection::Unsupported(format!("'{what}'"))
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.tokens.len() || matches!(self.peek(), Some(Token::EOF))
+    }
+
+    fn next(&mut self) -> Option<Token> {
+        let t = self.tokens.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    /// A description of the next token that never shows a string literal's content.
+    fn describe_next(&self) -> String {
+        match self.peek() {
+            None | Some(Token::EOF) => "end of statement".into(),
+            Some(Token::Word(w)) => format!("'{}'", w.value),
+            Some(Token::SingleQuotedString(_)) | Some(Token::DollarQuotedString(_)) => {
+                "a string".into()
+            }
+            Some(Token::Number(..)) => "a number".into(),
+            Some(other) => format!("'{other}'"),
+        }
+    }
+
+    fn unexpected(&self) -> SqlRejection {
+        SqlRejection::Syntax(format!(
+            "syntax error: unexpected {}.",
+            self.describe_next()
+        ))
+    }
+
+    fn peek_kw(&self, kw: &str) -> bool {
+        matches!(self.peek(), Some(Token::Word(Word { value, quote_style: None, .. })) if value.eq_ignore_ascii_case(kw))
+    }
+
+    fn eat_kw(&mut self, kw: &str) -> bool {
+        let yes = self.peek_kw(kw);
+        if yes {
+            self.pos += 1;
+        }
+        yes
+    }
+
+    fn expect_kw(&mut self, kw: &str) -> Result<(), SqlRejection> {
+        if self.eat_kw(kw) {
+            Ok(())
+        } else {
+            Err(SqlRejection::Syntax(format!(
+                "syntax error: expected {kw}, found {}.",
+                self.describe_next()
+            )))
+        }
+    }
+
+    fn eat(&mut self, token: &Token) -> bool {
+        let yes = self.peek() == Some(token);
+        if yes {
+            self.pos += 1;
+        }
+        yes
+    }
+
+    fn ident(&mut self) -> Result<Identifier, SqlRejection> {
+        match self.peek().cloned() {
+            Some(Token::Word(w)) => {
+                self.pos += 1;
+                Identifier::from_parsed(&w.value, w.quote_style.is_some())
+                    .ok_or_else(|| SqlRejection::Syntax("syntax error: empty identifier.".into()))
+            }
+            _ => Err(SqlRejection::Syntax(format!(
+                "syntax error: expected a name, found {}.",
+                self.describe_next()
+            ))),
+        }
+    }
+
+    fn if_exists(&mut self) -> Result<bool, SqlRejection> {
+        if self.eat_kw("IF") {
+            self.expect_kw("EXISTS")?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn if_not_exists(&mut self) -> Result<bool, SqlRejection> {
+        if self.eat_kw("IF") {
+            self.expect_kw("NOT")?;
+            self.expect_kw("EXISTS")?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn like(&mut self) -> Result<Option<String>, SqlRejection> {
+        if !self.eat_kw("LIKE") {
+            return Ok(None);
+        }
+        match self.next() {
+            Some(Token::SingleQuotedString(s)) => Ok(Some(s)),
+            _ => Err(SqlRejection::Syntax(
+                "syntax error: LIKE needs a quoted pattern.".into(),
+            )),
+        }
+    }
+
+    fn value(&mut self) -> Result<Value, SqlRejection> {
+        match self.next() {
+            Some(Token::SingleQuotedString(s)) => Ok(Value::Str(s)),
+            Some(Token::DollarQuotedString(s)) => Ok(Value::Str(s.value)),
+            Some(Token::Number(n, _)) => Ok(Value::Number(n)),
+            Some(Token::Word(w)) => Identifier::from_parsed(&w.value, w.quote_style.is_some())
+                .map(Value::Ident)
+                .ok_or_else(|| SqlRejection::Syntax("syntax error: empty identifier.".into())),
+            Some(Token::LParen) => {
+                let mut items = Vec::new();
+                if self.eat(&Token::RParen) {
+                    return Ok(Value::List(items));
+                }
+                loop {
+                    items.push(self.value()?);
+                    if self.eat(&Token::RParen) {
+                        return Ok(Value::List(items));
+                    }
+                    if !self.eat(&Token::Comma) {
+                        return Err(self.unexpected());
+                    }
+                }
+            }
+            _ => {
+                self.pos -= 1;
+                Err(SqlRejection::Syntax(format!(
+                    "syntax error: expected a value, found {}.",
+                    self.describe_next()
+                )))
+            }
+        }
+    }
+
+    /// `NAME = value` pairs, optionally comma-separated, until the end of the statement.
+    fn properties(&mut self) -> Result<Vec<Property>, SqlRejection> {
+        let mut props = Vec::new();
+        while !self.at_end() && self.peek() != Some(&Token::SemiColon) {
+            let name = match self.next() {
+                Some(Token::Word(w)) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
+                _ => {
+                    self.pos -= 1;
+                    return Err(SqlRejection::Syntax(format!(
+                        "syntax error: expected a property name, found {}.",
+                        self.describe_next()
+                    )));
+                }
+            };
+            if !self.eat(&Token::Eq) {
+                return Err(SqlRejection::Syntax(format!(
+                    "syntax error: expected = after {name}, found {}.",
+                    self.describe_next()
+                )));
+            }
+            let value = self.value()?;
+            props.push(Property { name, value });
+            self.eat(&Token::Comma);
+        }
+        Ok(props)
+    }
+
+    fn alter(&mut self) -> Result<Alter, SqlRejection> {
+        if self.eat_kw("SET") {
+            let props = self.properties()?;
+            if props.is_empty() {
+                return Err(self.unexpected());
+            }
+            return Ok(Alter::Set(props));
+        }
+        if self.eat_kw("UNSET") {
+            let mut names = Vec::new();
+            loop {
+                match self.next() {
+                    Some(Token::Word(w)) if w.quote_style.is_none() => {
+                        names.push(w.value.to_ascii_uppercase())
+                    }
+                    _ => {
+                        self.pos -= 1;
+                        return Err(self.unexpected());
+                    }
+                }
+                if !self.eat(&Token::Comma) {
+                    return Ok(Alter::Unset(names));
+                }
+            }
+        }
+        Err(SqlRejection::Unsupported(
+            "this ALTER form (only SET and UNSET are supported)".into(),
+        ))
+    }
+
+    fn statement(&mut self) -> Result<AdminStatement, SqlRejection> {
+        if self.eat_kw("CREATE") {
+            let mut mode = CreateMode::default();
+            if self.eat_kw("OR") {
+                self.expect_kw("REPLACE")?;
+                mode.or_replace = true;
+            }
+            let kind = self.object_kind()?;
+            mode.if_not_exists = self.if_not_exists()?;
+            let name = self.ident()?;
+            let props = self.properties()?;
+            return Ok(match kind {
+                Kind::User => AdminStatement::CreateUser { name, mode, props },
+                Kind::Role => AdminStatement::CreateRole { name, mode, props },
+                Kind::NetworkPolicy => AdminStatement::CreateNetworkPolicy { name, mode, props },
+            });
+        }
+        if self.eat_kw("ALTER") {
+            if self.eat_kw("ACCOUNT") {
+                return Ok(AdminStatement::AlterAccount {
+                    alter: self.alter()?,
+                });
+            }
+            let kind = self.object_kind()?;
+            let if_exists = self.if_exists()?;
+            let name = self.ident()?;
+            let alter = self.alter()?;
+            return match kind {
+                Kind::User => Ok(AdminStatement::AlterUser {
+                    name,
+                    if_exists,
+                    alter,
+                }),
+                Kind::NetworkPolicy => Ok(AdminStatement::AlterNetworkPolicy {
+                    name,
+                    if_exists,
+                    alter,
+                }),
+                Kind::Role => Err(unsupported("ALTER ROLE")),
+            };
+        }
+        if self.eat_kw("DROP") {
+            let kind = self.object_kind()?;
+            let if_exists = self.if_exists()?;
+            let name = self.ident()?;
+            return Ok(match kind {
+                Kind::User => AdminStatement::DropUser { name, if_exists },
+                Kind::Role => AdminStatement::DropRole { name, if_exists },
+                Kind::NetworkPolicy => AdminStatement::DropNetworkPolicy { name, if_exists },
+            });
+        }
+        if self.eat_kw("DESC") || self.eat_kw("DESCRIBE") {
+            let kind = self.object_kind()?;
+            let name = self.ident()?;
+            return match kind {
+                Kind::User => Ok(AdminStatement::DescribeUser { name }),
+                Kind::NetworkPolicy => Ok(AdminStatement::DescribeNetworkPolicy { name }),
+                Kind::Role => Err(unsupported("DESCRIBE ROLE")),
+            };
+        }
+        if self.eat_kw("SHOW") {
+            self.eat_kw("TERSE");
+            if self.eat_kw("USERS") {
+                return Ok(AdminStatement::ShowUsers { like: self.like()? });
+            }
+            if self.eat_kw("ROLES") {
+                return Ok(AdminStatement::ShowRoles { like: self.like()? });
+            }
+            if self.eat_kw("NETWORK") {
+                self.expect_kw("POLICIES")?;
+                return Ok(AdminStatement::ShowNetworkPolicies { like: self.like()? });
+            }
+            return Err(unsupported("this SHOW statement"));
+        }
+        let grant = self.eat_kw("GRANT");
+        if grant || self.eat_kw("REVOKE") {
+            let verb = if grant { "GRANT" } else { "REVOKE" };
+            if !self.eat_kw("ROLE") {
+                return Err(SqlRejection::Unsupported(format!(
+                    "'{verb} {}' (only {verb} ROLE … {} USER … is supported)",
+                    self.describe_next().trim_matches('\''),
+                    if grant { "TO" } else { "FROM" }
+                )));
+            }
+            let role = self.ident()?;
+            self.expect_kw(if grant { "TO" } else { "FROM" })?;
+            if !self.eat_kw("USER") {
+                return Err(SqlRejection::Unsupported(format!(
+                    "'{verb} ROLE' to a grantee other than a user"
+                )));
+            }
+            let user = self.ident()?;
+            return Ok(if grant {
+                AdminStatement::GrantRole { role, user }
+            } else {
+                AdminStatement::RevokeRole { role, user }
+            });
+        }
+        Err(unsupported("this statement"))
+    }
+
+    fn object_kind(&mut self) -> Result<Kind, SqlRejection> {
+        if self.eat_kw("USER") {
+            return Ok(Kind::User);
+        }
+        if self.eat_kw("ROLE") {
+            return Ok(Kind::Role);
+        }
+        if self.eat_kw("NETWORK") {
+            self.expect_kw("POLICY")?;
+            return Ok(Kind::NetworkPolicy);
+        }
+        Err(SqlRejection::Unsupported(format!(
+            "objects of type {} (snowgate administers users, roles and network policies)",
+            self.describe_next()
+        )))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    User,
+    Role,
+    NetworkPolicy,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> Identifier {
+        Identifier::from_parsed(s, true).unwrap()
+    }
+
+    #[test]
+    fn create_user_with_properties() {
+        let s = parse(
+            "CREATE OR REPLACE USER IF NOT EXISTS svc_loader TYPE = SERVICE DEFAULT_ROLE = 'loader' \
+             RSA_PUBLIC_KEY='MIIB' DISABLED = FALSE COMMENT = $$it's$$;",
+        )
+        .unwrap();
+        let AdminStatement::CreateUser { name, mode, props } = s else {
+            panic!()
+        };
+        assert_eq!(name, id("SVC_LOADER"));
+        assert!(mode.or_replace && mode.if_not_exists);
+        let names: Vec<_> = props.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "TYPE",
+                "DEFAULT_ROLE",
+                "RSA_PUBLIC_KEY",
+                "DISABLED",
+                "COMMENT"
+            ]
+        );
+        assert_eq!(props[0].value, Value::Ident(id("SERVICE")));
+        assert_eq!(props[2].value, Value::Str("MIIB".into()));
+    }
+
+    #[test]
+    fn other_forms() {
+        assert_eq!(
+            parse("alter user if exists \"Mixed\" unset rsa_public_key, comment").unwrap(),
+            AdminStatement::AlterUser {
+                name: id("Mixed"),
+                if_exists: true,
+                alter: Alter::Unset(vec!["RSA_PUBLIC_KEY".into(), "COMMENT".into()])
+            }
+        );
+        assert_eq!(
+            parse("grant role analyst to user bob").unwrap(),
+            AdminStatement::GrantRole {
+                role: id("ANALYST"),
+                user: id("BOB")
+            }
+        );
+        assert_eq!(
+            parse("show users like 'SVC%'").unwrap(),
+            AdminStatement::ShowUsers {
+                like: Some("SVC%".into())
+            }
+        );
+        let AdminStatement::CreateNetworkPolicy { props, .. } = parse(
+            "create network policy p allowed_ip_list = ('127.0.0.1/32', '::1') blocked_ip_list=()",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            props[0].value,
+            Value::List(vec![
+                Value::Str("127.0.0.1/32".into()),
+                Value::Str("::1".into())
+            ])
+        );
+        assert_eq!(props[1].value, Value::List(vec![]));
+        assert!(matches!(
+            parse("alter account set network_policy = p").unwrap(),
+            AdminStatement::AlterAccount {
+                alter: Alter::Set(_)
+            }
+        ));
+    }
+
+    #[test]
+    fn refusals_never_quote_strings() {
+        for (sql, unsupported) in [
+            ("grant application role app.r to user u", true),
+            ("grant usage on warehouse w to role r", true),
+            ("grant role r to role s", true),
+            ("create table t (a int)", true),
+            ("show warehouses", true),
+            ("create user u password = 'hunter2' 'hunter3'", false),
+            ("create user u password 'hunter2'", false),
+            ("alter user u set", false),
+        ] {
+            let err = parse(sql).unwrap_err();
+            assert_eq!(
+                matches!(err, SqlRejection::Unsupported(_)),
+                unsupported,
+                "{sql}: {err:?}"
+            );
+            assert!(!format!("{err:?}").contains("hunter"), "{sql}: {err:?}");
+        }
+        assert!(is_admin("  create user x") && is_admin("DESC USER x") && !is_admin("select 1"));
+    }
+}
