@@ -28,8 +28,10 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
-    /// Make an RSA key pair for key-pair login: the private key goes to a Secrets Manager secret
-    /// and/or a new 0600 file, never to the screen; prints the public key and its fingerprint.
+    /// Make an RSA key pair for key-pair login.
+    ///
+    /// The private key goes to a Secrets Manager secret and/or a new 0600 file, never to the
+    /// screen; stdout shows the public key, its fingerprint and optionally the ALTER USER statement.
     Keygen(snowgate::keygen::Args),
 }
 
