@@ -34,6 +34,8 @@ pub struct Config {
     /// variables above.
     pub secret_id: Option<String>,
     pub secret_refresh: Duration,
+    /// Proxies whose `X-Forwarded-For` header is believed; empty means none.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {
@@ -66,7 +68,22 @@ impl Config {
                 name: "SNOWGATE_LISTEN",
                 reason: format!("{e} (expected HOST:PORT)"),
             })?;
+        let trusted_proxies = get("SNOWGATE_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                crate::domain::directory::NetworkPolicy::parse_entry(e).map_err(|reason| {
+                    ConfigError::Invalid {
+                        name: "SNOWGATE_TRUSTED_PROXIES",
+                        reason,
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
+            trusted_proxies,
             listen,
             settings,
             demo_user: get("AUTH_DEMO_USER").unwrap_or_else(|| "embucket".into()),

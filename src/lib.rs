@@ -117,6 +117,7 @@ pub fn state_with(
             system_clock(),
         )),
         body_limit: config.body_limit,
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
     }
 }
 

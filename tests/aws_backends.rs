@@ -39,6 +39,7 @@ fn app_with(source: Arc<SecretsManagerSource>) -> common::TestApp {
         router: snowgate::app(AppState {
             gate: Arc::new(gate),
             body_limit: common::BODY_LIMIT,
+            trusted_proxies: Default::default(),
         }),
         clock: Arc::default(),
     }
@@ -248,6 +249,7 @@ async fn a_token_from_a_newer_secret_makes_a_stale_instance_reload() {
             router: snowgate::app(AppState {
                 gate: Arc::new(gate),
                 body_limit: common::BODY_LIMIT,
+                trusted_proxies: Default::default(),
             }),
             clock: Arc::default(),
         }

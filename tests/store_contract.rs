@@ -12,3 +12,8 @@ use snowgate::store::memory::MemoryStore;
 async fn memory_store_keeps_the_contract() {
     contract::run(Arc::new(MemoryStore::new())).await;
 }
+
+#[tokio::test]
+async fn memory_directory_keeps_the_contract() {
+    contract::run_directory(Arc::new(MemoryStore::new())).await;
+}

@@ -30,6 +30,41 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
+/// The client IP behind trusted proxies: when the direct peer is a trusted proxy, the rightmost
+/// `X-Forwarded-For` entry that is not itself a trusted proxy. Otherwise the peer, and the header is
+/// ignored (anybody can send it).
+pub fn resolve_client_ip(
+    peer: Option<IpAddr>,
+    forwarded_for: Option<&str>,
+    trusted: &[ipnet::IpNet],
+) -> Option<IpAddr> {
+    let is_trusted = |ip: &IpAddr| {
+        let ip = crate::domain::directory::canonical_ip(*ip);
+        trusted.iter().any(|net| net.contains(&ip))
+    };
+    let peer = peer?;
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let Some(header) = forwarded_for else {
+        return Some(peer);
+    };
+    let mut client = peer;
+    for entry in header.rsplit(',') {
+        match entry.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(&ip) {
+                    break;
+                }
+            }
+            // A malformed entry ends the trusted chain: use what was established so far.
+            Err(_) => break,
+        }
+    }
+    Some(client)
+}
+
 /// The token of `Authorization: Snowflake Token="…"`.
 pub struct SnowflakeToken(pub SecretString);
 
@@ -114,4 +149,39 @@ fn body_error(err: &axum::Error, limit: usize) -> Error {
         current = e.source();
     }
     Error::BadRequest("Request body could not be decoded (invalid gzip data?).".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_client_ip;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |s: &str| Some(s.parse().unwrap());
+        // Untrusted peer: the header is ignored.
+        assert_eq!(
+            resolve_client_ip(ip("203.0.113.9"), Some("1.2.3.4"), &trusted),
+            ip("203.0.113.9")
+        );
+        // Trusted peer: the rightmost untrusted entry, skipping inner proxies.
+        assert_eq!(
+            resolve_client_ip(ip("10.0.0.1"), Some("6.6.6.6, 1.2.3.4, 10.0.0.7"), &trusted),
+            ip("1.2.3.4")
+        );
+        assert_eq!(
+            resolve_client_ip(ip("10.0.0.1"), None, &trusted),
+            ip("10.0.0.1")
+        );
+        assert_eq!(
+            resolve_client_ip(ip("10.0.0.1"), Some("junk, 10.0.0.2"), &trusted),
+            ip("10.0.0.2")
+        );
+        // Nothing trusted: always the peer.
+        assert_eq!(
+            resolve_client_ip(ip("10.0.0.1"), Some("1.2.3.4"), &[]),
+            ip("10.0.0.1")
+        );
+        assert_eq!(resolve_client_ip(None, Some("1.2.3.4"), &trusted), None);
+    }
 }

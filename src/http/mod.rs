@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::map_response;
+use axum::middleware::{map_request, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tower::ServiceBuilder;
@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::domain::Gatekeeper;
 use crate::error::Error;
+use extract::ClientIp;
 
 /// Default limit of a request body, before and after decompression.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
@@ -29,10 +30,13 @@ pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 pub struct AppState {
     pub gate: Arc<Gatekeeper>,
     pub body_limit: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (`SNOWGATE_TRUSTED_PROXIES`); empty by default.
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 pub fn router(state: AppState) -> Router {
     let limit = state.body_limit;
+    let trusted = Arc::clone(&state.trusted_proxies);
     Router::new()
         .route("/session/v1/login-request", post(handlers::login))
         .route("/session", post(handlers::session))
@@ -46,11 +50,29 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http().make_span_with(request_span))
                 .layer(map_response(move |r| envelope_layer_errors(r, limit)))
+                .layer(map_request(move |r| {
+                    forwarded_client(r, Arc::clone(&trusted))
+                }))
                 // The raw body is limited first; the JSON extractor limits the decompressed body again,
                 // so a gzip bomb stops at the limit instead of filling memory.
                 .layer(RequestBodyLimitLayer::new(limit))
                 .layer(RequestDecompressionLayer::new()),
         )
+}
+
+/// Replaces the front door's client IP with the forwarded one when it came through a trusted proxy.
+async fn forwarded_client(mut req: Request, trusted: Arc<Vec<ipnet::IpNet>>) -> Request {
+    if trusted.is_empty() {
+        return req;
+    }
+    let peer = req.extensions().get::<ClientIp>().and_then(|c| c.0);
+    let header = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let ip = extract::resolve_client_ip(peer, header, &trusted);
+    req.extensions_mut().insert(ClientIp(ip));
+    req
 }
 
 /// A span per request, named by the client's request id. Headers (tokens) are never recorded.

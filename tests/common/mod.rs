@@ -54,6 +54,7 @@ impl TestApp {
         let state = AppState {
             gate: Arc::new(gate),
             body_limit: BODY_LIMIT,
+            trusted_proxies: Default::default(),
         };
         Self {
             router: snowgate::app(state),

@@ -91,3 +91,101 @@ pub async fn run(store: Arc<dyn SessionStore>) {
     assert!(!store.update_context(c.id, &ctx, NOW).await.unwrap());
     assert_eq!(store.get(b.id, NOW).await.unwrap(), Some(b));
 }
+
+/// The directory half of the contract: documents by kind and name.
+pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
+    use snowgate::store::ObjectKind::{NetworkPolicy, Role, User};
+
+    assert_eq!(store.get_object(User, "ALICE").await.unwrap(), None);
+    store
+        .put_object(User, "ALICE", r#"{"v":1}"#, false)
+        .await
+        .unwrap();
+    store
+        .put_object(User, "BOB", r#"{"v":"b"}"#, false)
+        .await
+        .unwrap();
+    // Kinds are separate namespaces.
+    store
+        .put_object(Role, "ALICE", r#"{"role":true}"#, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_object(User, "ALICE").await.unwrap().as_deref(),
+        Some(r#"{"v":1}"#)
+    );
+    assert_eq!(
+        store.get_object(Role, "ALICE").await.unwrap().as_deref(),
+        Some(r#"{"role":true}"#)
+    );
+    assert_eq!(
+        store.get_object(NetworkPolicy, "ALICE").await.unwrap(),
+        None
+    );
+
+    // Create never overwrites; replace does.
+    assert!(matches!(
+        store.put_object(User, "ALICE", r#"{"v":2}"#, false).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(
+        store.get_object(User, "ALICE").await.unwrap().as_deref(),
+        Some(r#"{"v":1}"#)
+    );
+    store
+        .put_object(User, "ALICE", r#"{"v":3}"#, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_object(User, "ALICE").await.unwrap().as_deref(),
+        Some(r#"{"v":3}"#)
+    );
+
+    // Update only touches existing objects.
+    assert!(
+        store
+            .update_object(User, "ALICE", r#"{"v":4}"#)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .update_object(User, "NOBODY", r#"{"v":5}"#)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get_object(User, "NOBODY").await.unwrap(), None);
+
+    // Names keep their case: a quoted name is a different object.
+    store
+        .put_object(User, "alice", r#"{"quoted":true}"#, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_object(User, "ALICE").await.unwrap().as_deref(),
+        Some(r#"{"v":4}"#)
+    );
+
+    // Listing: every document of the kind, in name order (byte order: upper case first).
+    assert_eq!(
+        store.list_objects(User).await.unwrap(),
+        vec![
+            r#"{"v":4}"#.to_string(),
+            r#"{"v":"b"}"#.into(),
+            r#"{"quoted":true}"#.into()
+        ]
+    );
+    assert_eq!(
+        store.list_objects(NetworkPolicy).await.unwrap(),
+        Vec::<String>::new()
+    );
+
+    // Delete reports whether the object existed.
+    assert!(store.delete_object(User, "BOB").await.unwrap());
+    assert!(!store.delete_object(User, "BOB").await.unwrap());
+    assert_eq!(store.get_object(User, "BOB").await.unwrap(), None);
+    assert_eq!(
+        store.get_object(Role, "ALICE").await.unwrap().as_deref(),
+        Some(r#"{"role":true}"#)
+    );
+}
