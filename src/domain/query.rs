@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::SERVER_VERSION;
 use super::admin::{self, AdminContext};
-use super::directory::ADMIN_ROLES;
+use super::directory::{ADMIN_ROLES, Directory};
 use super::gatekeeper::Gatekeeper;
 use super::session::SessionContext;
 use crate::error::{Error, Result, SqlError, SqlErrorKind};
@@ -110,12 +110,14 @@ impl Gatekeeper {
             }
             UseTarget::Warehouse(wh) => context.warehouse = Some(wh.into_string()),
             UseTarget::Role(role) => {
+                // The session holds the user's name (not its login name).
                 let secrets = self.secrets.current();
-                let granted = self
-                    .find_user(&secrets, &ctx.user)
-                    .await?
-                    .map(|u| u.effective_roles())
-                    .unwrap_or_default();
+                let user = if Directory::is_demo(&secrets, &ctx.user) {
+                    Some(Directory::demo_user(&secrets))
+                } else {
+                    self.directory.user(&ctx.user).await?
+                };
+                let granted = user.map(|u| u.effective_roles()).unwrap_or_default();
                 if !granted.contains(role.as_str()) {
                     return Err(Error::sql(
                         SqlErrorKind::InsufficientPrivileges,
