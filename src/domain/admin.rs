@@ -44,6 +44,8 @@ pub struct AdminContext<'a> {
     pub directory: &'a Directory,
     pub secrets: &'a SecretMaterial,
     pub client_ip: Option<IpAddr>,
+    /// The administrator's session role: system roles it does not hold, it cannot grant or revoke.
+    pub role: &'a str,
     pub now: u64,
 }
 
@@ -72,6 +74,25 @@ fn demo_is_fixed(name: &Identifier) -> Error {
             "Unsupported feature: user '{name}' is the demo user; it is managed by the service secret."
         ),
     )
+}
+
+/// As Snowflake: the account's policy may never shut out the administrator who sets or changes it.
+fn lockout(name: &str, ip: Option<IpAddr>) -> Error {
+    let ip = ip
+        .map(|i| i.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    invalid(format!(
+        "Network policy '{name}' cannot be activated on the account: the requestor's IP address {ip} must be in its ALLOWED_IP_LIST and not in its BLOCKED_IP_LIST."
+    ))
+}
+
+/// Whether `role` holds `other`, through Snowflake's system role hierarchy.
+fn holds(role: &str, other: &str) -> bool {
+    let probe = User {
+        roles: [role.to_string()].into(),
+        ..User::default()
+    };
+    probe.effective_roles().contains(other)
 }
 
 fn text(v: &Value) -> Option<String> {
@@ -411,6 +432,19 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
             let _ = role;
             Err(demo_is_fixed(&user))
         }
+        AdminStatement::GrantRole { role, .. } | AdminStatement::RevokeRole { role, .. }
+            if SYSTEM_ROLES.contains(&role.as_str())
+                && role.as_str() != "PUBLIC"
+                && !holds(ctx.role, role.as_str()) =>
+        {
+            Err(Error::sql(
+                SqlErrorKind::InsufficientPrivileges,
+                format!(
+                    "SQL access control error:\nRole '{}' cannot grant or revoke the system role '{role}'.",
+                    ctx.role
+                ),
+            ))
+        }
         AdminStatement::GrantRole { role, user: name } => {
             if dir.role(role.as_str()).await?.is_none() {
                 return Err(missing("Role", &role));
@@ -499,6 +533,11 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                         }
                     }
                 }
+            }
+            if dir.account().await?.network_policy.as_deref() == Some(name.as_str())
+                && !policy.admits(ctx.client_ip)
+            {
+                return Err(lockout(name.as_str(), ctx.client_ip));
             }
             dir.put_policy(&policy, true).await?;
             Ok(Answer::status("Statement executed successfully."))
@@ -662,16 +701,8 @@ async fn alter_account(ctx: &AdminContext<'_>, alter: Alter) -> Result<Answer> {
                     .policy(&name)
                     .await?
                     .ok_or_else(|| invalid(format!("Network policy '{name}' does not exist.")))?;
-                // As Snowflake: an account policy that would lock out the administrator setting it is
-                // refused.
                 if !policy.admits(ctx.client_ip) {
-                    let ip = ctx
-                        .client_ip
-                        .map(|i| i.to_string())
-                        .unwrap_or_else(|| "unknown".into());
-                    return Err(invalid(format!(
-                        "Network policy '{name}' cannot be activated: the requestor's IP address {ip} must be in its ALLOWED_IP_LIST and not in its BLOCKED_IP_LIST."
-                    )));
+                    return Err(lockout(&name, ctx.client_ip));
                 }
                 account.network_policy = Some(name);
             }

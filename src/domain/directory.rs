@@ -240,6 +240,9 @@ impl Directory {
             user_type: UserType::Person,
             default_role: Some("ACCOUNTADMIN".into()),
             roles: BTreeSet::from(["ACCOUNTADMIN".to_string()]),
+            // Not a hash: the demo password is compared with the secret's; this only makes
+            // `DESC USER` and `SHOW USERS` say that it has one.
+            password_hash: Some("(service secret)".into()),
             comment: Some("demo user from the service secret".into()),
             ..User::default()
         }

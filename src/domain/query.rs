@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::SERVER_VERSION;
 use super::admin::{self, AdminContext};
-use super::directory::{ADMIN_ROLES, Directory};
+use super::directory::{ADMIN_ROLES, Directory, User};
 use super::gatekeeper::Gatekeeper;
 use super::session::SessionContext;
 use crate::error::{Error, Result, SqlError, SqlErrorKind};
@@ -93,6 +93,16 @@ impl Gatekeeper {
         result.map_err(|e| e.with_query_id(&ctx.query_id))
     }
 
+    /// The user a session belongs to, as it is now. The session holds the user's name, not its login
+    /// name.
+    async fn session_user(&self, name: &str) -> Result<Option<User>> {
+        let secrets = self.secrets.current();
+        if Directory::is_demo(&secrets, name) {
+            return Ok(Some(Directory::demo_user(&secrets)));
+        }
+        self.directory.user(name).await
+    }
+
     async fn use_(&self, ctx: &QueryContext, target: UseTarget) -> Result<QueryOutcome> {
         let mut context = ctx.context.clone();
         match target {
@@ -110,14 +120,11 @@ impl Gatekeeper {
             }
             UseTarget::Warehouse(wh) => context.warehouse = Some(wh.into_string()),
             UseTarget::Role(role) => {
-                // The session holds the user's name (not its login name).
-                let secrets = self.secrets.current();
-                let user = if Directory::is_demo(&secrets, &ctx.user) {
-                    Some(Directory::demo_user(&secrets))
-                } else {
-                    self.directory.user(&ctx.user).await?
-                };
-                let granted = user.map(|u| u.effective_roles()).unwrap_or_default();
+                let granted = self
+                    .session_user(&ctx.user)
+                    .await?
+                    .map(|u| u.effective_roles())
+                    .unwrap_or_default();
                 if !granted.contains(role.as_str()) {
                     return Err(Error::sql(
                         SqlErrorKind::InsufficientPrivileges,
@@ -152,7 +159,13 @@ impl Gatekeeper {
         statement: AdminStatement,
     ) -> Result<QueryOutcome> {
         let role = ctx.context.role.as_deref().unwrap_or("PUBLIC");
-        if !ADMIN_ROLES.contains(&role) {
+        // Grants are checked now, not only at login: a revoked role, a disabled or a dropped user
+        // stops administering at once, even in an open session.
+        let holds_role = self
+            .session_user(&ctx.user)
+            .await?
+            .is_some_and(|u| !u.disabled && u.effective_roles().contains(role));
+        if !ADMIN_ROLES.contains(&role) || !holds_role {
             return Err(Error::sql(
                 SqlErrorKind::InsufficientPrivileges,
                 format!(
@@ -166,6 +179,7 @@ impl Gatekeeper {
             directory: &self.directory,
             secrets: &secrets,
             client_ip: ctx.client_ip,
+            role,
             now: self.now(),
         };
         let answer = admin::run(&admin_ctx, statement).await?;
@@ -207,7 +221,7 @@ fn sql_error(ctx: &QueryContext, rejection: SqlRejection) -> Error {
         SqlRejection::Unsupported(what) => SqlError {
             kind: SqlErrorKind::Unsupported,
             message: format!(
-                "Unsupported feature: {what}. snowgate answers session context only: USE DATABASE|SCHEMA|WAREHOUSE|ROLE and SELECT CURRENT_DATABASE(), CURRENT_SCHEMA(), CURRENT_WAREHOUSE(), CURRENT_ROLE(), CURRENT_USER(), CURRENT_ACCOUNT(), CURRENT_SESSION(), CURRENT_VERSION(), CURRENT_IP_ADDRESS()."
+                "Unsupported feature: {what}. snowgate answers session context statements (USE DATABASE|SCHEMA|WAREHOUSE|ROLE; SELECT CURRENT_DATABASE(), CURRENT_SCHEMA(), CURRENT_WAREHOUSE(), CURRENT_ROLE(), CURRENT_USER(), CURRENT_ACCOUNT(), CURRENT_SESSION(), CURRENT_VERSION(), CURRENT_IP_ADDRESS()) and the administration of users, roles and network policies."
             ),
         },
     };
