@@ -197,7 +197,13 @@ async fn set_user_props(ctx: &AdminContext<'_>, user: &mut User, props: &[Proper
                 }
                 user.password_hash = Some(hash_password(&SecretString::from(password))?);
             }
-            "LOGIN_NAME" => user.login_name = Some(string_value(prop)?.to_uppercase()),
+            "LOGIN_NAME" => {
+                let login = string_value(prop)?.trim().to_uppercase();
+                if login.is_empty() {
+                    return Err(invalid("LOGIN_NAME must not be empty."));
+                }
+                user.login_name = Some(login);
+            }
             "DEFAULT_ROLE" => user.default_role = Some(name_value(prop)?),
             "DEFAULT_WAREHOUSE" => user.default_warehouse = Some(name_value(prop)?),
             "DEFAULT_NAMESPACE" => {
@@ -272,8 +278,44 @@ fn skipped(kind: &str, name: &Identifier) -> Answer {
     ))
 }
 
+/// An administrator may only manage users whose system roles its own role holds: USERADMIN cannot
+/// take over an ACCOUNTADMIN by changing its password or key.
+fn may_manage(ctx: &AdminContext<'_>, target: &User) -> Result<()> {
+    match target
+        .effective_roles()
+        .into_iter()
+        .find(|r| SYSTEM_ROLES.contains(&r.as_str()) && !holds(ctx.role, r))
+    {
+        Some(role) => Err(Error::sql(
+            SqlErrorKind::InsufficientPrivileges,
+            format!(
+                "SQL access control error:\nRole '{}' cannot manage user '{}', who holds role '{role}'.",
+                ctx.role, target.name
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<Answer> {
     let dir = ctx.directory;
+    // Network policies guard the whole account: SECURITYADMIN and above, as in Snowflake.
+    if matches!(
+        statement,
+        AdminStatement::CreateNetworkPolicy { .. }
+            | AdminStatement::AlterNetworkPolicy { .. }
+            | AdminStatement::DropNetworkPolicy { .. }
+            | AdminStatement::AlterAccount { .. }
+    ) && !holds(ctx.role, "SECURITYADMIN")
+    {
+        return Err(Error::sql(
+            SqlErrorKind::InsufficientPrivileges,
+            format!(
+                "SQL access control error:\nRole '{}' cannot manage network policies; use SECURITYADMIN or ACCOUNTADMIN.",
+                ctx.role
+            ),
+        ));
+    }
     match statement {
         AdminStatement::CreateUser { name, mode, props } => {
             create_user(ctx, name, mode, &props).await
@@ -293,6 +335,7 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                     Err(missing("User", &name))
                 };
             };
+            may_manage(ctx, &previous)?;
             let mut user = previous.clone();
             match &alter {
                 Alter::Set(props) => set_user_props(ctx, &mut user, props).await?,
@@ -310,6 +353,7 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
             }
             match dir.user(name.as_str()).await? {
                 Some(user) => {
+                    may_manage(ctx, &user)?;
                     dir.delete_user(&user).await?;
                     Ok(Answer::status(format!("{name} successfully dropped.")))
                 }
@@ -453,16 +497,21 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                 .user(name.as_str())
                 .await?
                 .ok_or_else(|| missing("User", &name))?;
+            may_manage(ctx, &previous)?;
             let mut user = previous.clone();
             user.roles.insert(role.to_string());
             dir.update_user(&user, &previous).await?;
             Ok(Answer::status("Statement executed successfully."))
         }
         AdminStatement::RevokeRole { role, user: name } => {
+            if dir.role(role.as_str()).await?.is_none() {
+                return Err(missing("Role", &role));
+            }
             let previous = dir
                 .user(name.as_str())
                 .await?
                 .ok_or_else(|| missing("User", &name))?;
+            may_manage(ctx, &previous)?;
             let mut user = previous.clone();
             user.roles.remove(role.as_str());
             dir.update_user(&user, &previous).await?;
@@ -499,6 +548,12 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
             set_policy_props(&mut policy, &props)?;
             if mode.if_not_exists && dir.policy(name.as_str()).await?.is_some() {
                 return Ok(skipped("Network policy", &name));
+            }
+            if mode.or_replace
+                && dir.account().await?.network_policy.as_deref() == Some(name.as_str())
+                && !policy.admits(ctx.client_ip)
+            {
+                return Err(lockout(name.as_str(), ctx.client_ip));
             }
             if !dir.put_policy(&policy, mode.or_replace).await? {
                 return Err(exists(&name));
@@ -631,6 +686,7 @@ async fn create_user(
         };
     }
     let mut user = User {
+        id: uuid::Uuid::new_v4().to_string(),
         name: name.to_string(),
         created_on: ctx.now,
         ..User::default()
@@ -644,6 +700,9 @@ async fn create_user(
         if !mode.or_replace {
             return Err(exists(&name));
         }
+    }
+    if let Some(existing) = &previous {
+        may_manage(ctx, existing)?;
     }
     check_user(ctx, &user).await?;
     if !dir

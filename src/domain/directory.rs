@@ -55,6 +55,9 @@ pub struct RsaKey {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct User {
+    /// Set when the user is created; a user dropped and created again gets a new one.
+    #[serde(default)]
+    pub id: String,
     pub name: String,
     /// `None`: the login name is the user's name.
     pub login_name: Option<String>,
@@ -184,6 +187,9 @@ pub struct AccountSettings {
 
 const ACCOUNT_DOC: &str = "ACCOUNT";
 
+/// The demo user's fixed incarnation id.
+pub const DEMO_USER_ID: &str = "demo";
+
 pub fn hash_password(password: &SecretString) -> Result<String> {
     let mut salt = [0u8; 16];
     rand::fill(&mut salt);
@@ -236,6 +242,7 @@ impl Directory {
     /// The demo user of the current secret.
     pub fn demo_user(secrets: &SecretMaterial) -> User {
         User {
+            id: DEMO_USER_ID.into(),
             name: secrets.demo_user.to_uppercase(),
             user_type: UserType::Person,
             default_role: Some("ACCOUNTADMIN".into()),

@@ -139,6 +139,7 @@ impl Gatekeeper {
             created_at: now,
             expires_at: now.saturating_add(self.settings.master_ttl),
             client_app: input.client_app.clone(),
+            user_id: user.id.clone(),
         };
         // Ids are random in a 2^53 space; one retry covers the unlikely collision.
         match self.store.create(&session).await {
@@ -205,6 +206,18 @@ impl Gatekeeper {
             return Ok(Some(Directory::demo_user(secrets)));
         }
         self.directory.user_by_login(login).await
+    }
+
+    /// The user a session belongs to, as it is now: `None` once that user was dropped (even if another
+    /// user of the same name was created since). The session holds the user's name, not its login.
+    pub(super) async fn session_user(&self, name: &str, user_id: &str) -> Result<Option<User>> {
+        let secrets = self.secrets.current();
+        let user = if Directory::is_demo(&secrets, name) {
+            Some(Directory::demo_user(&secrets))
+        } else {
+            self.directory.user(name).await?
+        };
+        Ok(user.filter(|u| u.id == user_id))
     }
 
     /// The user's network policy, else the account's, must admit the client; checked before any
@@ -352,6 +365,15 @@ impl Gatekeeper {
             .get(claims.session_id, now)
             .await?
             .ok_or(Error::SessionGone)?;
+        // Renewal extends a session's life, so the user must still be there and enabled.
+        if !self
+            .session_user(&session.user, &session.user_id)
+            .await?
+            .is_some_and(|u| !u.disabled)
+        {
+            self.store.delete(session.id).await?;
+            return Err(Error::SessionGone);
+        }
         let session_token = secrets.keyring.mint(
             TokenKind::Session,
             &session,

@@ -17,9 +17,10 @@ impl Identifier {
         }
     }
 
-    /// An identifier already split from its quotes by a parser.
+    /// An identifier already split from its quotes by a parser. `None` for a blank one: `" "` names
+    /// nothing anybody could log in as or use.
     pub fn from_parsed(value: &str, quoted: bool) -> Option<Self> {
-        if value.is_empty() {
+        if value.trim().is_empty() {
             return None;
         }
         Some(Self(if quoted {

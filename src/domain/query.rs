@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::SERVER_VERSION;
 use super::admin::{self, AdminContext};
-use super::directory::{ADMIN_ROLES, Directory, User};
+use super::directory::ADMIN_ROLES;
 use super::gatekeeper::Gatekeeper;
 use super::session::SessionContext;
 use crate::error::{Error, Result, SqlError, SqlErrorKind};
@@ -20,6 +20,7 @@ pub struct QueryContext {
     pub session_id: u64,
     pub account: String,
     pub user: String,
+    pub user_id: String,
     pub context: SessionContext,
     pub client_ip: Option<IpAddr>,
 }
@@ -58,6 +59,7 @@ impl Gatekeeper {
             session_id: session.id,
             account: session.account.clone(),
             user: session.user.clone(),
+            user_id: session.user_id.clone(),
             context: session.context.clone(),
             client_ip,
         };
@@ -93,16 +95,6 @@ impl Gatekeeper {
         result.map_err(|e| e.with_query_id(&ctx.query_id))
     }
 
-    /// The user a session belongs to, as it is now. The session holds the user's name, not its login
-    /// name.
-    async fn session_user(&self, name: &str) -> Result<Option<User>> {
-        let secrets = self.secrets.current();
-        if Directory::is_demo(&secrets, name) {
-            return Ok(Some(Directory::demo_user(&secrets)));
-        }
-        self.directory.user(name).await
-    }
-
     async fn use_(&self, ctx: &QueryContext, target: UseTarget) -> Result<QueryOutcome> {
         let mut context = ctx.context.clone();
         match target {
@@ -121,7 +113,7 @@ impl Gatekeeper {
             UseTarget::Warehouse(wh) => context.warehouse = Some(wh.into_string()),
             UseTarget::Role(role) => {
                 let granted = self
-                    .session_user(&ctx.user)
+                    .session_user(&ctx.user, &ctx.user_id)
                     .await?
                     .map(|u| u.effective_roles())
                     .unwrap_or_default();
@@ -162,7 +154,7 @@ impl Gatekeeper {
         // Grants are checked now, not only at login: a revoked role, a disabled or a dropped user
         // stops administering at once, even in an open session.
         let holds_role = self
-            .session_user(&ctx.user)
+            .session_user(&ctx.user, &ctx.user_id)
             .await?
             .is_some_and(|u| !u.disabled && u.effective_roles().contains(role));
         if !ADMIN_ROLES.contains(&role) || !holds_role {

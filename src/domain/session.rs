@@ -27,6 +27,10 @@ pub struct Session {
     pub id: u64,
     /// The user's name as Snowflake shows it (`CURRENT_USER()`).
     pub user: String,
+    /// The user's incarnation ([`User::id`](super::directory::User::id)): a user dropped and created
+    /// again under the same name is another user, and the old sessions are not theirs.
+    #[serde(default)]
+    pub user_id: String,
     /// The account, as `CURRENT_ACCOUNT()` shows it.
     pub account: String,
     pub context: SessionContext,

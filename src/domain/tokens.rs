@@ -152,6 +152,7 @@ mod tests {
             created_at: 1000,
             expires_at: 5000,
             client_app: None,
+            user_id: String::new(),
         }
     }
 

@@ -110,17 +110,19 @@ pub enum AdminStatement {
     },
 }
 
-/// The first words of the statements this module owns.
+/// Whether the statement's first word (after any comments) is one this module owns.
 pub fn is_admin(sql: &str) -> bool {
-    let first = sql
-        .trim_start()
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or_default()
-        .to_ascii_uppercase();
+    let Ok(tokens) = Tokenizer::new(&SnowflakeDialect {}, sql).tokenize() else {
+        return false;
+    };
+    let first = tokens.iter().find_map(|t| match t {
+        Token::Whitespace(_) => None,
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => Some(String::new()),
+    });
     matches!(
-        first.as_str(),
-        "CREATE" | "ALTER" | "DROP" | "DESC" | "DESCRIBE" | "SHOW" | "GRANT" | "REVOKE"
+        first.as_deref(),
+        Some("CREATE" | "ALTER" | "DROP" | "DESC" | "DESCRIBE" | "SHOW" | "GRANT" | "REVOKE")
     )
 }
 
@@ -577,5 +579,6 @@ mod tests {
             assert!(!format!("{err:?}").contains("hunter"), "{sql}: {err:?}");
         }
         assert!(is_admin("  create user x") && is_admin("DESC USER x") && !is_admin("select 1"));
+        assert!(is_admin("/* dbt */ -- c\n alter user u set comment = 'x'"));
     }
 }

@@ -96,7 +96,7 @@ pub enum SqlRejection {
 
 pub fn parse(sql: &str) -> Result<ContextStatement, SqlRejection> {
     let statements = Parser::parse_sql(&SnowflakeDialect {}, sql)
-        .map_err(|e| SqlRejection::Syntax(e.to_string()))?;
+        .map_err(|e| SqlRejection::Syntax(syntax_error(&e)))?;
     let statement = match statements.as_slice() {
         [] => return Err(SqlRejection::Syntax("Empty SQL statement.".into())),
         [one] => one,
@@ -128,6 +128,15 @@ pub fn parse(sql: &str) -> Result<ContextStatement, SqlRejection> {
                 .map(ContextStatement::SelectCurrent)
         }
         _ => Err(unsupported_statement()),
+    }
+}
+
+/// The parser's position, never its text: that quotes the offending token, which may be a password.
+fn syntax_error(e: &sqlparser::parser::ParserError) -> String {
+    let text = e.to_string();
+    match text.rfind(" at Line: ") {
+        Some(at) => format!("syntax error{}.", &text[at..]),
+        None => "syntax error.".to_string(),
     }
 }
 
@@ -197,12 +206,13 @@ fn parse_select_item(item: &SelectItem) -> Result<SelectColumn, SqlRejection> {
     let (expr, alias) = match item {
         SelectItem::UnnamedExpr(expr) => (expr, None),
         SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias)),
-        other => return Err(SqlRejection::Unsupported(format!("'{other}'"))),
+        _ => return Err(SqlRejection::Unsupported("this select item".into())),
     };
+    // Expressions are not quoted back: they may hold string literals, and those may be secrets.
     let Expr::Function(function) = expr else {
-        return Err(SqlRejection::Unsupported(format!(
-            "the expression '{expr}'"
-        )));
+        return Err(SqlRejection::Unsupported(
+            "a select item that is not a CURRENT_*() function".into(),
+        ));
     };
     let no_args = match &function.args {
         FunctionArguments::None => true,

@@ -75,6 +75,9 @@ impl DynamoStore {
         item.insert("account".into(), s(&session.account));
         item.insert("created_at".into(), n(session.created_at));
         item.insert(TTL_ATTRIBUTE.into(), n(session.expires_at));
+        if !session.user_id.is_empty() {
+            item.insert("user_id".into(), s(&session.user_id));
+        }
         if let Some(app) = &session.client_app {
             item.insert("client_app".into(), s(app));
         }
@@ -111,6 +114,7 @@ impl DynamoStore {
             created_at: n("created_at")?,
             expires_at: n(TTL_ATTRIBUTE)?,
             client_app: s("client_app"),
+            user_id: s("user_id").unwrap_or_default(),
         })
     }
 }

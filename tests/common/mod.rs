@@ -177,3 +177,58 @@ pub fn assert_failure(v: &Value, code: &str) -> String {
     assert!(!message.is_empty());
     message.to_string()
 }
+
+/// Requests as they arrive through a front door that knows the client's address (the socket peer or
+/// API Gateway's source IP): router tests via `oneshot` otherwise carry no client IP at all.
+impl TestApp {
+    /// POSTs `body` as JSON from `ip` (`None`: no client IP, as a bare `post`).
+    pub async fn post_from(
+        &self,
+        ip: Option<&str>,
+        uri: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut req = request(uri, token, Body::from(body.to_string()), false);
+        if let Some(ip) = ip {
+            let ip: std::net::IpAddr = ip.parse().expect("an IP address");
+            req.extensions_mut()
+                .insert(snowgate::http::extract::ClientIp(Some(ip)));
+        }
+        self.send(req).await
+    }
+
+    /// Runs `sql` in the session of `token`, from `ip`.
+    pub async fn query_from(
+        &self,
+        ip: Option<&str>,
+        token: &str,
+        sql: &str,
+    ) -> (StatusCode, Value) {
+        self.post_from(
+            ip,
+            "/queries/v1/query-request?requestId=r-1",
+            Some(token),
+            json!({"sqlText": sql, "asyncExec": false, "sequenceId": 1}),
+        )
+        .await
+    }
+
+    /// A password login as `user`, asserting it succeeds.
+    pub async fn login_as(&self, user: &str, password: &str) -> Tokens {
+        let (status, v) = self
+            .post(
+                "/session/v1/login-request",
+                None,
+                login_body(user, password),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(v["success"], true, "login as {user}: {v}");
+        Tokens {
+            session: v["data"]["token"].as_str().unwrap().to_string(),
+            master: v["data"]["masterToken"].as_str().unwrap().to_string(),
+            session_id: v["data"]["sessionId"].as_u64().unwrap(),
+        }
+    }
+}

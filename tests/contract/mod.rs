@@ -21,6 +21,7 @@ fn session(id: u64) -> Session {
         created_at: NOW,
         expires_at: NOW + 100,
         client_app: Some("PythonConnector".into()),
+        user_id: "3f1c2d9e-user".into(),
     }
 }
 
@@ -30,6 +31,7 @@ pub async fn run(store: Arc<dyn SessionStore>) {
         user: "OTHER".into(),
         context: SessionContext::default(),
         client_app: None,
+        user_id: String::new(),
         ..session(new_session_id())
     };
 
