@@ -366,11 +366,8 @@ impl Gatekeeper {
             .await?
             .ok_or(Error::SessionGone)?;
         // Renewal extends a session's life, so the user must still be there and enabled.
-        if !self
-            .session_user(&session.user, &session.user_id)
-            .await?
-            .is_some_and(|u| !u.disabled)
-        {
+        let user = self.session_user(&session.user, &session.user_id).await?;
+        if user.is_none_or(|u| u.disabled) {
             self.store.delete(session.id).await?;
             return Err(Error::SessionGone);
         }
