@@ -3,6 +3,7 @@
 //! what they answer, what they refuse (with Snowflake's codes and SQLSTATEs), that a refused statement
 //! changes nothing, and that no answer ever repeats a password or key given in the SQL.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -18,23 +19,6 @@ use serde_json::{Value, json};
 use snowgate::domain::keys::fingerprint;
 
 const LOGIN: &str = "/session/v1/login-request";
-
-/// Runs each named test body twice: on the in-memory store and on DynamoDB (moto_server).
-macro_rules! on_every_store {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use super::*;
-            #[tokio::test]
-            async fn memory() {
-                super::$name(TestApp::new()).await
-            }
-            #[tokio::test]
-            async fn dynamodb() {
-                super::$name(TestApp::dynamodb().await).await
-            }
-        }
-    )*};
-}
 
 on_every_store!(
     only_administrator_roles_administer,

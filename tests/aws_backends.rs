@@ -14,6 +14,7 @@ use snowgate::AppState;
 use snowgate::domain::{Gatekeeper, Settings};
 use snowgate::secrets::SecretSource;
 use snowgate::secrets::manager::SecretsManagerSource;
+use snowgate::store::Store;
 use snowgate::store::dynamo::DynamoStore;
 use snowgate::store::memory::MemoryStore;
 
@@ -27,10 +28,10 @@ fn secret_json(jwt: &str, password: &str) -> String {
     json!({"jwt_secret": jwt, "demo_user": "svc_demo", "demo_password": password}).to_string()
 }
 
-/// An app whose secrets come from `source`, with the wall clock.
-fn app_with(source: Arc<SecretsManagerSource>) -> common::TestApp {
+/// An app whose secrets come from `source`, with the wall clock, over `store`.
+fn app_over(store: Arc<dyn Store>, source: Arc<SecretsManagerSource>) -> common::TestApp {
     let gate = Gatekeeper::new(
-        Arc::new(MemoryStore::new()),
+        store,
         Arc::new(source),
         Settings::default(),
         snowgate::domain::gatekeeper::system_clock(),
@@ -43,6 +44,11 @@ fn app_with(source: Arc<SecretsManagerSource>) -> common::TestApp {
         }),
         clock: Arc::default(),
     }
+}
+
+/// The same, over sessions in memory.
+fn app_with(source: Arc<SecretsManagerSource>) -> common::TestApp {
+    app_over(Arc::new(MemoryStore::new()), source)
 }
 
 fn kid(token: &str) -> String {
@@ -238,21 +244,11 @@ async fn a_token_from_a_newer_secret_makes_a_stale_instance_reload() {
     // Two instances, as two Lambda containers: one table, one secret, each its own cached copy.
     let table_client = aws_sdk_dynamodb::Client::new(&aws::sdk_config().await);
     let table = aws::create_table(&table_client).await;
-    let instance = |source: Arc<SecretsManagerSource>| {
-        let gate = Gatekeeper::new(
+    let instance = |source| {
+        app_over(
             Arc::new(DynamoStore::new(table_client.clone(), &table)),
-            Arc::new(source),
-            Settings::default(),
-            snowgate::domain::gatekeeper::system_clock(),
-        );
-        common::TestApp {
-            router: snowgate::app(AppState {
-                gate: Arc::new(gate),
-                body_limit: common::BODY_LIMIT,
-                trusted_proxies: Default::default(),
-            }),
-            clock: Arc::default(),
-        }
+            source,
+        )
     };
     let fresh_source = load().await.unwrap();
     let stale = instance(load().await.unwrap());

@@ -2,6 +2,7 @@
 //! driver sends, every way a JWT can be wrong (all answered with the same 390144), key rotation, and the
 //! user's network policy, which is checked before any credential.
 
+#[macro_use]
 mod common;
 
 use std::sync::OnceLock;
@@ -633,22 +634,6 @@ async fn a_person_with_a_password_and_a_key_can_use_both() {
 
 // ---------------------------------------------------------------------------------------------------
 // Rotation, on both stores: the whole path from the admin statements to the login.
-
-macro_rules! on_every_store {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use super::*;
-            #[tokio::test]
-            async fn memory() {
-                super::$name(TestApp::new()).await
-            }
-            #[tokio::test]
-            async fn dynamodb() {
-                super::$name(TestApp::dynamodb().await).await
-            }
-        }
-    )*};
-}
 
 on_every_store!(key_pair_login_and_key_rotation);
 

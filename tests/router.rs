@@ -1,5 +1,6 @@
 //! The router in process (`oneshot`), route by route and error by error.
 
+#[macro_use]
 mod common;
 
 use axum::body::Body;
@@ -7,23 +8,6 @@ use axum::http::{Request, StatusCode};
 use base64::Engine;
 use common::*;
 use serde_json::json;
-
-/// Runs each named test body twice: on the in-memory store and on DynamoDB (moto_server).
-macro_rules! on_every_store {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use super::*;
-            #[tokio::test]
-            async fn memory() {
-                super::$name(TestApp::new()).await
-            }
-            #[tokio::test]
-            async fn dynamodb() {
-                super::$name(TestApp::dynamodb().await).await
-            }
-        }
-    )*};
-}
 
 on_every_store!(
     query_context_use_and_current_functions,

@@ -489,34 +489,8 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                 ),
             ))
         }
-        AdminStatement::GrantRole { role, user: name } => {
-            if dir.role(role.as_str()).await?.is_none() {
-                return Err(missing("Role", &role));
-            }
-            let previous = dir
-                .user(name.as_str())
-                .await?
-                .ok_or_else(|| missing("User", &name))?;
-            may_manage(ctx, &previous)?;
-            let mut user = previous.clone();
-            user.roles.insert(role.to_string());
-            dir.update_user(&user, &previous).await?;
-            Ok(Answer::status("Statement executed successfully."))
-        }
-        AdminStatement::RevokeRole { role, user: name } => {
-            if dir.role(role.as_str()).await?.is_none() {
-                return Err(missing("Role", &role));
-            }
-            let previous = dir
-                .user(name.as_str())
-                .await?
-                .ok_or_else(|| missing("User", &name))?;
-            may_manage(ctx, &previous)?;
-            let mut user = previous.clone();
-            user.roles.remove(role.as_str());
-            dir.update_user(&user, &previous).await?;
-            Ok(Answer::status("Statement executed successfully."))
-        }
+        AdminStatement::GrantRole { role, user } => set_grant(ctx, role, user, true).await,
+        AdminStatement::RevokeRole { role, user } => set_grant(ctx, role, user, false).await,
         AdminStatement::ShowRoles { like: pattern } => {
             let users = dir.users().await?;
             let rows = dir
@@ -669,6 +643,32 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
         }
         AdminStatement::AlterAccount { alter } => alter_account(ctx, alter).await,
     }
+}
+
+/// `GRANT ROLE role TO USER user` (`grant`) or `REVOKE ROLE role FROM USER user`.
+async fn set_grant(
+    ctx: &AdminContext<'_>,
+    role: Identifier,
+    name: Identifier,
+    grant: bool,
+) -> Result<Answer> {
+    let dir = ctx.directory;
+    if dir.role(role.as_str()).await?.is_none() {
+        return Err(missing("Role", &role));
+    }
+    let previous = dir
+        .user(name.as_str())
+        .await?
+        .ok_or_else(|| missing("User", &name))?;
+    may_manage(ctx, &previous)?;
+    let mut user = previous.clone();
+    if grant {
+        user.roles.insert(role.into_string());
+    } else {
+        user.roles.remove(role.as_str());
+    }
+    dir.update_user(&user, &previous).await?;
+    Ok(Answer::status("Statement executed successfully."))
 }
 
 async fn create_user(

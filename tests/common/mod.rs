@@ -4,6 +4,25 @@
 
 pub mod aws;
 
+/// Runs each named test body twice: on the in-memory store and on DynamoDB (moto_server), so every
+/// backend answers the same requests the same way.
+#[allow(unused_macros)]
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn memory() {
+                super::$name(TestApp::new()).await
+            }
+            #[tokio::test]
+            async fn dynamodb() {
+                super::$name(TestApp::dynamodb().await).await
+            }
+        }
+    )*};
+}
+
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
