@@ -23,6 +23,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -446,3 +447,36 @@ def jwt_header(token: str) -> dict:
     """The decoded (unverified) JOSE header of a JWT."""
     head = token.split(".")[0]
     return json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+
+
+def unique(prefix: str) -> str:
+    """A name no other test run uses, for tables and secrets on the shared moto_server."""
+    return f"snowgate-e2e-{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="module")
+def dynamodb(aws_endpoint):
+    return aws_client("dynamodb", aws_endpoint)
+
+
+@contextmanager
+def snowgate_table(dynamodb, prefix: str) -> Iterator[str]:
+    """A table laid out like template.yaml's (pk/sk strings, TTL on expires_at), deleted afterwards."""
+    name = unique(prefix)
+    dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 20})
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+    )
+    try:
+        yield name
+    finally:
+        dynamodb.delete_table(TableName=name)

@@ -15,6 +15,8 @@ import pytest
 from snowflake.connector.errors import DatabaseError
 
 from conftest import (
+    snowgate_table,
+    unique,
     DEMO_PASSWORD,
     DEMO_USER,
     SnowgateServer,
@@ -53,16 +55,7 @@ def raw_login(server: SnowgateServer, user: str, password: str, **context: str) 
     return server.post("/session/v1/login-request", login_body(user, password, **context))
 
 
-def unique(prefix: str) -> str:
-    return f"snowgate-e2e-{prefix}-{uuid.uuid4().hex[:12]}"
-
-
 # --- AWS resources ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def dynamodb(aws_endpoint):
-    return aws_client("dynamodb", aws_endpoint)
 
 
 @pytest.fixture(scope="module")
@@ -72,29 +65,9 @@ def secretsmanager(aws_endpoint):
 
 @pytest.fixture(scope="module")
 def table(dynamodb) -> Iterator[str]:
-    """A sessions table laid out like template.yaml's: pk/sk strings, TTL on expires_at."""
-    name = unique("sessions")
-    dynamodb.create_table(
-        TableName=name,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.get_waiter("table_exists").wait(
-        TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 20}
-    )
-    dynamodb.update_time_to_live(
-        TableName=name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-    )
-    yield name
-    dynamodb.delete_table(TableName=name)
+    """A sessions table laid out like template.yaml's."""
+    with snowgate_table(dynamodb, "sessions") as name:
+        yield name
 
 
 class Secrets:

@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from snowflake.connector.errors import DatabaseError, ProgrammingError
 
 from conftest import (
+    snowgate_table,
+    unique,
     SnowgateServer,
     aws_client,
     aws_server_env,
@@ -886,37 +888,11 @@ def test_account_policy_cannot_be_changed_to_lock_out_its_administrator(start_se
 # --- 7. the directory on DynamoDB, shared by every instance ----------------------------------------------------------
 
 
-def unique(prefix: str) -> str:
-    return f"snowgate-e2e-{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture(scope="module")
-def dynamodb(aws_endpoint):
-    return aws_client("dynamodb", aws_endpoint)
-
-
 @pytest.fixture(scope="module")
 def directory_table(dynamodb) -> Iterator[str]:
-    """A table laid out like template.yaml's (pk/sk strings, TTL on expires_at): sessions and directory."""
-    name = unique("directory")
-    dynamodb.create_table(
-        TableName=name,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 20})
-    dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-    )
-    yield name
-    dynamodb.delete_table(TableName=name)
+    """One table for sessions and the directory, as deployed."""
+    with snowgate_table(dynamodb, "directory") as name:
+        yield name
 
 
 @pytest.fixture
