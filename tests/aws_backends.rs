@@ -51,6 +51,17 @@ fn app_with(source: Arc<SecretsManagerSource>) -> common::TestApp {
     app_over(Arc::new(MemoryStore::new()), source)
 }
 
+/// A new secret version: AWSCURRENT moves to it, the old one becomes AWSPREVIOUS.
+async fn rotate(client: &aws_sdk_secretsmanager::Client, id: &str, value: String) {
+    client
+        .put_secret_value()
+        .secret_id(id)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+}
+
 fn kid(token: &str) -> String {
     jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
 }
@@ -121,13 +132,7 @@ async fn rotation_keeps_live_sessions_and_signs_with_the_new_secret() {
     let old_master = v["data"]["masterToken"].as_str().unwrap().to_string();
 
     // Rotate: a new version becomes AWSCURRENT, the old one AWSPREVIOUS.
-    client
-        .put_secret_value()
-        .secret_id(&id)
-        .secret_string(secret_json("jwt-two", "pass-two"))
-        .send()
-        .await
-        .unwrap();
+    rotate(&client, &id, secret_json("jwt-two", "pass-two")).await;
     // Until the next refresh, the cached secret is in force.
     let (_, v) = app
         .post(LOGIN, None, common::login_body("svc_demo", "pass-two"))
@@ -160,13 +165,7 @@ async fn rotation_keeps_live_sessions_and_signs_with_the_new_secret() {
     );
 
     // A second rotation retires the first secret: only AWSCURRENT and AWSPREVIOUS verify.
-    client
-        .put_secret_value()
-        .secret_id(&id)
-        .secret_string(secret_json("jwt-three", "pass-three"))
-        .send()
-        .await
-        .unwrap();
+    rotate(&client, &id, secret_json("jwt-three", "pass-three")).await;
     source.refresh().await.unwrap();
     common::assert_failure(
         &app.query(&old_token, "select current_user()").await.1,
@@ -185,13 +184,7 @@ async fn a_stale_secret_is_refreshed_in_the_background() {
     let source = SecretsManagerSource::load(client.clone(), &id, Duration::ZERO)
         .await
         .unwrap();
-    client
-        .put_secret_value()
-        .secret_id(&id)
-        .secret_string(secret_json("jwt-two", "pass-two"))
-        .send()
-        .await
-        .unwrap();
+    rotate(&client, &id, secret_json("jwt-two", "pass-two")).await;
     // Each read of a stale copy returns at once and starts a refresh; poll until it lands.
     let mut seen = String::new();
     for _ in 0..100 {
@@ -252,13 +245,7 @@ async fn a_token_from_a_newer_secret_makes_a_stale_instance_reload() {
     };
     let fresh_source = load().await.unwrap();
     let stale = instance(load().await.unwrap());
-    client
-        .put_secret_value()
-        .secret_id(&id)
-        .secret_string(secret_json("jwt-two", "pass-two"))
-        .send()
-        .await
-        .unwrap();
+    rotate(&client, &id, secret_json("jwt-two", "pass-two")).await;
     fresh_source.refresh().await.unwrap();
     let fresh = instance(fresh_source);
     let (_, v) = fresh

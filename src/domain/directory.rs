@@ -266,6 +266,24 @@ impl Directory {
         }
     }
 
+    /// Writes a document; `false` when it exists and `replace` is off.
+    async fn put<T: Serialize>(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        value: &T,
+        replace: bool,
+    ) -> Result<bool> {
+        match self
+            .store
+            .put_object(kind, name, &encode(value)?, replace)
+            .await
+        {
+            Err(StoreError::AlreadyExists) => Ok(false),
+            other => other.map(|_| true).map_err(Into::into),
+        }
+    }
+
     async fn list<T: DeserializeOwned>(&self, kind: ObjectKind) -> Result<Vec<T>> {
         self.store
             .list_objects(kind)
@@ -304,14 +322,11 @@ impl Directory {
         previous: Option<&User>,
         replace: bool,
     ) -> Result<bool> {
-        let doc = encode(user)?;
-        match self
-            .store
-            .put_object(ObjectKind::User, &user.name, &doc, replace)
-            .await
+        if !self
+            .put(ObjectKind::User, &user.name, user, replace)
+            .await?
         {
-            Err(StoreError::AlreadyExists) => return Ok(false),
-            other => other?,
+            return Ok(false);
         }
         self.reindex_login(previous, Some(user)).await?;
         Ok(true)
@@ -393,14 +408,7 @@ impl Directory {
     }
 
     pub async fn put_role(&self, role: &Role, replace: bool) -> Result<bool> {
-        match self
-            .store
-            .put_object(ObjectKind::Role, &role.name, &encode(role)?, replace)
-            .await
-        {
-            Err(StoreError::AlreadyExists) => Ok(false),
-            other => other.map(|_| true).map_err(Into::into),
-        }
+        self.put(ObjectKind::Role, &role.name, role, replace).await
     }
 
     pub async fn delete_role(&self, name: &str) -> Result<bool> {
@@ -416,19 +424,8 @@ impl Directory {
     }
 
     pub async fn put_policy(&self, policy: &NetworkPolicy, replace: bool) -> Result<bool> {
-        match self
-            .store
-            .put_object(
-                ObjectKind::NetworkPolicy,
-                &policy.name,
-                &encode(policy)?,
-                replace,
-            )
+        self.put(ObjectKind::NetworkPolicy, &policy.name, policy, replace)
             .await
-        {
-            Err(StoreError::AlreadyExists) => Ok(false),
-            other => other.map(|_| true).map_err(Into::into),
-        }
     }
 
     pub async fn delete_policy(&self, name: &str) -> Result<bool> {

@@ -39,6 +39,16 @@ where
     StoreError::Unavailable(format!("DynamoDB {op}: {}", describe(err)))
 }
 
+/// A write refused by its condition expression: the expected outcome "exists" / "absent", not a
+/// failure.
+fn is_condition_failure<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .is_some_and(|se| se.code() == Some("ConditionalCheckFailedException"))
+}
+
 /// The context attributes, in the order of [`SessionContext`]'s fields.
 const CONTEXT_ATTRIBUTES: [&str; 4] = ["ctx_database", "ctx_schema", "ctx_warehouse", "ctx_role"];
 
@@ -132,12 +142,7 @@ impl SessionStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::AlreadyExists)
-            }
+            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
             Err(e) => Err(unavailable("PutItem", &e)),
         }
     }
@@ -203,12 +208,7 @@ impl SessionStore for DynamoStore {
         }
         match request.update_expression(expression.trim()).send().await {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(unavailable("UpdateItem", &e)),
         }
     }
@@ -240,14 +240,6 @@ fn doc_of(item: &Item) -> Result<String, StoreError> {
         .and_then(|v| v.as_s().ok())
         .cloned()
         .ok_or_else(|| StoreError::Unavailable("corrupt directory item: doc".into()))
-}
-
-fn is_condition_failure<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    e.as_service_error()
-        .is_some_and(|se| se.code() == Some("ConditionalCheckFailedException"))
 }
 
 #[async_trait]
