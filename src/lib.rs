@@ -32,6 +32,27 @@ use store::Store;
 use store::dynamo::DynamoStore;
 use store::memory::MemoryStore;
 
+/// Wiring: the domain runs statements through the SQL front end of [`sql`] (the domain itself
+/// never imports it).
+impl Gatekeeper {
+    pub async fn query(
+        &self,
+        session_token: &str,
+        sql_text: &str,
+        request_id: Option<&str>,
+        client_ip: Option<std::net::IpAddr>,
+    ) -> Result<domain::query::QueryOutcome> {
+        self.run_query(
+            &sql::FrontEnd,
+            session_token,
+            sql_text,
+            request_id,
+            client_ip,
+        )
+        .await
+    }
+}
+
 /// The router, with every route and layer, over the given state.
 pub fn app(state: AppState) -> Router {
     http::router(state)

@@ -7,18 +7,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use common::sql::*;
 use common::*;
-use rsa::RsaPrivateKey;
-use rsa::pkcs8::EncodePublicKey;
 use serde_json::{Value, json};
-use snowgate::domain::keys::fingerprint;
-
-const LOGIN: &str = "/session/v1/login-request";
 
 on_every_store!(
     only_administrator_roles_administer,
@@ -44,148 +39,6 @@ on_every_store!(
     system_roles_are_granted_only_by_their_holders,
     the_active_account_policy_cannot_be_altered_to_lock_out_the_caller,
 );
-
-// ---------------------------------------------------------------------------------------------------
-// Helpers.
-
-/// Two 2048-bit public keys and one of 1024 bits (too small), as base64 SPKI DER; generated once.
-struct Keys {
-    a: String,
-    b: String,
-    small: String,
-}
-
-fn keys() -> &'static Keys {
-    static KEYS: OnceLock<Keys> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let public = |bits: usize| {
-            let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).expect("RSA key");
-            let der = key.to_public_key().to_public_key_der().expect("SPKI DER");
-            STANDARD.encode(der.as_bytes())
-        };
-        std::thread::scope(|s| {
-            let a = s.spawn(|| public(2048));
-            let b = s.spawn(|| public(2048));
-            let small = s.spawn(|| public(1024));
-            Keys {
-                a: a.join().unwrap(),
-                b: b.join().unwrap(),
-                small: small.join().unwrap(),
-            }
-        })
-    })
-}
-
-fn fp(b64: &str) -> String {
-    fingerprint(&STANDARD.decode(b64).unwrap())
-}
-
-/// Runs `sql` and asserts it succeeds.
-async fn ok(app: &TestApp, token: &str, sql: &str) -> Value {
-    let (status, v) = app.query(token, sql).await;
-    assert_eq!(status, StatusCode::OK, "{sql}: {v}");
-    assert_eq!(v["success"], true, "{sql}: {v}");
-    v
-}
-
-/// The SQLSTATE that goes with each SQL error code.
-fn sql_state(code: &str) -> &'static str {
-    match code {
-        "000002" => "0A000",
-        "001003" => "42000",
-        "002002" => "42710",
-        "002003" => "02000",
-        "002029" => "22023",
-        "003001" => "42501",
-        other => panic!("no SQLSTATE known for {other}"),
-    }
-}
-
-/// Runs `sql` and asserts it fails with the SQL error `code` (HTTP 200, `data.errorCode` and
-/// `data.sqlState` set as JDBC reads them). Returns the whole answer.
-async fn fails(app: &TestApp, token: &str, sql: &str, code: &str) -> Value {
-    let (status, v) = app.query(token, sql).await;
-    assert_eq!(status, StatusCode::OK, "{sql}: {v}");
-    assert_failure(&v, code);
-    assert_eq!(v["data"]["errorCode"], code, "{sql}: {v}");
-    assert_eq!(v["data"]["sqlState"], sql_state(code), "{sql}: {v}");
-    assert!(
-        v["data"]["queryId"].as_str().is_some_and(|q| !q.is_empty()),
-        "{sql}: {v}"
-    );
-    v
-}
-
-/// The rows of a result.
-fn rows(v: &Value) -> Vec<Vec<Value>> {
-    v["data"]["rowset"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no rowset: {v}"))
-        .iter()
-        .map(|r| r.as_array().unwrap().clone())
-        .collect()
-}
-
-/// The index of column `name` in a result.
-fn column(v: &Value, name: &str) -> usize {
-    v["data"]["rowtype"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .position(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no column {name}: {v}"))
-}
-
-/// A listing (SHOW …) as one map per row, column name → value.
-fn listing(v: &Value) -> Vec<BTreeMap<String, Value>> {
-    let names: Vec<String> = v["data"]["rowtype"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_string())
-        .collect();
-    rows(v)
-        .into_iter()
-        .map(|r| names.iter().cloned().zip(r).collect())
-        .collect()
-}
-
-/// The `name` column of a SHOW statement.
-async fn names(app: &TestApp, token: &str, sql: &str) -> Vec<String> {
-    let v = ok(app, token, sql).await;
-    let i = column(&v, "name");
-    rows(&v)
-        .iter()
-        .map(|r| r[i].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// `DESC USER` as property → value.
-async fn desc_user(app: &TestApp, token: &str, user: &str) -> BTreeMap<String, Value> {
-    let v = ok(app, token, &format!("DESC USER {user}")).await;
-    assert_eq!(column(&v, "property"), 0);
-    assert_eq!(column(&v, "value"), 1);
-    rows(&v)
-        .into_iter()
-        .map(|r| (r[0].as_str().unwrap().to_string(), r[1].clone()))
-        .collect()
-}
-
-async fn user_exists(app: &TestApp, token: &str, user: &str) -> bool {
-    let (_, v) = app.query(token, &format!("DESC USER {user}")).await;
-    match v["success"].as_bool() {
-        Some(true) => true,
-        _ => {
-            assert_eq!(v["code"], "002003", "{v}");
-            false
-        }
-    }
-}
-
-/// A password login, as the answer.
-async fn password_login(app: &TestApp, ip: Option<&str>, user: &str, pw: &str) -> Value {
-    app.post_from(ip, LOGIN, None, login_body(user, pw)).await.1
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Who may administer.

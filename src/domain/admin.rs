@@ -10,9 +10,9 @@ use super::directory::{
 };
 use super::ident::Identifier;
 use super::keys::parse_public_key;
+use super::statement::{AdminStatement, Alter, CreateMode, Property, Value};
 use crate::error::{Error, Result, SqlErrorKind};
 use crate::secrets::SecretMaterial;
-use crate::sql::admin::{AdminStatement, Alter, CreateMode, Property, Value};
 
 /// A statement's result: text columns and rows.
 pub struct Answer {
@@ -151,26 +151,42 @@ fn rsa_key(prop: &Property) -> Result<RsaKey> {
     })
 }
 
+/// `SHOW … LIKE`: case-insensitive, `%` any run of characters, `_` one character.
 fn like(pattern: &Option<String>, name: &str) -> bool {
-    fn matches(p: &[char], s: &[char]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some('%'), _) => matches(&p[1..], s) || (!s.is_empty() && matches(p, &s[1..])),
-            (Some('_'), Some(_)) => matches(&p[1..], &s[1..]),
-            (Some(a), Some(b)) => {
-                a.to_lowercase().eq(b.to_lowercase()) && matches(&p[1..], &s[1..])
-            }
-            _ => false,
-        }
-    }
     match pattern {
         None => true,
         Some(p) => {
             let p: Vec<char> = p.chars().collect();
             let s: Vec<char> = name.chars().collect();
-            matches(&p, &s)
+            like_match(&p, &s)
         }
     }
+}
+
+/// Wildcard matching without recursion: on a mismatch, resume after the last `%` seen, one
+/// character further into the name. Each `%` restarts at most once per name position, so the work is
+/// at most pattern length × name length.
+fn like_match(p: &[char], s: &[char]) -> bool {
+    let same = |a: char, b: char| a == '_' || a.to_lowercase().eq(b.to_lowercase());
+    let (mut pi, mut si) = (0, 0);
+    // After the last `%`: where the pattern resumes, and the name position it last resumed at.
+    let mut resume: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if p.get(pi) == Some(&'%') {
+            pi += 1;
+            resume = Some((pi, si));
+        } else if p.get(pi).is_some_and(|&c| same(c, s[si])) {
+            pi += 1;
+            si += 1;
+        } else if let Some((rp, rs)) = resume {
+            pi = rp;
+            si = rs + 1;
+            resume = Some((rp, si));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '%')
 }
 
 fn opt(s: &Option<String>) -> Option<String> {
@@ -811,4 +827,42 @@ fn describe_user(u: &User) -> Answer {
             .map(|(p, v)| vec![Some(p.to_string()), v, Some("null".into()), None])
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(pattern: &str, name: &str) -> bool {
+        like(&Some(pattern.to_string()), name)
+    }
+
+    #[test]
+    fn like_wildcards_and_case() {
+        for (pattern, name, expected) in [
+            ("svc%", "SVC_LOADER", true),
+            ("%load%", "SVC_LOADER", true),
+            (r"s_c\_%", "SVC_LOADER", false),
+            ("S_C_%", "svc_loader", true),
+            ("%", "", true),
+            ("", "", true),
+            ("_", "", false),
+            ("a%b%c", "AXXBXXC", true),
+            ("a%b%c", "AXXBXXCX", false),
+            ("%%a%%", "BAB", true),
+            ("ab", "ABC", false),
+            ("abc", "AB", false),
+        ] {
+            assert_eq!(matches(pattern, name), expected, "{pattern} ~ {name}");
+        }
+    }
+
+    #[test]
+    fn like_is_linear_in_pattern_times_name() {
+        // Exponential for a backtracking matcher; here 40 × 255 steps at most.
+        let name = "A".repeat(255);
+        assert!(!matches(&format!("{}!", "%".repeat(40)), &name));
+        assert!(matches(&"%".repeat(100_000), &name));
+        assert!(!matches(&format!("{}!", "%a".repeat(500)), &name));
+    }
 }

@@ -9,6 +9,7 @@ pub mod ident;
 pub mod keys;
 pub mod query;
 pub mod session;
+pub mod statement;
 pub mod tokens;
 
 pub use gatekeeper::{Clock, Gatekeeper, Settings};

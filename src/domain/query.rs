@@ -8,9 +8,11 @@ use super::admin::{self, AdminContext};
 use super::directory::ADMIN_ROLES;
 use super::gatekeeper::Gatekeeper;
 use super::session::SessionContext;
+use super::statement::{
+    AdminStatement, ContextFunction, ContextStatement, SqlFrontEnd, SqlRejection, Statement,
+    UseTarget,
+};
 use crate::error::{Error, Result, SqlError, SqlErrorKind};
-use crate::sql::admin::AdminStatement;
-use crate::sql::{self, ContextFunction, ContextStatement, SqlRejection, Statement, UseTarget};
 
 /// Everything known about one query, resolved before it runs. Logged for every query.
 #[derive(Debug, Clone)]
@@ -44,9 +46,12 @@ pub struct QueryOutcome {
 
 impl Gatekeeper {
     /// Runs `sql` in the session of `session_token`: session context statements from the session,
-    /// administration against the directory (for administrator roles only).
-    pub async fn query(
+    /// administration against the directory (for administrator roles only). The role is checked
+    /// before an administration statement is parsed, so a session without one never reaches the
+    /// administration grammar.
+    pub async fn run_query(
         &self,
+        front_end: &dyn SqlFrontEnd,
         session_token: &str,
         sql_text: &str,
         request_id: Option<&str>,
@@ -77,7 +82,13 @@ impl Gatekeeper {
             client_ip = ?ctx.client_ip,
             "query context resolved"
         );
-        let statement = sql::parse_statement(sql_text).map_err(|r| sql_error(&ctx, r))?;
+        let role_checked = front_end
+            .is_admin(sql_text)
+            .map_err(|r| sql_error(&ctx, r))?;
+        if role_checked && let Err(e) = self.check_admin_role(&ctx).await {
+            return Err(e.with_query_id(&ctx.query_id));
+        }
+        let statement = front_end.parse(sql_text).map_err(|r| sql_error(&ctx, r))?;
         let result = match statement {
             Statement::Context(ContextStatement::Use(target)) => self.use_(&ctx, target).await,
             Statement::Context(ContextStatement::SelectCurrent(columns)) => {
@@ -90,7 +101,7 @@ impl Gatekeeper {
                     context: ctx.context.clone(),
                 })
             }
-            Statement::Admin(admin) => self.administer(&ctx, admin).await,
+            Statement::Admin(admin) => self.administer(&ctx, admin, role_checked).await,
         };
         result.map_err(|e| e.with_query_id(&ctx.query_id))
     }
@@ -145,27 +156,39 @@ impl Gatekeeper {
         })
     }
 
+    /// The session's role is an administrator role the user still holds. Grants are checked at
+    /// every statement, not only at login: a revoked role, a disabled or a dropped user stops
+    /// administering at once, even in an open session.
+    async fn check_admin_role(&self, ctx: &QueryContext) -> Result<()> {
+        let role = ctx.context.role.as_deref().unwrap_or("PUBLIC");
+        let holds_role = ADMIN_ROLES.contains(&role)
+            && self
+                .session_user(&ctx.user, &ctx.user_id)
+                .await?
+                .is_some_and(|u| !u.disabled && u.effective_roles().contains(role));
+        if holds_role {
+            return Ok(());
+        }
+        Err(Error::sql(
+            SqlErrorKind::InsufficientPrivileges,
+            format!(
+                "SQL access control error:\nInsufficient privileges to operate on account '{}'. Role '{role}' cannot administer users, roles or network policies; use ACCOUNTADMIN, SECURITYADMIN or USERADMIN.",
+                ctx.account
+            ),
+        ))
+    }
+
     async fn administer(
         &self,
         ctx: &QueryContext,
         statement: AdminStatement,
+        role_checked: bool,
     ) -> Result<QueryOutcome> {
-        let role = ctx.context.role.as_deref().unwrap_or("PUBLIC");
-        // Grants are checked now, not only at login: a revoked role, a disabled or a dropped user
-        // stops administering at once, even in an open session.
-        let holds_role = self
-            .session_user(&ctx.user, &ctx.user_id)
-            .await?
-            .is_some_and(|u| !u.disabled && u.effective_roles().contains(role));
-        if !ADMIN_ROLES.contains(&role) || !holds_role {
-            return Err(Error::sql(
-                SqlErrorKind::InsufficientPrivileges,
-                format!(
-                    "SQL access control error:\nInsufficient privileges to operate on account '{}'. Role '{role}' cannot administer users, roles or network policies; use ACCOUNTADMIN, SECURITYADMIN or USERADMIN.",
-                    ctx.account
-                ),
-            ));
+        // A front end whose `is_admin` missed this statement still gets it checked.
+        if !role_checked {
+            self.check_admin_role(ctx).await?;
         }
+        let role = ctx.context.role.as_deref().unwrap_or("PUBLIC");
         let secrets = self.secrets.current();
         let admin_ctx = AdminContext {
             directory: &self.directory,

@@ -3,136 +3,55 @@
 //! small subset of Snowflake's that snowgate runs. Error texts never quote a string literal, since
 //! those carry passwords and keys.
 
-use sqlparser::dialect::SnowflakeDialect;
-use sqlparser::tokenizer::{Token, Tokenizer, Word};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 
-use super::SqlRejection;
+use super::limits;
 use crate::domain::ident::Identifier;
-
-#[derive(Clone, PartialEq, Eq)]
-pub enum Value {
-    Str(String),
-    Ident(Identifier),
-    Number(String),
-    List(Vec<Value>),
-}
-
-/// Deliberately opaque: values may be passwords or keys.
-impl std::fmt::Debug for Value {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Value(..)")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Property {
-    /// Upper-cased property name, e.g. `RSA_PUBLIC_KEY`.
-    pub name: String,
-    pub value: Value,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Alter {
-    Set(Vec<Property>),
-    Unset(Vec<String>),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CreateMode {
-    pub or_replace: bool,
-    pub if_not_exists: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AdminStatement {
-    CreateUser {
-        name: Identifier,
-        mode: CreateMode,
-        props: Vec<Property>,
-    },
-    AlterUser {
-        name: Identifier,
-        if_exists: bool,
-        alter: Alter,
-    },
-    DropUser {
-        name: Identifier,
-        if_exists: bool,
-    },
-    DescribeUser {
-        name: Identifier,
-    },
-    ShowUsers {
-        like: Option<String>,
-    },
-    CreateRole {
-        name: Identifier,
-        mode: CreateMode,
-        props: Vec<Property>,
-    },
-    DropRole {
-        name: Identifier,
-        if_exists: bool,
-    },
-    GrantRole {
-        role: Identifier,
-        user: Identifier,
-    },
-    RevokeRole {
-        role: Identifier,
-        user: Identifier,
-    },
-    ShowRoles {
-        like: Option<String>,
-    },
-    CreateNetworkPolicy {
-        name: Identifier,
-        mode: CreateMode,
-        props: Vec<Property>,
-    },
-    AlterNetworkPolicy {
-        name: Identifier,
-        if_exists: bool,
-        alter: Alter,
-    },
-    DropNetworkPolicy {
-        name: Identifier,
-        if_exists: bool,
-    },
-    DescribeNetworkPolicy {
-        name: Identifier,
-    },
-    ShowNetworkPolicies {
-        like: Option<String>,
-    },
-    AlterAccount {
-        alter: Alter,
-    },
-}
+pub use crate::domain::statement::{
+    AdminStatement, Alter, CreateMode, Property, SqlRejection, Value,
+};
 
 /// Whether the statement's first word (after any comments) is one this module owns.
 pub fn is_admin(sql: &str) -> bool {
-    let Ok(tokens) = Tokenizer::new(&SnowflakeDialect {}, sql).tokenize() else {
-        return false;
-    };
-    let first = tokens.iter().find_map(|t| match t {
-        Token::Whitespace(_) => None,
-        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-        _ => Some(String::new()),
-    });
-    matches!(
-        first.as_deref(),
-        Some("CREATE" | "ALTER" | "DROP" | "DESC" | "DESCRIBE" | "SHOW" | "GRANT" | "REVOKE")
-    )
+    classify(sql).is_some()
 }
 
+/// Administrative statements have at most this many words before their object's name.
+const HEAD_TOKENS: usize = 6;
+
+/// `None` for a statement that is not administrative; else whether it is one snowgate runs, read
+/// from its first few words only (the unsupported ones are refused in any role, before any
+/// privilege check).
+pub fn classify(sql: &str) -> Option<Result<(), SqlRejection>> {
+    let head = limits::head_tokens(sql, HEAD_TOKENS)?;
+    let verb = match head.first()? {
+        Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
+        _ => return None,
+    };
+    if !ADMIN_VERBS.contains(&verb.as_str()) {
+        return None;
+    }
+    let mut p = Parser {
+        tokens: head,
+        pos: 0,
+    };
+    Some(p.head().map(|_| ()))
+}
+
+const ADMIN_VERBS: [&str; 8] = [
+    "CREATE", "ALTER", "DROP", "DESC", "DESCRIBE", "SHOW", "GRANT", "REVOKE",
+];
+
+/// An administration statement, within [`limits`].
 pub fn parse(sql: &str) -> Result<AdminStatement, SqlRejection> {
-    let tokens = Tokenizer::new(&SnowflakeDialect {}, sql)
-        .tokenize()
-        .map_err(|_| {
-            SqlRejection::Syntax("syntax error: the statement could not be tokenized.".into())
-        })?
+    parse_tokens(limits::lex(sql)?)
+}
+
+/// Tokens come from [`limits::lex`].
+pub fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<AdminStatement, SqlRejection> {
+    let tokens = tokens
         .into_iter()
+        .map(|t| t.token)
         .filter(|t| !matches!(t, Token::Whitespace(_)))
         .collect();
     let mut p = Parser { tokens, pos: 0 };
@@ -255,6 +174,14 @@ impl Parser {
             return Ok(None);
         }
         match self.next() {
+            Some(Token::SingleQuotedString(s))
+                if s.chars().count() > limits::MAX_LIKE_PATTERN_CHARS =>
+            {
+                Err(SqlRejection::Syntax(format!(
+                    "statement too complex: a LIKE pattern of more than {} characters (snowgate's limit).",
+                    limits::MAX_LIKE_PATTERN_CHARS
+                )))
+            }
             Some(Token::SingleQuotedString(s)) => Ok(Some(s)),
             _ => Err(SqlRejection::Syntax(
                 "syntax error: LIKE needs a quoted pattern.".into(),
@@ -262,37 +189,44 @@ impl Parser {
         }
     }
 
+    /// A scalar, or a parenthesised list of scalars: lists do not nest, so nothing here recurses.
     fn value(&mut self) -> Result<Value, SqlRejection> {
-        match self.next() {
-            Some(Token::SingleQuotedString(s)) => Ok(Value::Str(s)),
-            Some(Token::DollarQuotedString(s)) => Ok(Value::Str(s.value)),
-            Some(Token::Number(n, _)) => Ok(Value::Number(n)),
-            Some(Token::Word(w)) => Identifier::from_parsed(&w.value, w.quote_style.is_some())
-                .map(Value::Ident)
-                .ok_or_else(|| SqlRejection::Syntax("syntax error: empty identifier.".into())),
-            Some(Token::LParen) => {
-                let mut items = Vec::new();
-                if self.eat(&Token::RParen) {
-                    return Ok(Value::List(items));
-                }
-                loop {
-                    items.push(self.value()?);
-                    if self.eat(&Token::RParen) {
-                        return Ok(Value::List(items));
-                    }
-                    if !self.eat(&Token::Comma) {
-                        return Err(self.unexpected());
-                    }
-                }
+        if !self.eat(&Token::LParen) {
+            return self.scalar();
+        }
+        let mut items = Vec::new();
+        if self.eat(&Token::RParen) {
+            return Ok(Value::List(items));
+        }
+        loop {
+            items.push(self.scalar()?);
+            if self.eat(&Token::RParen) {
+                return Ok(Value::List(items));
             }
-            _ => {
-                self.pos -= 1;
-                Err(SqlRejection::Syntax(format!(
-                    "syntax error: expected a value, found {}.",
-                    self.describe_next()
-                )))
+            if !self.eat(&Token::Comma) {
+                return Err(self.unexpected());
             }
         }
+    }
+
+    fn scalar(&mut self) -> Result<Value, SqlRejection> {
+        match self.peek().cloned() {
+            Some(Token::SingleQuotedString(s)) => self.advance(Value::Str(s)),
+            Some(Token::DollarQuotedString(s)) => self.advance(Value::Str(s.value)),
+            Some(Token::Number(n, _)) => self.advance(Value::Number(n)),
+            Some(Token::Word(w)) => Identifier::from_parsed(&w.value, w.quote_style.is_some())
+                .ok_or_else(|| SqlRejection::Syntax("syntax error: empty identifier.".into()))
+                .and_then(|i| self.advance(Value::Ident(i))),
+            _ => Err(SqlRejection::Syntax(format!(
+                "syntax error: expected a value, found {}.",
+                self.describe_next()
+            ))),
+        }
+    }
+
+    fn advance(&mut self, value: Value) -> Result<Value, SqlRejection> {
+        self.pos += 1;
+        Ok(value)
     }
 
     /// `NAME = value` pairs, optionally comma-separated, until the end of the statement.
@@ -352,105 +286,156 @@ impl Parser {
         ))
     }
 
-    fn statement(&mut self) -> Result<AdminStatement, SqlRejection> {
+    /// The verb and the kind of object: a few words, enough to refuse an unsupported statement,
+    /// and to know an administrative one, before the rest is read.
+    fn head(&mut self) -> Result<Head, SqlRejection> {
         if self.eat_kw("CREATE") {
-            let mut mode = CreateMode::default();
-            if self.eat_kw("OR") {
+            let or_replace = self.eat_kw("OR");
+            if or_replace {
                 self.expect_kw("REPLACE")?;
-                mode.or_replace = true;
             }
-            let kind = self.object_kind()?;
-            mode.if_not_exists = self.if_not_exists()?;
-            let name = self.ident()?;
-            let props = self.properties()?;
-            return Ok(match kind {
-                Kind::User => AdminStatement::CreateUser { name, mode, props },
-                Kind::Role => AdminStatement::CreateRole { name, mode, props },
-                Kind::NetworkPolicy => AdminStatement::CreateNetworkPolicy { name, mode, props },
-            });
+            return Ok(Head::Create(or_replace, self.object_kind()?));
         }
         if self.eat_kw("ALTER") {
             if self.eat_kw("ACCOUNT") {
-                return Ok(AdminStatement::AlterAccount {
-                    alter: self.alter()?,
-                });
+                return Ok(Head::AlterAccount);
             }
-            let kind = self.object_kind()?;
-            let if_exists = self.if_exists()?;
-            let name = self.ident()?;
-            let alter = self.alter()?;
-            return match kind {
-                Kind::User => Ok(AdminStatement::AlterUser {
-                    name,
-                    if_exists,
-                    alter,
-                }),
-                Kind::NetworkPolicy => Ok(AdminStatement::AlterNetworkPolicy {
-                    name,
-                    if_exists,
-                    alter,
-                }),
+            return match self.object_kind()? {
+                Kind::User => Ok(Head::Alter(Kind::User)),
+                Kind::NetworkPolicy => Ok(Head::Alter(Kind::NetworkPolicy)),
                 Kind::Role => Err(unsupported("ALTER ROLE")),
             };
         }
         if self.eat_kw("DROP") {
-            let kind = self.object_kind()?;
-            let if_exists = self.if_exists()?;
-            let name = self.ident()?;
-            return Ok(match kind {
-                Kind::User => AdminStatement::DropUser { name, if_exists },
-                Kind::Role => AdminStatement::DropRole { name, if_exists },
-                Kind::NetworkPolicy => AdminStatement::DropNetworkPolicy { name, if_exists },
-            });
+            return Ok(Head::Drop(self.object_kind()?));
         }
         if self.eat_kw("DESC") || self.eat_kw("DESCRIBE") {
-            let kind = self.object_kind()?;
-            let name = self.ident()?;
-            return match kind {
-                Kind::User => Ok(AdminStatement::DescribeUser { name }),
-                Kind::NetworkPolicy => Ok(AdminStatement::DescribeNetworkPolicy { name }),
+            return match self.object_kind()? {
+                Kind::User => Ok(Head::Describe(Kind::User)),
+                Kind::NetworkPolicy => Ok(Head::Describe(Kind::NetworkPolicy)),
                 Kind::Role => Err(unsupported("DESCRIBE ROLE")),
             };
         }
         if self.eat_kw("SHOW") {
-            self.eat_kw("TERSE");
-            if self.eat_kw("USERS") {
-                return Ok(AdminStatement::ShowUsers { like: self.like()? });
-            }
-            if self.eat_kw("ROLES") {
-                return Ok(AdminStatement::ShowRoles { like: self.like()? });
-            }
-            if self.eat_kw("NETWORK") {
-                self.expect_kw("POLICIES")?;
-                return Ok(AdminStatement::ShowNetworkPolicies { like: self.like()? });
-            }
-            return Err(unsupported("this SHOW statement"));
+            return self.show_head();
         }
         let grant = self.eat_kw("GRANT");
         if grant || self.eat_kw("REVOKE") {
-            let verb = if grant { "GRANT" } else { "REVOKE" };
-            if !self.eat_kw("ROLE") {
-                return Err(SqlRejection::Unsupported(format!(
-                    "'{verb} {}' (only {verb} ROLE … {} USER … is supported)",
-                    self.describe_next().trim_matches('\''),
-                    if grant { "TO" } else { "FROM" }
-                )));
-            }
-            let role = self.ident()?;
-            self.expect_kw(if grant { "TO" } else { "FROM" })?;
-            if !self.eat_kw("USER") {
-                return Err(SqlRejection::Unsupported(format!(
-                    "'{verb} ROLE' to a grantee other than a user"
-                )));
-            }
-            let user = self.ident()?;
-            return Ok(if grant {
-                AdminStatement::GrantRole { role, user }
-            } else {
-                AdminStatement::RevokeRole { role, user }
-            });
+            return self.grant_head(grant);
         }
         Err(unsupported("this statement"))
+    }
+
+    fn show_head(&mut self) -> Result<Head, SqlRejection> {
+        self.eat_kw("TERSE");
+        if self.eat_kw("USERS") {
+            return Ok(Head::Show(Kind::User));
+        }
+        if self.eat_kw("ROLES") {
+            return Ok(Head::Show(Kind::Role));
+        }
+        if self.eat_kw("NETWORK") {
+            self.expect_kw("POLICIES")?;
+            return Ok(Head::Show(Kind::NetworkPolicy));
+        }
+        Err(unsupported("this SHOW statement"))
+    }
+
+    fn grant_head(&mut self, grant: bool) -> Result<Head, SqlRejection> {
+        let verb = if grant { "GRANT" } else { "REVOKE" };
+        if !self.eat_kw("ROLE") {
+            return Err(SqlRejection::Unsupported(format!(
+                "'{verb} {}' (only {verb} ROLE … {} USER … is supported)",
+                self.describe_next().trim_matches('\''),
+                if grant { "TO" } else { "FROM" }
+            )));
+        }
+        Ok(Head::Grant(grant))
+    }
+
+    fn statement(&mut self) -> Result<AdminStatement, SqlRejection> {
+        match self.head()? {
+            Head::Create(or_replace, kind) => self.create(or_replace, kind),
+            Head::AlterAccount => Ok(AdminStatement::AlterAccount {
+                alter: self.alter()?,
+            }),
+            Head::Alter(kind) => self.alter_object(kind),
+            Head::Drop(kind) => {
+                let if_exists = self.if_exists()?;
+                let name = self.ident()?;
+                Ok(match kind {
+                    Kind::User => AdminStatement::DropUser { name, if_exists },
+                    Kind::Role => AdminStatement::DropRole { name, if_exists },
+                    Kind::NetworkPolicy => AdminStatement::DropNetworkPolicy { name, if_exists },
+                })
+            }
+            Head::Describe(kind) => {
+                let name = self.ident()?;
+                Ok(match kind {
+                    Kind::NetworkPolicy => AdminStatement::DescribeNetworkPolicy { name },
+                    _ => AdminStatement::DescribeUser { name },
+                })
+            }
+            Head::Show(kind) => {
+                let like = self.like()?;
+                Ok(match kind {
+                    Kind::User => AdminStatement::ShowUsers { like },
+                    Kind::Role => AdminStatement::ShowRoles { like },
+                    Kind::NetworkPolicy => AdminStatement::ShowNetworkPolicies { like },
+                })
+            }
+            Head::Grant(grant) => self.grant(grant),
+        }
+    }
+
+    fn create(&mut self, or_replace: bool, kind: Kind) -> Result<AdminStatement, SqlRejection> {
+        let mode = CreateMode {
+            or_replace,
+            if_not_exists: self.if_not_exists()?,
+        };
+        let name = self.ident()?;
+        let props = self.properties()?;
+        Ok(match kind {
+            Kind::User => AdminStatement::CreateUser { name, mode, props },
+            Kind::Role => AdminStatement::CreateRole { name, mode, props },
+            Kind::NetworkPolicy => AdminStatement::CreateNetworkPolicy { name, mode, props },
+        })
+    }
+
+    fn alter_object(&mut self, kind: Kind) -> Result<AdminStatement, SqlRejection> {
+        let if_exists = self.if_exists()?;
+        let name = self.ident()?;
+        let alter = self.alter()?;
+        Ok(match kind {
+            Kind::NetworkPolicy => AdminStatement::AlterNetworkPolicy {
+                name,
+                if_exists,
+                alter,
+            },
+            _ => AdminStatement::AlterUser {
+                name,
+                if_exists,
+                alter,
+            },
+        })
+    }
+
+    /// After `GRANT ROLE` / `REVOKE ROLE`.
+    fn grant(&mut self, grant: bool) -> Result<AdminStatement, SqlRejection> {
+        let verb = if grant { "GRANT" } else { "REVOKE" };
+        let role = self.ident()?;
+        self.expect_kw(if grant { "TO" } else { "FROM" })?;
+        if !self.eat_kw("USER") {
+            return Err(SqlRejection::Unsupported(format!(
+                "'{verb} ROLE' to a grantee other than a user"
+            )));
+        }
+        let user = self.ident()?;
+        Ok(if grant {
+            AdminStatement::GrantRole { role, user }
+        } else {
+            AdminStatement::RevokeRole { role, user }
+        })
     }
 
     fn object_kind(&mut self) -> Result<Kind, SqlRejection> {
@@ -476,6 +461,17 @@ enum Kind {
     User,
     Role,
     NetworkPolicy,
+}
+
+/// A statement's first words. `Alter` and `Describe` never hold `Kind::Role` (refused in `head`).
+enum Head {
+    Create(bool, Kind),
+    AlterAccount,
+    Alter(Kind),
+    Drop(Kind),
+    Describe(Kind),
+    Show(Kind),
+    Grant(bool),
 }
 
 #[cfg(test)]

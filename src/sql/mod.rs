@@ -1,101 +1,76 @@
-//! Parsing the statements snowgate answers itself: session-context `USE …` and `SELECT CURRENT_*()`
-//! (here, on `sqlparser`'s Snowflake dialect) and administration (`admin`). The domain never sees SQL
-//! syntax, only [`Statement`]s.
+//! The SQL front end: statement text in, [`Statement`]s out, within bounded work ([`limits`]).
+//! Session-context `USE …` and `SELECT CURRENT_*()` are parsed here on `sqlparser`'s Snowflake
+//! dialect, administration in [`admin`]. The domain never sees SQL syntax, only [`Statement`]s.
 
 pub mod admin;
+pub mod limits;
 
 use sqlparser::ast::{
     Expr, FunctionArguments, ObjectName, ObjectNamePart, SelectItem, SetExpr, Statement as Ast, Use,
 };
 use sqlparser::dialect::SnowflakeDialect;
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::TokenWithSpan;
 
 use crate::domain::ident::Identifier;
+pub use crate::domain::statement::{
+    ContextFunction, ContextStatement, SelectColumn, SqlFrontEnd, SqlRejection, Statement,
+    UseTarget,
+};
 
-/// Any statement snowgate runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Statement {
-    Context(ContextStatement),
-    Admin(admin::AdminStatement),
+/// The front end the service runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FrontEnd;
+
+impl SqlFrontEnd for FrontEnd {
+    fn is_admin(&self, sql: &str) -> Result<bool, SqlRejection> {
+        admin::classify(sql)
+            .transpose()
+            .map(|admin| admin.is_some())
+    }
+
+    fn parse(&self, sql: &str) -> Result<Statement, SqlRejection> {
+        parse_statement(sql)
+    }
 }
 
-/// Parses one statement of either family.
+/// Parses one statement of either family. The text is measured against [`limits`] first.
 pub fn parse_statement(sql: &str) -> Result<Statement, SqlRejection> {
+    let tokens = limits::lex(sql)?;
     if admin::is_admin(sql) {
-        admin::parse(sql).map(Statement::Admin)
+        admin::parse_tokens(tokens).map(Statement::Admin)
     } else {
-        parse(sql).map(Statement::Context)
+        parse_tokens(tokens).map(Statement::Context)
     }
 }
 
-/// A statement snowgate can answer from the session alone.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ContextStatement {
-    Use(UseTarget),
-    /// `SELECT f1() [AS a], f2(), …`: one row, a column per item.
-    SelectCurrent(Vec<SelectColumn>),
+fn context_function(name: &str) -> Option<ContextFunction> {
+    Some(match name.to_ascii_uppercase().as_str() {
+        "CURRENT_DATABASE" => ContextFunction::Database,
+        "CURRENT_SCHEMA" => ContextFunction::Schema,
+        "CURRENT_WAREHOUSE" => ContextFunction::Warehouse,
+        "CURRENT_ROLE" => ContextFunction::Role,
+        "CURRENT_USER" => ContextFunction::User,
+        "CURRENT_ACCOUNT" => ContextFunction::Account,
+        "CURRENT_SESSION" => ContextFunction::Session,
+        "CURRENT_VERSION" => ContextFunction::Version,
+        "CURRENT_IP_ADDRESS" => ContextFunction::IpAddress,
+        _ => return None,
+    })
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UseTarget {
-    Database(Identifier),
-    /// `USE SCHEMA s` (database unchanged) or `USE SCHEMA d.s`.
-    Schema {
-        database: Option<Identifier>,
-        schema: Identifier,
-    },
-    Warehouse(Identifier),
-    Role(Identifier),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SelectColumn {
-    /// The column name the driver shows: the alias, or the expression as Snowflake prints it.
-    pub name: String,
-    pub function: ContextFunction,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContextFunction {
-    Database,
-    Schema,
-    Warehouse,
-    Role,
-    User,
-    Account,
-    Session,
-    Version,
-    IpAddress,
-}
-
-impl ContextFunction {
-    fn from_name(name: &str) -> Option<Self> {
-        Some(match name.to_ascii_uppercase().as_str() {
-            "CURRENT_DATABASE" => Self::Database,
-            "CURRENT_SCHEMA" => Self::Schema,
-            "CURRENT_WAREHOUSE" => Self::Warehouse,
-            "CURRENT_ROLE" => Self::Role,
-            "CURRENT_USER" => Self::User,
-            "CURRENT_ACCOUNT" => Self::Account,
-            "CURRENT_SESSION" => Self::Session,
-            "CURRENT_VERSION" => Self::Version,
-            "CURRENT_IP_ADDRESS" => Self::IpAddress,
-            _ => return None,
-        })
-    }
-}
-
-/// Why a statement is not answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SqlRejection {
-    /// Not valid SQL (or empty).
-    Syntax(String),
-    /// Valid SQL that snowgate does not answer; the text names what was refused.
-    Unsupported(String),
-}
-
+/// A session-context statement, within [`limits`].
 pub fn parse(sql: &str) -> Result<ContextStatement, SqlRejection> {
-    let statements = Parser::parse_sql(&SnowflakeDialect {}, sql)
+    parse_tokens(limits::lex(sql)?)
+}
+
+/// Tokens come from [`limits::lex`]: `sqlparser` only ever sees a measured token stream (and never
+/// logs the text, which it would from `parse_sql`).
+fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<ContextStatement, SqlRejection> {
+    let statements = Parser::new(&SnowflakeDialect {})
+        .with_recursion_limit(limits::PARSER_RECURSION_LIMIT)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
         .map_err(|e| SqlRejection::Syntax(syntax_error(&e)))?;
     let statement = match statements.as_slice() {
         [] => return Err(SqlRejection::Syntax("Empty SQL statement.".into())),
@@ -133,6 +108,12 @@ pub fn parse(sql: &str) -> Result<ContextStatement, SqlRejection> {
 
 /// The parser's position, never its text: that quotes the offending token, which may be a password.
 fn syntax_error(e: &sqlparser::parser::ParserError) -> String {
+    if matches!(e, sqlparser::parser::ParserError::RecursionLimitExceeded) {
+        return format!(
+            "statement too complex: more than {} levels of nesting (snowgate's limit).",
+            limits::PARSER_RECURSION_LIMIT
+        );
+    }
     let text = e.to_string();
     match text.rfind(" at Line: ") {
         Some(at) => format!("syntax error{}.", &text[at..]),
@@ -221,7 +202,7 @@ fn parse_select_item(item: &SelectItem) -> Result<SelectColumn, SqlRejection> {
     };
     let context_function = match function.name.0.as_slice() {
         [ObjectNamePart::Identifier(ident)] if ident.quote_style.is_none() => {
-            ContextFunction::from_name(&ident.value)
+            context_function(&ident.value)
         }
         _ => None,
     }
@@ -303,6 +284,32 @@ mod tests {
                 ("Who", ContextFunction::User)
             ]
         );
+    }
+
+    /// Shapes whose trees grow with the token count, not with bracket nesting: parsed, printed and
+    /// dropped on a test thread's 2 MiB stack, each answers within the limits.
+    #[test]
+    fn long_chains_within_the_token_limit_neither_overflow_nor_pass() {
+        let n = limits::MAX_TOKENS / 2 - 8;
+        for sql in [
+            format!("SELECT CURRENT_ROLE() WHERE 1{}", "+1".repeat(n)),
+            format!("SELECT 1{}", "::INT".repeat(n / 2)),
+            format!("SELECT 1{}", " IS NULL".repeat(n / 2)),
+            format!("SELECT {}1", "NOT ".repeat(n)),
+            format!("SELECT {}1", "(SELECT ".repeat(limits::MAX_NESTING)),
+            format!("SELECT {}1", "NOT (".repeat(limits::MAX_NESTING)),
+            format!("SELECT {}1", "- (".repeat(limits::MAX_NESTING)),
+            format!("SELECT {}1", "CAST(".repeat(limits::MAX_NESTING)),
+            format!("SELECT {}1", "f(".repeat(limits::MAX_NESTING)),
+            format!("SELECT {}1", "CASE WHEN (".repeat(limits::MAX_NESTING)),
+            format!("SELECT {}1", "- ".repeat(n)),
+            format!("SELECT a{}", "[1]".repeat(n / 3)),
+            format!("SELECT {}", "a.".repeat(n) + "b"),
+            format!("SELECT 1 {}", "UNION SELECT 1 ".repeat(n / 4)),
+            format!("SELECT CASE {} END", "WHEN 1 THEN 1 ".repeat(n / 4)),
+        ] {
+            assert!(parse(&sql).is_err(), "{}", &sql[..40]);
+        }
     }
 
     #[test]

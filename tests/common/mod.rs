@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod aws;
+pub mod sql;
 
 /// Runs each named test body twice: on the in-memory store and on DynamoDB (moto_server), so every
 /// backend answers the same requests the same way.

@@ -1,0 +1,147 @@
+//! Bounds on the work one statement can cause. Every statement is measured here, on its text and its
+//! token stream, before `sqlparser`'s grammar or the administration grammar sees it: both build trees
+//! by recursion, and `Display` and `Drop` of those trees recurse again, so nesting must be bounded
+//! before any tree exists.
+//!
+//! The limits are far above what a driver or tool sends to snowgate (the statements it answers are
+//! `USE …`, `SELECT CURRENT_*()` lists and administration with a few properties and keys; a 4096-bit
+//! key is one token of ~740 bytes), and far below what would exhaust a 2 MiB thread stack or the
+//! memory of a 128 MB Lambda.
+
+use sqlparser::dialect::SnowflakeDialect;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+
+use crate::domain::statement::SqlRejection;
+
+/// Longest statement text accepted, in bytes (64 KiB).
+pub const MAX_SQL_BYTES: usize = 64 * 1024;
+/// Most tokens in one statement, whitespace and comments not counted.
+pub const MAX_TOKENS: usize = 4_096;
+/// Deepest nesting of `(`, `[` and `{` in one statement.
+pub const MAX_NESTING: usize = 32;
+/// `sqlparser`'s own recursion budget (its default is 50); a second guard behind [`MAX_NESTING`]
+/// for recursion that does not show as brackets (`NOT NOT …`, `- - …`).
+pub const PARSER_RECURSION_LIMIT: usize = 100;
+/// Longest `LIKE` pattern accepted, in characters; names are at most 255.
+pub const MAX_LIKE_PATTERN_CHARS: usize = 1_024;
+/// How much of a statement is read to find its first keyword (see [`first_keyword`]).
+const FIRST_KEYWORD_WINDOW: usize = 1_024;
+
+fn too_long(what: &str, limit: usize) -> SqlRejection {
+    SqlRejection::Syntax(format!(
+        "statement too complex: more than {limit} {what} (snowgate's limit)."
+    ))
+}
+
+/// Tokenizes `sql` within the limits: the tokens, whitespace and comments included.
+pub fn lex(sql: &str) -> Result<Vec<TokenWithSpan>, SqlRejection> {
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(too_long("bytes", MAX_SQL_BYTES));
+    }
+    let tokens = Tokenizer::new(&SnowflakeDialect {}, sql)
+        .tokenize_with_location()
+        .map_err(|_| {
+            SqlRejection::Syntax("syntax error: the statement could not be tokenized.".into())
+        })?;
+    check_shape(&tokens)?;
+    Ok(tokens)
+}
+
+/// Counts tokens and nesting in one pass.
+fn check_shape(tokens: &[TokenWithSpan]) -> Result<(), SqlRejection> {
+    let (mut count, mut depth) = (0usize, 0usize);
+    for token in tokens {
+        match &token.token {
+            Token::Whitespace(_) => continue,
+            Token::LParen | Token::LBracket | Token::LBrace => depth += 1,
+            Token::RParen | Token::RBracket | Token::RBrace => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        count += 1;
+        if depth > MAX_NESTING {
+            return Err(too_long("levels of nesting", MAX_NESTING));
+        }
+        if count > MAX_TOKENS {
+            return Err(too_long("tokens", MAX_TOKENS));
+        }
+    }
+    Ok(())
+}
+
+/// The first `n` tokens of the statement, whitespace and comments skipped. Reads only the first
+/// KiB when that holds them, so that a statement's kind is known, and its privilege checked, before
+/// a hostile text is tokenized whole; else the whole text, if within [`MAX_SQL_BYTES`].
+pub fn head_tokens(sql: &str, n: usize) -> Option<Vec<Token>> {
+    let mut end = sql.len().min(FIRST_KEYWORD_WINDOW);
+    while !sql.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end < sql.len() {
+        // The window may end inside a comment, a string or a word: unless a token follows the
+        // first `n`, the whole text is read.
+        if let Some(tokens) = solid_tokens(&sql[..end], n + 1)
+            && tokens.len() > n
+        {
+            return Some(tokens[..n].to_vec());
+        }
+        if sql.len() > MAX_SQL_BYTES {
+            return None;
+        }
+    }
+    solid_tokens(sql, n)
+}
+
+/// Up to `n` tokens other than whitespace and comments.
+fn solid_tokens(text: &str, n: usize) -> Option<Vec<Token>> {
+    let tokens = Tokenizer::new(&SnowflakeDialect {}, text).tokenize().ok()?;
+    Some(
+        tokens
+            .into_iter()
+            .filter(|t| !matches!(t, Token::Whitespace(_) | Token::EOF))
+            .take(n)
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_hold_on_length_tokens_and_nesting() {
+        let deep = format!("SELECT {}1", "(".repeat(MAX_NESTING + 1));
+        assert!(matches!(lex(&deep), Err(SqlRejection::Syntax(m)) if m.contains("nesting")));
+        let ok = format!(
+            "SELECT {}1{}",
+            "(".repeat(MAX_NESTING),
+            ")".repeat(MAX_NESTING)
+        );
+        assert!(lex(&ok).is_ok());
+        let many = format!("SELECT 1{}", "+1".repeat(MAX_TOKENS));
+        assert!(matches!(lex(&many), Err(SqlRejection::Syntax(m)) if m.contains("tokens")));
+        let long = format!("SELECT '{}'", "x".repeat(MAX_SQL_BYTES));
+        assert!(matches!(lex(&long), Err(SqlRejection::Syntax(m)) if m.contains("bytes")));
+        // Comments and whitespace do not count as tokens.
+        let spaced = format!("SELECT {} 1", "/* c */ ".repeat(MAX_TOKENS));
+        assert!(lex(&spaced).is_ok());
+    }
+
+    #[test]
+    fn head_tokens_skip_comments_and_read_little() {
+        let first = |sql: &str| match head_tokens(sql, 1).unwrap_or_default().first() {
+            Some(Token::Word(w)) => w.value.to_ascii_uppercase(),
+            _ => String::new(),
+        };
+        assert_eq!(first("  /* x */ -- y\n create user u"), "CREATE");
+        assert_eq!(first(""), "");
+        let hostile = format!(
+            "CREATE NETWORK POLICY p ALLOWED_IP_LIST = {}",
+            "(".repeat(100_000)
+        );
+        assert_eq!(head_tokens(&hostile, 6).map(|t| t.len()), Some(6));
+        let late = format!("/*{}*/ drop user u", "c".repeat(2 * FIRST_KEYWORD_WINDOW));
+        assert_eq!(first(&late), "DROP");
+        let cut = format!("{}createuser", " ".repeat(FIRST_KEYWORD_WINDOW - 6));
+        assert_eq!(first(&cut), "CREATEUSER");
+    }
+}
