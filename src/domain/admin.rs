@@ -294,14 +294,79 @@ fn skipped(kind: &str, name: &Identifier) -> Answer {
     ))
 }
 
-/// An administrator may only manage users whose system roles its own role holds: USERADMIN cannot
-/// take over an ACCOUNTADMIN by changing its password or key.
-fn may_manage(ctx: &AdminContext<'_>, target: &User) -> Result<()> {
-    match target
+/// A system role `target` holds and the administrator's role does not.
+fn unheld_system_role(ctx: &AdminContext<'_>, target: &User) -> Option<String> {
+    target
         .effective_roles()
         .into_iter()
         .find(|r| SYSTEM_ROLES.contains(&r.as_str()) && !holds(ctx.role, r))
-    {
+}
+
+/// Owners of records written before ownership was kept: the lowest role that could create them
+/// then, so every role that managed such a record before still does.
+pub const LEGACY_USER_OWNER: &str = "USERADMIN";
+pub const LEGACY_ROLE_OWNER: &str = "USERADMIN";
+pub const LEGACY_POLICY_OWNER: &str = "SECURITYADMIN";
+
+/// As Snowflake: ALTER, DROP and REPLACE need the owning role or one above it in the system
+/// hierarchy (ACCOUNTADMIN > SECURITYADMIN > USERADMIN).
+fn owns(ctx: &AdminContext<'_>, kind: &str, name: &str, owner: &str) -> Result<()> {
+    if holds(ctx.role, owner) {
+        return Ok(());
+    }
+    Err(Error::sql(
+        SqlErrorKind::InsufficientPrivileges,
+        format!(
+            "SQL access control error:\nInsufficient privileges to operate on {kind} '{name}': it is owned by role '{owner}', which role '{}' does not hold.",
+            ctx.role
+        ),
+    ))
+}
+
+fn user_owner(user: &User) -> &str {
+    user.owner.as_deref().unwrap_or(LEGACY_USER_OWNER)
+}
+
+fn role_owner(role: &Role) -> &str {
+    role.owner.as_deref().unwrap_or(LEGACY_ROLE_OWNER)
+}
+
+fn policy_owner(policy: &NetworkPolicy) -> &str {
+    policy.owner.as_deref().unwrap_or(LEGACY_POLICY_OWNER)
+}
+
+/// A policy attached to a user guards that user's logins: changing it needs the right to manage
+/// the user, so SECURITYADMIN cannot open the policy that protects an ACCOUNTADMIN.
+async fn may_change_policy(ctx: &AdminContext<'_>, policy: &NetworkPolicy) -> Result<()> {
+    owns(ctx, "network policy", &policy.name, policy_owner(policy))?;
+    for user in ctx.directory.users().await? {
+        if user.network_policy.as_deref() != Some(policy.name.as_str()) {
+            continue;
+        }
+        if let Some(role) = unheld_system_role(ctx, &user) {
+            return Err(Error::sql(
+                SqlErrorKind::InsufficientPrivileges,
+                format!(
+                    "SQL access control error:\nRole '{}' cannot change network policy '{}': it guards user '{}', who holds role '{role}'.",
+                    ctx.role, policy.name, user.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// ALTER, DROP and REPLACE of a user: its owner's role, and [`may_manage`].
+fn may_change_user(ctx: &AdminContext<'_>, target: &User) -> Result<()> {
+    may_manage(ctx, target)?;
+    owns(ctx, "user", &target.name, user_owner(target))
+}
+
+/// An administrator may only manage users whose system roles its own role holds: USERADMIN cannot
+/// take over an ACCOUNTADMIN by changing its password or key.
+fn may_manage(ctx: &AdminContext<'_>, target: &User) -> Result<()> {
+    match unheld_system_role(ctx, target) {
+        None => Ok(()),
         Some(role) => Err(Error::sql(
             SqlErrorKind::InsufficientPrivileges,
             format!(
@@ -309,7 +374,6 @@ fn may_manage(ctx: &AdminContext<'_>, target: &User) -> Result<()> {
                 ctx.role, target.name
             ),
         )),
-        None => Ok(()),
     }
 }
 
@@ -351,7 +415,7 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                     Err(missing("User", &name))
                 };
             };
-            may_manage(ctx, &previous)?;
+            may_change_user(ctx, &previous)?;
             let mut user = previous.clone();
             match &alter {
                 Alter::Set(props) => set_user_props(ctx, &mut user, props).await?,
@@ -369,7 +433,7 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
             }
             match dir.user(name.as_str()).await? {
                 Some(user) => {
-                    may_manage(ctx, &user)?;
+                    may_change_user(ctx, &user)?;
                     dir.delete_user(&user).await?;
                     Ok(Answer::status(format!("{name} successfully dropped.")))
                 }
@@ -411,6 +475,7 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                         yes_no(u.password_hash.is_some()),
                         yes_no(u.rsa_public_key.is_some() || u.rsa_public_key_2.is_some()),
                         Some(u.user_type.as_str().to_string()),
+                        Some(user_owner(u).to_string()),
                     ]
                 })
                 .collect();
@@ -429,6 +494,7 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                     "has_password",
                     "has_rsa_public_key",
                     "type",
+                    "owner",
                 ],
                 rows,
             ))
@@ -438,6 +504,7 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                 name: name.to_string(),
                 comment: None,
                 created_on: ctx.now,
+                owner: Some(ctx.role.to_string()),
             };
             for prop in &props {
                 match prop.name.as_str() {
@@ -452,8 +519,13 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                     Err(exists(&name))
                 };
             }
-            if mode.if_not_exists && dir.role(name.as_str()).await?.is_some() {
-                return Ok(skipped("Role", &name));
+            if let Some(existing) = dir.role(name.as_str()).await? {
+                if mode.if_not_exists {
+                    return Ok(skipped("Role", &name));
+                }
+                if mode.or_replace {
+                    owns(ctx, "role", &existing.name, role_owner(&existing))?;
+                }
             }
             if !dir.put_role(&role, mode.or_replace).await? {
                 return Err(exists(&name));
@@ -466,6 +538,9 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                     SqlErrorKind::InsufficientPrivileges,
                     format!("SQL access control error:\nSystem role '{name}' cannot be dropped."),
                 ));
+            }
+            if let Some(existing) = dir.role(name.as_str()).await? {
+                owns(ctx, "role", &existing.name, role_owner(&existing))?;
             }
             if !dir.delete_role(name.as_str()).await? {
                 return if if_exists {
@@ -516,16 +591,28 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                 .filter(|r| like(&pattern, &r.name))
                 .map(|r| {
                     let assigned = users.iter().filter(|u| u.roles.contains(&r.name)).count();
+                    // System roles are owned by no role.
+                    let owner = match SYSTEM_ROLES.contains(&r.name.as_str()) {
+                        true => String::new(),
+                        false => role_owner(&r).to_string(),
+                    };
                     vec![
                         Some(r.created_on.to_string()),
                         Some(r.name),
                         Some(assigned.to_string()),
+                        Some(owner),
                         r.comment,
                     ]
                 })
                 .collect();
             Ok(Answer::table(
-                &["created_on", "name", "assigned_to_users", "comment"],
+                &[
+                    "created_on",
+                    "name",
+                    "assigned_to_users",
+                    "owner",
+                    "comment",
+                ],
                 rows,
             ))
         }
@@ -533,11 +620,17 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
             let mut policy = NetworkPolicy {
                 name: name.to_string(),
                 created_on: ctx.now,
+                owner: Some(ctx.role.to_string()),
                 ..NetworkPolicy::default()
             };
             set_policy_props(&mut policy, &props)?;
-            if mode.if_not_exists && dir.policy(name.as_str()).await?.is_some() {
-                return Ok(skipped("Network policy", &name));
+            if let Some(existing) = dir.policy(name.as_str()).await? {
+                if mode.if_not_exists {
+                    return Ok(skipped("Network policy", &name));
+                }
+                if mode.or_replace {
+                    may_change_policy(ctx, &existing).await?;
+                }
             }
             if mode.or_replace
                 && dir.account().await?.network_policy.as_deref() == Some(name.as_str())
@@ -562,6 +655,7 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                     Err(missing("Network policy", &name))
                 };
             };
+            may_change_policy(ctx, &policy).await?;
             match &alter {
                 Alter::Set(props) => set_policy_props(&mut policy, props)?,
                 Alter::Unset(names) => {
@@ -588,7 +682,7 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
             Ok(Answer::status("Statement executed successfully."))
         }
         AdminStatement::DropNetworkPolicy { name, if_exists } => {
-            if dir.policy(name.as_str()).await?.is_none() {
+            let Some(policy) = dir.policy(name.as_str()).await? else {
                 return if if_exists {
                     Ok(Answer::status(format!(
                         "Drop statement executed successfully ({name} already dropped)."
@@ -596,7 +690,8 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                 } else {
                     Err(missing("Network policy", &name))
                 };
-            }
+            };
+            may_change_policy(ctx, &policy).await?;
             let in_use = dir.account().await?.network_policy.as_deref() == Some(name.as_str())
                 || dir
                     .users()
@@ -637,12 +732,14 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                 .into_iter()
                 .filter(|p| like(&pattern, &p.name))
                 .map(|p| {
+                    let owner = policy_owner(&p).to_string();
                     vec![
                         Some(p.created_on.to_string()),
                         Some(p.name),
                         p.comment,
                         Some(p.allowed_ip_list.len().to_string()),
                         Some(p.blocked_ip_list.len().to_string()),
+                        Some(owner),
                     ]
                 })
                 .collect();
@@ -653,6 +750,7 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                     "comment",
                     "entries_in_allowed_ip_list",
                     "entries_in_blocked_ip_list",
+                    "owner",
                 ],
                 rows,
             ))
@@ -705,6 +803,7 @@ async fn create_user(
         id: uuid::Uuid::new_v4().to_string(),
         name: name.to_string(),
         created_on: ctx.now,
+        owner: Some(ctx.role.to_string()),
         ..User::default()
     };
     set_user_props(ctx, &mut user, props).await?;
@@ -718,7 +817,7 @@ async fn create_user(
         }
     }
     if let Some(existing) = &previous {
-        may_manage(ctx, existing)?;
+        may_change_user(ctx, existing)?;
     }
     check_user(ctx, &user).await?;
     if !dir

@@ -78,6 +78,9 @@ pub struct User {
     pub display_name: Option<String>,
     pub email: Option<String>,
     pub created_on: u64,
+    /// The role that created the user; `None` in records written before ownership was kept.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 impl User {
@@ -136,6 +139,9 @@ pub struct Role {
     pub name: String,
     pub comment: Option<String>,
     pub created_on: u64,
+    /// The role that created it; `None` for system roles and records older than ownership.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -145,6 +151,9 @@ pub struct NetworkPolicy {
     pub blocked_ip_list: Vec<String>,
     pub comment: Option<String>,
     pub created_on: u64,
+    /// The role that created it; `None` in records written before ownership was kept.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 impl NetworkPolicy {
@@ -389,6 +398,7 @@ impl Directory {
                 name: name.to_string(),
                 comment: Some("system role".into()),
                 created_on: 0,
+                owner: None,
             }));
         }
         self.get(ObjectKind::Role, name).await
@@ -401,6 +411,7 @@ impl Directory {
                 name: r.to_string(),
                 comment: Some("system role".into()),
                 created_on: 0,
+                owner: None,
             })
             .collect();
         roles.extend(self.list::<Role>(ObjectKind::Role).await?);
