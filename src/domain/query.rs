@@ -4,13 +4,12 @@
 use std::net::IpAddr;
 
 use super::SERVER_VERSION;
-use super::admin::{self, AdminContext};
+use super::admin::{self, AdminCommand, AdminContext};
 use super::directory::ADMIN_ROLES;
 use super::gatekeeper::Gatekeeper;
 use super::session::SessionContext;
 use super::statement::{
-    AdminStatement, ContextFunction, ContextStatement, SqlFrontEnd, SqlRejection, Statement,
-    UseTarget,
+    ContextFunction, ContextStatement, SqlFrontEnd, SqlRejection, Statement, UseTarget,
 };
 use crate::error::{Error, Result, SqlError, SqlErrorKind};
 
@@ -181,7 +180,7 @@ impl Gatekeeper {
     async fn administer(
         &self,
         ctx: &QueryContext,
-        statement: AdminStatement,
+        statement: AdminCommand,
         role_checked: bool,
     ) -> Result<QueryOutcome> {
         // A front end whose `is_admin` missed this statement still gets it checked.
@@ -232,6 +231,10 @@ fn sql_error(ctx: &QueryContext, rejection: SqlRejection) -> Error {
         SqlRejection::Syntax(detail) => SqlError {
             kind: SqlErrorKind::Syntax,
             message: format!("SQL compilation error:\n{detail}"),
+        },
+        SqlRejection::InvalidValue(message) => SqlError {
+            kind: SqlErrorKind::InvalidValue,
+            message,
         },
         SqlRejection::Unsupported(what) => SqlError {
             kind: SqlErrorKind::Unsupported,

@@ -2,6 +2,7 @@
 //! contract. The domain never sees SQL syntax; the front end (`crate::sql`) depends on these types,
 //! never the reverse.
 
+use super::admin::AdminCommand;
 use super::ident::Identifier;
 
 /// Turns statement text into [`Statement`]s, within bounded work.
@@ -14,10 +15,10 @@ pub trait SqlFrontEnd: Send + Sync {
 }
 
 /// Any statement snowgate runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Statement {
     Context(ContextStatement),
-    Admin(AdminStatement),
+    Admin(AdminCommand),
 }
 
 /// A statement snowgate can answer from the session alone.
@@ -67,105 +68,7 @@ pub enum SqlRejection {
     Syntax(String),
     /// Valid SQL that snowgate does not answer; the text names what was refused.
     Unsupported(String),
-}
-
-#[derive(Clone, PartialEq, Eq)]
-pub enum Value {
-    Str(String),
-    Ident(Identifier),
-    Number(String),
-    List(Vec<Value>),
-}
-
-/// Deliberately opaque: values may be passwords or keys.
-impl std::fmt::Debug for Value {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Value(..)")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Property {
-    /// Upper-cased property name, e.g. `RSA_PUBLIC_KEY`.
-    pub name: String,
-    pub value: Value,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Alter {
-    Set(Vec<Property>),
-    Unset(Vec<String>),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CreateMode {
-    pub or_replace: bool,
-    pub if_not_exists: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AdminStatement {
-    CreateUser {
-        name: Identifier,
-        mode: CreateMode,
-        props: Vec<Property>,
-    },
-    AlterUser {
-        name: Identifier,
-        if_exists: bool,
-        alter: Alter,
-    },
-    DropUser {
-        name: Identifier,
-        if_exists: bool,
-    },
-    DescribeUser {
-        name: Identifier,
-    },
-    ShowUsers {
-        like: Option<String>,
-    },
-    CreateRole {
-        name: Identifier,
-        mode: CreateMode,
-        props: Vec<Property>,
-    },
-    DropRole {
-        name: Identifier,
-        if_exists: bool,
-    },
-    GrantRole {
-        role: Identifier,
-        user: Identifier,
-    },
-    RevokeRole {
-        role: Identifier,
-        user: Identifier,
-    },
-    ShowRoles {
-        like: Option<String>,
-    },
-    CreateNetworkPolicy {
-        name: Identifier,
-        mode: CreateMode,
-        props: Vec<Property>,
-    },
-    AlterNetworkPolicy {
-        name: Identifier,
-        if_exists: bool,
-        alter: Alter,
-    },
-    DropNetworkPolicy {
-        name: Identifier,
-        if_exists: bool,
-    },
-    DescribeNetworkPolicy {
-        name: Identifier,
-    },
-    ShowNetworkPolicies {
-        like: Option<String>,
-    },
-    AlterAccount {
-        alter: Alter,
-    },
+    /// A property value that cannot be right whatever the directory holds (a malformed key, CIDR,
+    /// flag or an unknown property); the text is the whole message, and never quotes the value.
+    InvalidValue(String),
 }

@@ -5,11 +5,54 @@
 
 use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 
-use super::limits;
-use crate::domain::ident::Identifier;
-pub use crate::domain::statement::{
-    AdminStatement, Alter, CreateMode, Property, SqlRejection, Value,
+use super::{limits, properties};
+use crate::domain::admin::command::{
+    AdminCommand, CreateMode, GrantCommand, PolicyCommand, RoleCommand, ShowCommand, UserCommand,
 };
+use crate::domain::ident::Identifier;
+use crate::domain::statement::SqlRejection;
+
+/// A property value as written; [`properties`] gives it its type.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Value {
+    Str(String),
+    Ident(Identifier),
+    Number(String),
+    /// Of scalars only: lists do not nest.
+    List(Vec<Value>),
+}
+
+/// Deliberately opaque: values may be passwords or keys.
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Value(..)")
+    }
+}
+
+/// `NAME = value`, the name upper-cased.
+struct Property {
+    name: String,
+    value: Value,
+}
+
+enum Alter {
+    Set(Vec<Property>),
+    Unset(Vec<String>),
+}
+
+/// Types every property of an `ALTER … SET|UNSET` with `typed` (`None` values for `UNSET`).
+fn typed<T>(
+    alter: Alter,
+    typed: fn(&str, Option<&Value>) -> Result<T, SqlRejection>,
+) -> Result<Vec<T>, SqlRejection> {
+    match alter {
+        Alter::Set(props) => props
+            .iter()
+            .map(|p| typed(&p.name, Some(&p.value)))
+            .collect(),
+        Alter::Unset(names) => names.iter().map(|n| typed(n, None)).collect(),
+    }
+}
 
 /// Whether the statement's first word (after any comments) is one this module owns.
 pub fn is_admin(sql: &str) -> bool {
@@ -43,12 +86,12 @@ const ADMIN_VERBS: [&str; 8] = [
 ];
 
 /// An administration statement, within [`limits`].
-pub fn parse(sql: &str) -> Result<AdminStatement, SqlRejection> {
+pub fn parse(sql: &str) -> Result<AdminCommand, SqlRejection> {
     parse_tokens(limits::lex(sql)?)
 }
 
 /// Tokens come from [`limits::lex`].
-pub fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<AdminStatement, SqlRejection> {
+pub fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<AdminCommand, SqlRejection> {
     let tokens = tokens
         .into_iter()
         .map(|t| t.token)
@@ -353,42 +396,47 @@ impl Parser {
         Ok(Head::Grant(grant))
     }
 
-    fn statement(&mut self) -> Result<AdminStatement, SqlRejection> {
+    fn statement(&mut self) -> Result<AdminCommand, SqlRejection> {
         match self.head()? {
             Head::Create(or_replace, kind) => self.create(or_replace, kind),
-            Head::AlterAccount => Ok(AdminStatement::AlterAccount {
-                alter: self.alter()?,
-            }),
+            Head::AlterAccount => {
+                let mut changes = typed(self.alter()?, properties::account)?;
+                // Later settings win, as they would one after the other.
+                let last = changes.pop().ok_or_else(|| self.unexpected())?;
+                Ok(AdminCommand::Account(last))
+            }
             Head::Alter(kind) => self.alter_object(kind),
             Head::Drop(kind) => {
                 let if_exists = self.if_exists()?;
                 let name = self.ident()?;
                 Ok(match kind {
-                    Kind::User => AdminStatement::DropUser { name, if_exists },
-                    Kind::Role => AdminStatement::DropRole { name, if_exists },
-                    Kind::NetworkPolicy => AdminStatement::DropNetworkPolicy { name, if_exists },
+                    Kind::User => AdminCommand::User(UserCommand::Drop { name, if_exists }),
+                    Kind::Role => AdminCommand::Role(RoleCommand::Drop { name, if_exists }),
+                    Kind::NetworkPolicy => {
+                        AdminCommand::NetworkPolicy(PolicyCommand::Drop { name, if_exists })
+                    }
                 })
             }
             Head::Describe(kind) => {
                 let name = self.ident()?;
-                Ok(match kind {
-                    Kind::NetworkPolicy => AdminStatement::DescribeNetworkPolicy { name },
-                    _ => AdminStatement::DescribeUser { name },
-                })
+                Ok(AdminCommand::Show(match kind {
+                    Kind::NetworkPolicy => ShowCommand::DescribeNetworkPolicy { name },
+                    _ => ShowCommand::DescribeUser { name },
+                }))
             }
             Head::Show(kind) => {
                 let like = self.like()?;
-                Ok(match kind {
-                    Kind::User => AdminStatement::ShowUsers { like },
-                    Kind::Role => AdminStatement::ShowRoles { like },
-                    Kind::NetworkPolicy => AdminStatement::ShowNetworkPolicies { like },
-                })
+                Ok(AdminCommand::Show(match kind {
+                    Kind::User => ShowCommand::Users { like },
+                    Kind::Role => ShowCommand::Roles { like },
+                    Kind::NetworkPolicy => ShowCommand::NetworkPolicies { like },
+                }))
             }
             Head::Grant(grant) => self.grant(grant),
         }
     }
 
-    fn create(&mut self, or_replace: bool, kind: Kind) -> Result<AdminStatement, SqlRejection> {
+    fn create(&mut self, or_replace: bool, kind: Kind) -> Result<AdminCommand, SqlRejection> {
         let mode = CreateMode {
             or_replace,
             if_not_exists: self.if_not_exists()?,
@@ -396,32 +444,50 @@ impl Parser {
         let name = self.ident()?;
         let props = self.properties()?;
         Ok(match kind {
-            Kind::User => AdminStatement::CreateUser { name, mode, props },
-            Kind::Role => AdminStatement::CreateRole { name, mode, props },
-            Kind::NetworkPolicy => AdminStatement::CreateNetworkPolicy { name, mode, props },
+            Kind::User => AdminCommand::User(UserCommand::Create {
+                name,
+                mode,
+                properties: typed(Alter::Set(props), properties::user)?,
+            }),
+            Kind::Role => {
+                let mut comment = None;
+                for p in &props {
+                    comment = Some(properties::role_comment(&p.name, &p.value)?);
+                }
+                AdminCommand::Role(RoleCommand::Create {
+                    name,
+                    mode,
+                    comment,
+                })
+            }
+            Kind::NetworkPolicy => AdminCommand::NetworkPolicy(PolicyCommand::Create {
+                name,
+                mode,
+                properties: typed(Alter::Set(props), properties::policy)?,
+            }),
         })
     }
 
-    fn alter_object(&mut self, kind: Kind) -> Result<AdminStatement, SqlRejection> {
+    fn alter_object(&mut self, kind: Kind) -> Result<AdminCommand, SqlRejection> {
         let if_exists = self.if_exists()?;
         let name = self.ident()?;
         let alter = self.alter()?;
         Ok(match kind {
-            Kind::NetworkPolicy => AdminStatement::AlterNetworkPolicy {
+            Kind::NetworkPolicy => AdminCommand::NetworkPolicy(PolicyCommand::Alter {
                 name,
                 if_exists,
-                alter,
-            },
-            _ => AdminStatement::AlterUser {
+                properties: typed(alter, properties::policy)?,
+            }),
+            _ => AdminCommand::User(UserCommand::Alter {
                 name,
                 if_exists,
-                alter,
-            },
+                properties: typed(alter, properties::user)?,
+            }),
         })
     }
 
     /// After `GRANT ROLE` / `REVOKE ROLE`.
-    fn grant(&mut self, grant: bool) -> Result<AdminStatement, SqlRejection> {
+    fn grant(&mut self, grant: bool) -> Result<AdminCommand, SqlRejection> {
         let verb = if grant { "GRANT" } else { "REVOKE" };
         let role = self.ident()?;
         self.expect_kw(if grant { "TO" } else { "FROM" })?;
@@ -431,11 +497,7 @@ impl Parser {
             )));
         }
         let user = self.ident()?;
-        Ok(if grant {
-            AdminStatement::GrantRole { role, user }
-        } else {
-            AdminStatement::RevokeRole { role, user }
-        })
+        Ok(AdminCommand::Grant(GrantCommand { role, user, grant }))
     }
 
     fn object_kind(&mut self) -> Result<Kind, SqlRejection> {
@@ -477,80 +539,107 @@ enum Head {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::admin::command::{AccountCommand, PolicyProperty, UserProperty};
+    use crate::domain::directory::UserType;
 
     fn id(s: &str) -> Identifier {
         Identifier::from_parsed(s, true).unwrap()
     }
 
     #[test]
-    fn create_user_with_properties() {
+    fn create_user_with_typed_properties() {
         let s = parse(
             "CREATE OR REPLACE USER IF NOT EXISTS svc_loader TYPE = SERVICE DEFAULT_ROLE = 'loader' \
-             RSA_PUBLIC_KEY='MIIB' DISABLED = FALSE COMMENT = $$it's$$;",
+             DISABLED = FALSE COMMENT = $$it's$$ LOGIN_NAME = ' svc ';",
         )
         .unwrap();
-        let AdminStatement::CreateUser { name, mode, props } = s else {
-            panic!()
+        let AdminCommand::User(UserCommand::Create {
+            name,
+            mode,
+            properties,
+        }) = s
+        else {
+            panic!("{s:?}")
         };
         assert_eq!(name, id("SVC_LOADER"));
         assert!(mode.or_replace && mode.if_not_exists);
-        let names: Vec<_> = props.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<_> = properties.iter().map(|p| p.name()).collect();
         assert_eq!(
             names,
-            [
-                "TYPE",
-                "DEFAULT_ROLE",
-                "RSA_PUBLIC_KEY",
-                "DISABLED",
-                "COMMENT"
-            ]
+            ["TYPE", "DEFAULT_ROLE", "DISABLED", "COMMENT", "LOGIN_NAME"]
         );
-        assert_eq!(props[0].value, Value::Ident(id("SERVICE")));
-        assert_eq!(props[2].value, Value::Str("MIIB".into()));
+        assert!(matches!(
+            &properties[..],
+            [
+                UserProperty::Type(Some(UserType::Service)),
+                UserProperty::DefaultRole(Some(role)),
+                UserProperty::Disabled(Some(false)),
+                UserProperty::Comment(Some(comment)),
+                UserProperty::LoginName(Some(login)),
+            ] if role == &id("LOADER") && comment == "it's" && login == "SVC"
+        ));
+    }
+
+    #[test]
+    fn invalid_values_are_refused_while_parsing() {
+        for sql in [
+            "create user u rsa_public_key = 'MIIB'",
+            "create user u disabled = maybe",
+            "create user u type = robot",
+            "create user u password = ''",
+            "create user u login_name = '  '",
+            "create user u default_role = ('a')",
+            "create user u shoe_size = 42",
+            "alter user u unset shoe_size",
+            "create network policy p allowed_ip_list = ('10.0.0.0/33')",
+            "create network policy p allowed_ip_list = '10.0.0.1'",
+            "create role r owner = x",
+        ] {
+            assert!(
+                matches!(parse(sql), Err(SqlRejection::InvalidValue(_))),
+                "{sql}"
+            );
+        }
     }
 
     #[test]
     fn other_forms() {
-        assert_eq!(
-            parse("alter user if exists \"Mixed\" unset rsa_public_key, comment").unwrap(),
-            AdminStatement::AlterUser {
-                name: id("Mixed"),
-                if_exists: true,
-                alter: Alter::Unset(vec!["RSA_PUBLIC_KEY".into(), "COMMENT".into()])
-            }
-        );
-        assert_eq!(
-            parse("grant role analyst to user bob").unwrap(),
-            AdminStatement::GrantRole {
-                role: id("ANALYST"),
-                user: id("BOB")
-            }
-        );
-        assert_eq!(
+        let unset = parse("alter user if exists \"Mixed\" unset rsa_public_key, comment").unwrap();
+        assert!(matches!(
+            unset,
+            AdminCommand::User(UserCommand::Alter { ref name, if_exists: true, ref properties })
+                if name == &id("Mixed")
+                && matches!(&properties[..], [UserProperty::RsaPublicKey(None), UserProperty::Comment(None)])
+        ));
+        assert!(matches!(
+            parse("revoke role analyst from user bob").unwrap(),
+            AdminCommand::Grant(GrantCommand { ref role, ref user, grant: false })
+                if role == &id("ANALYST") && user == &id("BOB")
+        ));
+        assert!(matches!(
             parse("show users like 'SVC%'").unwrap(),
-            AdminStatement::ShowUsers {
-                like: Some("SVC%".into())
-            }
-        );
-        let AdminStatement::CreateNetworkPolicy { props, .. } = parse(
+            AdminCommand::Show(ShowCommand::Users { like: Some(ref l) }) if l == "SVC%"
+        ));
+        let AdminCommand::NetworkPolicy(PolicyCommand::Create { properties, .. }) = parse(
             "create network policy p allowed_ip_list = ('127.0.0.1/32', '::1') blocked_ip_list=()",
         )
         .unwrap() else {
             panic!()
         };
-        assert_eq!(
-            props[0].value,
-            Value::List(vec![
-                Value::Str("127.0.0.1/32".into()),
-                Value::Str("::1".into())
-            ])
-        );
-        assert_eq!(props[1].value, Value::List(vec![]));
+        let PolicyProperty::AllowedIpList(allowed) = &properties[0] else {
+            panic!()
+        };
+        let written: Vec<_> = allowed.iter().map(|e| e.written.as_str()).collect();
+        assert_eq!(written, ["127.0.0.1/32", "::1"]);
+        assert_eq!(allowed[1].net, "::1/128".parse::<ipnet::IpNet>().unwrap());
+        assert_eq!(properties[1], PolicyProperty::BlockedIpList(vec![]));
         assert!(matches!(
             parse("alter account set network_policy = p").unwrap(),
-            AdminStatement::AlterAccount {
-                alter: Alter::Set(_)
-            }
+            AdminCommand::Account(AccountCommand::NetworkPolicy(Some(_)))
+        ));
+        assert!(matches!(
+            parse("alter account unset network_policy").unwrap(),
+            AdminCommand::Account(AccountCommand::NetworkPolicy(None))
         ));
     }
 

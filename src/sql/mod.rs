@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod limits;
+mod properties;
 
 use sqlparser::ast::{
     Expr, FunctionArguments, ObjectName, ObjectNamePart, SelectItem, SetExpr, Statement as Ast, Use,

@@ -1,0 +1,164 @@
+//! Administrative commands as the SQL front end hands them over: one enum per object, properties
+//! typed and validated as far as text alone allows (a key parses, a CIDR is a CIDR, a flag is a
+//! flag). Whatever needs the directory (does the policy exist? is the login name free?) is checked
+//! where the command runs.
+//!
+//! A property is one variant holding `Some(value)` from `SET` (or `CREATE`) and `None` from `UNSET`,
+//! so adding one takes a variant here, an arm in the front end's parser and an arm in its executor.
+
+use ipnet::IpNet;
+use secrecy::SecretString;
+
+use crate::domain::directory::{RsaKey, UserType};
+use crate::domain::ident::Identifier;
+
+#[derive(Debug, Clone)]
+pub enum AdminCommand {
+    User(UserCommand),
+    Role(RoleCommand),
+    NetworkPolicy(PolicyCommand),
+    Grant(GrantCommand),
+    Account(AccountCommand),
+    Show(ShowCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CreateMode {
+    pub or_replace: bool,
+    pub if_not_exists: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum UserCommand {
+    Create {
+        name: Identifier,
+        mode: CreateMode,
+        properties: Vec<UserProperty>,
+    },
+    /// `SET` (`Some` values) or `UNSET` (`None`).
+    Alter {
+        name: Identifier,
+        if_exists: bool,
+        properties: Vec<UserProperty>,
+    },
+    Drop {
+        name: Identifier,
+        if_exists: bool,
+    },
+}
+
+/// One property of a user: `Some` sets it, `None` unsets it.
+#[derive(Clone)]
+pub enum UserProperty {
+    Type(Option<UserType>),
+    Password(Option<SecretString>),
+    /// Upper-cased and trimmed, never empty.
+    LoginName(Option<String>),
+    DefaultRole(Option<Identifier>),
+    DefaultWarehouse(Option<Identifier>),
+    /// Upper-cased.
+    DefaultNamespace(Option<String>),
+    RsaPublicKey(Option<RsaKey>),
+    RsaPublicKey2(Option<RsaKey>),
+    NetworkPolicy(Option<Identifier>),
+    Disabled(Option<bool>),
+    Comment(Option<String>),
+    DisplayName(Option<String>),
+    Email(Option<String>),
+}
+
+/// Names only: values may be passwords.
+impl std::fmt::Debug for UserProperty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl UserProperty {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Type(_) => "TYPE",
+            Self::Password(_) => "PASSWORD",
+            Self::LoginName(_) => "LOGIN_NAME",
+            Self::DefaultRole(_) => "DEFAULT_ROLE",
+            Self::DefaultWarehouse(_) => "DEFAULT_WAREHOUSE",
+            Self::DefaultNamespace(_) => "DEFAULT_NAMESPACE",
+            Self::RsaPublicKey(_) => "RSA_PUBLIC_KEY",
+            Self::RsaPublicKey2(_) => "RSA_PUBLIC_KEY_2",
+            Self::NetworkPolicy(_) => "NETWORK_POLICY",
+            Self::Disabled(_) => "DISABLED",
+            Self::Comment(_) => "COMMENT",
+            Self::DisplayName(_) => "DISPLAY_NAME",
+            Self::Email(_) => "EMAIL",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum RoleCommand {
+    Create {
+        name: Identifier,
+        mode: CreateMode,
+        comment: Option<String>,
+    },
+    Drop {
+        name: Identifier,
+        if_exists: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum PolicyCommand {
+    Create {
+        name: Identifier,
+        mode: CreateMode,
+        properties: Vec<PolicyProperty>,
+    },
+    Alter {
+        name: Identifier,
+        if_exists: bool,
+        properties: Vec<PolicyProperty>,
+    },
+    Drop {
+        name: Identifier,
+        if_exists: bool,
+    },
+}
+
+/// One entry of an IP list, as written (so `DESC` shows it back) and as parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpEntry {
+    pub written: String,
+    pub net: IpNet,
+}
+
+/// One property of a network policy; `UNSET` of a list empties it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyProperty {
+    AllowedIpList(Vec<IpEntry>),
+    BlockedIpList(Vec<IpEntry>),
+    Comment(Option<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantCommand {
+    pub role: Identifier,
+    pub user: Identifier,
+    /// `GRANT` (true) or `REVOKE` (false).
+    pub grant: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountCommand {
+    /// `SET NETWORK_POLICY = p` (`Some`) or `UNSET NETWORK_POLICY` (`None`).
+    NetworkPolicy(Option<Identifier>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShowCommand {
+    Users { like: Option<String> },
+    Roles { like: Option<String> },
+    NetworkPolicies { like: Option<String> },
+    DescribeUser { name: Identifier },
+    DescribeNetworkPolicy { name: Identifier },
+}

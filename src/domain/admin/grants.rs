@@ -1,0 +1,41 @@
+//! GRANT ROLE … TO USER and REVOKE ROLE … FROM USER.
+
+use super::command::GrantCommand;
+use super::users::demo_is_fixed;
+use super::{AdminContext, Answer, denied, holds, may_manage, missing};
+use crate::domain::directory::{Directory, SYSTEM_ROLES};
+use crate::error::Result;
+
+pub(super) async fn run(ctx: &AdminContext<'_>, command: GrantCommand) -> Result<Answer> {
+    let GrantCommand { role, user, grant } = command;
+    if Directory::is_demo(ctx.secrets, user.as_str()) {
+        return Err(demo_is_fixed(&user));
+    }
+    // A system role only by a role that holds it: USERADMIN cannot make anyone ACCOUNTADMIN.
+    if SYSTEM_ROLES.contains(&role.as_str())
+        && role.as_str() != "PUBLIC"
+        && !holds(ctx.role, role.as_str())
+    {
+        return Err(denied(format!(
+            "Role '{}' cannot grant or revoke the system role '{role}'.",
+            ctx.role
+        )));
+    }
+    let dir = ctx.directory;
+    if dir.role(role.as_str()).await?.is_none() {
+        return Err(missing("Role", &role));
+    }
+    let previous = dir
+        .user(user.as_str())
+        .await?
+        .ok_or_else(|| missing("User", &user))?;
+    may_manage(ctx, &previous)?;
+    let mut changed = previous.clone();
+    if grant {
+        changed.roles.insert(role.into_string());
+    } else {
+        changed.roles.remove(role.as_str());
+    }
+    dir.update_user(&changed, &previous).await?;
+    Ok(Answer::done())
+}
