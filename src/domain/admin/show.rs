@@ -91,8 +91,8 @@ async fn roles(ctx: &AdminContext<'_>, pattern: Option<String>) -> Result<Answer
                 Some(r.created_on.to_string()),
                 Some(r.name),
                 Some(assigned.to_string()),
-                Some(owner),
                 r.comment,
+                Some(owner),
             ]
         })
         .collect();
