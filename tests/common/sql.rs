@@ -154,3 +154,10 @@ pub async fn user_exists(app: &TestApp, token: &str, user: &str) -> bool {
 pub async fn password_login(app: &TestApp, ip: Option<&str>, user: &str, pw: &str) -> Value {
     app.post_from(ip, LOGIN, None, login_body(user, pw)).await.1
 }
+
+pub fn role_row(v: &Value, role: &str) -> BTreeMap<String, Value> {
+    listing(v)
+        .into_iter()
+        .find(|r| r["name"] == role)
+        .unwrap_or_else(|| panic!("no role {role}: {v}"))
+}

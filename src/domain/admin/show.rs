@@ -101,8 +101,8 @@ async fn roles(ctx: &AdminContext<'_>, pattern: Option<String>) -> Result<Answer
             "created_on",
             "name",
             "assigned_to_users",
-            "owner",
             "comment",
+            "owner",
         ],
         rows,
     ))

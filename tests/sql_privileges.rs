@@ -1,0 +1,275 @@
+//! Who may administer: administrator roles only, re-checked at every statement (a revoked grant, a
+//! dropped user end administration in open sessions), system roles granted and managed only by
+//! their holders, and the demo user fixed.
+//! Each test runs on the in-memory store and on DynamoDB (moto_server).
+
+#[macro_use]
+mod common;
+
+use common::sql::*;
+use common::*;
+use serde_json::json;
+
+on_every_store!(
+    only_administrator_roles_administer,
+    open_sessions_lose_administration_with_the_grant,
+    system_roles_are_granted_only_by_their_holders,
+    useradmin_cannot_take_over_an_accountadmin_user,
+    a_dropped_users_sessions_do_not_outlive_it,
+    the_demo_user_cannot_be_changed,
+);
+
+async fn only_administrator_roles_administer(app: TestApp) {
+    let admin = app.login().await.session;
+    for role in ["sysadmin", "public"] {
+        ok(&app, &admin, &format!("USE ROLE {role}")).await;
+        for sql in [
+            "CREATE USER intruder PASSWORD='pw123456'",
+            "CREATE ROLE intruders",
+            "CREATE NETWORK POLICY open ALLOWED_IP_LIST=('0.0.0.0/0')",
+            "ALTER ACCOUNT UNSET NETWORK_POLICY",
+            "GRANT ROLE accountadmin TO USER intruder",
+            "SHOW USERS",
+            "DESC USER embucket",
+            "SHOW ROLES",
+            "DROP USER IF EXISTS intruder",
+        ] {
+            let v = fails(&app, &admin, sql, "003001").await;
+            let msg = v["message"].as_str().unwrap();
+            assert!(msg.contains(&role.to_uppercase()), "{sql}: {msg}");
+        }
+    }
+    // Nothing was created.
+    ok(&app, &admin, "USE ROLE accountadmin").await;
+    assert!(!user_exists(&app, &admin, "intruder").await);
+    assert!(
+        !names(&app, &admin, "SHOW ROLES")
+            .await
+            .contains(&"INTRUDERS".to_string())
+    );
+    assert!(
+        names(&app, &admin, "SHOW NETWORK POLICIES")
+            .await
+            .is_empty()
+    );
+    // SECURITYADMIN and USERADMIN administer users.
+    for (role, user) in [("securityadmin", "by_security"), ("useradmin", "by_user")] {
+        let v = ok(&app, &admin, &format!("USE ROLE {role}")).await;
+        assert_eq!(v["data"]["finalRoleName"], role.to_uppercase());
+        let v = ok(
+            &app,
+            &admin,
+            &format!("CREATE USER {user} PASSWORD='pw123456'"),
+        )
+        .await;
+        assert_eq!(v["data"]["finalRoleName"], role.to_uppercase());
+        assert!(user_exists(&app, &admin, user).await);
+    }
+    // A user without an administrator role cannot, whatever its own role.
+    ok(&app, &admin, "USE ROLE accountadmin").await;
+    ok(&app, &admin, "CREATE ROLE analyst").await;
+    ok(
+        &app,
+        &admin,
+        "CREATE USER bob PASSWORD='pw123456' DEFAULT_ROLE=analyst",
+    )
+    .await;
+    ok(&app, &admin, "GRANT ROLE analyst TO USER bob").await;
+    let bob = app.login_as("bob", "pw123456").await.session;
+    fails(
+        &app,
+        &bob,
+        "CREATE USER mallory PASSWORD='pw123456'",
+        "003001",
+    )
+    .await;
+    fails(&app, &bob, "ALTER USER bob SET COMMENT='me'", "003001").await;
+    fails(&app, &bob, "USE ROLE useradmin", "003001").await;
+    assert!(!user_exists(&app, &admin, "mallory").await);
+}
+
+async fn open_sessions_lose_administration_with_the_grant(app: TestApp) {
+    let admin = app.login().await.session;
+    for user in ["ann", "ben", "cid"] {
+        ok(
+            &app,
+            &admin,
+            &format!("CREATE USER {user} PASSWORD='pw123456' DEFAULT_ROLE=useradmin"),
+        )
+        .await;
+        ok(
+            &app,
+            &admin,
+            &format!("GRANT ROLE useradmin TO USER {user}"),
+        )
+        .await;
+    }
+    let ann = app.login_as("ann", "pw123456").await.session;
+    let ben = app.login_as("ben", "pw123456").await.session;
+    let cid = app.login_as("cid", "pw123456").await.session;
+    for s in [&ann, &ben, &cid] {
+        let v = ok(&app, s, "SHOW USERS").await;
+        assert_eq!(v["data"]["finalRoleName"], "USERADMIN");
+    }
+    ok(&app, &admin, "REVOKE ROLE useradmin FROM USER ann").await;
+    ok(&app, &admin, "ALTER USER ben SET DISABLED = TRUE").await;
+    ok(&app, &admin, "DROP USER cid").await;
+    for (who, s) in [("revoked", &ann), ("disabled", &ben), ("dropped", &cid)] {
+        let v = fails(&app, s, "CREATE USER sneaky PASSWORD='pw123456'", "003001").await;
+        assert!(v["message"].as_str().is_some(), "{who}: {v}");
+        fails(&app, s, "SHOW USERS", "003001").await;
+    }
+    assert!(!user_exists(&app, &admin, "sneaky").await);
+    // Granted again: the open session administers again.
+    ok(&app, &admin, "GRANT ROLE useradmin TO USER ann").await;
+    ok(&app, &ann, "SHOW USERS").await;
+}
+
+async fn system_roles_are_granted_only_by_their_holders(app: TestApp) {
+    let admin = app.login().await.session;
+    ok(&app, &admin, "CREATE ROLE analyst").await;
+    ok(&app, &admin, "CREATE USER target").await;
+    for (role, grantable, refused) in [
+        (
+            "useradmin",
+            &["USERADMIN", "PUBLIC", "ANALYST"][..],
+            &["ACCOUNTADMIN", "SECURITYADMIN", "SYSADMIN"][..],
+        ),
+        (
+            "securityadmin",
+            &["SECURITYADMIN", "USERADMIN", "ANALYST"][..],
+            &["ACCOUNTADMIN", "SYSADMIN"][..],
+        ),
+        (
+            "accountadmin",
+            &["ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN", "SYSADMIN"][..],
+            &[][..],
+        ),
+    ] {
+        ok(&app, &admin, &format!("USE ROLE {role}")).await;
+        for r in refused {
+            let v = fails(
+                &app,
+                &admin,
+                &format!("GRANT ROLE {r} TO USER target"),
+                "003001",
+            )
+            .await;
+            assert!(v["message"].as_str().unwrap().contains(r), "{v}");
+            fails(
+                &app,
+                &admin,
+                &format!("REVOKE ROLE {r} FROM USER target"),
+                "003001",
+            )
+            .await;
+        }
+        for r in grantable {
+            ok(&app, &admin, &format!("GRANT ROLE {r} TO USER target")).await;
+            ok(&app, &admin, &format!("REVOKE ROLE {r} FROM USER target")).await;
+        }
+    }
+    ok(&app, &admin, "USE ROLE accountadmin").await;
+    let v = ok(&app, &admin, "SHOW ROLES").await;
+    for r in ["ACCOUNTADMIN", "SECURITYADMIN", "SYSADMIN", "ANALYST"] {
+        assert_eq!(role_row(&v, r)["assigned_to_users"], "0", "{r}");
+    }
+}
+
+async fn useradmin_cannot_take_over_an_accountadmin_user(app: TestApp) {
+    let admin = app.login().await.session;
+    ok(
+        &app,
+        &admin,
+        "CREATE USER boss PASSWORD='pw123456' DEFAULT_ROLE=accountadmin",
+    )
+    .await;
+    ok(&app, &admin, "GRANT ROLE accountadmin TO USER boss").await;
+    ok(
+        &app,
+        &admin,
+        "CREATE USER ua PASSWORD='pw123456' DEFAULT_ROLE=useradmin",
+    )
+    .await;
+    ok(&app, &admin, "GRANT ROLE useradmin TO USER ua").await;
+    let ua = app.login_as("ua", "pw123456").await.session;
+    // Were this allowed, `boss` / `taken-over` would log in as ACCOUNTADMIN.
+    fails(
+        &app,
+        &ua,
+        "ALTER USER boss SET PASSWORD='taken-over'",
+        "003001",
+    )
+    .await;
+    fails(&app, &ua, "DROP USER boss", "003001").await;
+    assert_failure(
+        &password_login(&app, None, "boss", "taken-over").await,
+        "390100",
+    );
+}
+
+async fn a_dropped_users_sessions_do_not_outlive_it(app: TestApp) {
+    let admin = app.login().await.session;
+    ok(&app, &admin, "CREATE USER bob PASSWORD='pw123456'").await;
+    let old = app.login_as("bob", "pw123456").await;
+    ok(&app, &admin, "DROP USER bob").await;
+    ok(
+        &app,
+        &admin,
+        "CREATE USER bob PASSWORD='new-owner' DEFAULT_ROLE=useradmin",
+    )
+    .await;
+    ok(&app, &admin, "GRANT ROLE useradmin TO USER bob").await;
+    // The first BOB's session must not act as the new BOB: no USERADMIN, no users.
+    let (_, v) = app.query(&old.session, "USE ROLE useradmin").await;
+    assert_eq!(v["success"], false, "{v}");
+    let (_, v) = app.query(&old.session, "CREATE USER via_old_session").await;
+    assert_eq!(v["success"], false, "{v}");
+    assert!(!user_exists(&app, &admin, "via_old_session").await);
+    // ... and its master token still renews.
+    let (_, v) = app
+        .post(
+            "/session/token-request",
+            Some(&old.master),
+            json!({"oldSessionToken": old.session, "requestType": "RENEW"}),
+        )
+        .await;
+    assert_eq!(v["success"], false, "{v}");
+}
+
+async fn the_demo_user_cannot_be_changed(app: TestApp) {
+    let admin = app.login().await.session;
+    ok(&app, &admin, "CREATE ROLE r").await;
+    for sql in [
+        "ALTER USER embucket SET COMMENT = 'x'",
+        "ALTER USER EMBUCKET SET DISABLED = TRUE",
+        "ALTER USER IF EXISTS embucket UNSET COMMENT",
+        "DROP USER embucket",
+        "DROP USER IF EXISTS embucket",
+        "GRANT ROLE r TO USER embucket",
+        "REVOKE ROLE accountadmin FROM USER embucket",
+    ] {
+        let v = fails(&app, &admin, sql, "000002").await;
+        assert!(
+            v["message"].as_str().unwrap().contains("EMBUCKET"),
+            "{sql}: {v}"
+        );
+    }
+    fails(
+        &app,
+        &admin,
+        "CREATE USER embucket PASSWORD = 'pw123456'",
+        "002002",
+    )
+    .await;
+    ok(&app, &admin, "CREATE USER IF NOT EXISTS embucket").await;
+    let d = desc_user(&app, &admin, "embucket").await;
+    assert_eq!(d["NAME"], "EMBUCKET");
+    assert_eq!(d["DEFAULT_ROLE"], "ACCOUNTADMIN");
+    assert_eq!(d["DISABLED"], "false");
+    // Still the same demo user, still able to log in and administer.
+    let s = app.login().await.session;
+    let (_, v) = app.query(&s, "SELECT CURRENT_ROLE()").await;
+    assert_eq!(v["data"]["rowset"], json!([["ACCOUNTADMIN"]]));
+    ok(&app, &s, "CREATE USER after_all").await;
+}
