@@ -67,30 +67,10 @@ pub enum UserProperty {
     Email(Option<String>),
 }
 
-/// Names only: values may be passwords.
+/// Opaque: values may be passwords.
 impl std::fmt::Debug for UserProperty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl UserProperty {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Type(_) => "TYPE",
-            Self::Password(_) => "PASSWORD",
-            Self::LoginName(_) => "LOGIN_NAME",
-            Self::DefaultRole(_) => "DEFAULT_ROLE",
-            Self::DefaultWarehouse(_) => "DEFAULT_WAREHOUSE",
-            Self::DefaultNamespace(_) => "DEFAULT_NAMESPACE",
-            Self::RsaPublicKey(_) => "RSA_PUBLIC_KEY",
-            Self::RsaPublicKey2(_) => "RSA_PUBLIC_KEY_2",
-            Self::NetworkPolicy(_) => "NETWORK_POLICY",
-            Self::Disabled(_) => "DISABLED",
-            Self::Comment(_) => "COMMENT",
-            Self::DisplayName(_) => "DISPLAY_NAME",
-            Self::Email(_) => "EMAIL",
-        }
+        f.write_str("UserProperty(..)")
     }
 }
 
