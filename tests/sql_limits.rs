@@ -25,7 +25,7 @@ async fn still_answers(app: &TestApp, token: &str) {
 }
 
 async fn deep_nesting_is_001003_and_the_service_answers_on(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     let parens = "(".repeat(DEEP);
     for sql in [
         format!("CREATE NETWORK POLICY p ALLOWED_IP_LIST = {parens}"),
@@ -38,53 +38,46 @@ async fn deep_nesting_is_001003_and_the_service_answers_on(app: TestApp) {
         format!("SELECT {}1", "(".repeat(33)),
         "CREATE NETWORK POLICY p ALLOWED_IP_LIST = (('10.0.0.1'))".to_string(),
     ] {
-        let v = fails(&app, &admin, &sql, "001003").await;
+        let v = admin.fails(&sql, "001003").await;
         assert!(v["message"].as_str().unwrap().len() < 300, "{v}");
         still_answers(&app, &admin).await;
     }
-    assert!(
-        names(&app, &admin, "SHOW NETWORK POLICIES")
-            .await
-            .is_empty()
-    );
+    assert!(admin.names("SHOW NETWORK POLICIES").await.is_empty());
     // Within the limits, nesting is fine (and the answer is the usual one).
     let nested = format!("SELECT {}CURRENT_ROLE(){}", "(".repeat(31), ")".repeat(31));
-    fails(&app, &admin, &nested, "000002").await;
+    admin.fails(&nested, "000002").await;
 }
 
 async fn long_like_patterns_answer_at_once(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     let long_name = "A".repeat(250);
-    ok(&app, &admin, &format!("CREATE USER {long_name}")).await;
+    admin.ok(&format!("CREATE USER {long_name}")).await;
     // Exponential for a backtracking matcher: minutes. Here, an empty answer at once.
     let pattern = format!("{}!", "%".repeat(40));
-    let v = ok(&app, &admin, &format!("SHOW USERS LIKE '{pattern}'")).await;
+    let v = admin.ok(&format!("SHOW USERS LIKE '{pattern}'")).await;
     assert!(rows(&v).is_empty(), "{v}");
     let pattern = "%A".repeat(500);
     assert_eq!(
-        names(&app, &admin, &format!("SHOW USERS LIKE '{pattern}'")).await,
+        admin.names(&format!("SHOW USERS LIKE '{pattern}'")).await,
         Vec::<String>::new()
     );
     assert_eq!(
-        names(
-            &app,
-            &admin,
-            &format!("SHOW USERS LIKE '{}'", "%".repeat(1_000))
-        )
-        .await,
+        admin
+            .names(&format!("SHOW USERS LIKE '{}'", "%".repeat(1_000)))
+            .await,
         vec![long_name.clone(), "EMBUCKET".to_string()]
     );
     // Past the pattern limit, or the statement limit: a compilation error, not a stack overflow.
     for n in [1_025, DEEP] {
         let sql = format!("SHOW USERS LIKE '{}'", "%".repeat(n));
-        fails(&app, &admin, &sql, "001003").await;
+        admin.fails(&sql, "001003").await;
         still_answers(&app, &admin).await;
     }
 }
 
 async fn public_is_refused_every_admin_statement_before_parsing(app: TestApp) {
-    let admin = app.login().await.session;
-    ok(&app, &admin, "USE ROLE PUBLIC").await;
+    let admin = app.admin().await;
+    admin.ok("USE ROLE PUBLIC").await;
     let deep = "(".repeat(DEEP);
     for sql in [
         "CREATE USER u".to_string(),
@@ -109,10 +102,10 @@ async fn public_is_refused_every_admin_statement_before_parsing(app: TestApp) {
         format!("CREATE NETWORK POLICY p ALLOWED_IP_LIST = {deep}"),
         format!("SHOW USERS LIKE '{}!'", "%".repeat(DEEP)),
     ] {
-        let v = fails(&app, &admin, &sql, "003001").await;
+        let v = admin.fails(&sql, "003001").await;
         assert!(v["message"].as_str().unwrap().contains("PUBLIC"), "{v}");
     }
     still_answers(&app, &admin).await;
-    ok(&app, &admin, "USE ROLE ACCOUNTADMIN").await;
-    assert_eq!(names(&app, &admin, "SHOW USERS").await, ["EMBUCKET"]);
+    admin.ok("USE ROLE ACCOUNTADMIN").await;
+    assert_eq!(admin.names("SHOW USERS").await, ["EMBUCKET"]);
 }

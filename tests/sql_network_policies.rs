@@ -17,36 +17,26 @@ on_every_store!(
 );
 
 async fn network_policy_lifecycle(app: TestApp) {
-    let admin = app.login().await.session;
-    let v = ok(
-        &app,
-        &admin,
-        "CREATE NETWORK POLICY office ALLOWED_IP_LIST=('10.0.0.0/8', '192.168.1.7', '2001:db8::/32') \
+    let admin = app.admin().await;
+    let v = admin.ok("CREATE NETWORK POLICY office ALLOWED_IP_LIST=('10.0.0.0/8', '192.168.1.7', '2001:db8::/32') \
          BLOCKED_IP_LIST=('10.1.0.0/16') COMMENT='office ranges'",
     )
     .await;
     assert!(rows(&v)[0][0].as_str().unwrap().contains("OFFICE"));
-    fails(
-        &app,
-        &admin,
-        "CREATE NETWORK POLICY office ALLOWED_IP_LIST=('10.0.0.0/8')",
-        "002002",
-    )
-    .await;
-    ok(
-        &app,
-        &admin,
-        "CREATE NETWORK POLICY IF NOT EXISTS office ALLOWED_IP_LIST=('1.1.1.1')",
-    )
-    .await;
-    ok(
-        &app,
-        &admin,
-        "CREATE NETWORK POLICY vpn ALLOWED_IP_LIST=('172.16.0.0/12')",
-    )
-    .await;
+    admin
+        .fails(
+            "CREATE NETWORK POLICY office ALLOWED_IP_LIST=('10.0.0.0/8')",
+            "002002",
+        )
+        .await;
+    admin
+        .ok("CREATE NETWORK POLICY IF NOT EXISTS office ALLOWED_IP_LIST=('1.1.1.1')")
+        .await;
+    admin
+        .ok("CREATE NETWORK POLICY vpn ALLOWED_IP_LIST=('172.16.0.0/12')")
+        .await;
 
-    let v = ok(&app, &admin, "DESC NETWORK POLICY office").await;
+    let v = admin.ok("DESC NETWORK POLICY office").await;
     assert_eq!(
         rows(&v),
         vec![
@@ -57,7 +47,7 @@ async fn network_policy_lifecycle(app: TestApp) {
             vec![json!("BLOCKED_IP_LIST"), json!("10.1.0.0/16")],
         ]
     );
-    let v = ok(&app, &admin, "SHOW NETWORK POLICIES").await;
+    let v = admin.ok("SHOW NETWORK POLICIES").await;
     let policies = listing(&v);
     assert_eq!(policies.len(), 2, "{v}");
     let office = policies.iter().find(|p| p["name"] == "OFFICE").unwrap();
@@ -65,23 +55,17 @@ async fn network_policy_lifecycle(app: TestApp) {
     assert_eq!(office["entries_in_blocked_ip_list"], "1");
     assert_eq!(office["comment"], "office ranges");
     assert_eq!(
-        names(&app, &admin, "SHOW NETWORK POLICIES LIKE 'v%'").await,
+        admin.names("SHOW NETWORK POLICIES LIKE 'v%'").await,
         ["VPN"]
     );
 
-    ok(
-        &app,
-        &admin,
-        "ALTER NETWORK POLICY office SET ALLOWED_IP_LIST=('10.0.0.0/8') COMMENT='smaller'",
-    )
-    .await;
-    ok(
-        &app,
-        &admin,
-        "ALTER NETWORK POLICY office UNSET BLOCKED_IP_LIST",
-    )
-    .await;
-    let v = ok(&app, &admin, "DESC NETWORK POLICY office").await;
+    admin
+        .ok("ALTER NETWORK POLICY office SET ALLOWED_IP_LIST=('10.0.0.0/8') COMMENT='smaller'")
+        .await;
+    admin
+        .ok("ALTER NETWORK POLICY office UNSET BLOCKED_IP_LIST")
+        .await;
+    let v = admin.ok("DESC NETWORK POLICY office").await;
     assert_eq!(
         rows(&v),
         vec![
@@ -89,7 +73,7 @@ async fn network_policy_lifecycle(app: TestApp) {
             vec![json!("BLOCKED_IP_LIST"), json!("")],
         ]
     );
-    let v = ok(&app, &admin, "SHOW NETWORK POLICIES LIKE 'office'").await;
+    let v = admin.ok("SHOW NETWORK POLICIES LIKE 'office'").await;
     let office = &listing(&v)[0];
     assert_eq!(
         (
@@ -100,61 +84,40 @@ async fn network_policy_lifecycle(app: TestApp) {
         (&json!("1"), &json!("0"), &json!("smaller"))
     );
     // An invalid ALTER changes nothing.
-    fails(
-        &app,
-        &admin,
-        "ALTER NETWORK POLICY office SET ALLOWED_IP_LIST=('10.0.0.0/99')",
-        "002029",
-    )
-    .await;
-    let v = ok(&app, &admin, "DESC NETWORK POLICY office").await;
+    admin
+        .fails(
+            "ALTER NETWORK POLICY office SET ALLOWED_IP_LIST=('10.0.0.0/99')",
+            "002029",
+        )
+        .await;
+    let v = admin.ok("DESC NETWORK POLICY office").await;
     assert_eq!(rows(&v)[0][1], "10.0.0.0/8");
-    fails(
-        &app,
-        &admin,
-        "ALTER NETWORK POLICY ghost SET COMMENT='x'",
-        "002003",
-    )
-    .await;
-    ok(
-        &app,
-        &admin,
-        "ALTER NETWORK POLICY IF EXISTS ghost SET COMMENT='x'",
-    )
-    .await;
+    admin
+        .fails("ALTER NETWORK POLICY ghost SET COMMENT='x'", "002003")
+        .await;
+    admin
+        .ok("ALTER NETWORK POLICY IF EXISTS ghost SET COMMENT='x'")
+        .await;
 
     // Attached to a user: not droppable.
-    ok(
-        &app,
-        &admin,
-        "CREATE USER bob PASSWORD='pw123456' NETWORK_POLICY=office",
-    )
-    .await;
-    assert_eq!(
-        desc_user(&app, &admin, "bob").await["NETWORK_POLICY"],
-        "OFFICE"
-    );
-    let v = fails(&app, &admin, "DROP NETWORK POLICY office", "002029").await;
+    admin
+        .ok("CREATE USER bob PASSWORD='pw123456' NETWORK_POLICY=office")
+        .await;
+    assert_eq!(admin.desc_user("bob").await["NETWORK_POLICY"], "OFFICE");
+    let v = admin.fails("DROP NETWORK POLICY office", "002029").await;
     assert!(v["message"].as_str().unwrap().contains("OFFICE"));
-    fails(
-        &app,
-        &admin,
-        "DROP NETWORK POLICY IF EXISTS office",
-        "002029",
-    )
-    .await;
-    ok(&app, &admin, "DESC NETWORK POLICY office").await;
-    ok(&app, &admin, "ALTER USER bob UNSET NETWORK_POLICY").await;
-    ok(&app, &admin, "DROP NETWORK POLICY office").await;
-    fails(&app, &admin, "DESC NETWORK POLICY office", "002003").await;
+    admin
+        .fails("DROP NETWORK POLICY IF EXISTS office", "002029")
+        .await;
+    admin.ok("DESC NETWORK POLICY office").await;
+    admin.ok("ALTER USER bob UNSET NETWORK_POLICY").await;
+    admin.ok("DROP NETWORK POLICY office").await;
+    admin.fails("DESC NETWORK POLICY office", "002003").await;
 
     // Attached to the account: not droppable either.
-    ok(
-        &app,
-        &admin,
-        "CREATE NETWORK POLICY local ALLOWED_IP_LIST=('127.0.0.0/8')",
-    )
-    .await;
+    admin
+        .ok("CREATE NETWORK POLICY local ALLOWED_IP_LIST=('127.0.0.0/8')")
+        .await;
     let (_, v) = app
         .query_from(
             Some("127.0.0.1"),
@@ -163,30 +126,26 @@ async fn network_policy_lifecycle(app: TestApp) {
         )
         .await;
     assert_eq!(v["success"], true, "{v}");
-    fails(&app, &admin, "DROP NETWORK POLICY local", "002029").await;
-    ok(&app, &admin, "ALTER ACCOUNT UNSET NETWORK_POLICY").await;
-    ok(&app, &admin, "DROP NETWORK POLICY local").await;
+    admin.fails("DROP NETWORK POLICY local", "002029").await;
+    admin.ok("ALTER ACCOUNT UNSET NETWORK_POLICY").await;
+    admin.ok("DROP NETWORK POLICY local").await;
 
-    fails(&app, &admin, "DROP NETWORK POLICY ghost", "002003").await;
-    ok(&app, &admin, "DROP NETWORK POLICY IF EXISTS ghost").await;
-    assert_eq!(names(&app, &admin, "SHOW NETWORK POLICIES").await, ["VPN"]);
+    admin.fails("DROP NETWORK POLICY ghost", "002003").await;
+    admin.ok("DROP NETWORK POLICY IF EXISTS ghost").await;
+    assert_eq!(admin.names("SHOW NETWORK POLICIES").await, ["VPN"]);
 }
 
 async fn account_network_policy_guards_the_caller_and_applies_to_logins(app: TestApp) {
-    let admin = app.login().await.session;
-    ok(
-        &app,
-        &admin,
-        "CREATE NETWORK POLICY corp ALLOWED_IP_LIST=('10.0.0.0/8')",
-    )
-    .await;
-    ok(
-        &app,
-        &admin,
-        "CREATE NETWORK POLICY local ALLOWED_IP_LIST=('127.0.0.0/8', '10.0.0.0/8') \
+    let admin = app.admin().await;
+    admin
+        .ok("CREATE NETWORK POLICY corp ALLOWED_IP_LIST=('10.0.0.0/8')")
+        .await;
+    admin
+        .ok(
+            "CREATE NETWORK POLICY local ALLOWED_IP_LIST=('127.0.0.0/8', '10.0.0.0/8') \
          BLOCKED_IP_LIST=('10.9.0.0/16')",
-    )
-    .await;
+        )
+        .await;
     // A policy that would lock the caller out is refused, and so is one for an unknown address.
     let (_, v) = app
         .query_from(
@@ -243,18 +202,15 @@ async fn account_network_policy_guards_the_caller_and_applies_to_logins(app: Tes
         assert_eq!(v["success"], true, "{ip}: {v}");
     }
     // The account's policy covers every user without one of their own; a user's own policy wins.
-    ok(&app, &admin, "CREATE USER bob PASSWORD='pw123456'").await;
-    ok(
-        &app,
-        &admin,
-        "CREATE NETWORK POLICY bobs ALLOWED_IP_LIST=('10.9.9.9')",
-    )
-    .await;
+    admin.ok("CREATE USER bob PASSWORD='pw123456'").await;
+    admin
+        .ok("CREATE NETWORK POLICY bobs ALLOWED_IP_LIST=('10.9.9.9')")
+        .await;
     assert_failure(
         &password_login(&app, Some("10.9.9.9"), "bob", "pw123456").await,
         "390422",
     );
-    ok(&app, &admin, "ALTER USER bob SET NETWORK_POLICY = bobs").await;
+    admin.ok("ALTER USER bob SET NETWORK_POLICY = bobs").await;
     assert_eq!(
         password_login(&app, Some("10.9.9.9"), "bob", "pw123456").await["success"],
         true
@@ -264,7 +220,7 @@ async fn account_network_policy_guards_the_caller_and_applies_to_logins(app: Tes
         "390422",
     );
 
-    ok(&app, &admin, "ALTER ACCOUNT UNSET NETWORK_POLICY").await;
+    admin.ok("ALTER ACCOUNT UNSET NETWORK_POLICY").await;
     assert_eq!(
         password_login(&app, Some("10.9.9.9"), "embucket", "embucket").await["success"],
         true
@@ -274,18 +230,17 @@ async fn account_network_policy_guards_the_caller_and_applies_to_logins(app: Tes
         true
     );
     // Only NETWORK_POLICY is an account setting here.
-    fails(&app, &admin, "ALTER ACCOUNT SET TIMEZONE = 'UTC'", "000002").await;
+    admin
+        .fails("ALTER ACCOUNT SET TIMEZONE = 'UTC'", "000002")
+        .await;
 }
 
 async fn the_active_account_policy_cannot_be_altered_to_lock_out_the_caller(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     let from = Some("127.0.0.1");
-    ok(
-        &app,
-        &admin,
-        "CREATE NETWORK POLICY local ALLOWED_IP_LIST=('127.0.0.0/8', '10.0.0.0/8')",
-    )
-    .await;
+    admin
+        .ok("CREATE NETWORK POLICY local ALLOWED_IP_LIST=('127.0.0.0/8', '10.0.0.0/8')")
+        .await;
     let (_, v) = app
         .query_from(from, &admin, "ALTER ACCOUNT SET NETWORK_POLICY = local")
         .await;
@@ -301,7 +256,7 @@ async fn the_active_account_policy_cannot_be_altered_to_lock_out_the_caller(app:
             "{sql}: {v}"
         );
     }
-    let v = ok(&app, &admin, "DESC NETWORK POLICY local").await;
+    let v = admin.ok("DESC NETWORK POLICY local").await;
     assert_eq!(rows(&v)[0][1], "127.0.0.0/8,10.0.0.0/8");
     assert_eq!(
         password_login(&app, from, "embucket", "embucket").await["success"],
@@ -321,12 +276,9 @@ async fn the_active_account_policy_cannot_be_altered_to_lock_out_the_caller(app:
         "390422",
     );
     // A policy that is not the account's may exclude anyone.
-    ok(
-        &app,
-        &admin,
-        "CREATE NETWORK POLICY other ALLOWED_IP_LIST=('10.0.0.0/8')",
-    )
-    .await;
+    admin
+        .ok("CREATE NETWORK POLICY other ALLOWED_IP_LIST=('10.0.0.0/8')")
+        .await;
     let (_, v) = app
         .query_from(
             from,
@@ -335,18 +287,15 @@ async fn the_active_account_policy_cannot_be_altered_to_lock_out_the_caller(app:
         )
         .await;
     assert_eq!(v["success"], true, "{v}");
-    ok(&app, &admin, "ALTER ACCOUNT UNSET NETWORK_POLICY").await;
+    admin.ok("ALTER ACCOUNT UNSET NETWORK_POLICY").await;
 }
 
 async fn replacing_the_account_policy_cannot_lock_out_the_caller(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     let from = Some("127.0.0.1");
-    ok(
-        &app,
-        &admin,
-        "CREATE NETWORK POLICY np ALLOWED_IP_LIST=('127.0.0.1')",
-    )
-    .await;
+    admin
+        .ok("CREATE NETWORK POLICY np ALLOWED_IP_LIST=('127.0.0.1')")
+        .await;
     let (_, v) = app
         .query_from(from, &admin, "ALTER ACCOUNT SET NETWORK_POLICY = np")
         .await;

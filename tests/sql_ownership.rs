@@ -31,7 +31,7 @@ async fn owner(app: &TestApp, token: &str, show: &str, name: &str) -> Value {
 }
 
 async fn show_lists_the_creating_role_as_owner(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     for (role, sql, show, name) in [
         ("USERADMIN", "CREATE USER u1", "SHOW USERS", "U1"),
         ("USERADMIN", "CREATE ROLE r1", "SHOW ROLES", "R1"),
@@ -49,18 +49,18 @@ async fn show_lists_the_creating_role_as_owner(app: TestApp) {
             "P2",
         ),
     ] {
-        ok(&app, &admin, &format!("USE ROLE {role}")).await;
-        ok(&app, &admin, sql).await;
-        ok(&app, &admin, "USE ROLE ACCOUNTADMIN").await;
+        admin.ok(&format!("USE ROLE {role}")).await;
+        admin.ok(sql).await;
+        admin.ok("USE ROLE ACCOUNTADMIN").await;
         assert_eq!(owner(&app, &admin, show, name).await, role, "{sql}");
     }
     // System roles are owned by no role.
     assert_eq!(owner(&app, &admin, "SHOW ROLES", "PUBLIC").await, "");
     // ALTER keeps the owner; CREATE OR REPLACE gives the object to the replacing role.
-    ok(&app, &admin, "USE ROLE SECURITYADMIN").await;
-    ok(&app, &admin, "ALTER USER u1 SET COMMENT = 'x'").await;
+    admin.ok("USE ROLE SECURITYADMIN").await;
+    admin.ok("ALTER USER u1 SET COMMENT = 'x'").await;
     assert_eq!(owner(&app, &admin, "SHOW USERS", "U1").await, "USERADMIN");
-    ok(&app, &admin, "CREATE OR REPLACE USER u1").await;
+    admin.ok("CREATE OR REPLACE USER u1").await;
     assert_eq!(
         owner(&app, &admin, "SHOW USERS", "U1").await,
         "SECURITYADMIN"
@@ -68,16 +68,16 @@ async fn show_lists_the_creating_role_as_owner(app: TestApp) {
 }
 
 async fn only_the_owner_or_a_role_above_alters_or_drops(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     for sql in [
         "CREATE USER by_account",
         "CREATE ROLE by_account_role",
         "CREATE NETWORK POLICY by_account_policy ALLOWED_IP_LIST = ('10.0.0.0/8')",
     ] {
-        ok(&app, &admin, sql).await;
+        admin.ok(sql).await;
     }
-    ok(&app, &admin, "USE ROLE USERADMIN").await;
-    ok(&app, &admin, "CREATE USER by_user").await;
+    admin.ok("USE ROLE USERADMIN").await;
+    admin.ok("CREATE USER by_user").await;
     // Below the owner: refused, and nothing changes.
     for (role, sql) in [
         ("USERADMIN", "ALTER USER by_account SET COMMENT = 'mine'"),
@@ -96,22 +96,22 @@ async fn only_the_owner_or_a_role_above_alters_or_drops(app: TestApp) {
             "CREATE OR REPLACE NETWORK POLICY by_account_policy ALLOWED_IP_LIST = ('0.0.0.0/0')",
         ),
     ] {
-        ok(&app, &admin, &format!("USE ROLE {role}")).await;
-        let v = fails(&app, &admin, sql, "003001").await;
+        admin.ok(&format!("USE ROLE {role}")).await;
+        let v = admin.fails(sql, "003001").await;
         assert!(
             v["message"].as_str().unwrap().contains("ACCOUNTADMIN"),
             "{v}"
         );
     }
-    ok(&app, &admin, "USE ROLE ACCOUNTADMIN").await;
-    let by_account = desc_user(&app, &admin, "by_account").await;
+    admin.ok("USE ROLE ACCOUNTADMIN").await;
+    let by_account = admin.desc_user("by_account").await;
     assert_eq!(by_account["COMMENT"], "null");
     assert_eq!(by_account["DISABLED"], "false");
     assert_eq!(
         owner(&app, &admin, "SHOW ROLES", "BY_ACCOUNT_ROLE").await,
         "ACCOUNTADMIN"
     );
-    let v = ok(&app, &admin, "DESC NETWORK POLICY by_account_policy").await;
+    let v = admin.ok("DESC NETWORK POLICY by_account_policy").await;
     assert_eq!(rows(&v)[0][1], "10.0.0.0/8");
     // The owner and the roles above it may.
     for (role, sql) in [
@@ -122,25 +122,24 @@ async fn only_the_owner_or_a_role_above_alters_or_drops(app: TestApp) {
         ("ACCOUNTADMIN", "DROP ROLE by_account_role"),
         ("ACCOUNTADMIN", "DROP NETWORK POLICY by_account_policy"),
     ] {
-        ok(&app, &admin, &format!("USE ROLE {role}")).await;
-        ok(&app, &admin, sql).await;
+        admin.ok(&format!("USE ROLE {role}")).await;
+        admin.ok(sql).await;
     }
 }
 
 async fn securityadmin_cannot_open_the_policy_guarding_an_accountadmin(app: TestApp) {
-    let admin = app.login().await.session;
-    ok(&app, &admin, "CREATE USER root PASSWORD = 'pw123456'").await;
-    ok(&app, &admin, "GRANT ROLE ACCOUNTADMIN TO USER root").await;
-    ok(&app, &admin, "USE ROLE SECURITYADMIN").await;
-    ok(
-        &app,
-        &admin,
-        "CREATE NETWORK POLICY office ALLOWED_IP_LIST = ('10.0.0.0/8')",
-    )
-    .await;
-    ok(&app, &admin, "USE ROLE ACCOUNTADMIN").await;
-    ok(&app, &admin, "ALTER USER root SET NETWORK_POLICY = office").await;
-    ok(&app, &admin, "USE ROLE SECURITYADMIN").await;
+    let admin = app.admin().await;
+    admin.ok("CREATE USER root PASSWORD = 'pw123456'").await;
+    admin.ok("GRANT ROLE ACCOUNTADMIN TO USER root").await;
+    admin.ok("USE ROLE SECURITYADMIN").await;
+    admin
+        .ok("CREATE NETWORK POLICY office ALLOWED_IP_LIST = ('10.0.0.0/8')")
+        .await;
+    admin.ok("USE ROLE ACCOUNTADMIN").await;
+    admin
+        .ok("ALTER USER root SET NETWORK_POLICY = office")
+        .await;
+    admin.ok("USE ROLE SECURITYADMIN").await;
     // SECURITYADMIN owns the policy, but it guards an ACCOUNTADMIN.
     for sql in [
         "ALTER NETWORK POLICY office SET ALLOWED_IP_LIST = ('0.0.0.0/0')",
@@ -148,19 +147,16 @@ async fn securityadmin_cannot_open_the_policy_guarding_an_accountadmin(app: Test
         "CREATE OR REPLACE NETWORK POLICY office ALLOWED_IP_LIST = ('0.0.0.0/0')",
         "DROP NETWORK POLICY office",
     ] {
-        let v = fails(&app, &admin, sql, "003001").await;
+        let v = admin.fails(sql, "003001").await;
         assert!(v["message"].as_str().unwrap().contains("ROOT"), "{v}");
     }
-    let v = ok(&app, &admin, "DESC NETWORK POLICY office").await;
+    let v = admin.ok("DESC NETWORK POLICY office").await;
     assert_eq!(rows(&v)[0][1], "10.0.0.0/8");
     // ACCOUNTADMIN may.
-    ok(&app, &admin, "USE ROLE ACCOUNTADMIN").await;
-    ok(
-        &app,
-        &admin,
-        "ALTER NETWORK POLICY office SET ALLOWED_IP_LIST = ('10.0.0.0/16')",
-    )
-    .await;
+    admin.ok("USE ROLE ACCOUNTADMIN").await;
+    admin
+        .ok("ALTER NETWORK POLICY office SET ALLOWED_IP_LIST = ('10.0.0.0/16')")
+        .await;
 }
 
 /// Records written before ownership existed have no owner: users and roles count as owned by
@@ -190,7 +186,7 @@ async fn records_older_than_ownership_have_the_lowest_creating_role_as_owner() {
         store.put_object(kind, name, doc, false).await.unwrap();
     }
     let app = TestApp::with_store(store, "test-secret");
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     for (show, name, expected) in [
         ("SHOW USERS", "OLD_USER", "USERADMIN"),
         ("SHOW ROLES", "OLD_ROLE", "USERADMIN"),
@@ -198,19 +194,13 @@ async fn records_older_than_ownership_have_the_lowest_creating_role_as_owner() {
     ] {
         assert_eq!(owner(&app, &admin, show, name).await, expected);
     }
-    ok(&app, &admin, "USE ROLE USERADMIN").await;
-    ok(
-        &app,
-        &admin,
-        "ALTER USER old_user SET COMMENT = 'still mine'",
-    )
-    .await;
-    ok(&app, &admin, "DROP ROLE old_role").await;
-    ok(&app, &admin, "USE ROLE SECURITYADMIN").await;
-    ok(
-        &app,
-        &admin,
-        "ALTER NETWORK POLICY old_policy SET COMMENT = 'x'",
-    )
-    .await;
+    admin.ok("USE ROLE USERADMIN").await;
+    admin
+        .ok("ALTER USER old_user SET COMMENT = 'still mine'")
+        .await;
+    admin.ok("DROP ROLE old_role").await;
+    admin.ok("USE ROLE SECURITYADMIN").await;
+    admin
+        .ok("ALTER NETWORK POLICY old_policy SET COMMENT = 'x'")
+        .await;
 }

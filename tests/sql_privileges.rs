@@ -20,9 +20,9 @@ on_every_store!(
 );
 
 async fn only_administrator_roles_administer(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     for role in ["sysadmin", "public"] {
-        ok(&app, &admin, &format!("USE ROLE {role}")).await;
+        admin.ok(&format!("USE ROLE {role}")).await;
         for sql in [
             "CREATE USER intruder PASSWORD='pw123456'",
             "CREATE ROLE intruders",
@@ -34,101 +34,83 @@ async fn only_administrator_roles_administer(app: TestApp) {
             "SHOW ROLES",
             "DROP USER IF EXISTS intruder",
         ] {
-            let v = fails(&app, &admin, sql, "003001").await;
+            let v = admin.fails(sql, "003001").await;
             let msg = v["message"].as_str().unwrap();
             assert!(msg.contains(&role.to_uppercase()), "{sql}: {msg}");
         }
     }
     // Nothing was created.
-    ok(&app, &admin, "USE ROLE accountadmin").await;
-    assert!(!user_exists(&app, &admin, "intruder").await);
+    admin.ok("USE ROLE accountadmin").await;
+    assert!(!admin.user_exists("intruder").await);
     assert!(
-        !names(&app, &admin, "SHOW ROLES")
+        !admin
+            .names("SHOW ROLES")
             .await
             .contains(&"INTRUDERS".to_string())
     );
-    assert!(
-        names(&app, &admin, "SHOW NETWORK POLICIES")
-            .await
-            .is_empty()
-    );
+    assert!(admin.names("SHOW NETWORK POLICIES").await.is_empty());
     // SECURITYADMIN and USERADMIN administer users.
     for (role, user) in [("securityadmin", "by_security"), ("useradmin", "by_user")] {
-        let v = ok(&app, &admin, &format!("USE ROLE {role}")).await;
+        let v = admin.ok(&format!("USE ROLE {role}")).await;
         assert_eq!(v["data"]["finalRoleName"], role.to_uppercase());
-        let v = ok(
-            &app,
-            &admin,
-            &format!("CREATE USER {user} PASSWORD='pw123456'"),
-        )
-        .await;
+        let v = admin
+            .ok(&format!("CREATE USER {user} PASSWORD='pw123456'"))
+            .await;
         assert_eq!(v["data"]["finalRoleName"], role.to_uppercase());
-        assert!(user_exists(&app, &admin, user).await);
+        assert!(admin.user_exists(user).await);
     }
     // A user without an administrator role cannot, whatever its own role.
-    ok(&app, &admin, "USE ROLE accountadmin").await;
-    ok(&app, &admin, "CREATE ROLE analyst").await;
-    ok(
-        &app,
-        &admin,
-        "CREATE USER bob PASSWORD='pw123456' DEFAULT_ROLE=analyst",
-    )
-    .await;
-    ok(&app, &admin, "GRANT ROLE analyst TO USER bob").await;
-    let bob = app.login_as("bob", "pw123456").await.session;
-    fails(
-        &app,
-        &bob,
-        "CREATE USER mallory PASSWORD='pw123456'",
-        "003001",
-    )
-    .await;
-    fails(&app, &bob, "ALTER USER bob SET COMMENT='me'", "003001").await;
-    fails(&app, &bob, "USE ROLE useradmin", "003001").await;
-    assert!(!user_exists(&app, &admin, "mallory").await);
+    admin.ok("USE ROLE accountadmin").await;
+    admin.ok("CREATE ROLE analyst").await;
+    admin
+        .ok("CREATE USER bob PASSWORD='pw123456' DEFAULT_ROLE=analyst")
+        .await;
+    admin.ok("GRANT ROLE analyst TO USER bob").await;
+    let bob = app.session(app.login_as("bob", "pw123456").await.session);
+    bob.fails("CREATE USER mallory PASSWORD='pw123456'", "003001")
+        .await;
+    bob.fails("ALTER USER bob SET COMMENT='me'", "003001").await;
+    bob.fails("USE ROLE useradmin", "003001").await;
+    assert!(!admin.user_exists("mallory").await);
 }
 
 async fn open_sessions_lose_administration_with_the_grant(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     for user in ["ann", "ben", "cid"] {
-        ok(
-            &app,
-            &admin,
-            &format!("CREATE USER {user} PASSWORD='pw123456' DEFAULT_ROLE=useradmin"),
-        )
-        .await;
-        ok(
-            &app,
-            &admin,
-            &format!("GRANT ROLE useradmin TO USER {user}"),
-        )
-        .await;
+        admin
+            .ok(&format!(
+                "CREATE USER {user} PASSWORD='pw123456' DEFAULT_ROLE=useradmin"
+            ))
+            .await;
+        admin
+            .ok(&format!("GRANT ROLE useradmin TO USER {user}"))
+            .await;
     }
-    let ann = app.login_as("ann", "pw123456").await.session;
-    let ben = app.login_as("ben", "pw123456").await.session;
-    let cid = app.login_as("cid", "pw123456").await.session;
+    let ann = app.session(app.login_as("ann", "pw123456").await.session);
+    let ben = app.session(app.login_as("ben", "pw123456").await.session);
+    let cid = app.session(app.login_as("cid", "pw123456").await.session);
     for s in [&ann, &ben, &cid] {
         let v = ok(&app, s, "SHOW USERS").await;
         assert_eq!(v["data"]["finalRoleName"], "USERADMIN");
     }
-    ok(&app, &admin, "REVOKE ROLE useradmin FROM USER ann").await;
-    ok(&app, &admin, "ALTER USER ben SET DISABLED = TRUE").await;
-    ok(&app, &admin, "DROP USER cid").await;
+    admin.ok("REVOKE ROLE useradmin FROM USER ann").await;
+    admin.ok("ALTER USER ben SET DISABLED = TRUE").await;
+    admin.ok("DROP USER cid").await;
     for (who, s) in [("revoked", &ann), ("disabled", &ben), ("dropped", &cid)] {
         let v = fails(&app, s, "CREATE USER sneaky PASSWORD='pw123456'", "003001").await;
         assert!(v["message"].as_str().is_some(), "{who}: {v}");
         fails(&app, s, "SHOW USERS", "003001").await;
     }
-    assert!(!user_exists(&app, &admin, "sneaky").await);
+    assert!(!admin.user_exists("sneaky").await);
     // Granted again: the open session administers again.
-    ok(&app, &admin, "GRANT ROLE useradmin TO USER ann").await;
-    ok(&app, &ann, "SHOW USERS").await;
+    admin.ok("GRANT ROLE useradmin TO USER ann").await;
+    ann.ok("SHOW USERS").await;
 }
 
 async fn system_roles_are_granted_only_by_their_holders(app: TestApp) {
-    let admin = app.login().await.session;
-    ok(&app, &admin, "CREATE ROLE analyst").await;
-    ok(&app, &admin, "CREATE USER target").await;
+    let admin = app.admin().await;
+    admin.ok("CREATE ROLE analyst").await;
+    admin.ok("CREATE USER target").await;
     for (role, grantable, refused) in [
         (
             "useradmin",
@@ -146,62 +128,43 @@ async fn system_roles_are_granted_only_by_their_holders(app: TestApp) {
             &[][..],
         ),
     ] {
-        ok(&app, &admin, &format!("USE ROLE {role}")).await;
+        admin.ok(&format!("USE ROLE {role}")).await;
         for r in refused {
-            let v = fails(
-                &app,
-                &admin,
-                &format!("GRANT ROLE {r} TO USER target"),
-                "003001",
-            )
-            .await;
+            let v = admin
+                .fails(&format!("GRANT ROLE {r} TO USER target"), "003001")
+                .await;
             assert!(v["message"].as_str().unwrap().contains(r), "{v}");
-            fails(
-                &app,
-                &admin,
-                &format!("REVOKE ROLE {r} FROM USER target"),
-                "003001",
-            )
-            .await;
+            admin
+                .fails(&format!("REVOKE ROLE {r} FROM USER target"), "003001")
+                .await;
         }
         for r in grantable {
-            ok(&app, &admin, &format!("GRANT ROLE {r} TO USER target")).await;
-            ok(&app, &admin, &format!("REVOKE ROLE {r} FROM USER target")).await;
+            admin.ok(&format!("GRANT ROLE {r} TO USER target")).await;
+            admin.ok(&format!("REVOKE ROLE {r} FROM USER target")).await;
         }
     }
-    ok(&app, &admin, "USE ROLE accountadmin").await;
-    let v = ok(&app, &admin, "SHOW ROLES").await;
+    admin.ok("USE ROLE accountadmin").await;
+    let v = admin.ok("SHOW ROLES").await;
     for r in ["ACCOUNTADMIN", "SECURITYADMIN", "SYSADMIN", "ANALYST"] {
         assert_eq!(role_row(&v, r)["assigned_to_users"], "0", "{r}");
     }
 }
 
 async fn useradmin_cannot_take_over_an_accountadmin_user(app: TestApp) {
-    let admin = app.login().await.session;
-    ok(
-        &app,
-        &admin,
-        "CREATE USER boss PASSWORD='pw123456' DEFAULT_ROLE=accountadmin",
-    )
-    .await;
-    ok(&app, &admin, "GRANT ROLE accountadmin TO USER boss").await;
-    ok(
-        &app,
-        &admin,
-        "CREATE USER ua PASSWORD='pw123456' DEFAULT_ROLE=useradmin",
-    )
-    .await;
-    ok(&app, &admin, "GRANT ROLE useradmin TO USER ua").await;
-    let ua = app.login_as("ua", "pw123456").await.session;
+    let admin = app.admin().await;
+    admin
+        .ok("CREATE USER boss PASSWORD='pw123456' DEFAULT_ROLE=accountadmin")
+        .await;
+    admin.ok("GRANT ROLE accountadmin TO USER boss").await;
+    admin
+        .ok("CREATE USER ua PASSWORD='pw123456' DEFAULT_ROLE=useradmin")
+        .await;
+    admin.ok("GRANT ROLE useradmin TO USER ua").await;
+    let ua = app.session(app.login_as("ua", "pw123456").await.session);
     // Were this allowed, `boss` / `taken-over` would log in as ACCOUNTADMIN.
-    fails(
-        &app,
-        &ua,
-        "ALTER USER boss SET PASSWORD='taken-over'",
-        "003001",
-    )
-    .await;
-    fails(&app, &ua, "DROP USER boss", "003001").await;
+    ua.fails("ALTER USER boss SET PASSWORD='taken-over'", "003001")
+        .await;
+    ua.fails("DROP USER boss", "003001").await;
     assert_failure(
         &password_login(&app, None, "boss", "taken-over").await,
         "390100",
@@ -209,23 +172,20 @@ async fn useradmin_cannot_take_over_an_accountadmin_user(app: TestApp) {
 }
 
 async fn a_dropped_users_sessions_do_not_outlive_it(app: TestApp) {
-    let admin = app.login().await.session;
-    ok(&app, &admin, "CREATE USER bob PASSWORD='pw123456'").await;
+    let admin = app.admin().await;
+    admin.ok("CREATE USER bob PASSWORD='pw123456'").await;
     let old = app.login_as("bob", "pw123456").await;
-    ok(&app, &admin, "DROP USER bob").await;
-    ok(
-        &app,
-        &admin,
-        "CREATE USER bob PASSWORD='new-owner' DEFAULT_ROLE=useradmin",
-    )
-    .await;
-    ok(&app, &admin, "GRANT ROLE useradmin TO USER bob").await;
+    admin.ok("DROP USER bob").await;
+    admin
+        .ok("CREATE USER bob PASSWORD='new-owner' DEFAULT_ROLE=useradmin")
+        .await;
+    admin.ok("GRANT ROLE useradmin TO USER bob").await;
     // The first BOB's session must not act as the new BOB: no USERADMIN, no users.
     let (_, v) = app.query(&old.session, "USE ROLE useradmin").await;
     assert_eq!(v["success"], false, "{v}");
     let (_, v) = app.query(&old.session, "CREATE USER via_old_session").await;
     assert_eq!(v["success"], false, "{v}");
-    assert!(!user_exists(&app, &admin, "via_old_session").await);
+    assert!(!admin.user_exists("via_old_session").await);
     // ... and its master token still renews.
     let (_, v) = app
         .post(
@@ -238,8 +198,8 @@ async fn a_dropped_users_sessions_do_not_outlive_it(app: TestApp) {
 }
 
 async fn the_demo_user_cannot_be_changed(app: TestApp) {
-    let admin = app.login().await.session;
-    ok(&app, &admin, "CREATE ROLE r").await;
+    let admin = app.admin().await;
+    admin.ok("CREATE ROLE r").await;
     for sql in [
         "ALTER USER embucket SET COMMENT = 'x'",
         "ALTER USER EMBUCKET SET DISABLED = TRUE",
@@ -249,27 +209,23 @@ async fn the_demo_user_cannot_be_changed(app: TestApp) {
         "GRANT ROLE r TO USER embucket",
         "REVOKE ROLE accountadmin FROM USER embucket",
     ] {
-        let v = fails(&app, &admin, sql, "000002").await;
+        let v = admin.fails(sql, "000002").await;
         assert!(
             v["message"].as_str().unwrap().contains("EMBUCKET"),
             "{sql}: {v}"
         );
     }
-    fails(
-        &app,
-        &admin,
-        "CREATE USER embucket PASSWORD = 'pw123456'",
-        "002002",
-    )
-    .await;
-    ok(&app, &admin, "CREATE USER IF NOT EXISTS embucket").await;
-    let d = desc_user(&app, &admin, "embucket").await;
+    admin
+        .fails("CREATE USER embucket PASSWORD = 'pw123456'", "002002")
+        .await;
+    admin.ok("CREATE USER IF NOT EXISTS embucket").await;
+    let d = admin.desc_user("embucket").await;
     assert_eq!(d["NAME"], "EMBUCKET");
     assert_eq!(d["DEFAULT_ROLE"], "ACCOUNTADMIN");
     assert_eq!(d["DISABLED"], "false");
     // Still the same demo user, still able to log in and administer.
-    let s = app.login().await.session;
+    let s = app.admin().await;
     let (_, v) = app.query(&s, "SELECT CURRENT_ROLE()").await;
     assert_eq!(v["data"]["rowset"], json!([["ACCOUNTADMIN"]]));
-    ok(&app, &s, "CREATE USER after_all").await;
+    s.ok("CREATE USER after_all").await;
 }

@@ -23,14 +23,13 @@ on_every_store!(
 );
 
 async fn invalid_public_keys_are_002029_and_change_nothing(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     let good = &keys().a;
-    ok(
-        &app,
-        &admin,
-        &format!("CREATE USER svc TYPE=SERVICE COMMENT='before' RSA_PUBLIC_KEY='{good}'"),
-    )
-    .await;
+    admin
+        .ok(&format!(
+            "CREATE USER svc TYPE=SERVICE COMMENT='before' RSA_PUBLIC_KEY='{good}'"
+        ))
+        .await;
     let not_rsa = STANDARD.encode(b"definitely not a DER public key");
     let cases = [
         ("not base64 at all!!".to_string(), "base64"),
@@ -44,7 +43,7 @@ async fn invalid_public_keys_are_002029_and_change_nothing(app: TestApp) {
             // Valid properties in the same statement are not applied either.
             format!("ALTER USER svc SET COMMENT='after' RSA_PUBLIC_KEY='{bad}'"),
         ] {
-            let v = fails(&app, &admin, &sql, "002029").await;
+            let v = admin.fails(&sql, "002029").await;
             let msg = v["message"].as_str().unwrap();
             assert!(msg.contains(needle), "{msg}");
             assert!(
@@ -52,36 +51,35 @@ async fn invalid_public_keys_are_002029_and_change_nothing(app: TestApp) {
                 "the key is echoed: {v}"
             );
         }
-        let v = fails(
-            &app,
-            &admin,
-            &format!("CREATE USER svc2 TYPE=SERVICE RSA_PUBLIC_KEY='{bad}'"),
-            "002029",
-        )
-        .await;
+        let v = admin
+            .fails(
+                &format!("CREATE USER svc2 TYPE=SERVICE RSA_PUBLIC_KEY='{bad}'"),
+                "002029",
+            )
+            .await;
         assert!(v["message"].as_str().unwrap().contains(needle));
-        assert!(!user_exists(&app, &admin, "svc2").await);
+        assert!(!admin.user_exists("svc2").await);
     }
-    let d = desc_user(&app, &admin, "svc").await;
+    let d = admin.desc_user("svc").await;
     assert_eq!(d["RSA_PUBLIC_KEY"], good.as_str());
     assert_eq!(d["RSA_PUBLIC_KEY_FP"], fp(good).as_str());
     assert_eq!(d["RSA_PUBLIC_KEY_2"], "null");
     assert_eq!(d["COMMENT"], "before");
     // A valid key still goes in.
-    ok(
-        &app,
-        &admin,
-        &format!("ALTER USER svc SET RSA_PUBLIC_KEY_2='{}'", keys().b),
-    )
-    .await;
+    admin
+        .ok(&format!(
+            "ALTER USER svc SET RSA_PUBLIC_KEY_2='{}'",
+            keys().b
+        ))
+        .await;
     assert_eq!(
-        desc_user(&app, &admin, "svc").await["RSA_PUBLIC_KEY_2_FP"],
+        admin.desc_user("svc").await["RSA_PUBLIC_KEY_2_FP"],
         fp(&keys().b).as_str()
     );
 }
 
 async fn invalid_values_are_002029_and_create_nothing(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     for (sql, needle) in [
         (
             "CREATE NETWORK POLICY bad ALLOWED_IP_LIST=('10.0.0.0/33')",
@@ -101,18 +99,14 @@ async fn invalid_values_are_002029_and_create_nothing(app: TestApp) {
         ),
         ("CREATE NETWORK POLICY bad FOO=('10.0.0.0/8')", "FOO"),
     ] {
-        let v = fails(&app, &admin, sql, "002029").await;
+        let v = admin.fails(sql, "002029").await;
         assert!(
             v["message"].as_str().unwrap().contains(needle),
             "{sql}: {v}"
         );
     }
-    fails(&app, &admin, "DESC NETWORK POLICY bad", "002003").await;
-    assert!(
-        names(&app, &admin, "SHOW NETWORK POLICIES")
-            .await
-            .is_empty()
-    );
+    admin.fails("DESC NETWORK POLICY bad", "002003").await;
+    assert!(admin.names("SHOW NETWORK POLICIES").await.is_empty());
 
     for (sql, needle) in [
         ("CREATE USER u FOO = 1", "FOO"),
@@ -129,64 +123,53 @@ async fn invalid_values_are_002029_and_create_nothing(app: TestApp) {
         ("CREATE USER u DISABLED = 'maybe'", "DISABLED"),
         ("CREATE USER u PASSWORD = ''", "PASSWORD"),
     ] {
-        let v = fails(&app, &admin, sql, "002029").await;
+        let v = admin.fails(sql, "002029").await;
         assert!(
             v["message"].as_str().unwrap().contains(needle),
             "{sql}: {v}"
         );
-        assert!(!user_exists(&app, &admin, "u").await, "{sql} created u");
+        assert!(!admin.user_exists("u").await, "{sql} created u");
     }
     // A person with a password cannot become a SERVICE user while it keeps the password.
-    ok(&app, &admin, "CREATE USER p PASSWORD = 'pw123456'").await;
-    fails(&app, &admin, "ALTER USER p SET TYPE = SERVICE", "002029").await;
-    assert_eq!(desc_user(&app, &admin, "p").await["TYPE"], "PERSON");
-    ok(&app, &admin, "ALTER USER p UNSET PASSWORD").await;
-    ok(&app, &admin, "ALTER USER p SET TYPE = SERVICE").await;
-    fails(
-        &app,
-        &admin,
-        "ALTER USER p SET PASSWORD = 'pw123456'",
-        "002029",
-    )
-    .await;
-    let d = desc_user(&app, &admin, "p").await;
+    admin.ok("CREATE USER p PASSWORD = 'pw123456'").await;
+    admin
+        .fails("ALTER USER p SET TYPE = SERVICE", "002029")
+        .await;
+    assert_eq!(admin.desc_user("p").await["TYPE"], "PERSON");
+    admin.ok("ALTER USER p UNSET PASSWORD").await;
+    admin.ok("ALTER USER p SET TYPE = SERVICE").await;
+    admin
+        .fails("ALTER USER p SET PASSWORD = 'pw123456'", "002029")
+        .await;
+    let d = admin.desc_user("p").await;
     assert_eq!(
         (&d["TYPE"], &d["HAS_PASSWORD"]),
         (&json!("SERVICE"), &json!("false"))
     );
-    fails(
-        &app,
-        &admin,
-        "ALTER USER p SET NETWORK_POLICY = missing",
-        "002029",
-    )
-    .await;
-    fails(&app, &admin, "ALTER USER p UNSET FOO", "002029").await;
+    admin
+        .fails("ALTER USER p SET NETWORK_POLICY = missing", "002029")
+        .await;
+    admin.fails("ALTER USER p UNSET FOO", "002029").await;
 }
 
 async fn empty_login_name_is_002029(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     // An empty login name could never log in (and is an invalid DynamoDB key): refused.
-    fails(
-        &app,
-        &admin,
-        "CREATE USER e LOGIN_NAME='' PASSWORD='pw123456'",
-        "002029",
-    )
-    .await;
-    fails(
-        &app,
-        &admin,
-        "CREATE USER e LOGIN_NAME='  ' PASSWORD='pw123456'",
-        "002029",
-    )
-    .await;
-    assert!(!user_exists(&app, &admin, "e").await);
+    admin
+        .fails("CREATE USER e LOGIN_NAME='' PASSWORD='pw123456'", "002029")
+        .await;
+    admin
+        .fails(
+            "CREATE USER e LOGIN_NAME='  ' PASSWORD='pw123456'",
+            "002029",
+        )
+        .await;
+    assert!(!admin.user_exists("e").await);
 }
 
 async fn unsupported_statements_are_000002(app: TestApp) {
-    let admin = app.login().await.session;
-    ok(&app, &admin, "CREATE USER u").await;
+    let admin = app.admin().await;
+    admin.ok("CREATE USER u").await;
     for sql in [
         "GRANT APPLICATION ROLE app.r TO USER u",
         "GRANT ROLE r TO ROLE s",
@@ -199,15 +182,15 @@ async fn unsupported_statements_are_000002(app: TestApp) {
         "DESCRIBE ROLE r",
         "ALTER USER u RENAME TO v",
     ] {
-        fails(&app, &admin, sql, "000002").await;
+        admin.fails(sql, "000002").await;
     }
     // Refused before any privilege check: the same answer in any role.
-    ok(&app, &admin, "USE ROLE public").await;
-    fails(&app, &admin, "SHOW WAREHOUSES", "000002").await;
+    admin.ok("USE ROLE public").await;
+    admin.fails("SHOW WAREHOUSES", "000002").await;
 }
 
 async fn syntax_errors_are_001003(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     for sql in [
         "CREATE USER",
         "ALTER USER u SET",
@@ -224,13 +207,13 @@ async fn syntax_errors_are_001003(app: TestApp) {
         "CREATE USER a; CREATE USER b",
         "CREATE USER \"\"",
     ] {
-        fails(&app, &admin, sql, "001003").await;
+        admin.fails(sql, "001003").await;
     }
-    assert!(!user_exists(&app, &admin, "a").await);
+    assert!(!admin.user_exists("a").await);
 }
 
 async fn errors_never_repeat_passwords_or_keys(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     let secret = "hunter2secret";
     let key = &keys().small;
     let cases = [
@@ -257,17 +240,19 @@ async fn errors_never_repeat_passwords_or_keys(app: TestApp) {
         assert!(!text.contains(secret), "{sql} echoed the password: {text}");
         assert!(!text.contains(&key[40..80]), "{sql} echoed the key: {text}");
     }
-    assert!(!user_exists(&app, &admin, "u").await);
+    assert!(!admin.user_exists("u").await);
 }
 
 async fn comment_prefixed_admin_statements_run_and_never_echo_passwords(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     // A syntax error names the position, never the offending token: here the password.
     let (_, v) = app
         .query(&admin, "/* c */ ALTER USER u SET PASSWORD 'hunter2secret'")
         .await;
     assert!(!v.to_string().contains("hunter2secret"), "{v}");
     // Tools such as dbt prefix every statement with a comment: still administration.
-    ok(&app, &admin, "-- created by a tool\nCREATE USER tool_user").await;
-    ok(&app, &admin, "/* {\"app\": \"dbt\"} */ SHOW USERS").await;
+    admin
+        .ok("-- created by a tool\nCREATE USER tool_user")
+        .await;
+    admin.ok("/* {\"app\": \"dbt\"} */ SHOW USERS").await;
 }

@@ -15,12 +15,12 @@ on_every_store!(
 );
 
 async fn roles_show_grant_and_revoke(app: TestApp) {
-    let admin = app.login().await.session;
-    let v = ok(&app, &admin, "CREATE ROLE analyst COMMENT = 'reads'").await;
+    let admin = app.admin().await;
+    let v = admin.ok("CREATE ROLE analyst COMMENT = 'reads'").await;
     assert_eq!(rows(&v)[0][0], "Role ANALYST successfully created.");
-    fails(&app, &admin, "CREATE ROLE analyst", "002002").await;
-    ok(&app, &admin, "CREATE ROLE IF NOT EXISTS analyst").await;
-    let v = ok(&app, &admin, "SHOW ROLES").await;
+    admin.fails("CREATE ROLE analyst", "002002").await;
+    admin.ok("CREATE ROLE IF NOT EXISTS analyst").await;
+    let v = admin.ok("SHOW ROLES").await;
     for system in [
         "ACCOUNTADMIN",
         "SECURITYADMIN",
@@ -33,46 +33,41 @@ async fn roles_show_grant_and_revoke(app: TestApp) {
     let analyst = role_row(&v, "ANALYST");
     assert_eq!(analyst["assigned_to_users"], "0");
     assert_eq!(analyst["comment"], "reads");
-    assert_eq!(
-        names(&app, &admin, "SHOW ROLES LIKE 'ana%'").await,
-        ["ANALYST"]
-    );
+    assert_eq!(admin.names("SHOW ROLES LIKE 'ana%'").await, ["ANALYST"]);
 
-    ok(&app, &admin, "CREATE USER bob").await;
-    ok(&app, &admin, "CREATE USER carol").await;
-    ok(&app, &admin, "GRANT ROLE analyst TO USER bob").await;
-    let v = ok(&app, &admin, "SHOW ROLES").await;
+    admin.ok("CREATE USER bob").await;
+    admin.ok("CREATE USER carol").await;
+    admin.ok("GRANT ROLE analyst TO USER bob").await;
+    let v = admin.ok("SHOW ROLES").await;
     assert_eq!(role_row(&v, "ANALYST")["assigned_to_users"], "1");
-    ok(&app, &admin, "GRANT ROLE analyst TO USER carol").await;
+    admin.ok("GRANT ROLE analyst TO USER carol").await;
     // Granting twice is harmless.
-    ok(&app, &admin, "GRANT ROLE analyst TO USER carol").await;
-    let v = ok(&app, &admin, "SHOW ROLES").await;
+    admin.ok("GRANT ROLE analyst TO USER carol").await;
+    let v = admin.ok("SHOW ROLES").await;
     assert_eq!(role_row(&v, "ANALYST")["assigned_to_users"], "2");
 
-    let v = fails(&app, &admin, "GRANT ROLE analyst TO USER ghost", "002003").await;
+    let v = admin
+        .fails("GRANT ROLE analyst TO USER ghost", "002003")
+        .await;
     assert!(v["message"].as_str().unwrap().contains("GHOST"));
-    let v = fails(&app, &admin, "GRANT ROLE ghosts TO USER bob", "002003").await;
+    let v = admin.fails("GRANT ROLE ghosts TO USER bob", "002003").await;
     assert!(v["message"].as_str().unwrap().contains("GHOSTS"));
-    fails(
-        &app,
-        &admin,
-        "REVOKE ROLE analyst FROM USER ghost",
-        "002003",
-    )
-    .await;
+    admin
+        .fails("REVOKE ROLE analyst FROM USER ghost", "002003")
+        .await;
 
-    ok(&app, &admin, "REVOKE ROLE analyst FROM USER bob").await;
-    let v = ok(&app, &admin, "SHOW ROLES").await;
+    admin.ok("REVOKE ROLE analyst FROM USER bob").await;
+    let v = admin.ok("SHOW ROLES").await;
     assert_eq!(role_row(&v, "ANALYST")["assigned_to_users"], "1");
 
     // A granted role is usable, a revoked one not.
-    ok(&app, &admin, "ALTER USER carol SET PASSWORD = 'pw123456'").await;
-    ok(&app, &admin, "ALTER USER bob SET PASSWORD = 'pw123456'").await;
-    let carol = app.login_as("carol", "pw123456").await.session;
-    let v = ok(&app, &carol, "USE ROLE analyst").await;
+    admin.ok("ALTER USER carol SET PASSWORD = 'pw123456'").await;
+    admin.ok("ALTER USER bob SET PASSWORD = 'pw123456'").await;
+    let carol = app.session(app.login_as("carol", "pw123456").await.session);
+    let v = carol.ok("USE ROLE analyst").await;
     assert_eq!(v["data"]["finalRoleName"], "ANALYST");
-    let bob = app.login_as("bob", "pw123456").await.session;
-    fails(&app, &bob, "USE ROLE analyst", "003001").await;
+    let bob = app.session(app.login_as("bob", "pw123456").await.session);
+    bob.fails("USE ROLE analyst", "003001").await;
     let v = password_login(&app, None, "bob", "pw123456").await;
     assert_eq!(v["data"]["sessionInfo"]["roleName"], "PUBLIC");
     let (_, v) = app
@@ -86,50 +81,43 @@ async fn roles_show_grant_and_revoke(app: TestApp) {
 }
 
 async fn dropping_a_role_revokes_it_from_its_users(app: TestApp) {
-    let admin = app.login().await.session;
-    ok(&app, &admin, "CREATE ROLE r").await;
-    ok(
-        &app,
-        &admin,
-        "CREATE USER bob PASSWORD='pw123456' DEFAULT_ROLE=r",
-    )
-    .await;
-    ok(&app, &admin, "GRANT ROLE r TO USER bob").await;
+    let admin = app.admin().await;
+    admin.ok("CREATE ROLE r").await;
+    admin
+        .ok("CREATE USER bob PASSWORD='pw123456' DEFAULT_ROLE=r")
+        .await;
+    admin.ok("GRANT ROLE r TO USER bob").await;
     let v = password_login(&app, None, "bob", "pw123456").await;
     assert_eq!(v["data"]["sessionInfo"]["roleName"], "R");
-    let bob = app.login_as("bob", "pw123456").await.session;
-    ok(&app, &bob, "USE ROLE public").await;
-    ok(&app, &bob, "USE ROLE r").await;
+    let bob = app.session(app.login_as("bob", "pw123456").await.session);
+    bob.ok("USE ROLE public").await;
+    bob.ok("USE ROLE r").await;
 
-    let v = ok(&app, &admin, "DROP ROLE r").await;
+    let v = admin.ok("DROP ROLE r").await;
     assert!(
         rows(&v)[0][0]
             .as_str()
             .unwrap()
             .contains("R successfully dropped")
     );
-    assert!(
-        !names(&app, &admin, "SHOW ROLES")
-            .await
-            .contains(&"R".to_string())
-    );
+    assert!(!admin.names("SHOW ROLES").await.contains(&"R".to_string()));
     // A fresh login falls back to PUBLIC, and R is not usable.
     let fresh = app.login_as("bob", "pw123456").await;
     let (_, v) = app.query(&fresh.session, "SELECT CURRENT_ROLE()").await;
     assert_eq!(v["data"]["rowset"], json!([["PUBLIC"]]));
     fails(&app, &fresh.session, "USE ROLE r", "003001").await;
     // Re-creating the role does not bring the grant back.
-    ok(&app, &admin, "CREATE ROLE r").await;
+    admin.ok("CREATE ROLE r").await;
     fails(&app, &fresh.session, "USE ROLE r", "003001").await;
-    let v = ok(&app, &admin, "SHOW ROLES LIKE 'R'").await;
+    let v = admin.ok("SHOW ROLES LIKE 'R'").await;
     assert_eq!(role_row(&v, "R")["assigned_to_users"], "0");
 
-    fails(&app, &admin, "DROP ROLE ghost", "002003").await;
-    ok(&app, &admin, "DROP ROLE IF EXISTS ghost").await;
+    admin.fails("DROP ROLE ghost", "002003").await;
+    admin.ok("DROP ROLE IF EXISTS ghost").await;
 }
 
 async fn system_roles_cannot_be_dropped_or_recreated(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     for role in [
         "accountadmin",
         "SECURITYADMIN",
@@ -137,24 +125,20 @@ async fn system_roles_cannot_be_dropped_or_recreated(app: TestApp) {
         "sysadmin",
         "public",
     ] {
-        let v = fails(&app, &admin, &format!("DROP ROLE {role}"), "003001").await;
+        let v = admin.fails(&format!("DROP ROLE {role}"), "003001").await;
         assert!(
             v["message"]
                 .as_str()
                 .unwrap()
                 .contains(&role.to_uppercase())
         );
-        fails(
-            &app,
-            &admin,
-            &format!("DROP ROLE IF EXISTS {role}"),
-            "003001",
-        )
-        .await;
-        fails(&app, &admin, &format!("CREATE ROLE {role}"), "002002").await;
-        ok(&app, &admin, &format!("CREATE ROLE IF NOT EXISTS {role}")).await;
+        admin
+            .fails(&format!("DROP ROLE IF EXISTS {role}"), "003001")
+            .await;
+        admin.fails(&format!("CREATE ROLE {role}"), "002002").await;
+        admin.ok(&format!("CREATE ROLE IF NOT EXISTS {role}")).await;
     }
-    let roles = names(&app, &admin, "SHOW ROLES").await;
+    let roles = admin.names("SHOW ROLES").await;
     for system in [
         "ACCOUNTADMIN",
         "SECURITYADMIN",
@@ -169,6 +153,6 @@ async fn system_roles_cannot_be_dropped_or_recreated(app: TestApp) {
         );
     }
     // The demo user still holds them.
-    ok(&app, &admin, "USE ROLE securityadmin").await;
-    ok(&app, &admin, "USE ROLE accountadmin").await;
+    admin.ok("USE ROLE securityadmin").await;
+    admin.ok("USE ROLE accountadmin").await;
 }

@@ -20,42 +20,37 @@ on_every_store!(
 );
 
 async fn create_user_if_not_exists_plain_and_or_replace(app: TestApp) {
-    let admin = app.login().await.session;
-    let v = ok(
-        &app,
-        &admin,
-        "CREATE USER IF NOT EXISTS alice COMMENT='one'",
-    )
-    .await;
+    let admin = app.admin().await;
+    let v = admin
+        .ok("CREATE USER IF NOT EXISTS alice COMMENT='one'")
+        .await;
     assert_eq!(
         rows(&v),
         vec![vec![json!("User ALICE successfully created.")]]
     );
     assert_eq!(v["data"]["statementTypeId"], 0x6000);
-    let v = ok(
-        &app,
-        &admin,
-        "CREATE USER IF NOT EXISTS alice COMMENT='two'",
-    )
-    .await;
+    let v = admin
+        .ok("CREATE USER IF NOT EXISTS alice COMMENT='two'")
+        .await;
     let status = rows(&v)[0][0].as_str().unwrap().to_string();
     assert!(status.contains("already exists"), "{status}");
-    assert_eq!(desc_user(&app, &admin, "alice").await["COMMENT"], "one");
+    assert_eq!(admin.desc_user("alice").await["COMMENT"], "one");
 
-    let v = fails(&app, &admin, "CREATE USER alice COMMENT='three'", "002002").await;
+    let v = admin
+        .fails("CREATE USER alice COMMENT='three'", "002002")
+        .await;
     assert!(v["message"].as_str().unwrap().contains("ALICE"), "{v}");
-    assert_eq!(desc_user(&app, &admin, "alice").await["COMMENT"], "one");
+    assert_eq!(admin.desc_user("alice").await["COMMENT"], "one");
 
-    ok(
-        &app,
-        &admin,
-        "CREATE USER bob PASSWORD='pw123456' COMMENT='first' DEFAULT_ROLE=sysadmin",
-    )
-    .await;
+    admin
+        .ok("CREATE USER bob PASSWORD='pw123456' COMMENT='first' DEFAULT_ROLE=sysadmin")
+        .await;
     app.login_as("bob", "pw123456").await;
-    let v = ok(&app, &admin, "CREATE OR REPLACE USER bob COMMENT='second'").await;
+    let v = admin
+        .ok("CREATE OR REPLACE USER bob COMMENT='second'")
+        .await;
     assert!(rows(&v)[0][0].as_str().unwrap().contains("BOB"), "{v}");
-    let bob = desc_user(&app, &admin, "bob").await;
+    let bob = admin.desc_user("bob").await;
     assert_eq!(bob["COMMENT"], "second");
     assert_eq!(bob["HAS_PASSWORD"], "false");
     assert_eq!(bob["DEFAULT_ROLE"], "null");
@@ -65,70 +60,56 @@ async fn create_user_if_not_exists_plain_and_or_replace(app: TestApp) {
         "390100",
     );
     // OR REPLACE of a missing user creates it.
-    ok(&app, &admin, "CREATE OR REPLACE USER carol").await;
-    assert!(user_exists(&app, &admin, "carol").await);
+    admin.ok("CREATE OR REPLACE USER carol").await;
+    assert!(admin.user_exists("carol").await);
     // Trailing semicolon and lower-case keywords are fine.
-    ok(&app, &admin, "create user if not exists dave;").await;
-    assert!(user_exists(&app, &admin, "dave").await);
+    admin.ok("create user if not exists dave;").await;
+    assert!(admin.user_exists("dave").await);
 }
 
 async fn identifiers_follow_snowflake_case_rules(app: TestApp) {
-    let admin = app.login().await.session;
-    ok(&app, &admin, "CREATE USER alice").await;
+    let admin = app.admin().await;
+    admin.ok("CREATE USER alice").await;
     for name in ["alice", "ALICE", "Alice", "\"ALICE\""] {
-        assert_eq!(desc_user(&app, &admin, name).await["NAME"], "ALICE");
+        assert_eq!(admin.desc_user(name).await["NAME"], "ALICE");
     }
-    fails(&app, &admin, "DESC USER \"alice\"", "002003").await;
+    admin.fails("DESC USER \"alice\"", "002003").await;
 
-    ok(
-        &app,
-        &admin,
-        "CREATE USER \"MixedCase\" PASSWORD='pw123456'",
-    )
-    .await;
-    let d = desc_user(&app, &admin, "\"MixedCase\"").await;
+    admin
+        .ok("CREATE USER \"MixedCase\" PASSWORD='pw123456'")
+        .await;
+    let d = admin.desc_user("\"MixedCase\"").await;
     assert_eq!(d["NAME"], "MixedCase");
-    let v = fails(&app, &admin, "DESC USER mixedcase", "002003").await;
+    let v = admin.fails("DESC USER mixedcase", "002003").await;
     assert!(v["message"].as_str().unwrap().contains("MIXEDCASE"), "{v}");
-    fails(&app, &admin, "DESC USER \"mixedcase\"", "002003").await;
-    fails(
-        &app,
-        &admin,
-        "ALTER USER mixedcase SET COMMENT='x'",
-        "002003",
-    )
-    .await;
-    ok(&app, &admin, "ALTER USER \"MixedCase\" SET COMMENT='x'").await;
-    let all = names(&app, &admin, "SHOW USERS").await;
+    admin.fails("DESC USER \"mixedcase\"", "002003").await;
+    admin
+        .fails("ALTER USER mixedcase SET COMMENT='x'", "002003")
+        .await;
+    admin.ok("ALTER USER \"MixedCase\" SET COMMENT='x'").await;
+    let all = admin.names("SHOW USERS").await;
     assert!(all.contains(&"MixedCase".to_string()), "{all:?}");
     assert!(all.contains(&"ALICE".to_string()), "{all:?}");
     // Its login name compares case-insensitively, like every login name.
     app.login_as("mixedcase", "pw123456").await;
-    let s = app.login_as("MIXEDCASE", "pw123456").await.session;
+    let s = app.session(app.login_as("MIXEDCASE", "pw123456").await.session);
     let (_, v) = app.query(&s, "SELECT CURRENT_USER()").await;
     assert_eq!(v["data"]["rowset"], json!([["MixedCase"]]));
     // Roles follow the same rules.
-    ok(&app, &admin, "CREATE ROLE \"Readers\"").await;
-    ok(&app, &admin, "CREATE ROLE readers").await;
-    let roles = names(&app, &admin, "SHOW ROLES").await;
+    admin.ok("CREATE ROLE \"Readers\"").await;
+    admin.ok("CREATE ROLE readers").await;
+    let roles = admin.names("SHOW ROLES").await;
     assert!(roles.contains(&"Readers".to_string()) && roles.contains(&"READERS".to_string()));
-    fails(
-        &app,
-        &admin,
-        "GRANT ROLE \"readers\" TO USER alice",
-        "002003",
-    )
-    .await;
-    ok(&app, &admin, "GRANT ROLE \"Readers\" TO USER alice").await;
+    admin
+        .fails("GRANT ROLE \"readers\" TO USER alice", "002003")
+        .await;
+    admin.ok("GRANT ROLE \"Readers\" TO USER alice").await;
 }
 
 async fn describe_user_shows_properties_but_never_the_password(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     let key = &keys().a;
-    ok(
-        &app,
-        &admin,
-        &format!(
+    admin.ok(&format!(
             "CREATE USER alice PASSWORD='s3cret-pa55word' COMMENT='analyst' DISPLAY_NAME='Alice A.' \
              EMAIL='alice@example.com' DEFAULT_ROLE=public DEFAULT_WAREHOUSE=wh_xs \
              DEFAULT_NAMESPACE='analytics.raw' RSA_PUBLIC_KEY='{key}'"
@@ -147,7 +128,7 @@ async fn describe_user_shows_properties_but_never_the_password(app: TestApp) {
         .collect();
     assert_eq!(cols, ["property", "value", "default", "description"]);
     assert_eq!(v["data"]["statementTypeId"], 0x1000);
-    let d = desc_user(&app, &admin, "alice").await;
+    let d = admin.desc_user("alice").await;
     let expected = [
         ("NAME", "ALICE"),
         ("COMMENT", "analyst"),
@@ -186,20 +167,19 @@ async fn describe_user_shows_properties_but_never_the_password(app: TestApp) {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    ok(
-        &app,
-        &admin,
-        &format!("CREATE USER svc TYPE=SERVICE RSA_PUBLIC_KEY='{pem}'"),
-    )
-    .await;
-    let d = desc_user(&app, &admin, "svc").await;
+    admin
+        .ok(&format!(
+            "CREATE USER svc TYPE=SERVICE RSA_PUBLIC_KEY='{pem}'"
+        ))
+        .await;
+    let d = admin.desc_user("svc").await;
     assert_eq!(d["HAS_PASSWORD"], "false");
     assert_eq!(d["TYPE"], "SERVICE");
     assert_eq!(d["RSA_PUBLIC_KEY"], keys().b.as_str());
     assert_eq!(d["RSA_PUBLIC_KEY_FP"], fp(&keys().b).as_str());
 
     // SHOW USERS never shows the password either.
-    let v = ok(&app, &admin, "SHOW USERS").await;
+    let v = admin.ok("SHOW USERS").await;
     let text = v.to_string();
     assert!(
         !text.contains("s3cret-pa55word") && !text.contains("argon2"),
@@ -214,20 +194,20 @@ async fn describe_user_shows_properties_but_never_the_password(app: TestApp) {
     assert_eq!(alice["login_name"], "ALICE");
     assert_eq!(alice["type"], "PERSON");
     // DESC of a missing user.
-    fails(&app, &admin, "DESC USER nobody", "002003").await;
-    fails(&app, &admin, "DESCRIBE USER nobody", "002003").await;
+    admin.fails("DESC USER nobody", "002003").await;
+    admin.fails("DESCRIBE USER nobody", "002003").await;
 }
 
 async fn show_users_filters_with_a_case_insensitive_like(app: TestApp) {
-    let admin = app.login().await.session;
+    let admin = app.admin().await;
     for user in ["svc_a", "svc_b", "bob", "\"svc_lower\""] {
-        ok(&app, &admin, &format!("CREATE USER {user}")).await;
+        admin.ok(&format!("CREATE USER {user}")).await;
     }
-    let all = names(&app, &admin, "SHOW USERS").await;
+    let all = admin.names("SHOW USERS").await;
     for user in ["EMBUCKET", "SVC_A", "SVC_B", "BOB", "svc_lower"] {
         assert!(all.contains(&user.to_string()), "{user} in {all:?}");
     }
-    let v = ok(&app, &admin, "SHOW USERS").await;
+    let v = admin.ok("SHOW USERS").await;
     let demo = listing(&v)
         .into_iter()
         .find(|u| u["name"] == "EMBUCKET")
@@ -235,45 +215,35 @@ async fn show_users_filters_with_a_case_insensitive_like(app: TestApp) {
     assert_eq!(demo["default_role"], "ACCOUNTADMIN");
     assert_eq!(demo["disabled"], "false");
     for pattern in ["SVC%", "svc%", "Svc_%"] {
-        let mut got = names(&app, &admin, &format!("SHOW USERS LIKE '{pattern}'")).await;
+        let mut got = admin.names(&format!("SHOW USERS LIKE '{pattern}'")).await;
         got.sort();
         assert_eq!(got, ["SVC_A", "SVC_B", "svc_lower"], "{pattern}");
     }
+    assert_eq!(admin.names("SHOW USERS LIKE 'svc_a'").await, ["SVC_A"]);
     assert_eq!(
-        names(&app, &admin, "SHOW USERS LIKE 'svc_a'").await,
-        ["SVC_A"]
-    );
-    assert_eq!(
-        names(&app, &admin, "show terse users like '%bucket'").await,
+        admin.names("show terse users like '%bucket'").await,
         ["EMBUCKET"]
     );
-    assert!(
-        names(&app, &admin, "SHOW USERS LIKE 'nobody%'")
-            .await
-            .is_empty()
-    );
+    assert!(admin.names("SHOW USERS LIKE 'nobody%'").await.is_empty());
 }
 
 async fn alter_user_set_and_unset_round_trip(app: TestApp) {
-    let admin = app.login().await.session;
-    ok(&app, &admin, "CREATE ROLE analyst").await;
-    ok(&app, &admin, "CREATE USER bob PASSWORD='pw123456'").await;
-    let d = desc_user(&app, &admin, "bob").await;
+    let admin = app.admin().await;
+    admin.ok("CREATE ROLE analyst").await;
+    admin.ok("CREATE USER bob PASSWORD='pw123456'").await;
+    let d = admin.desc_user("bob").await;
     assert_eq!(
         (&d["COMMENT"], &d["DEFAULT_ROLE"], &d["DISABLED"]),
         (&json!("null"), &json!("null"), &json!("false"))
     );
-    let v = ok(
-        &app,
-        &admin,
-        "ALTER USER bob SET COMMENT = $$it's bob$$, DEFAULT_ROLE = 'analyst' DISABLED = TRUE",
-    )
-    .await;
+    let v = admin
+        .ok("ALTER USER bob SET COMMENT = $$it's bob$$, DEFAULT_ROLE = 'analyst' DISABLED = TRUE")
+        .await;
     assert_eq!(
         rows(&v),
         vec![vec![json!("Statement executed successfully.")]]
     );
-    let d = desc_user(&app, &admin, "bob").await;
+    let d = admin.desc_user("bob").await;
     assert_eq!(
         (&d["COMMENT"], &d["DEFAULT_ROLE"], &d["DISABLED"]),
         (&json!("it's bob"), &json!("ANALYST"), &json!("true"))
@@ -284,89 +254,85 @@ async fn alter_user_set_and_unset_round_trip(app: TestApp) {
         "390101",
     );
     assert_failure(&password_login(&app, None, "bob", "wrong").await, "390100");
-    ok(&app, &admin, "ALTER USER bob UNSET COMMENT, DEFAULT_ROLE").await;
-    ok(&app, &admin, "alter user bob set disabled = false").await;
-    let d = desc_user(&app, &admin, "bob").await;
+    admin.ok("ALTER USER bob UNSET COMMENT, DEFAULT_ROLE").await;
+    admin.ok("alter user bob set disabled = false").await;
+    let d = admin.desc_user("bob").await;
     assert_eq!(
         (&d["COMMENT"], &d["DEFAULT_ROLE"], &d["DISABLED"]),
         (&json!("null"), &json!("null"), &json!("false"))
     );
     app.login_as("bob", "pw123456").await;
-    ok(&app, &admin, "ALTER USER bob SET DISABLED = TRUE").await;
-    ok(&app, &admin, "ALTER USER bob UNSET DISABLED").await;
-    assert_eq!(desc_user(&app, &admin, "bob").await["DISABLED"], "false");
+    admin.ok("ALTER USER bob SET DISABLED = TRUE").await;
+    admin.ok("ALTER USER bob UNSET DISABLED").await;
+    assert_eq!(admin.desc_user("bob").await["DISABLED"], "false");
     // A new password replaces the old one.
-    ok(&app, &admin, "ALTER USER bob SET PASSWORD = 'new-pw-789'").await;
+    admin.ok("ALTER USER bob SET PASSWORD = 'new-pw-789'").await;
     assert_failure(
         &password_login(&app, None, "bob", "pw123456").await,
         "390100",
     );
     app.login_as("bob", "new-pw-789").await;
     // The default role applies at login once granted.
-    ok(&app, &admin, "ALTER USER bob SET DEFAULT_ROLE = analyst").await;
+    admin.ok("ALTER USER bob SET DEFAULT_ROLE = analyst").await;
     let v = password_login(&app, None, "bob", "new-pw-789").await;
     assert_eq!(
         v["data"]["sessionInfo"]["roleName"], "PUBLIC",
         "not granted yet"
     );
-    ok(&app, &admin, "GRANT ROLE analyst TO USER bob").await;
+    admin.ok("GRANT ROLE analyst TO USER bob").await;
     let v = password_login(&app, None, "bob", "new-pw-789").await;
     assert_eq!(v["data"]["sessionInfo"]["roleName"], "ANALYST");
 }
 
 async fn alter_and_drop_of_missing_users(app: TestApp) {
-    let admin = app.login().await.session;
-    let v = ok(&app, &admin, "ALTER USER IF EXISTS ghost SET COMMENT = 'x'").await;
+    let admin = app.admin().await;
+    let v = admin
+        .ok("ALTER USER IF EXISTS ghost SET COMMENT = 'x'")
+        .await;
     assert_eq!(v["success"], true);
-    assert!(!user_exists(&app, &admin, "ghost").await);
-    let v = fails(&app, &admin, "ALTER USER ghost SET COMMENT = 'x'", "002003").await;
+    assert!(!admin.user_exists("ghost").await);
+    let v = admin
+        .fails("ALTER USER ghost SET COMMENT = 'x'", "002003")
+        .await;
     assert!(v["message"].as_str().unwrap().contains("GHOST"));
-    fails(&app, &admin, "ALTER USER ghost UNSET COMMENT", "002003").await;
-    let v = ok(&app, &admin, "DROP USER IF EXISTS ghost").await;
+    admin
+        .fails("ALTER USER ghost UNSET COMMENT", "002003")
+        .await;
+    let v = admin.ok("DROP USER IF EXISTS ghost").await;
     assert!(rows(&v)[0][0].as_str().unwrap().contains("GHOST"));
-    fails(&app, &admin, "DROP USER ghost", "002003").await;
+    admin.fails("DROP USER ghost", "002003").await;
 
-    ok(&app, &admin, "CREATE USER bob PASSWORD = 'pw123456'").await;
+    admin.ok("CREATE USER bob PASSWORD = 'pw123456'").await;
     app.login_as("bob", "pw123456").await;
-    let v = ok(&app, &admin, "DROP USER bob").await;
+    let v = admin.ok("DROP USER bob").await;
     assert!(rows(&v)[0][0].as_str().unwrap().contains("dropped"));
-    assert!(!user_exists(&app, &admin, "bob").await);
+    assert!(!admin.user_exists("bob").await);
     assert_failure(
         &password_login(&app, None, "bob", "pw123456").await,
         "390100",
     );
-    fails(&app, &admin, "DROP USER bob", "002003").await;
-    assert!(
-        !names(&app, &admin, "SHOW USERS")
-            .await
-            .contains(&"BOB".to_string())
-    );
+    admin.fails("DROP USER bob", "002003").await;
+    assert!(!admin.names("SHOW USERS").await.contains(&"BOB".to_string()));
     // The name is free again.
-    ok(&app, &admin, "CREATE USER bob PASSWORD = 'other-pw-1'").await;
+    admin.ok("CREATE USER bob PASSWORD = 'other-pw-1'").await;
     app.login_as("bob", "other-pw-1").await;
 }
 
 async fn login_name_is_what_the_user_logs_in_with(app: TestApp) {
-    let admin = app.login().await.session;
-    ok(&app, &admin, "CREATE ROLE analyst").await;
-    ok(
-        &app,
-        &admin,
-        "CREATE USER carol LOGIN_NAME='c.login' PASSWORD='pw123456' DEFAULT_ROLE=analyst",
-    )
-    .await;
-    ok(&app, &admin, "GRANT ROLE analyst TO USER carol").await;
-    assert_eq!(
-        desc_user(&app, &admin, "carol").await["LOGIN_NAME"],
-        "C.LOGIN"
-    );
+    let admin = app.admin().await;
+    admin.ok("CREATE ROLE analyst").await;
+    admin
+        .ok("CREATE USER carol LOGIN_NAME='c.login' PASSWORD='pw123456' DEFAULT_ROLE=analyst")
+        .await;
+    admin.ok("GRANT ROLE analyst TO USER carol").await;
+    assert_eq!(admin.desc_user("carol").await["LOGIN_NAME"], "C.LOGIN");
     for login in ["c.login", "C.LOGIN"] {
-        let s = app.login_as(login, "pw123456").await.session;
+        let s = app.session(app.login_as(login, "pw123456").await.session);
         let (_, v) = app.query(&s, "SELECT CURRENT_USER(), CURRENT_ROLE()").await;
         assert_eq!(v["data"]["rowset"], json!([["CAROL", "ANALYST"]]));
         // The session is the user's (not its login name's): its grants apply.
-        ok(&app, &s, "USE ROLE public").await;
-        ok(&app, &s, "USE ROLE analyst").await;
+        s.ok("USE ROLE public").await;
+        s.ok("USE ROLE analyst").await;
     }
     let v = password_login(&app, None, "carol", "pw123456").await;
     assert_failure(&v, "390100");
@@ -377,59 +343,50 @@ async fn login_name_is_what_the_user_logs_in_with(app: TestApp) {
         "CREATE USER \"C.LOGIN\" PASSWORD='pw123456'",
         "CREATE USER erin LOGIN_NAME='embucket'",
     ] {
-        fails(&app, &admin, sql, "002029").await;
+        admin.fails(sql, "002029").await;
     }
-    assert!(!user_exists(&app, &admin, "dave").await);
-    ok(&app, &admin, "CREATE USER dave PASSWORD='pw123456'").await;
-    fails(
-        &app,
-        &admin,
-        "ALTER USER dave SET LOGIN_NAME='c.login'",
-        "002029",
-    )
-    .await;
-    fails(
-        &app,
-        &admin,
-        "ALTER USER carol SET LOGIN_NAME='dave'",
-        "002029",
-    )
-    .await;
+    assert!(!admin.user_exists("dave").await);
+    admin.ok("CREATE USER dave PASSWORD='pw123456'").await;
+    admin
+        .fails("ALTER USER dave SET LOGIN_NAME='c.login'", "002029")
+        .await;
+    admin
+        .fails("ALTER USER carol SET LOGIN_NAME='dave'", "002029")
+        .await;
     app.login_as("dave", "pw123456").await;
 
     // Changing it moves the login; the old one is free again.
-    ok(&app, &admin, "ALTER USER carol SET LOGIN_NAME='carol.new'").await;
+    admin
+        .ok("ALTER USER carol SET LOGIN_NAME='carol.new'")
+        .await;
     assert_failure(
         &password_login(&app, None, "c.login", "pw123456").await,
         "390100",
     );
     app.login_as("carol.new", "pw123456").await;
-    ok(&app, &admin, "ALTER USER dave SET LOGIN_NAME='c.login'").await;
+    admin.ok("ALTER USER dave SET LOGIN_NAME='c.login'").await;
     app.login_as("c.login", "pw123456").await;
     assert_failure(
         &password_login(&app, None, "dave", "pw123456").await,
         "390100",
     );
     // Unset: back to the user's name.
-    ok(&app, &admin, "ALTER USER carol UNSET LOGIN_NAME").await;
+    admin.ok("ALTER USER carol UNSET LOGIN_NAME").await;
     app.login_as("carol", "pw123456").await;
     assert_failure(
         &password_login(&app, None, "carol.new", "pw123456").await,
         "390100",
     );
     // Dropping a user frees its login name.
-    ok(&app, &admin, "DROP USER dave").await;
+    admin.ok("DROP USER dave").await;
     assert_failure(
         &password_login(&app, None, "c.login", "pw123456").await,
         "390100",
     );
-    ok(
-        &app,
-        &admin,
-        "CREATE USER frank LOGIN_NAME='c.login' PASSWORD='pw123456'",
-    )
-    .await;
-    let s = app.login_as("c.login", "pw123456").await.session;
+    admin
+        .ok("CREATE USER frank LOGIN_NAME='c.login' PASSWORD='pw123456'")
+        .await;
+    let s = app.session(app.login_as("c.login", "pw123456").await.session);
     let (_, v) = app.query(&s, "SELECT CURRENT_USER()").await;
     assert_eq!(v["data"]["rowset"], json!([["FRANK"]]));
 }

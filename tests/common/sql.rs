@@ -161,3 +161,63 @@ pub fn role_row(v: &Value, role: &str) -> BTreeMap<String, Value> {
         .find(|r| r["name"] == role)
         .unwrap_or_else(|| panic!("no role {role}: {v}"))
 }
+
+/// A logged-in session of a test app: `session.ok(sql)`, `session.fails(sql, code)`. Dereferences
+/// to its session token, so it goes wherever a token does.
+pub struct Session<'a> {
+    pub app: &'a TestApp,
+    pub token: String,
+}
+
+impl std::ops::Deref for Session<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.token
+    }
+}
+
+impl TestApp {
+    /// A session of the demo user (ACCOUNTADMIN).
+    pub async fn admin(&self) -> Session<'_> {
+        self.session(self.login().await.session)
+    }
+
+    pub fn session(&self, token: String) -> Session<'_> {
+        Session { app: self, token }
+    }
+}
+
+/// The expected answer of a statement in a [`Session::script`] that succeeds.
+pub const OK: &str = "ok";
+
+impl Session<'_> {
+    pub async fn ok(&self, sql: &str) -> Value {
+        ok(self.app, self, sql).await
+    }
+
+    pub async fn fails(&self, sql: &str, code: &str) -> Value {
+        fails(self.app, self, sql, code).await
+    }
+
+    /// Runs statements in order, each answering [`OK`] or failing with its SQL error code.
+    pub async fn script(&self, steps: &[(&str, &str)]) {
+        for (sql, expected) in steps {
+            match *expected {
+                OK => self.ok(sql).await,
+                code => self.fails(sql, code).await,
+            };
+        }
+    }
+
+    pub async fn names(&self, sql: &str) -> Vec<String> {
+        names(self.app, self, sql).await
+    }
+
+    pub async fn desc_user(&self, user: &str) -> BTreeMap<String, Value> {
+        desc_user(self.app, self, user).await
+    }
+
+    pub async fn user_exists(&self, user: &str) -> bool {
+        user_exists(self.app, self, user).await
+    }
+}
