@@ -24,16 +24,20 @@ async fn network_policy_lifecycle(app: TestApp) {
     .await;
     assert!(rows(&v)[0][0].as_str().unwrap().contains("OFFICE"));
     admin
-        .fails(
-            "CREATE NETWORK POLICY office ALLOWED_IP_LIST=('10.0.0.0/8')",
-            "002002",
-        )
-        .await;
-    admin
-        .ok("CREATE NETWORK POLICY IF NOT EXISTS office ALLOWED_IP_LIST=('1.1.1.1')")
-        .await;
-    admin
-        .ok("CREATE NETWORK POLICY vpn ALLOWED_IP_LIST=('172.16.0.0/12')")
+        .script(&[
+            (
+                "CREATE NETWORK POLICY office ALLOWED_IP_LIST=('10.0.0.0/8')",
+                "002002",
+            ),
+            (
+                "CREATE NETWORK POLICY IF NOT EXISTS office ALLOWED_IP_LIST=('1.1.1.1')",
+                OK,
+            ),
+            (
+                "CREATE NETWORK POLICY vpn ALLOWED_IP_LIST=('172.16.0.0/12')",
+                OK,
+            ),
+        ])
         .await;
 
     let v = admin.ok("DESC NETWORK POLICY office").await;
@@ -107,12 +111,14 @@ async fn network_policy_lifecycle(app: TestApp) {
     let v = admin.fails("DROP NETWORK POLICY office", "002029").await;
     assert!(v["message"].as_str().unwrap().contains("OFFICE"));
     admin
-        .fails("DROP NETWORK POLICY IF EXISTS office", "002029")
+        .script(&[
+            ("DROP NETWORK POLICY IF EXISTS office", "002029"),
+            ("DESC NETWORK POLICY office", OK),
+            ("ALTER USER bob UNSET NETWORK_POLICY", OK),
+            ("DROP NETWORK POLICY office", OK),
+            ("DESC NETWORK POLICY office", "002003"),
+        ])
         .await;
-    admin.ok("DESC NETWORK POLICY office").await;
-    admin.ok("ALTER USER bob UNSET NETWORK_POLICY").await;
-    admin.ok("DROP NETWORK POLICY office").await;
-    admin.fails("DESC NETWORK POLICY office", "002003").await;
 
     // Attached to the account: not droppable either.
     admin
@@ -126,9 +132,13 @@ async fn network_policy_lifecycle(app: TestApp) {
         )
         .await;
     assert_eq!(v["success"], true, "{v}");
-    admin.fails("DROP NETWORK POLICY local", "002029").await;
-    admin.ok("ALTER ACCOUNT UNSET NETWORK_POLICY").await;
-    admin.ok("DROP NETWORK POLICY local").await;
+    admin
+        .script(&[
+            ("DROP NETWORK POLICY local", "002029"),
+            ("ALTER ACCOUNT UNSET NETWORK_POLICY", OK),
+            ("DROP NETWORK POLICY local", OK),
+        ])
+        .await;
 
     admin.fails("DROP NETWORK POLICY ghost", "002003").await;
     admin.ok("DROP NETWORK POLICY IF EXISTS ghost").await;

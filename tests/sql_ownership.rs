@@ -129,17 +129,20 @@ async fn only_the_owner_or_a_role_above_alters_or_drops(app: TestApp) {
 
 async fn securityadmin_cannot_open_the_policy_guarding_an_accountadmin(app: TestApp) {
     let admin = app.admin().await;
-    admin.ok("CREATE USER root PASSWORD = 'pw123456'").await;
-    admin.ok("GRANT ROLE ACCOUNTADMIN TO USER root").await;
-    admin.ok("USE ROLE SECURITYADMIN").await;
     admin
-        .ok("CREATE NETWORK POLICY office ALLOWED_IP_LIST = ('10.0.0.0/8')")
+        .script(&[
+            ("CREATE USER root PASSWORD = 'pw123456'", OK),
+            ("GRANT ROLE ACCOUNTADMIN TO USER root", OK),
+            ("USE ROLE SECURITYADMIN", OK),
+            (
+                "CREATE NETWORK POLICY office ALLOWED_IP_LIST = ('10.0.0.0/8')",
+                OK,
+            ),
+            ("USE ROLE ACCOUNTADMIN", OK),
+            ("ALTER USER root SET NETWORK_POLICY = office", OK),
+            ("USE ROLE SECURITYADMIN", OK),
+        ])
         .await;
-    admin.ok("USE ROLE ACCOUNTADMIN").await;
-    admin
-        .ok("ALTER USER root SET NETWORK_POLICY = office")
-        .await;
-    admin.ok("USE ROLE SECURITYADMIN").await;
     // SECURITYADMIN owns the policy, but it guards an ACCOUNTADMIN.
     for sql in [
         "ALTER NETWORK POLICY office SET ALLOWED_IP_LIST = ('0.0.0.0/0')",
@@ -194,13 +197,13 @@ async fn records_older_than_ownership_have_the_lowest_creating_role_as_owner() {
     ] {
         assert_eq!(owner(&app, &admin, show, name).await, expected);
     }
-    admin.ok("USE ROLE USERADMIN").await;
     admin
-        .ok("ALTER USER old_user SET COMMENT = 'still mine'")
-        .await;
-    admin.ok("DROP ROLE old_role").await;
-    admin.ok("USE ROLE SECURITYADMIN").await;
-    admin
-        .ok("ALTER NETWORK POLICY old_policy SET COMMENT = 'x'")
+        .script(&[
+            ("USE ROLE USERADMIN", OK),
+            ("ALTER USER old_user SET COMMENT = 'still mine'", OK),
+            ("DROP ROLE old_role", OK),
+            ("USE ROLE SECURITYADMIN", OK),
+            ("ALTER NETWORK POLICY old_policy SET COMMENT = 'x'", OK),
+        ])
         .await;
 }

@@ -60,17 +60,24 @@ async fn only_administrator_roles_administer(app: TestApp) {
         assert!(admin.user_exists(user).await);
     }
     // A user without an administrator role cannot, whatever its own role.
-    admin.ok("USE ROLE accountadmin").await;
-    admin.ok("CREATE ROLE analyst").await;
     admin
-        .ok("CREATE USER bob PASSWORD='pw123456' DEFAULT_ROLE=analyst")
+        .script(&[
+            ("USE ROLE accountadmin", OK),
+            ("CREATE ROLE analyst", OK),
+            (
+                "CREATE USER bob PASSWORD='pw123456' DEFAULT_ROLE=analyst",
+                OK,
+            ),
+            ("GRANT ROLE analyst TO USER bob", OK),
+        ])
         .await;
-    admin.ok("GRANT ROLE analyst TO USER bob").await;
     let bob = app.session(app.login_as("bob", "pw123456").await.session);
-    bob.fails("CREATE USER mallory PASSWORD='pw123456'", "003001")
-        .await;
-    bob.fails("ALTER USER bob SET COMMENT='me'", "003001").await;
-    bob.fails("USE ROLE useradmin", "003001").await;
+    bob.script(&[
+        ("CREATE USER mallory PASSWORD='pw123456'", "003001"),
+        ("ALTER USER bob SET COMMENT='me'", "003001"),
+        ("USE ROLE useradmin", "003001"),
+    ])
+    .await;
     assert!(!admin.user_exists("mallory").await);
 }
 
@@ -93,9 +100,13 @@ async fn open_sessions_lose_administration_with_the_grant(app: TestApp) {
         let v = ok(&app, s, "SHOW USERS").await;
         assert_eq!(v["data"]["finalRoleName"], "USERADMIN");
     }
-    admin.ok("REVOKE ROLE useradmin FROM USER ann").await;
-    admin.ok("ALTER USER ben SET DISABLED = TRUE").await;
-    admin.ok("DROP USER cid").await;
+    admin
+        .script(&[
+            ("REVOKE ROLE useradmin FROM USER ann", OK),
+            ("ALTER USER ben SET DISABLED = TRUE", OK),
+            ("DROP USER cid", OK),
+        ])
+        .await;
     for (who, s) in [("revoked", &ann), ("disabled", &ben), ("dropped", &cid)] {
         let v = fails(&app, s, "CREATE USER sneaky PASSWORD='pw123456'", "003001").await;
         assert!(v["message"].as_str().is_some(), "{who}: {v}");
@@ -153,13 +164,19 @@ async fn system_roles_are_granted_only_by_their_holders(app: TestApp) {
 async fn useradmin_cannot_take_over_an_accountadmin_user(app: TestApp) {
     let admin = app.admin().await;
     admin
-        .ok("CREATE USER boss PASSWORD='pw123456' DEFAULT_ROLE=accountadmin")
+        .script(&[
+            (
+                "CREATE USER boss PASSWORD='pw123456' DEFAULT_ROLE=accountadmin",
+                OK,
+            ),
+            ("GRANT ROLE accountadmin TO USER boss", OK),
+            (
+                "CREATE USER ua PASSWORD='pw123456' DEFAULT_ROLE=useradmin",
+                OK,
+            ),
+            ("GRANT ROLE useradmin TO USER ua", OK),
+        ])
         .await;
-    admin.ok("GRANT ROLE accountadmin TO USER boss").await;
-    admin
-        .ok("CREATE USER ua PASSWORD='pw123456' DEFAULT_ROLE=useradmin")
-        .await;
-    admin.ok("GRANT ROLE useradmin TO USER ua").await;
     let ua = app.session(app.login_as("ua", "pw123456").await.session);
     // Were this allowed, `boss` / `taken-over` would log in as ACCOUNTADMIN.
     ua.fails("ALTER USER boss SET PASSWORD='taken-over'", "003001")
@@ -175,11 +192,16 @@ async fn a_dropped_users_sessions_do_not_outlive_it(app: TestApp) {
     let admin = app.admin().await;
     admin.ok("CREATE USER bob PASSWORD='pw123456'").await;
     let old = app.login_as("bob", "pw123456").await;
-    admin.ok("DROP USER bob").await;
     admin
-        .ok("CREATE USER bob PASSWORD='new-owner' DEFAULT_ROLE=useradmin")
+        .script(&[
+            ("DROP USER bob", OK),
+            (
+                "CREATE USER bob PASSWORD='new-owner' DEFAULT_ROLE=useradmin",
+                OK,
+            ),
+            ("GRANT ROLE useradmin TO USER bob", OK),
+        ])
         .await;
-    admin.ok("GRANT ROLE useradmin TO USER bob").await;
     // The first BOB's session must not act as the new BOB: no USERADMIN, no users.
     let (_, v) = app.query(&old.session, "USE ROLE useradmin").await;
     assert_eq!(v["success"], false, "{v}");

@@ -35,9 +35,13 @@ async fn roles_show_grant_and_revoke(app: TestApp) {
     assert_eq!(analyst["comment"], "reads");
     assert_eq!(admin.names("SHOW ROLES LIKE 'ana%'").await, ["ANALYST"]);
 
-    admin.ok("CREATE USER bob").await;
-    admin.ok("CREATE USER carol").await;
-    admin.ok("GRANT ROLE analyst TO USER bob").await;
+    admin
+        .script(&[
+            ("CREATE USER bob", OK),
+            ("CREATE USER carol", OK),
+            ("GRANT ROLE analyst TO USER bob", OK),
+        ])
+        .await;
     let v = admin.ok("SHOW ROLES").await;
     assert_eq!(role_row(&v, "ANALYST")["assigned_to_users"], "1");
     admin.ok("GRANT ROLE analyst TO USER carol").await;
@@ -82,11 +86,13 @@ async fn roles_show_grant_and_revoke(app: TestApp) {
 
 async fn dropping_a_role_revokes_it_from_its_users(app: TestApp) {
     let admin = app.admin().await;
-    admin.ok("CREATE ROLE r").await;
     admin
-        .ok("CREATE USER bob PASSWORD='pw123456' DEFAULT_ROLE=r")
+        .script(&[
+            ("CREATE ROLE r", OK),
+            ("CREATE USER bob PASSWORD='pw123456' DEFAULT_ROLE=r", OK),
+            ("GRANT ROLE r TO USER bob", OK),
+        ])
         .await;
-    admin.ok("GRANT ROLE r TO USER bob").await;
     let v = password_login(&app, None, "bob", "pw123456").await;
     assert_eq!(v["data"]["sessionInfo"]["roleName"], "R");
     let bob = app.session(app.login_as("bob", "pw123456").await.session);
