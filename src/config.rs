@@ -54,7 +54,25 @@ impl Config {
                 "SNOWGATE_MASTER_TOKEN_TTL_SECONDS",
                 defaults.master_ttl,
             )?,
+            lockout_failures: u32::try_from(number(
+                &get,
+                "SNOWGATE_LOCKOUT_FAILURES",
+                u64::from(defaults.lockout_failures),
+            )?)
+            .unwrap_or(u32::MAX),
+            lockout_seconds: number(
+                &get,
+                "SNOWGATE_LOCKOUT_MINUTES",
+                defaults.lockout_seconds / 60,
+            )?
+            .saturating_mul(60),
         };
+        if settings.lockout_failures == 0 {
+            return Err(ConfigError::Invalid {
+                name: "SNOWGATE_LOCKOUT_FAILURES",
+                reason: "at least one failed login must be allowed".into(),
+            });
+        }
         if settings.session_ttl == 0 || settings.master_ttl == 0 {
             return Err(ConfigError::Invalid {
                 name: "SNOWGATE_TOKEN_TTL_SECONDS",

@@ -39,7 +39,7 @@ on_every_store!(
     syntax_errors_are_001003,
     errors_never_repeat_passwords_or_keys,
     login_name_is_what_the_user_logs_in_with,
-    the_demo_user_cannot_be_changed,
+    the_demo_user_is_an_ordinary_user,
     open_sessions_lose_administration_with_the_grant,
     system_roles_are_granted_only_by_their_holders,
     the_active_account_policy_cannot_be_altered_to_lock_out_the_caller,
@@ -1340,24 +1340,14 @@ async fn login_name_is_what_the_user_logs_in_with(app: TestApp) {
     assert_eq!(v["data"]["rowset"], json!([["FRANK"]]));
 }
 
-async fn the_demo_user_cannot_be_changed(app: TestApp) {
+async fn the_demo_user_is_an_ordinary_user(app: TestApp) {
     let admin = app.login().await.session;
-    ok(&app, &admin, "CREATE ROLE r").await;
-    for sql in [
-        "ALTER USER embucket SET COMMENT = 'x'",
-        "ALTER USER EMBUCKET SET DISABLED = TRUE",
-        "ALTER USER IF EXISTS embucket UNSET COMMENT",
-        "DROP USER embucket",
-        "DROP USER IF EXISTS embucket",
-        "GRANT ROLE r TO USER embucket",
-        "REVOKE ROLE accountadmin FROM USER embucket",
-    ] {
-        let v = fails(&app, &admin, sql, "000002").await;
-        assert!(
-            v["message"].as_str().unwrap().contains("EMBUCKET"),
-            "{sql}: {v}"
-        );
-    }
+    // Seeded from the configuration: a PERSON with ACCOUNTADMIN and a password (never shown).
+    let d = desc_user(&app, &admin, "embucket").await;
+    assert_eq!(d["NAME"], "EMBUCKET");
+    assert_eq!(d["TYPE"], "PERSON");
+    assert_eq!(d["DEFAULT_ROLE"], "ACCOUNTADMIN");
+    assert_eq!(d["HAS_PASSWORD"], "true");
     fails(
         &app,
         &admin,
@@ -1366,15 +1356,29 @@ async fn the_demo_user_cannot_be_changed(app: TestApp) {
     )
     .await;
     ok(&app, &admin, "CREATE USER IF NOT EXISTS embucket").await;
-    let d = desc_user(&app, &admin, "embucket").await;
-    assert_eq!(d["NAME"], "EMBUCKET");
-    assert_eq!(d["DEFAULT_ROLE"], "ACCOUNTADMIN");
-    assert_eq!(d["DISABLED"], "false");
-    // Still the same demo user, still able to log in and administer.
+    // Administrators change it like any user; DISABLED applies to it as to anyone.
+    ok(
+        &app,
+        &admin,
+        "CREATE USER backup_admin PASSWORD = 'pw123456' DEFAULT_ROLE = accountadmin",
+    )
+    .await;
+    ok(&app, &admin, "GRANT ROLE accountadmin TO USER backup_admin").await;
+    ok(&app, &admin, "ALTER USER embucket SET COMMENT = 'the demo'").await;
+    assert_eq!(
+        desc_user(&app, &admin, "embucket").await["COMMENT"],
+        "the demo"
+    );
+    let backup = app.login_as("backup_admin", "pw123456").await.session;
+    ok(&app, &backup, "ALTER USER embucket SET DISABLED = TRUE").await;
+    let (_, v) = app
+        .post(LOGIN, None, common::login_body("embucket", "embucket"))
+        .await;
+    common::assert_failure(&v, "390101");
+    ok(&app, &backup, "ALTER USER embucket SET DISABLED = FALSE").await;
     let s = app.login().await.session;
     let (_, v) = app.query(&s, "SELECT CURRENT_ROLE()").await;
     assert_eq!(v["data"]["rowset"], json!([["ACCOUNTADMIN"]]));
-    ok(&app, &s, "CREATE USER after_all").await;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1406,14 +1410,19 @@ async fn open_sessions_lose_administration_with_the_grant(app: TestApp) {
     ok(&app, &admin, "REVOKE ROLE useradmin FROM USER ann").await;
     ok(&app, &admin, "ALTER USER ben SET DISABLED = TRUE").await;
     ok(&app, &admin, "DROP USER cid").await;
-    for (who, s) in [("revoked", &ann), ("disabled", &ben), ("dropped", &cid)] {
-        let v = fails(&app, s, "CREATE USER sneaky PASSWORD='pw123456'", "003001").await;
-        assert!(v["message"].as_str().is_some(), "{who}: {v}");
-        fails(&app, s, "SHOW USERS", "003001").await;
+    // Each session ends at its next request, with Snowflake's answer; nothing is created.
+    for (s, code) in [(&ann, "390111"), (&ben, "390101"), (&cid, "390111")] {
+        let (_, v) = app.query(s, "CREATE USER sneaky PASSWORD='pw123456'").await;
+        common::assert_failure(&v, code);
+        let (_, v) = app.query(s, "SHOW USERS").await;
+        common::assert_failure(&v, "390111");
     }
     assert!(!user_exists(&app, &admin, "sneaky").await);
-    // Granted again: the open session administers again.
+    // Granted again: the ended session stays ended; a new login administers again.
     ok(&app, &admin, "GRANT ROLE useradmin TO USER ann").await;
+    let (_, v) = app.query(&ann, "SHOW USERS").await;
+    common::assert_failure(&v, "390111");
+    let ann = app.login_as("ann", "pw123456").await.session;
     ok(&app, &ann, "SHOW USERS").await;
 }
 
@@ -1463,7 +1472,9 @@ async fn system_roles_are_granted_only_by_their_holders(app: TestApp) {
     }
     ok(&app, &admin, "USE ROLE accountadmin").await;
     let v = ok(&app, &admin, "SHOW ROLES").await;
-    for r in ["ACCOUNTADMIN", "SECURITYADMIN", "SYSADMIN", "ANALYST"] {
+    // Only the demo user (seeded with ACCOUNTADMIN) holds a system role directly.
+    assert_eq!(role_row(&v, "ACCOUNTADMIN")["assigned_to_users"], "1");
+    for r in ["SECURITYADMIN", "SYSADMIN", "ANALYST"] {
         assert_eq!(role_row(&v, r)["assigned_to_users"], "0", "{r}");
     }
 }

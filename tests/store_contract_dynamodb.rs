@@ -20,3 +20,17 @@ async fn dynamodb_directory_keeps_the_contract() {
     let table = common::aws::create_table(&client).await;
     contract::run_directory(Arc::new(DynamoStore::new(client, table))).await;
 }
+
+#[tokio::test]
+async fn dynamodb_lockout_keeps_the_contract() {
+    let client = aws_sdk_dynamodb::Client::new(&common::aws::sdk_config().await);
+    let table = common::aws::create_table(&client).await;
+    contract::run_lockout(Arc::new(DynamoStore::new(client, table))).await;
+}
+
+#[tokio::test]
+async fn dynamodb_session_and_object_keeps_the_contract() {
+    let client = aws_sdk_dynamodb::Client::new(&common::aws::sdk_config().await);
+    let table = common::aws::create_table(&client).await;
+    contract::run_session_and_object(Arc::new(DynamoStore::new(client, table))).await;
+}

@@ -67,15 +67,6 @@ fn exists(name: &Identifier) -> Error {
     )
 }
 
-fn demo_is_fixed(name: &Identifier) -> Error {
-    Error::sql(
-        SqlErrorKind::Unsupported,
-        format!(
-            "Unsupported feature: user '{name}' is the demo user; it is managed by the service secret."
-        ),
-    )
-}
-
 /// As Snowflake: the account's policy may never shut out the administrator who sets or changes it.
 fn lockout(name: &str, ip: Option<IpAddr>) -> Error {
     let ip = ip
@@ -260,9 +251,7 @@ async fn check_user(ctx: &AdminContext<'_>, user: &User) -> Result<()> {
         ));
     }
     let login = user.effective_login();
-    if Directory::is_demo(ctx.secrets, &login)
-        || ctx.directory.login_taken(&login, &user.name).await?
-    {
+    if ctx.directory.login_taken(&login, &user.name).await? {
         return Err(invalid(format!("LOGIN_NAME '{login}' is already in use.")));
     }
     Ok(())
@@ -325,9 +314,6 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
             if_exists,
             alter,
         } => {
-            if Directory::is_demo(ctx.secrets, name.as_str()) {
-                return Err(demo_is_fixed(&name));
-            }
             let Some(previous) = dir.user(name.as_str()).await? else {
                 return if if_exists {
                     Ok(Answer::status("Statement executed successfully."))
@@ -337,45 +323,54 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
             };
             may_manage(ctx, &previous)?;
             let mut user = previous.clone();
+            let mut unlock = false;
             match &alter {
-                Alter::Set(props) => set_user_props(ctx, &mut user, props).await?,
+                Alter::Set(props) => {
+                    let (locks, others): (Vec<Property>, Vec<Property>) = props
+                        .iter()
+                        .cloned()
+                        .partition(|p| p.name == "MINS_TO_UNLOCK");
+                    for p in &locks {
+                        if text(&p.value).as_deref() != Some("0") {
+                            return Err(invalid(
+                                "MINS_TO_UNLOCK must be 0 (unlock now); locks last the configured time.",
+                            ));
+                        }
+                        unlock = true;
+                    }
+                    set_user_props(ctx, &mut user, &others).await?
+                }
                 Alter::Unset(names) => unset_user_props(&mut user, names)?,
             }
             check_user(ctx, &user).await?;
-            if !dir.update_user(&user, &previous).await? {
+            if user != previous && !dir.update_user(&user, &previous).await? {
                 return Err(missing("User", &name));
+            }
+            if unlock {
+                dir.unlock(&user).await?;
             }
             Ok(Answer::status("Statement executed successfully."))
         }
-        AdminStatement::DropUser { name, if_exists } => {
-            if Directory::is_demo(ctx.secrets, name.as_str()) {
-                return Err(demo_is_fixed(&name));
+        AdminStatement::DropUser { name, if_exists } => match dir.user(name.as_str()).await? {
+            Some(user) => {
+                may_manage(ctx, &user)?;
+                dir.delete_user(&user).await?;
+                Ok(Answer::status(format!("{name} successfully dropped.")))
             }
-            match dir.user(name.as_str()).await? {
-                Some(user) => {
-                    may_manage(ctx, &user)?;
-                    dir.delete_user(&user).await?;
-                    Ok(Answer::status(format!("{name} successfully dropped.")))
-                }
-                None if if_exists => Ok(Answer::status(format!(
-                    "Drop statement executed successfully ({name} already dropped)."
-                ))),
-                None => Err(missing("User", &name)),
-            }
-        }
+            None if if_exists => Ok(Answer::status(format!(
+                "Drop statement executed successfully ({name} already dropped)."
+            ))),
+            None => Err(missing("User", &name)),
+        },
         AdminStatement::DescribeUser { name } => {
-            let user = if Directory::is_demo(ctx.secrets, name.as_str()) {
-                Directory::demo_user(ctx.secrets)
-            } else {
-                dir.user(name.as_str())
-                    .await?
-                    .ok_or_else(|| missing("User", &name))?
-            };
+            let user = dir
+                .user(name.as_str())
+                .await?
+                .ok_or_else(|| missing("User", &name))?;
             Ok(describe_user(&user))
         }
         AdminStatement::ShowUsers { like: pattern } => {
             let mut users = dir.users().await?;
-            users.push(Directory::demo_user(ctx.secrets));
             users.sort_by(|a, b| a.name.cmp(&b.name));
             let rows = users
                 .iter()
@@ -469,12 +464,6 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                 }
             }
             Ok(Answer::status(format!("{name} successfully dropped.")))
-        }
-        AdminStatement::GrantRole { role, user } | AdminStatement::RevokeRole { role, user }
-            if Directory::is_demo(ctx.secrets, user.as_str()) =>
-        {
-            let _ = role;
-            Err(demo_is_fixed(&user))
         }
         AdminStatement::GrantRole { role, .. } | AdminStatement::RevokeRole { role, .. }
             if SYSTEM_ROLES.contains(&role.as_str())
@@ -678,13 +667,6 @@ async fn create_user(
     props: &[Property],
 ) -> Result<Answer> {
     let dir = ctx.directory;
-    if Directory::is_demo(ctx.secrets, name.as_str()) {
-        return if mode.if_not_exists {
-            Ok(skipped("User", &name))
-        } else {
-            Err(exists(&name))
-        };
-    }
     let mut user = User {
         id: uuid::Uuid::new_v4().to_string(),
         name: name.to_string(),

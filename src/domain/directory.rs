@@ -1,21 +1,16 @@
 //! The user directory: users, roles, network policies and the account's settings, kept as JSON
-//! documents in the store. The demo user from the secret is not stored: it is a `PERSON` holding
-//! `ACCOUNTADMIN` (and `PUBLIC`), and it cannot be altered or dropped.
+//! documents in the store. The demo user of the configuration is one of these users, written at start.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use ipnet::IpNet;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::secrets::SecretMaterial;
 use crate::store::{ObjectKind, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -187,37 +182,11 @@ pub struct AccountSettings {
 
 const ACCOUNT_DOC: &str = "ACCOUNT";
 
-/// The demo user's fixed incarnation id.
-pub const DEMO_USER_ID: &str = "demo";
-
+/// A new argon2id hash, computed on the calling thread: for administrative statements only (logins
+/// verify on the hashing threads of [`super::passwords`]).
 pub fn hash_password(password: &SecretString) -> Result<String> {
-    let mut salt = [0u8; 16];
-    rand::fill(&mut salt);
-    Argon2::default()
-        .hash_password_with_salt(password.expose_secret().as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| Error::Unavailable("password could not be hashed".into()))
-}
-
-/// Verifies against an argon2 PHC string. `None` (no password, or an unknown user) still spends the
-/// time of one verification, so the answer's timing does not tell whether the user exists.
-pub fn verify_password(password: &SecretString, hash: Option<&str>) -> bool {
-    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| hash_password(&SecretString::from("dummy")).ok());
-    let (hash, real) = match hash {
-        Some(h) => (h, true),
-        None => match dummy {
-            Some(d) => (d.as_str(), false),
-            None => return false,
-        },
-    };
-    let Ok(parsed) = PasswordHash::new(hash) else {
-        return false;
-    };
-    let ok = Argon2::default()
-        .verify_password(password.expose_secret().as_bytes(), &parsed)
-        .is_ok();
-    ok && real
+    super::passwords::hash_password(password)
+        .ok_or_else(|| Error::Internal("password could not be hashed".into()))
 }
 
 /// Typed access to the directory documents.
@@ -226,12 +195,12 @@ pub struct Directory {
 }
 
 fn decode<T: DeserializeOwned>(doc: &str) -> Result<T> {
-    serde_json::from_str(doc).map_err(|_| Error::Unavailable("corrupt directory document".into()))
+    serde_json::from_str(doc).map_err(|_| Error::Internal("corrupt directory document".into()))
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value)
-        .map_err(|_| Error::Unavailable("directory document could not be encoded".into()))
+        .map_err(|_| Error::Internal("directory document could not be encoded".into()))
 }
 
 impl Directory {
@@ -239,24 +208,25 @@ impl Directory {
         Self { store }
     }
 
-    /// The demo user of the current secret.
-    pub fn demo_user(secrets: &SecretMaterial) -> User {
+    /// A user read together with a session (see [`crate::store::Store::session_and_object`]).
+    pub fn user_from_doc(doc: &str) -> Result<User> {
+        decode(doc)
+    }
+
+    /// The demo user as first written from the configuration: an ordinary `PERSON` holding
+    /// `ACCOUNTADMIN`, owned by `ACCOUNTADMIN`, so administrators can change it like any user.
+    pub fn demo_user_record(name: &str, password_hash: String, now: u64) -> User {
         User {
-            id: DEMO_USER_ID.into(),
-            name: secrets.demo_user.to_uppercase(),
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.to_string(),
             user_type: UserType::Person,
             default_role: Some("ACCOUNTADMIN".into()),
             roles: BTreeSet::from(["ACCOUNTADMIN".to_string()]),
-            // Not a hash: the demo password is compared with the secret's; this only makes
-            // `DESC USER` and `SHOW USERS` say that it has one.
-            password_hash: Some("(service secret)".into()),
-            comment: Some("demo user from the service secret".into()),
+            password_hash: Some(password_hash),
+            comment: Some("demo user from the service configuration".into()),
+            created_on: now,
             ..User::default()
         }
-    }
-
-    pub fn is_demo(secrets: &SecretMaterial, name: &str) -> bool {
-        name.eq_ignore_ascii_case(&secrets.demo_user)
     }
 
     async fn get<T: DeserializeOwned>(&self, kind: ObjectKind, name: &str) -> Result<Option<T>> {
@@ -368,6 +338,13 @@ impl Directory {
                 .put_object(ObjectKind::LoginName, a, &encode(&user.name)?, true)
                 .await?;
         }
+        Ok(())
+    }
+
+    /// Forgets the user's failed logins: `ALTER USER … SET MINS_TO_UNLOCK = 0`.
+    pub async fn unlock(&self, user: &User) -> Result<()> {
+        self.store.clear_failures(&user.name).await?;
+        self.store.clear_failures(&user.effective_login()).await?;
         Ok(())
     }
 

@@ -36,6 +36,8 @@ pub async fn login(
         token: data.token,
         authenticator: data.authenticator,
         client_app: data.client_app_id,
+        client_version: data.client_app_version,
+        request_id: params.request_id().map(str::to_string),
         database: params.database_name.or(data.database_name),
         schema: params.schema_name.or(data.schema_name),
         warehouse: params.warehouse.or(data.warehouse),
@@ -128,7 +130,7 @@ pub async fn heartbeat(
     State(state): State<AppState>,
     SnowflakeToken(token): SnowflakeToken,
 ) -> Reply<()> {
-    state.gate.authenticate(token.expose_secret()).await?;
+    state.gate.heartbeat(token.expose_secret()).await?;
     Ok(Json(Envelope::empty_ok()))
 }
 

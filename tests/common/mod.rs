@@ -67,6 +67,7 @@ impl TestApp {
             Settings {
                 session_ttl: 100,
                 master_ttl: 1000,
+                ..Settings::default()
             },
             Arc::new(move || c.load(Ordering::SeqCst)),
         );

@@ -22,6 +22,8 @@ fn session(id: u64) -> Session {
         expires_at: NOW + 100,
         client_app: Some("PythonConnector".into()),
         user_id: "3f1c2d9e-user".into(),
+        token_id: "token-one".into(),
+        ..Session::default()
     }
 }
 
@@ -92,8 +94,142 @@ pub async fn run(store: Arc<dyn SessionStore>) {
     store.delete(new_session_id()).await.unwrap();
     assert!(!store.update_context(c.id, &ctx, NOW).await.unwrap());
     assert_eq!(store.get(b.id, NOW).await.unwrap(), Some(b));
+
+    // A renewal moves the token id to previous_token_id, on live sessions only.
+    let d = session(new_session_id());
+    store.create(&d).await.unwrap();
+    assert!(
+        store
+            .rotate_token(d.id, "token-two", NOW + 3)
+            .await
+            .unwrap()
+    );
+    let got = store.get(d.id, NOW + 3).await.unwrap().unwrap();
+    assert_eq!(got.token_id, "token-two");
+    assert_eq!(got.previous_token_id.as_deref(), Some("token-one"));
+    assert_eq!(got.renewed_at, NOW + 3);
+    assert_eq!(got.context, d.context, "a renewal keeps the context");
+    assert!(!store.rotate_token(d.id, "t", d.expires_at).await.unwrap());
+    assert!(
+        !store
+            .rotate_token(new_session_id(), "t", NOW)
+            .await
+            .unwrap()
+    );
 }
 
+/// Failed-login counters: atomic, deduplicated by attempt, expiring, and cleared on demand.
+pub async fn run_lockout(store: Arc<dyn snowgate::store::Store>) {
+    let until = NOW + 900;
+    assert_eq!(store.failures("ALICE", NOW).await.unwrap().count, 0);
+    let (f, raised) = store
+        .record_failure("ALICE", "req-1", NOW, until)
+        .await
+        .unwrap();
+    assert_eq!((f.count, raised), (1, true));
+    // A driver's retry of the same login counts once.
+    let (f, raised) = store
+        .record_failure("ALICE", "req-1", NOW, until)
+        .await
+        .unwrap();
+    assert_eq!((f.count, raised), (1, false));
+    let (f, _) = store
+        .record_failure("ALICE", "req-2", NOW + 1, until + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        f,
+        snowgate::store::Failures {
+            count: 2,
+            until: until + 1
+        }
+    );
+    assert_eq!(store.failures("ALICE", NOW + 1).await.unwrap().count, 2);
+    assert_eq!(
+        store.failures("BOB", NOW).await.unwrap().count,
+        0,
+        "per name"
+    );
+
+    // Parallel attempts each count exactly once.
+    let attempts = (0..20).map(|i| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .record_failure("CAROL", &format!("p-{i}"), NOW, until)
+                .await
+                .unwrap()
+        }
+    });
+    let results = futures_join_all(attempts).await;
+    let mut counts: Vec<u32> = results.iter().map(|(f, _)| f.count).collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=20).collect::<Vec<_>>(),
+        "each attempt saw its own count"
+    );
+    assert_eq!(store.failures("CAROL", NOW).await.unwrap().count, 20);
+
+    // Expired counts read as zero and start again at one.
+    assert_eq!(store.failures("ALICE", until + 1).await.unwrap().count, 0);
+    let (f, raised) = store
+        .record_failure("ALICE", "req-3", until + 2, until + 900)
+        .await
+        .unwrap();
+    assert_eq!((f.count, raised), (1, true));
+
+    store.clear_failures("ALICE").await.unwrap();
+    assert_eq!(store.failures("ALICE", until + 2).await.unwrap().count, 0);
+    store.clear_failures("NOBODY").await.unwrap();
+}
+
+/// The session and its user in one read.
+pub async fn run_session_and_object(store: Arc<dyn snowgate::store::Store>) {
+    use snowgate::store::ObjectKind::User;
+    let s = session(new_session_id());
+    store.create(&s).await.unwrap();
+    store
+        .put_object(User, "EMBUCKET", r#"{"u":1}"#, false)
+        .await
+        .unwrap();
+    // A user named like the session's sort key is still read as a user.
+    store
+        .put_object(User, "SESSION", r#"{"u":2}"#, false)
+        .await
+        .unwrap();
+    let (got, doc) = store
+        .session_and_object(s.id, NOW, User, "EMBUCKET")
+        .await
+        .unwrap();
+    assert_eq!(got, Some(s.clone()));
+    assert_eq!(doc.as_deref(), Some(r#"{"u":1}"#));
+    let (got, doc) = store
+        .session_and_object(s.id, NOW, User, "SESSION")
+        .await
+        .unwrap();
+    assert_eq!(got, Some(s.clone()));
+    assert_eq!(doc.as_deref(), Some(r#"{"u":2}"#));
+    let (got, doc) = store
+        .session_and_object(s.id, s.expires_at, User, "NOBODY")
+        .await
+        .unwrap();
+    assert_eq!((got, doc), (None, None), "expired session, missing user");
+}
+
+/// Runs futures in parallel on the runtime and collects their outputs.
+async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
 /// The directory half of the contract: documents by kind and name.
 pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
     use snowgate::store::ObjectKind::{NetworkPolicy, Role, User};
