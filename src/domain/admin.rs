@@ -417,6 +417,7 @@ pub async fn run(ctx: &AdminContext<'_>, statement: AdminStatement) -> Result<An
                 name: name.to_string(),
                 comment: None,
                 created_on: ctx.now,
+                ..Role::default()
             };
             for prop in &props {
                 match prop.name.as_str() {

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::store::{ObjectKind, Store, StoreError};
+use crate::store::{ObjectKind, Store, StoreError, Versioned, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -73,6 +73,9 @@ pub struct User {
     pub display_name: Option<String>,
     pub email: Option<String>,
     pub created_on: u64,
+    /// The store version this was read at (0: not read from the store).
+    #[serde(skip)]
+    pub version: u64,
 }
 
 impl User {
@@ -131,6 +134,8 @@ pub struct Role {
     pub name: String,
     pub comment: Option<String>,
     pub created_on: u64,
+    #[serde(skip)]
+    pub version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -140,6 +145,8 @@ pub struct NetworkPolicy {
     pub blocked_ip_list: Vec<String>,
     pub comment: Option<String>,
     pub created_on: u64,
+    #[serde(skip)]
+    pub version: u64,
 }
 
 impl NetworkPolicy {
@@ -178,6 +185,8 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct AccountSettings {
     pub network_policy: Option<String>,
+    #[serde(skip)]
+    pub version: u64,
 }
 
 const ACCOUNT_DOC: &str = "ACCOUNT";
@@ -198,6 +207,34 @@ fn decode<T: DeserializeOwned>(doc: &str) -> Result<T> {
     serde_json::from_str(doc).map_err(|_| Error::Internal("corrupt directory document".into()))
 }
 
+/// A directory record that remembers the version it was read at, so that writing it back is
+/// conditional on nobody having changed it since. Not part of the stored document.
+pub trait Record: Serialize + DeserializeOwned {
+    fn version(&self) -> u64;
+    fn set_version(&mut self, version: u64);
+}
+
+macro_rules! record {
+    ($($t:ty),*) => {$(
+        impl Record for $t {
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn set_version(&mut self, version: u64) {
+                self.version = version;
+            }
+        }
+    )*};
+}
+
+record!(User, Role, NetworkPolicy, AccountSettings);
+
+fn decode_versioned<T: Record>(stored: &Versioned) -> Result<T> {
+    let mut value: T = decode(&stored.doc)?;
+    value.set_version(stored.version);
+    Ok(value)
+}
+
 fn encode<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value)
         .map_err(|_| Error::Internal("directory document could not be encoded".into()))
@@ -209,8 +246,8 @@ impl Directory {
     }
 
     /// A user read together with a session (see [`crate::store::Store::session_and_object`]).
-    pub fn user_from_doc(doc: &str) -> Result<User> {
-        decode(doc)
+    pub fn user_from_doc(stored: &Versioned) -> Result<User> {
+        decode_versioned(stored)
     }
 
     /// The demo user as first written from the configuration: an ordinary `PERSON` holding
@@ -229,24 +266,30 @@ impl Directory {
         }
     }
 
-    async fn get<T: DeserializeOwned>(&self, kind: ObjectKind, name: &str) -> Result<Option<T>> {
+    async fn get<T: Record>(&self, kind: ObjectKind, name: &str) -> Result<Option<T>> {
         match self.store.get_object(kind, name).await? {
-            Some(doc) => decode(&doc).map(Some),
+            Some(stored) => decode_versioned(&stored).map(Some),
             None => Ok(None),
         }
     }
 
-    /// Writes a document; `false` when it exists and `replace` is off.
-    async fn put<T: Serialize>(
+    /// Writes a record: over the version it was read at, else as new (or over anything with
+    /// `replace`). `false` when a create found it there; a lost race is [`Error::Conflict`].
+    async fn put<T: Record>(
         &self,
         kind: ObjectKind,
         name: &str,
         value: &T,
         replace: bool,
     ) -> Result<bool> {
+        let write = match value.version() {
+            0 if replace => Write::Replace,
+            0 => Write::Create,
+            v => Write::IfVersion(v),
+        };
         match self
             .store
-            .put_object(kind, name, &encode(value)?, replace)
+            .put_object(kind, name, &encode(value)?, write)
             .await
         {
             Err(StoreError::AlreadyExists) => Ok(false),
@@ -254,12 +297,12 @@ impl Directory {
         }
     }
 
-    async fn list<T: DeserializeOwned>(&self, kind: ObjectKind) -> Result<Vec<T>> {
+    async fn list<T: Record>(&self, kind: ObjectKind) -> Result<Vec<T>> {
         self.store
             .list_objects(kind)
             .await?
             .iter()
-            .map(|d| decode(d))
+            .map(decode_versioned)
             .collect()
     }
 
@@ -276,7 +319,8 @@ impl Directory {
         {
             return Ok(Some(user));
         }
-        match self.get::<String>(ObjectKind::LoginName, &login).await? {
+        let alias = self.store.get_object(ObjectKind::LoginName, &login).await?;
+        match alias.map(|a| decode::<String>(&a.doc)).transpose()? {
             Some(name) => Ok(self
                 .user(&name)
                 .await?
@@ -285,15 +329,20 @@ impl Directory {
         }
     }
 
-    /// Writes a user; `replace` overwrites an existing one. Keeps the login-name index in step.
+    /// Writes a user: over `previous` (at the version it was read) when given, else as a new user
+    /// (`false` if one exists). Keeps the login-name index in step.
     pub async fn put_user(
         &self,
         user: &User,
         previous: Option<&User>,
-        replace: bool,
+        _replace: bool,
     ) -> Result<bool> {
+        let versioned = User {
+            version: previous.map_or(0, |p| p.version),
+            ..user.clone()
+        };
         if !self
-            .put(ObjectKind::User, &user.name, user, replace)
+            .put(ObjectKind::User, &user.name, &versioned, false)
             .await?
         {
             return Ok(false);
@@ -302,15 +351,13 @@ impl Directory {
         Ok(true)
     }
 
-    /// Replaces an existing user; `false` when it is gone.
+    /// Replaces `previous` with `user`, only if nobody changed or dropped it since it was read
+    /// ([`Error::Conflict`] otherwise, which drivers retry).
     pub async fn update_user(&self, user: &User, previous: &User) -> Result<bool> {
-        if !self
-            .store
-            .update_object(ObjectKind::User, &user.name, &encode(user)?)
-            .await?
-        {
-            return Ok(false);
-        }
+        let write = Write::IfVersion(previous.version);
+        self.store
+            .put_object(ObjectKind::User, &user.name, &encode(user)?, write)
+            .await?;
         self.reindex_login(Some(previous), Some(user)).await?;
         Ok(true)
     }
@@ -335,7 +382,12 @@ impl Directory {
         }
         if let (Some(a), Some(user)) = (&new_alias, new) {
             self.store
-                .put_object(ObjectKind::LoginName, a, &encode(&user.name)?, true)
+                .put_object(
+                    ObjectKind::LoginName,
+                    a,
+                    &encode(&user.name)?,
+                    Write::Replace,
+                )
                 .await?;
         }
         Ok(())
@@ -365,7 +417,7 @@ impl Directory {
             return Ok(Some(Role {
                 name: name.to_string(),
                 comment: Some("system role".into()),
-                created_on: 0,
+                ..Role::default()
             }));
         }
         self.get(ObjectKind::Role, name).await
@@ -377,7 +429,7 @@ impl Directory {
             .map(|r| Role {
                 name: r.to_string(),
                 comment: Some("system role".into()),
-                created_on: 0,
+                ..Role::default()
             })
             .collect();
         roles.extend(self.list::<Role>(ObjectKind::Role).await?);
@@ -419,10 +471,15 @@ impl Directory {
             .unwrap_or_default())
     }
 
+    /// Writes the account's settings over the version they were read at.
     pub async fn set_account(&self, settings: &AccountSettings) -> Result<()> {
-        self.store
-            .put_object(ObjectKind::Account, ACCOUNT_DOC, &encode(settings)?, true)
-            .await?;
+        if !self
+            .put(ObjectKind::Account, ACCOUNT_DOC, settings, false)
+            .await?
+        {
+            // Created by someone else since it was read as absent.
+            return Err(Error::Conflict);
+        }
         Ok(())
     }
 

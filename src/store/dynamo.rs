@@ -12,7 +12,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{DirectoryStore, Failures, LockoutStore, ObjectKind, SessionStore, Store, StoreError};
+use super::{
+    DirectoryStore, Failures, LockoutStore, ObjectKind, SessionStore, Store, StoreError, Versioned,
+    Write,
+};
 use crate::aws::describe;
 use crate::domain::session::{Session, SessionContext};
 
@@ -298,16 +301,28 @@ fn object_key(kind: ObjectKind, name: &str) -> Item {
     ])
 }
 
-fn doc_of(item: &Item) -> Result<String, StoreError> {
-    item.get("doc")
+/// A directory item as its document and version (0 for items written before versions existed).
+fn doc_of(item: &Item) -> Result<Versioned, StoreError> {
+    let doc = item
+        .get("doc")
         .and_then(|v| v.as_s().ok())
         .cloned()
-        .ok_or_else(|| StoreError::Fault("corrupt directory item: doc".into()))
+        .ok_or_else(|| StoreError::Fault("corrupt directory item: doc".into()))?;
+    let version = item
+        .get("version")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok(Versioned { doc, version })
 }
 
 #[async_trait]
 impl DirectoryStore for DynamoStore {
-    async fn get_object(&self, kind: ObjectKind, name: &str) -> Result<Option<String>, StoreError> {
+    async fn get_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+    ) -> Result<Option<Versioned>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -320,50 +335,44 @@ impl DirectoryStore for DynamoStore {
         out.item().map(doc_of).transpose()
     }
 
+    /// One UpdateItem: the document and the version together, the condition chosen by `write`.
     async fn put_object(
         &self,
         kind: ObjectKind,
         name: &str,
         doc: &str,
-        replace: bool,
-    ) -> Result<(), StoreError> {
-        let mut item = object_key(kind, name);
-        item.insert("doc".into(), AttributeValue::S(doc.to_string()));
+        write: Write,
+    ) -> Result<u64, StoreError> {
         let mut request = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(item));
-        if !replace {
-            request = request.condition_expression("attribute_not_exists(pk)");
-        }
+            .set_key(Some(object_key(kind, name)))
+            .update_expression("SET doc = :doc ADD version :one")
+            .expression_attribute_values(":doc", AttributeValue::S(doc.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew);
+        request = match write {
+            Write::Create => request.condition_expression("attribute_not_exists(pk)"),
+            Write::Replace => request,
+            Write::IfVersion(0) => request
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(version)"),
+            Write::IfVersion(v) => request
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
+        };
         match request.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
-            Err(e) => Err(unavailable("PutItem", &e)),
-        }
-    }
-
-    async fn update_object(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-        doc: &str,
-    ) -> Result<bool, StoreError> {
-        let mut item = object_key(kind, name);
-        item.insert("doc".into(), AttributeValue::S(doc.to_string()));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable("PutItem", &e)),
+            Ok(out) => Ok(out
+                .attributes()
+                .and_then(|a| a.get("version"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1)),
+            Err(e) if is_condition_failure(&e) => Err(match write {
+                Write::Create => StoreError::AlreadyExists,
+                _ => StoreError::Conflict,
+            }),
+            Err(e) => Err(unavailable("UpdateItem", &e)),
         }
     }
 
@@ -380,7 +389,7 @@ impl DirectoryStore for DynamoStore {
         Ok(out.attributes().is_some_and(|a| !a.is_empty()))
     }
 
-    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<String>, StoreError> {
+    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<Versioned>, StoreError> {
         let mut docs = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -573,7 +582,7 @@ impl Store for DynamoStore {
         now: u64,
         kind: ObjectKind,
         name: &str,
-    ) -> Result<(Option<Session>, Option<String>), StoreError> {
+    ) -> Result<(Option<Session>, Option<Versioned>), StoreError> {
         let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
             .keys(key(id))
             .keys(object_key(kind, name))

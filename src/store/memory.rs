@@ -7,11 +7,14 @@ use async_trait::async_trait;
 
 use std::collections::BTreeMap;
 
-use super::{DirectoryStore, Failures, LockoutStore, ObjectKind, SessionStore, Store, StoreError};
+use super::{
+    DirectoryStore, Failures, LockoutStore, ObjectKind, SessionStore, Store, StoreError, Versioned,
+    Write,
+};
 use crate::domain::session::{Session, SessionContext};
 
-/// Directory documents by kind, then name.
-type Objects = HashMap<ObjectKind, BTreeMap<String, String>>;
+/// Directory documents and their versions, by kind, then name.
+type Objects = HashMap<ObjectKind, BTreeMap<String, Versioned>>;
 
 const SWEEP_EVERY: usize = 1024;
 
@@ -97,7 +100,11 @@ impl MemoryStore {
 
 #[async_trait]
 impl DirectoryStore for MemoryStore {
-    async fn get_object(&self, kind: ObjectKind, name: &str) -> Result<Option<String>, StoreError> {
+    async fn get_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+    ) -> Result<Option<Versioned>, StoreError> {
         Ok(self
             .objects()?
             .get(&kind)
@@ -110,31 +117,25 @@ impl DirectoryStore for MemoryStore {
         kind: ObjectKind,
         name: &str,
         doc: &str,
-        replace: bool,
-    ) -> Result<(), StoreError> {
+        write: Write,
+    ) -> Result<u64, StoreError> {
         let mut objects = self.objects()?;
         let map = objects.entry(kind).or_default();
-        if !replace && map.contains_key(name) {
-            return Err(StoreError::AlreadyExists);
-        }
-        map.insert(name.to_string(), doc.to_string());
-        Ok(())
-    }
-
-    async fn update_object(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-        doc: &str,
-    ) -> Result<bool, StoreError> {
-        let mut objects = self.objects()?;
-        match objects.get_mut(&kind).and_then(|m| m.get_mut(name)) {
-            Some(slot) => {
-                *slot = doc.to_string();
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        let current = map.get(name).map(|v| v.version);
+        let version = match (write, current) {
+            (Write::Create, Some(_)) => return Err(StoreError::AlreadyExists),
+            (Write::IfVersion(expected), Some(v)) if v == expected => v + 1,
+            (Write::IfVersion(_), _) => return Err(StoreError::Conflict),
+            (_, current) => current.unwrap_or(0) + 1,
+        };
+        map.insert(
+            name.to_string(),
+            Versioned {
+                doc: doc.to_string(),
+                version,
+            },
+        );
+        Ok(version)
     }
 
     async fn delete_object(&self, kind: ObjectKind, name: &str) -> Result<bool, StoreError> {
@@ -144,7 +145,7 @@ impl DirectoryStore for MemoryStore {
             .is_some_and(|m| m.remove(name).is_some()))
     }
 
-    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<String>, StoreError> {
+    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<Versioned>, StoreError> {
         Ok(self
             .objects()?
             .get(&kind)

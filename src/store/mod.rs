@@ -12,9 +12,12 @@ use crate::domain::session::{Session, SessionContext};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    /// `create` found a session with the same id: nothing was written.
-    #[error("session already exists")]
+    /// A create found the session or object already there: nothing was written.
+    #[error("already exists")]
     AlreadyExists,
+    /// A conditional write found another version than the one it was based on: nothing was written.
+    #[error("changed concurrently")]
+    Conflict,
     /// The backend failed, throttled or timed out: the caller should answer with a retryable error.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -27,6 +30,7 @@ impl From<StoreError> for crate::Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::AlreadyExists => crate::Error::Unavailable("session id collision".into()),
+            StoreError::Conflict => crate::Error::Conflict,
             StoreError::Unavailable(msg) => crate::Error::Unavailable(msg),
             StoreError::Fault(msg) => crate::Error::Internal(msg),
         }
@@ -81,30 +85,45 @@ impl ObjectKind {
     }
 }
 
+/// A stored document and its version: 1 when created, one more at every write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    pub doc: String,
+    pub version: u64,
+}
+
+/// What a write may overwrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// Only if there is no such object: otherwise [`StoreError::AlreadyExists`].
+    Create,
+    /// Whatever is there, or nothing (`CREATE OR REPLACE`, the login-name index).
+    Replace,
+    /// Only the object at this version (what the writer read): otherwise [`StoreError::Conflict`],
+    /// also when it is gone. Version 0 is a record written before versions existed.
+    IfVersion(u64),
+}
+
 #[async_trait]
 pub trait DirectoryStore: Send + Sync {
-    /// The document, or `None`.
-    async fn get_object(&self, kind: ObjectKind, name: &str) -> Result<Option<String>, StoreError>;
-    /// Writes the document. Without `replace`, an existing object is left alone and the answer is
-    /// [`StoreError::AlreadyExists`].
+    /// The document and its version, or `None`.
+    async fn get_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+    ) -> Result<Option<Versioned>, StoreError>;
+    /// Writes the document as `write` allows; returns its new version.
     async fn put_object(
         &self,
         kind: ObjectKind,
         name: &str,
         doc: &str,
-        replace: bool,
-    ) -> Result<(), StoreError>;
-    /// Replaces an existing object's document; `Ok(false)` (and nothing written) when it is absent.
-    async fn update_object(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-        doc: &str,
-    ) -> Result<bool, StoreError>;
+        write: Write,
+    ) -> Result<u64, StoreError>;
     /// Removes the object; `Ok(true)` when it existed.
     async fn delete_object(&self, kind: ObjectKind, name: &str) -> Result<bool, StoreError>;
     /// Every document of `kind`, in name order.
-    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<String>, StoreError>;
+    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<Versioned>, StoreError>;
 }
 
 /// Failed logins of one name, shared by every instance.
@@ -145,7 +164,7 @@ pub trait Store: SessionStore + DirectoryStore + LockoutStore {
         now: u64,
         kind: ObjectKind,
         name: &str,
-    ) -> Result<(Option<Session>, Option<String>), StoreError> {
+    ) -> Result<(Option<Session>, Option<Versioned>), StoreError> {
         let session = self.get(id, now).await?;
         let object = self.get_object(kind, name).await?;
         Ok((session, object))
