@@ -2,12 +2,16 @@
 //! GS-coded failure is HTTP 200 so drivers report it instead of retrying (protocol §0, §7.3); only an
 //! unknown path, an oversized body and a backend outage use other statuses.
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 
 use crate::error::{Error, SqlErrorKind};
 use crate::snowflake::{Envelope, SqlErrorData, codes};
+
+/// The Snowflake code of a refused request, put on the response so the request log can name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal(pub &'static str);
 
 /// snowgate's own code for "backend unavailable, retry": sent with HTTP 503, which every driver retries.
 pub const SERVICE_UNAVAILABLE: &str = "390503";
@@ -19,6 +23,11 @@ impl IntoResponse for Error {
             Error::BadRequest(_) => (StatusCode::OK, codes::BAD_REQUEST),
             // 413 is not in any driver's retry list, so an oversized request fails once.
             Error::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, codes::BAD_REQUEST),
+            Error::UriTooLong { .. } => (StatusCode::URI_TOO_LONG, codes::BAD_REQUEST),
+            Error::HeadersTooLarge { .. } => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                codes::BAD_REQUEST,
+            ),
             Error::InvalidCredentials => (StatusCode::OK, codes::INCORRECT_USERNAME_OR_PASSWORD),
             Error::InvalidJwt => (StatusCode::OK, codes::INVALID_JWT),
             Error::UserDisabled => (StatusCode::OK, codes::USER_DISABLED),
@@ -64,6 +73,7 @@ impl IntoResponse for Error {
                 };
                 return (
                     StatusCode::OK,
+                    Extension(Refusal(code)),
                     Json(Envelope::failure(code, message, Some(data))),
                 )
                     .into_response();
@@ -72,6 +82,11 @@ impl IntoResponse for Error {
         if matches!(self, Error::Unavailable(_)) {
             tracing::warn!(error = %message, "backend unavailable");
         }
-        (status, Json(Envelope::<()>::failure(code, message, None))).into_response()
+        (
+            status,
+            Extension(Refusal(code)),
+            Json(Envelope::<()>::failure(code, message, None)),
+        )
+            .into_response()
     }
 }

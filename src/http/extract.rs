@@ -132,19 +132,22 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SnowflakeJson<T> {
     }
 }
 
-/// Tells an over-limit body (raw or decompressed) from one that could not be decoded.
+/// Tells an over-limit or too slow body (raw or decompressed) from one that could not be decoded.
 fn body_error(err: &axum::Error, limit: usize) -> Error {
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = current {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return Error::BodyTooLarge { limit };
-        }
         // `io::Error::source` skips the error it wraps, so look inside it explicitly.
         let wrapped = e
             .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref());
-        if wrapped.is_some_and(|inner| inner.is::<http_body_util::LengthLimitError>()) {
-            return Error::BodyTooLarge { limit };
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn StdError + 'static));
+        for candidate in std::iter::once(e).chain(wrapped) {
+            if candidate.is::<http_body_util::LengthLimitError>() {
+                return Error::BodyTooLarge { limit };
+            }
+            if candidate.is::<tower_http::timeout::TimeoutError>() {
+                return Error::BadRequest("Request body was not received in time.".into());
+            }
         }
         current = e.source();
     }
