@@ -172,20 +172,11 @@ impl Gatekeeper {
             client_ip = ?input.client_ip,
             "login succeeded"
         );
-        let mut parameters = vec![
+        let defaults = vec![
             ("AUTOCOMMIT".to_string(), Value::Bool(true)),
             ("TIMEZONE".to_string(), Value::String("Etc/UTC".into())),
         ];
-        for (name, value) in input.session_parameters {
-            let name = name.to_uppercase();
-            if value.is_object() || value.is_array() {
-                continue;
-            }
-            match parameters.iter_mut().find(|(n, _)| *n == name) {
-                Some(slot) => slot.1 = value,
-                None => parameters.push((name, value)),
-            }
-        }
+        let parameters = super::parameters::merge(defaults, input.session_parameters);
         Ok(LoginOutcome {
             session,
             session_token,

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod gatekeeper;
 pub mod ident;
 pub mod keys;
+pub mod parameters;
 pub mod query;
 pub mod session;
 pub mod tokens;
