@@ -169,7 +169,7 @@ impl Gatekeeper {
             user = %session.user,
             account = %session.account,
             client_app = session.client_app.as_deref().unwrap_or("-"),
-            client_ip = ?input.client_ip,
+            client_ip = %crate::logging::ShowIp(input.client_ip),
             "login succeeded"
         );
         let defaults = vec![

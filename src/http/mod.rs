@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::domain::Gatekeeper;
 use crate::error::Error;
+use crate::logging::ShowIp;
 use extract::ClientIp;
 
 /// Default limit of a request body, before and after decompression.
@@ -135,24 +136,12 @@ async fn log_refusal(req: Request, next: Next) -> Response {
             status = response.status().as_u16(),
             code = %code,
             route = ?route,
-            client_ip = %ClientIpDisplay(client_ip),
+            client_ip = %ShowIp(client_ip.and_then(|c| c.0)),
             request_id = ?request_id,
             "request refused"
         );
     }
     response
-}
-
-/// The client address as `127.0.0.1`, or `-` when unknown.
-struct ClientIpDisplay(Option<ClientIp>);
-
-impl std::fmt::Display for ClientIpDisplay {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.and_then(|c| c.0) {
-            Some(ip) => write!(f, "{}", crate::domain::directory::canonical_ip(ip)),
-            None => f.write_str("-"),
-        }
-    }
 }
 
 /// The client's request id from the query string (`requestId` or `request_id`), at most 64 bytes.
