@@ -61,7 +61,8 @@ Settings (environment variables):
   SNOWGATE_TABLE                     DynamoDB table for sessions and users [default: in memory]
   SNOWGATE_SECRET_ID                 Secrets Manager secret [default: the variables above]
   SNOWGATE_SECRET_REFRESH_SECONDS    secret refresh interval [default: 300]
-  RUST_LOG                           log filter [default: info]";
+  AWS_ENDPOINT_URL[_DYNAMODB|_SECRETS_MANAGER]  AWS endpoint overrides [default: AWS]
+  RUST_LOG                           log filter; third-party crates stay capped [default: info]";
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {

@@ -96,10 +96,11 @@ async fn login(addr: SocketAddr) -> Value {
 
 #[tokio::test]
 async fn silent_connections_are_dropped_and_the_server_still_answers() {
-    let (addr, _stop) = start(limits(4)).await;
-    // Fill every slot with clients that connect and never send a byte.
+    let (addr, _stop) = start(limits(50)).await;
+    // Twice as many clients as slots connect and never send a byte: the server holds at most 50,
+    // the rest wait in the backlog, and every one is dropped in turn.
     let mut silent = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..100 {
         silent.push(TcpStream::connect(addr).await.unwrap());
     }
     // A real client queued behind them is served once they are dropped.
@@ -207,4 +208,27 @@ async fn a_busy_address_is_named() {
     let addr = taken.local_addr().unwrap();
     let err = bind(addr).await.expect_err("the port is taken");
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
+}
+
+#[tokio::test]
+async fn stops_when_asked() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_on(
+        listener,
+        TestApp::new().router,
+        limits(4),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    assert_eq!(login(addr).await["success"], true);
+    stop.send(()).unwrap();
+    let result = tokio::time::timeout(GIVE_UP, server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(result.is_ok());
+    assert!(TcpStream::connect(addr).await.is_err());
 }

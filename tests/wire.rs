@@ -290,3 +290,19 @@ async fn deeply_nested_bodies_are_390400() {
         .await;
     assert_eq!(v["success"], false);
 }
+
+#[tokio::test]
+async fn renewal_request_type_is_capped() {
+    let app = TestApp::new();
+    let tokens = app.login().await;
+    let body = json!({"oldSessionToken": tokens.session, "requestType": "s3cr3t".repeat(100)});
+    let (_, v) = app
+        .post("/session/token-request", Some(&tokens.master), body)
+        .await;
+    let message = assert_failure(&v, "390400");
+    assert!(
+        message.contains("requestType") && message.contains("64"),
+        "{message}"
+    );
+    assert!(!message.contains("s3cr3t"), "{message}");
+}

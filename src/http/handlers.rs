@@ -113,6 +113,8 @@ pub async fn token_request(
     SnowflakeToken(master): SnowflakeToken,
     SnowflakeJson(body): SnowflakeJson<RenewRequest>,
 ) -> Reply<RenewResponse> {
+    // Echoed in the refusal of anything but RENEW.
+    crate::snowflake::limits::check_len("requestType", Some(&body.request_type), 64)?;
     let renewed = state
         .gate
         .renew(master.expose_secret(), &body.request_type)
