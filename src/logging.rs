@@ -54,7 +54,7 @@ pub fn init(json: bool) {
         .try_init();
 }
 
-/// The one formatting layer: `rust_log` (default `info`) with the caps appended, writing escaped
+/// The one formatting layer: `rust_log` (default `info`) AND the caps, writing escaped
 /// lines to `writer`. Public so tests can capture what would be logged.
 pub fn layer<S, W>(
     json: bool,
@@ -80,19 +80,17 @@ where
     }
 }
 
-/// The user's filter with the caps appended: at equal specificity the later directive wins.
+/// The user's filter, `info` when unset or unreadable.
 fn env_filter(rust_log: Option<&str>) -> EnvFilter {
-    let caps: Vec<String> = CAPS
-        .iter()
-        .map(|(target, level)| format!("{target}={level}"))
-        .collect();
-    let user = rust_log.filter(|s| !s.trim().is_empty()).unwrap_or("info");
-    EnvFilter::try_new(format!("{user},{}", caps.join(",")))
-        .unwrap_or_else(|_| EnvFilter::new(format!("info,{}", caps.join(","))))
+    rust_log
+        .filter(|s| !s.trim().is_empty())
+        .and_then(|s| EnvFilter::try_new(s).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"))
 }
 
-/// The caps again as a filter of their own, AND-ed with the user's: a directive the user writes
-/// (a more specific target, a span filter) can widen the `EnvFilter` but never this.
+/// The caps as a filter of their own, AND-ed with the user's. Not directives appended to `RUST_LOG`:
+/// those would raise a capped crate above a quieter user level, and a more specific target or a
+/// span directive (`[request]=trace`) would still beat them. This can only lower a level.
 struct ThirdPartyCaps;
 
 impl ThirdPartyCaps {

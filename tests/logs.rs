@@ -177,6 +177,11 @@ async fn one_info_line_per_refused_request() {
         app.send(req).await;
     })
     .await;
+    // Nothing below the default level, not even from a capped crate.
+    assert!(
+        !logs.contains(" DEBUG ") && !logs.contains(" TRACE "),
+        "{logs}"
+    );
     let lines = refusals(&logs);
     let expected = [
         ("rq-1", "status=200", "390400", "/session/v1/login-request"),
