@@ -50,7 +50,11 @@ use crate::error::{Error, SqlErrorKind};
 /// The one table from snowgate's errors to Snowflake's codes; compare it with Snowflake's list.
 pub fn of(error: &Error) -> &'static str {
     match error {
-        Error::BadRequest(_) | Error::BodyTooLarge { .. } | Error::NotFound(_) => BAD_REQUEST,
+        Error::BadRequest(_)
+        | Error::BodyTooLarge { .. }
+        | Error::UriTooLong { .. }
+        | Error::HeadersTooLarge { .. }
+        | Error::NotFound(_) => BAD_REQUEST,
         Error::InvalidCredentials => INCORRECT_USERNAME_OR_PASSWORD,
         Error::InvalidJwt => INVALID_JWT,
         Error::UserDisabled => USER_DISABLED,
