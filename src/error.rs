@@ -29,6 +29,12 @@ pub enum Error {
     /// The body is larger than the limit, before or after decompression.
     #[error("Request body exceeds the limit of {limit} bytes.")]
     BodyTooLarge { limit: usize },
+    /// The request target (path and query) is longer than the limit.
+    #[error("Request URI exceeds the limit of {limit} bytes.")]
+    UriTooLong { limit: usize },
+    /// The headers together are larger than the limit.
+    #[error("Request headers exceed the limit of {limit} bytes.")]
+    HeadersTooLarge { limit: usize },
     /// Wrong user or password, unknown user, or a user that may not use passwords: one answer for all.
     #[error("Incorrect username or password was specified.")]
     InvalidCredentials,
@@ -60,9 +66,26 @@ pub enum Error {
     /// A SQL error for the statement of a query request.
     #[error("{}", .error.message)]
     Sql { error: SqlError, query_id: String },
-    /// A backend (store, secret source) failed or timed out; drivers should retry.
+    /// A backend (store, secret source) failed, throttled or timed out; drivers should retry.
     #[error("Service temporarily unavailable: {0}. Please retry.")]
     Unavailable(String),
+    /// Too much work queued (password hashing): answered at once so that drivers back off and retry.
+    #[error("Too many logins in progress. Please retry.")]
+    Busy,
+    /// Two administrators changed the same object at once; this one lost and wrote nothing. Retryable.
+    #[error(
+        "The object was changed by another statement at the same time; nothing was written. Please retry."
+    )]
+    Conflict,
+    /// A bug or an impossible state: not retryable (a retry would meet the same fault). The detail is
+    /// logged once; the client sees a fixed text.
+    #[error("Internal error: the request could not be processed.")]
+    Internal(String),
+    /// Too many failed logins: the user is locked for a while, whatever the password.
+    #[error(
+        "Your user account has been temporarily locked due to too many failed attempts. Try again after {minutes} minutes or contact your account administrator for assistance."
+    )]
+    UserLocked { minutes: u64 },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

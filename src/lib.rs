@@ -1,5 +1,5 @@
-//! snowgate: a Snowflake-compatible authentication service. See `shared/docs/architecture.md` for the
-//! map; [`app`] builds the one router that both front doors serve.
+//! snowgate: a Snowflake-compatible authentication service. `docs/architecture.md` has the map;
+//! [`app`] builds the one router that both front doors serve.
 
 pub mod aws;
 pub mod config;
@@ -58,6 +58,11 @@ pub fn app(state: AppState) -> Router {
     http::router(state)
 }
 
+/// The router with the configured request-line and header limits.
+pub fn app_with(state: AppState, wire: http::WireLimits) -> Router {
+    http::router_with(state, wire)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
@@ -67,6 +72,8 @@ pub enum StartupError {
         table: String,
         source: store::StoreError,
     },
+    #[error("the demo user could not be written to the directory: {0}")]
+    DemoUser(Error),
 }
 
 /// State for the configuration: DynamoDB sessions when `SNOWGATE_TABLE` is set, Secrets Manager
@@ -74,7 +81,13 @@ pub enum StartupError {
 /// the secret loaded and the DynamoDB connection opened here, once per cold start.
 pub async fn build_state(config: &Config) -> std::result::Result<AppState, StartupError> {
     if config.table.is_none() && config.secret_id.is_none() {
-        return Ok(local_state(config));
+        let state = local_state(config);
+        state
+            .gate
+            .seed_demo_user()
+            .await
+            .map_err(StartupError::DemoUser)?;
+        return Ok(state);
     }
     let sdk = aws::sdk_config().await;
     let secrets: Arc<dyn SecretSource> = match &config.secret_id {
@@ -98,7 +111,14 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
         }
         None => Arc::new(MemoryStore::new()),
     };
-    Ok(state_with(store, secrets, config))
+    let state = state_with(store, secrets, config);
+    // Written now so that a broken store stops the start-up, not the first login.
+    state
+        .gate
+        .seed_demo_user()
+        .await
+        .map_err(StartupError::DemoUser)?;
+    Ok(state)
 }
 
 /// State from configuration alone: in-memory sessions and secrets from the environment.

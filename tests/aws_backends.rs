@@ -67,6 +67,7 @@ fn kid(token: &str) -> String {
 }
 
 #[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
 async fn secret_is_loaded_and_used_for_logins() {
     let client = secrets_client().await;
     let id = aws::create_secret(&client, &secret_json("jwt-one", "pass-one")).await;
@@ -88,6 +89,7 @@ async fn secret_is_loaded_and_used_for_logins() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
 async fn startup_errors_name_the_secret_and_key_never_a_value() {
     let client = secrets_client().await;
     let missing = aws::unique("absent");
@@ -118,6 +120,7 @@ async fn startup_errors_name_the_secret_and_key_never_a_value() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
 async fn rotation_keeps_live_sessions_and_signs_with_the_new_secret() {
     let client = secrets_client().await;
     let id = aws::create_secret(&client, &secret_json("jwt-one", "pass-one")).await;
@@ -178,6 +181,7 @@ async fn rotation_keeps_live_sessions_and_signs_with_the_new_secret() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
 async fn a_stale_secret_is_refreshed_in_the_background() {
     let client = secrets_client().await;
     let id = aws::create_secret(&client, &secret_json("jwt-one", "pass-one")).await;
@@ -198,6 +202,7 @@ async fn a_stale_secret_is_refreshed_in_the_background() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
 async fn dynamodb_outage_is_a_retryable_503_and_writes_nothing() {
     // A good app on moto, and one whose SDK points at a closed port (the same table and secret).
     let good_client = aws_sdk_dynamodb::Client::new(&aws::sdk_config().await);
@@ -230,6 +235,7 @@ async fn dynamodb_outage_is_a_retryable_503_and_writes_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
 async fn a_token_from_a_newer_secret_makes_a_stale_instance_reload() {
     let client = secrets_client().await;
     let id = aws::create_secret(&client, &secret_json("jwt-one", "pass-one")).await;

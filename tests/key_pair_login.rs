@@ -589,7 +589,11 @@ async fn a_disabled_user_is_390101_only_with_a_valid_jwt() {
 async fn a_service_user_never_logs_in_with_a_password() {
     let app = TestApp::new();
     setup(&app).await;
-    for password in ["", "anything", "embucket"] {
+    // The same answer as an unknown user's.
+    let (_, unknown) = login_with(&app, login_body("nobody", "anything")).await;
+    let (_, service) = login_with(&app, login_body("svc_loader", "anything")).await;
+    assert_eq!(unknown, service);
+    for password in ["", "embucket"] {
         let (s, v) = login_with(&app, login_body("svc_loader", password)).await;
         assert_eq!(s, StatusCode::OK);
         assert_failure(&v, "390100");
@@ -601,10 +605,13 @@ async fn a_service_user_never_logs_in_with_a_password() {
     let mut body = login_body("svc_loader", "x");
     body["data"]["AUTHENTICATOR"] = json!("SNOWFLAKE");
     assert_failure(&login_with(&app, body).await.1, "390100");
-    // The same answer as an unknown user's.
-    let (_, unknown) = login_with(&app, login_body("nobody", "anything")).await;
-    let (_, service) = login_with(&app, login_body("svc_loader", "anything")).await;
-    assert_eq!(unknown, service);
+    // Five failures lock the name, as for any user; the key still works (locks are for passwords).
+    assert_failure(
+        &login_with(&app, login_body("svc_loader", "x")).await.1,
+        "390102",
+    );
+    let (s, v) = login_with(&app, loader_body(&loader_jwt(|_| {}))).await;
+    assert_loader_session(&app, s, &v).await;
 }
 
 #[tokio::test]

@@ -150,6 +150,7 @@ fn temp_dir() -> PathBuf {
 }
 
 #[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
 async fn stores_the_private_key_in_a_new_secret_then_in_a_new_version() {
     let endpoint = aws::endpoint();
     let client = secrets_client().await;

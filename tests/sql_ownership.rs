@@ -12,7 +12,7 @@ use common::sql::*;
 use common::*;
 use serde_json::Value;
 use snowgate::store::memory::MemoryStore;
-use snowgate::store::{DirectoryStore, ObjectKind};
+use snowgate::store::{DirectoryStore, ObjectKind, Write};
 
 on_every_store!(
     show_lists_the_creating_role_as_owner,
@@ -186,7 +186,10 @@ async fn records_older_than_ownership_have_the_lowest_creating_role_as_owner() {
         ),
     ];
     for (kind, name, doc) in legacy {
-        store.put_object(kind, name, doc, false).await.unwrap();
+        store
+            .put_object(kind, name, doc, Write::Create)
+            .await
+            .unwrap();
     }
     let app = TestApp::with_store(store, "test-secret");
     let admin = app.admin().await;

@@ -1,6 +1,6 @@
 //! Who may administer: administrator roles only, re-checked at every statement (a revoked grant, a
 //! dropped user end administration in open sessions), system roles granted and managed only by
-//! their holders, and the demo user fixed.
+//! their holders, and the demo user administered like any other.
 //! Each test runs on the in-memory store and on DynamoDB (moto_server).
 
 #[macro_use]
@@ -16,7 +16,7 @@ on_every_store!(
     system_roles_are_granted_only_by_their_holders,
     useradmin_cannot_take_over_an_accountadmin_user,
     a_dropped_users_sessions_do_not_outlive_it,
-    the_demo_user_cannot_be_changed,
+    the_demo_user_is_an_ordinary_user,
 );
 
 async fn only_administrator_roles_administer(app: TestApp) {
@@ -107,14 +107,19 @@ async fn open_sessions_lose_administration_with_the_grant(app: TestApp) {
             ("DROP USER cid", OK),
         ])
         .await;
-    for (who, s) in [("revoked", &ann), ("disabled", &ben), ("dropped", &cid)] {
-        let v = fails(&app, s, "CREATE USER sneaky PASSWORD='pw123456'", "003001").await;
-        assert!(v["message"].as_str().is_some(), "{who}: {v}");
-        fails(&app, s, "SHOW USERS", "003001").await;
+    // Each session ends at its next request, with Snowflake's answer; nothing is created.
+    for (s, code) in [(&ann, "390111"), (&ben, "390101"), (&cid, "390111")] {
+        let (_, v) = app.query(s, "CREATE USER sneaky PASSWORD='pw123456'").await;
+        assert_failure(&v, code);
+        let (_, v) = app.query(s, "SHOW USERS").await;
+        assert_failure(&v, "390111");
     }
     assert!(!admin.user_exists("sneaky").await);
-    // Granted again: the open session administers again.
+    // Granted again: the ended session stays ended; a new login administers again.
     admin.ok("GRANT ROLE useradmin TO USER ann").await;
+    let (_, v) = app.query(&ann, "SHOW USERS").await;
+    assert_failure(&v, "390111");
+    let ann = app.session(app.login_as("ann", "pw123456").await.session);
     ann.ok("SHOW USERS").await;
 }
 
@@ -156,7 +161,9 @@ async fn system_roles_are_granted_only_by_their_holders(app: TestApp) {
     }
     admin.ok("USE ROLE accountadmin").await;
     let v = admin.ok("SHOW ROLES").await;
-    for r in ["ACCOUNTADMIN", "SECURITYADMIN", "SYSADMIN", "ANALYST"] {
+    // Only the demo user (seeded with ACCOUNTADMIN) holds a system role directly.
+    assert_eq!(role_row(&v, "ACCOUNTADMIN")["assigned_to_users"], "1");
+    for r in ["SECURITYADMIN", "SYSADMIN", "ANALYST"] {
         assert_eq!(role_row(&v, r)["assigned_to_users"], "0", "{r}");
     }
 }
@@ -219,35 +226,36 @@ async fn a_dropped_users_sessions_do_not_outlive_it(app: TestApp) {
     assert_eq!(v["success"], false, "{v}");
 }
 
-async fn the_demo_user_cannot_be_changed(app: TestApp) {
+async fn the_demo_user_is_an_ordinary_user(app: TestApp) {
     let admin = app.admin().await;
-    admin.ok("CREATE ROLE r").await;
-    for sql in [
-        "ALTER USER embucket SET COMMENT = 'x'",
-        "ALTER USER EMBUCKET SET DISABLED = TRUE",
-        "ALTER USER IF EXISTS embucket UNSET COMMENT",
-        "DROP USER embucket",
-        "DROP USER IF EXISTS embucket",
-        "GRANT ROLE r TO USER embucket",
-        "REVOKE ROLE accountadmin FROM USER embucket",
-    ] {
-        let v = admin.fails(sql, "000002").await;
-        assert!(
-            v["message"].as_str().unwrap().contains("EMBUCKET"),
-            "{sql}: {v}"
-        );
-    }
-    admin
-        .fails("CREATE USER embucket PASSWORD = 'pw123456'", "002002")
-        .await;
-    admin.ok("CREATE USER IF NOT EXISTS embucket").await;
+    // Seeded from the configuration: a PERSON with ACCOUNTADMIN and a password (never shown).
     let d = admin.desc_user("embucket").await;
     assert_eq!(d["NAME"], "EMBUCKET");
+    assert_eq!(d["TYPE"], "PERSON");
     assert_eq!(d["DEFAULT_ROLE"], "ACCOUNTADMIN");
-    assert_eq!(d["DISABLED"], "false");
-    // Still the same demo user, still able to log in and administer.
+    assert_eq!(d["HAS_PASSWORD"], "true");
+    admin
+        .script(&[
+            ("CREATE USER embucket PASSWORD = 'pw123456'", "002002"),
+            ("CREATE USER IF NOT EXISTS embucket", OK),
+            // Administrators change it like any user; DISABLED applies to it as to anyone.
+            (
+                "CREATE USER backup_admin PASSWORD = 'pw123456' DEFAULT_ROLE = accountadmin",
+                OK,
+            ),
+            ("GRANT ROLE accountadmin TO USER backup_admin", OK),
+            ("ALTER USER embucket SET COMMENT = 'the demo'", OK),
+        ])
+        .await;
+    assert_eq!(admin.desc_user("embucket").await["COMMENT"], "the demo");
+    let backup = app.session(app.login_as("backup_admin", "pw123456").await.session);
+    backup.ok("ALTER USER embucket SET DISABLED = TRUE").await;
+    let (_, v) = app
+        .post(LOGIN, None, login_body("embucket", "embucket"))
+        .await;
+    assert_failure(&v, "390101");
+    backup.ok("ALTER USER embucket SET DISABLED = FALSE").await;
     let s = app.admin().await;
     let (_, v) = app.query(&s, "SELECT CURRENT_ROLE()").await;
     assert_eq!(v["data"]["rowset"], json!([["ACCOUNTADMIN"]]));
-    s.ok("CREATE USER after_all").await;
 }

@@ -17,3 +17,13 @@ async fn memory_store_keeps_the_contract() {
 async fn memory_directory_keeps_the_contract() {
     contract::run_directory(Arc::new(MemoryStore::new())).await;
 }
+
+#[tokio::test]
+async fn memory_lockout_keeps_the_contract() {
+    contract::run_lockout(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn memory_session_and_object_keeps_the_contract() {
+    contract::run_session_and_object(Arc::new(MemoryStore::new())).await;
+}

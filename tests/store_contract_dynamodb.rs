@@ -8,6 +8,7 @@ use std::sync::Arc;
 use snowgate::store::dynamo::DynamoStore;
 
 #[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
 async fn dynamodb_store_keeps_the_contract() {
     let client = aws_sdk_dynamodb::Client::new(&common::aws::sdk_config().await);
     let table = common::aws::create_table(&client).await;
@@ -15,8 +16,25 @@ async fn dynamodb_store_keeps_the_contract() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
 async fn dynamodb_directory_keeps_the_contract() {
     let client = aws_sdk_dynamodb::Client::new(&common::aws::sdk_config().await);
     let table = common::aws::create_table(&client).await;
     contract::run_directory(Arc::new(DynamoStore::new(client, table))).await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
+async fn dynamodb_lockout_keeps_the_contract() {
+    let client = aws_sdk_dynamodb::Client::new(&common::aws::sdk_config().await);
+    let table = common::aws::create_table(&client).await;
+    contract::run_lockout(Arc::new(DynamoStore::new(client, table))).await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
+async fn dynamodb_session_and_object_keeps_the_contract() {
+    let client = aws_sdk_dynamodb::Client::new(&common::aws::sdk_config().await);
+    let table = common::aws::create_table(&client).await;
+    contract::run_session_and_object(Arc::new(DynamoStore::new(client, table))).await;
 }

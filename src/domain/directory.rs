@@ -1,22 +1,17 @@
 //! The user directory: users, roles, network policies and the account's settings, kept as JSON
-//! documents in the store. The demo user from the secret is not stored: it is a `PERSON` holding
-//! `ACCOUNTADMIN` (and `PUBLIC`), and it cannot be altered or dropped.
+//! documents in the store. The demo user of the configuration is one of these users, written at start.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use ipnet::IpNet;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::secrets::SecretMaterial;
-use crate::store::{ObjectKind, Store, StoreError};
+use crate::store::{ObjectKind, Store, StoreError, Versioned, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -81,6 +76,9 @@ pub struct User {
     /// The role that created the user; `None` in records written before ownership was kept.
     #[serde(default)]
     pub owner: Option<String>,
+    /// The store version this was read at (0: not read from the store).
+    #[serde(skip)]
+    pub version: u64,
 }
 
 impl User {
@@ -142,6 +140,8 @@ pub struct Role {
     /// The role that created it; `None` for system roles and records older than ownership.
     #[serde(default)]
     pub owner: Option<String>,
+    #[serde(skip)]
+    pub version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -154,15 +154,19 @@ pub struct NetworkPolicy {
     /// The role that created it; `None` in records written before ownership was kept.
     #[serde(default)]
     pub owner: Option<String>,
+    #[serde(skip)]
+    pub version: u64,
 }
 
 impl NetworkPolicy {
-    /// Parses one list entry: an address (a /32 or /128) or a CIDR.
+    /// Parses one list entry: an address (a /32 or /128) or a CIDR. An IPv4-mapped IPv6 entry
+    /// (`::ffff:10.0.0.1`, `::ffff:10.0.0.0/104`) becomes the IPv4 one, as client addresses do.
     pub fn parse_entry(entry: &str) -> std::result::Result<IpNet, String> {
         let entry = entry.trim();
         entry
             .parse::<IpNet>()
             .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+            .map(canonical_net)
             .map_err(|_| format!("'{entry}' is not an IP address or CIDR range"))
     }
 
@@ -189,44 +193,33 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// A range inside `::ffff:0:0/96` is the IPv4 range it maps; wider ranges stay IPv6.
+fn canonical_net(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => v6
+            .addr()
+            .to_ipv4_mapped()
+            .and_then(|v4| ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).ok())
+            .map(|v4| IpNet::V4(v4.trunc()))
+            .unwrap_or(net),
+        other => other,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct AccountSettings {
     pub network_policy: Option<String>,
+    #[serde(skip)]
+    pub version: u64,
 }
 
 const ACCOUNT_DOC: &str = "ACCOUNT";
 
-/// The demo user's fixed incarnation id.
-pub const DEMO_USER_ID: &str = "demo";
-
+/// A new argon2id hash, computed on the calling thread: for administrative statements only (logins
+/// verify on the hashing threads of [`super::passwords`]).
 pub fn hash_password(password: &SecretString) -> Result<String> {
-    let mut salt = [0u8; 16];
-    rand::fill(&mut salt);
-    Argon2::default()
-        .hash_password_with_salt(password.expose_secret().as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| Error::Unavailable("password could not be hashed".into()))
-}
-
-/// Verifies against an argon2 PHC string. `None` (no password, or an unknown user) still spends the
-/// time of one verification, so the answer's timing does not tell whether the user exists.
-pub fn verify_password(password: &SecretString, hash: Option<&str>) -> bool {
-    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| hash_password(&SecretString::from("dummy")).ok());
-    let (hash, real) = match hash {
-        Some(h) => (h, true),
-        None => match dummy {
-            Some(d) => (d.as_str(), false),
-            None => return false,
-        },
-    };
-    let Ok(parsed) = PasswordHash::new(hash) else {
-        return false;
-    };
-    let ok = Argon2::default()
-        .verify_password(password.expose_secret().as_bytes(), &parsed)
-        .is_ok();
-    ok && real
+    super::passwords::hash_password(password)
+        .ok_or_else(|| Error::Internal("password could not be hashed".into()))
 }
 
 /// Typed access to the directory documents.
@@ -235,12 +228,40 @@ pub struct Directory {
 }
 
 fn decode<T: DeserializeOwned>(doc: &str) -> Result<T> {
-    serde_json::from_str(doc).map_err(|_| Error::Unavailable("corrupt directory document".into()))
+    serde_json::from_str(doc).map_err(|_| Error::Internal("corrupt directory document".into()))
+}
+
+/// A directory record that remembers the version it was read at, so that writing it back is
+/// conditional on nobody having changed it since. Not part of the stored document.
+pub trait Record: Serialize + DeserializeOwned {
+    fn version(&self) -> u64;
+    fn set_version(&mut self, version: u64);
+}
+
+macro_rules! record {
+    ($($t:ty),*) => {$(
+        impl Record for $t {
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn set_version(&mut self, version: u64) {
+                self.version = version;
+            }
+        }
+    )*};
+}
+
+record!(User, Role, NetworkPolicy, AccountSettings);
+
+fn decode_versioned<T: Record>(stored: &Versioned) -> Result<T> {
+    let mut value: T = decode(&stored.doc)?;
+    value.set_version(stored.version);
+    Ok(value)
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value)
-        .map_err(|_| Error::Unavailable("directory document could not be encoded".into()))
+        .map_err(|_| Error::Internal("directory document could not be encoded".into()))
 }
 
 impl Directory {
@@ -248,44 +269,52 @@ impl Directory {
         Self { store }
     }
 
-    /// The demo user of the current secret.
-    pub fn demo_user(secrets: &SecretMaterial) -> User {
+    /// A user read together with a session (see [`crate::store::Store::session_and_object`]).
+    pub fn user_from_doc(stored: &Versioned) -> Result<User> {
+        decode_versioned(stored)
+    }
+
+    /// The demo user as first written from the configuration: an ordinary `PERSON` holding
+    /// `ACCOUNTADMIN`, owned by `ACCOUNTADMIN`, so administrators can change it like any user.
+    pub fn demo_user_record(name: &str, password_hash: String, now: u64) -> User {
         User {
-            id: DEMO_USER_ID.into(),
-            name: secrets.demo_user.to_uppercase(),
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.to_string(),
             user_type: UserType::Person,
             default_role: Some("ACCOUNTADMIN".into()),
             roles: BTreeSet::from(["ACCOUNTADMIN".to_string()]),
-            // Not a hash: the demo password is compared with the secret's; this only makes
-            // `DESC USER` and `SHOW USERS` say that it has one.
-            password_hash: Some("(service secret)".into()),
-            comment: Some("demo user from the service secret".into()),
+            password_hash: Some(password_hash),
+            comment: Some("demo user from the service configuration".into()),
+            created_on: now,
+            owner: Some("ACCOUNTADMIN".into()),
             ..User::default()
         }
     }
 
-    pub fn is_demo(secrets: &SecretMaterial, name: &str) -> bool {
-        name.eq_ignore_ascii_case(&secrets.demo_user)
-    }
-
-    async fn get<T: DeserializeOwned>(&self, kind: ObjectKind, name: &str) -> Result<Option<T>> {
+    async fn get<T: Record>(&self, kind: ObjectKind, name: &str) -> Result<Option<T>> {
         match self.store.get_object(kind, name).await? {
-            Some(doc) => decode(&doc).map(Some),
+            Some(stored) => decode_versioned(&stored).map(Some),
             None => Ok(None),
         }
     }
 
-    /// Writes a document; `false` when it exists and `replace` is off.
-    async fn put<T: Serialize>(
+    /// Writes a record: over the version it was read at, else as new (or over anything with
+    /// `replace`). `false` when a create found it there; a lost race is [`Error::Conflict`].
+    async fn put<T: Record>(
         &self,
         kind: ObjectKind,
         name: &str,
         value: &T,
         replace: bool,
     ) -> Result<bool> {
+        let write = match value.version() {
+            0 if replace => Write::Replace,
+            0 => Write::Create,
+            v => Write::IfVersion(v),
+        };
         match self
             .store
-            .put_object(kind, name, &encode(value)?, replace)
+            .put_object(kind, name, &encode(value)?, write)
             .await
         {
             Err(StoreError::AlreadyExists) => Ok(false),
@@ -293,12 +322,12 @@ impl Directory {
         }
     }
 
-    async fn list<T: DeserializeOwned>(&self, kind: ObjectKind) -> Result<Vec<T>> {
+    async fn list<T: Record>(&self, kind: ObjectKind) -> Result<Vec<T>> {
         self.store
             .list_objects(kind)
             .await?
             .iter()
-            .map(|d| decode(d))
+            .map(decode_versioned)
             .collect()
     }
 
@@ -315,7 +344,8 @@ impl Directory {
         {
             return Ok(Some(user));
         }
-        match self.get::<String>(ObjectKind::LoginName, &login).await? {
+        let alias = self.store.get_object(ObjectKind::LoginName, &login).await?;
+        match alias.map(|a| decode::<String>(&a.doc)).transpose()? {
             Some(name) => Ok(self
                 .user(&name)
                 .await?
@@ -324,15 +354,20 @@ impl Directory {
         }
     }
 
-    /// Writes a user; `replace` overwrites an existing one. Keeps the login-name index in step.
+    /// Writes a user: over `previous` (at the version it was read) when given, else as a new user
+    /// (`false` if one exists). Keeps the login-name index in step.
     pub async fn put_user(
         &self,
         user: &User,
         previous: Option<&User>,
-        replace: bool,
+        _replace: bool,
     ) -> Result<bool> {
+        let versioned = User {
+            version: previous.map_or(0, |p| p.version),
+            ..user.clone()
+        };
         if !self
-            .put(ObjectKind::User, &user.name, user, replace)
+            .put(ObjectKind::User, &user.name, &versioned, false)
             .await?
         {
             return Ok(false);
@@ -341,15 +376,13 @@ impl Directory {
         Ok(true)
     }
 
-    /// Replaces an existing user; `false` when it is gone.
+    /// Replaces `previous` with `user`, only if nobody changed or dropped it since it was read
+    /// ([`Error::Conflict`] otherwise, which drivers retry).
     pub async fn update_user(&self, user: &User, previous: &User) -> Result<bool> {
-        if !self
-            .store
-            .update_object(ObjectKind::User, &user.name, &encode(user)?)
-            .await?
-        {
-            return Ok(false);
-        }
+        let write = Write::IfVersion(previous.version);
+        self.store
+            .put_object(ObjectKind::User, &user.name, &encode(user)?, write)
+            .await?;
         self.reindex_login(Some(previous), Some(user)).await?;
         Ok(true)
     }
@@ -374,9 +407,21 @@ impl Directory {
         }
         if let (Some(a), Some(user)) = (&new_alias, new) {
             self.store
-                .put_object(ObjectKind::LoginName, a, &encode(&user.name)?, true)
+                .put_object(
+                    ObjectKind::LoginName,
+                    a,
+                    &encode(&user.name)?,
+                    Write::Replace,
+                )
                 .await?;
         }
+        Ok(())
+    }
+
+    /// Forgets the user's failed logins: `ALTER USER … SET MINS_TO_UNLOCK = 0`.
+    pub async fn unlock(&self, user: &User) -> Result<()> {
+        self.store.clear_failures(&user.name).await?;
+        self.store.clear_failures(&user.effective_login()).await?;
         Ok(())
     }
 
@@ -397,8 +442,7 @@ impl Directory {
             return Ok(Some(Role {
                 name: name.to_string(),
                 comment: Some("system role".into()),
-                created_on: 0,
-                owner: None,
+                ..Role::default()
             }));
         }
         self.get(ObjectKind::Role, name).await
@@ -410,8 +454,7 @@ impl Directory {
             .map(|r| Role {
                 name: r.to_string(),
                 comment: Some("system role".into()),
-                created_on: 0,
-                owner: None,
+                ..Role::default()
             })
             .collect();
         roles.extend(self.list::<Role>(ObjectKind::Role).await?);
@@ -453,10 +496,15 @@ impl Directory {
             .unwrap_or_default())
     }
 
+    /// Writes the account's settings over the version they were read at.
     pub async fn set_account(&self, settings: &AccountSettings) -> Result<()> {
-        self.store
-            .put_object(ObjectKind::Account, ACCOUNT_DOC, &encode(settings)?, true)
-            .await?;
+        if !self
+            .put(ObjectKind::Account, ACCOUNT_DOC, settings, false)
+            .await?
+        {
+            // Created by someone else since it was read as absent.
+            return Err(Error::Conflict);
+        }
         Ok(())
     }
 

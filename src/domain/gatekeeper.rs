@@ -1,21 +1,22 @@
-//! The service itself: log in, check tokens, renew, heartbeat, log out, and run a query in its context.
-//! Handlers call these with domain types; this file never sees HTTP or the wire format.
+//! The service itself: log in, check tokens and rights, renew, heartbeat, log out. Handlers call these
+//! with domain types; this file never sees HTTP or the wire format. How each credential is checked is in
+//! `login.rs`; the query context in `query.rs`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::Value;
 
-use super::credentials::password_matches;
-use super::directory::{Directory, User, UserType, canonical_ip, verify_password};
-use super::ident::{Identifier, account_name};
-use super::keys::{KeyCache, claimed_identity, signature_valid};
-use super::session::{Session, SessionContext, new_session_id};
+use super::audit::{Attempt, Method};
+use super::directory::{Directory, User};
+use super::keys::KeyCache;
+use super::passwords::PasswordHasher;
+use super::session::{Session, new_session_id};
 use super::tokens::{Claims, TokenError, TokenKind};
 use crate::error::{Error, Result};
 use crate::secrets::{SecretMaterial, SecretSource};
-use crate::store::{Store, StoreError};
+use crate::store::{ObjectKind, Store, StoreError};
 
 /// Epoch seconds. Injected so tests can move time instead of sleeping.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -29,10 +30,18 @@ pub fn system_clock() -> Clock {
     })
 }
 
+/// How long a session token keeps working after it was renewed, so that requests already on their way
+/// with it (a driver's other threads) do not fail. Then it answers 390112 and the driver renews.
+pub const RENEW_GRACE_SECONDS: u64 = 30;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     pub session_ttl: u64,
     pub master_ttl: u64,
+    /// Failed password logins before the user is locked (Snowflake's PASSWORD_MAX_RETRIES, 5).
+    pub lockout_failures: u32,
+    /// How long a lock lasts (Snowflake's PASSWORD_LOCKOUT_TIME_MINS, 15 minutes).
+    pub lockout_seconds: u64,
 }
 
 impl Default for Settings {
@@ -40,6 +49,8 @@ impl Default for Settings {
         Self {
             session_ttl: 259_200,
             master_ttl: 604_800,
+            lockout_failures: 5,
+            lockout_seconds: 15 * 60,
         }
     }
 }
@@ -54,6 +65,7 @@ pub struct LoginInput {
     pub token: Option<SecretString>,
     pub authenticator: Option<String>,
     pub client_app: Option<String>,
+    pub client_version: Option<String>,
     pub database: Option<String>,
     pub schema: Option<String>,
     pub warehouse: Option<String>,
@@ -63,6 +75,8 @@ pub struct LoginInput {
     /// The host the client connected to, recorded in its tokens.
     pub host: Option<String>,
     pub client_ip: Option<IpAddr>,
+    /// The driver's request id: its retries of one login share it, so they count as one failure.
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug)]
@@ -88,9 +102,13 @@ pub struct Gatekeeper {
     pub(super) store: Arc<dyn Store>,
     pub(super) directory: Directory,
     pub(super) secrets: Arc<dyn SecretSource>,
-    keys: KeyCache,
-    settings: Settings,
+    pub(super) hasher: PasswordHasher,
+    pub(super) keys: KeyCache,
+    pub(super) settings: Settings,
     clock: Clock,
+    /// The secret material the demo user was last written from; a reload with a new demo password
+    /// writes it again.
+    seeded: tokio::sync::Mutex<Option<Arc<SecretMaterial>>>,
 }
 
 impl Gatekeeper {
@@ -104,9 +122,11 @@ impl Gatekeeper {
             directory: Directory::new(Arc::clone(&store)),
             store,
             secrets,
+            hasher: PasswordHasher::for_this_machine(),
             keys: KeyCache::default(),
             settings,
             clock,
+            seeded: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -114,13 +134,79 @@ impl Gatekeeper {
         (self.clock)()
     }
 
+    /// Makes sure the demo user of the configuration exists in the directory with the configured
+    /// password. Run at start-up and again whenever the secret material changes; cheap otherwise.
+    pub async fn seed_demo_user(&self) -> Result<()> {
+        let secrets = self.secrets.current();
+        let mut seeded = self.seeded.lock().await;
+        if seeded.as_ref().is_some_and(|s| Arc::ptr_eq(s, &secrets)) {
+            return Ok(());
+        }
+        let name = secrets.demo_user.to_uppercase();
+        match self.directory.user(&name).await? {
+            Some(user) => {
+                let hash = user.password_hash.as_deref();
+                if !self.hasher.verify(&secrets.demo_password, hash).await? {
+                    let hash = self.hasher.hash(&secrets.demo_password).await?;
+                    let updated = User {
+                        password_hash: Some(hash),
+                        ..user.clone()
+                    };
+                    self.directory.update_user(&updated, &user).await?;
+                    tracing::info!(user = ?name, "demo user's password set from the configuration");
+                }
+            }
+            None => {
+                let hash = self.hasher.hash(&secrets.demo_password).await?;
+                let user = Directory::demo_user_record(&name, hash, self.now());
+                // Another instance may have written it first: that is as good.
+                self.directory.put_user(&user, None, false).await?;
+                tracing::info!(user = ?name, "demo user created from the configuration");
+            }
+        }
+        *seeded = Some(secrets);
+        Ok(())
+    }
+
     pub async fn login(&self, input: LoginInput) -> Result<LoginOutcome> {
+        let mut attempt = Attempt {
+            user: input.login_name.as_deref(),
+            account: input.account.as_deref(),
+            client_app: input.client_app.as_deref(),
+            client_version: input.client_version.as_deref(),
+            client_ip: input.client_ip,
+            request_id: input.request_id.as_deref(),
+            ..Attempt::default()
+        };
+        let result = self.try_login(&input, &mut attempt).await;
+        match &result {
+            Ok(out) => {
+                attempt.session_id = Some(out.session.id);
+                attempt.record(None, "login succeeded");
+            }
+            Err(e) => attempt.record(Some(crate::snowflake::codes::of(e)), "login refused"),
+        }
+        result
+    }
+
+    async fn try_login(
+        &self,
+        input: &LoginInput,
+        attempt: &mut Attempt<'_>,
+    ) -> Result<LoginOutcome> {
+        self.seed_demo_user().await?;
         let secrets = self.secrets.current();
         let now = self.now();
         let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
         let (user, account) = match authenticator.as_deref() {
-            None | Some("") | Some("SNOWFLAKE") => self.password_login(&input, &secrets).await?,
-            Some("SNOWFLAKE_JWT") => self.key_pair_login(&input, &secrets, now).await?,
+            None | Some("") | Some("SNOWFLAKE") => {
+                attempt.method = Some(Method::Password);
+                self.password_login(input, now).await?
+            }
+            Some("SNOWFLAKE_JWT") => {
+                attempt.method = Some(Method::KeyPair);
+                self.key_pair_login(input, now).await?
+            }
             Some(other) => {
                 return Err(Error::BadRequest(format!(
                     "Authenticator '{other}' is not supported."
@@ -130,8 +216,8 @@ impl Gatekeeper {
         if user.disabled {
             return Err(Error::UserDisabled);
         }
-        let context = initial_context(&user, &input)?;
-        let mut session = Session {
+        let context = super::login::initial_context(&user, input)?;
+        let session = Session {
             id: new_session_id(),
             user: user.name.clone(),
             account,
@@ -140,23 +226,22 @@ impl Gatekeeper {
             expires_at: now.saturating_add(self.settings.master_ttl),
             client_app: input.client_app.clone(),
             user_id: user.id.clone(),
+            ..Session::default()
         };
-        // Ids are random in a 2^53 space; one retry covers the unlikely collision.
-        match self.store.create(&session).await {
-            Err(StoreError::AlreadyExists) => {
-                session.id = new_session_id();
-                self.store.create(&session).await?;
-            }
-            other => other?,
-        }
         let host = input.host.as_deref();
-        let session_token = secrets.keyring.mint(
+        let (session_token, token_id) = secrets.keyring.mint_identified(
             TokenKind::Session,
             &session,
             host,
             now,
             self.settings.session_ttl,
         );
+        let session = self
+            .create_session(Session {
+                token_id,
+                ..session
+            })
+            .await?;
         let master_token = secrets.keyring.mint(
             TokenKind::Master,
             &session,
@@ -164,165 +249,39 @@ impl Gatekeeper {
             now,
             self.settings.master_ttl,
         );
-        tracing::info!(
-            session_id = session.id,
-            user = %session.user,
-            account = %session.account,
-            client_app = session.client_app.as_deref().unwrap_or("-"),
-            client_ip = ?input.client_ip,
-            "login succeeded"
-        );
-        let mut parameters = vec![
-            ("AUTOCOMMIT".to_string(), Value::Bool(true)),
-            ("TIMEZONE".to_string(), Value::String("Etc/UTC".into())),
-        ];
-        for (name, value) in input.session_parameters {
-            let name = name.to_uppercase();
-            if value.is_object() || value.is_array() {
-                continue;
-            }
-            match parameters.iter_mut().find(|(n, _)| *n == name) {
-                Some(slot) => slot.1 = value,
-                None => parameters.push((name, value)),
-            }
-        }
         Ok(LoginOutcome {
-            session,
             session_token,
             master_token,
             session_ttl: self.settings.session_ttl,
             master_ttl: self.settings.master_ttl,
-            parameters,
+            parameters: super::parameters::merge(
+                vec![
+                    ("AUTOCOMMIT".to_string(), Value::Bool(true)),
+                    ("TIMEZONE".to_string(), Value::String("Etc/UTC".into())),
+                ],
+                input.session_parameters.clone(),
+            ),
+            session,
         })
     }
 
-    /// The user who logs in as `login`: the demo user of the secret, or a stored one.
-    pub(super) async fn find_user(
-        &self,
-        secrets: &SecretMaterial,
-        login: &str,
-    ) -> Result<Option<User>> {
-        if Directory::is_demo(secrets, login) {
-            return Ok(Some(Directory::demo_user(secrets)));
+    /// Stores a new session. Ids are random in a 2^53 space; one retry covers the unlikely collision.
+    async fn create_session(&self, mut session: Session) -> Result<Session> {
+        match self.store.create(&session).await {
+            Err(StoreError::AlreadyExists) => {
+                session.id = new_session_id();
+                self.store.create(&session).await?;
+            }
+            other => other?,
         }
-        self.directory.user_by_login(login).await
+        Ok(session)
     }
 
     /// The user a session belongs to, as it is now: `None` once that user was dropped (even if another
     /// user of the same name was created since). The session holds the user's name, not its login.
     pub(super) async fn session_user(&self, name: &str, user_id: &str) -> Result<Option<User>> {
-        let secrets = self.secrets.current();
-        let user = if Directory::is_demo(&secrets, name) {
-            Some(Directory::demo_user(&secrets))
-        } else {
-            self.directory.user(name).await?
-        };
+        let user = self.directory.user(name).await?;
         Ok(user.filter(|u| u.id == user_id))
-    }
-
-    /// The user's network policy, else the account's, must admit the client; checked before any
-    /// credential so a refused address learns nothing about them.
-    async fn check_network_policy(&self, user: Option<&User>, ip: Option<IpAddr>) -> Result<()> {
-        match self.directory.policy_for(user).await? {
-            Some(policy) if !policy.admits(ip) => {
-                let shown = ip
-                    .map(|i| canonical_ip(i).to_string())
-                    .unwrap_or_else(|| "unknown".into());
-                tracing::info!(client_ip = %shown, policy = %policy.name, "login refused by network policy");
-                Err(Error::IpNotAllowed(shown))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    async fn password_login(
-        &self,
-        input: &LoginInput,
-        secrets: &SecretMaterial,
-    ) -> Result<(User, String)> {
-        let login = input
-            .login_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| Error::BadRequest("LOGIN_NAME is required.".into()))?;
-        let user = self.find_user(secrets, login).await?;
-        self.check_network_policy(user.as_ref(), input.client_ip)
-            .await?;
-        let password = input.password.as_ref().ok_or(Error::InvalidCredentials)?;
-        // Every branch spends one comparison, so timing does not tell which one failed.
-        let ok = match &user {
-            Some(u) if Directory::is_demo(secrets, &u.name) => {
-                password_matches(password, &secrets.demo_password)
-            }
-            Some(u) => {
-                let ok = verify_password(password, u.password_hash.as_deref());
-                // A SERVICE user never logs in with a password, and gets the same answer as a
-                // wrong one.
-                ok && u.user_type != UserType::Service
-            }
-            None => verify_password(password, None),
-        };
-        match user {
-            Some(user) if ok => {
-                let account = input
-                    .account
-                    .as_deref()
-                    .map(account_name)
-                    .unwrap_or_default();
-                Ok((user, account))
-            }
-            _ => {
-                tracing::info!(user = login, "login refused: bad credentials");
-                Err(Error::InvalidCredentials)
-            }
-        }
-    }
-
-    async fn key_pair_login(
-        &self,
-        input: &LoginInput,
-        secrets: &SecretMaterial,
-        now: u64,
-    ) -> Result<(User, String)> {
-        let refused = |why: &str| {
-            // The reason goes to the log only; the client always gets 390144.
-            tracing::info!(reason = why, "key-pair login refused");
-            Error::InvalidJwt
-        };
-        let token = input.token.as_ref().ok_or_else(|| refused("no TOKEN"))?;
-        let token = token.expose_secret();
-        let id =
-            claimed_identity(token, now).ok_or_else(|| refused("malformed claims or times"))?;
-        if input
-            .account
-            .as_deref()
-            .is_some_and(|a| account_name(a) != id.account)
-        {
-            return Err(refused("account mismatch"));
-        }
-        if input
-            .login_name
-            .as_deref()
-            .is_some_and(|l| !l.trim().eq_ignore_ascii_case(&id.user))
-        {
-            return Err(refused("LOGIN_NAME differs from the JWT subject"));
-        }
-        let user = self.find_user(secrets, &id.user).await?;
-        self.check_network_policy(user.as_ref(), input.client_ip)
-            .await?;
-        let user = user.ok_or_else(|| refused("unknown user"))?;
-        let key = user
-            .key_with_fingerprint(&id.fingerprint)
-            .ok_or_else(|| refused("no key with that fingerprint"))?;
-        let key = self
-            .keys
-            .get(key)
-            .ok_or_else(|| refused("stored key unusable"))?;
-        if !signature_valid(token, &key) {
-            return Err(refused("bad signature"));
-        }
-        Ok((user, id.account))
     }
 
     /// The verified claims of a token of `kind`, mapped to the code drivers expect for that kind. A
@@ -340,17 +299,70 @@ impl Gatekeeper {
         })
     }
 
+    /// A heartbeat: the session must be live and its user's rights intact. Failures are audited.
+    pub async fn heartbeat(&self, session_token: &str) -> Result<()> {
+        let result = self.authenticated(session_token).await;
+        if let Err(e) = &result {
+            Attempt {
+                method: Some(Method::Heartbeat),
+                ..Attempt::default()
+            }
+            .record(Some(crate::snowflake::codes::of(e)), "heartbeat refused");
+        }
+        result.map(|_| ())
+    }
+
     /// The live session a session token belongs to.
     pub async fn authenticate(&self, session_token: &str) -> Result<Session> {
+        Ok(self.authenticated(session_token).await?.0)
+    }
+
+    /// The live session of a session token and its user, with the user's rights checked now: a user
+    /// disabled, dropped, or without the session's role any more ends the session at this request. The
+    /// session and the user are read together (one DynamoDB round trip).
+    pub(super) async fn authenticated(&self, session_token: &str) -> Result<(Session, User)> {
         let now = self.now();
         let claims = self.claims(session_token, TokenKind::Session, now).await?;
-        self.store
-            .get(claims.session_id, now)
-            .await?
-            .ok_or(Error::SessionGone)
+        let (session, doc) = self
+            .store
+            .session_and_object(claims.session_id, now, ObjectKind::User, &claims.sub)
+            .await?;
+        let session = session.ok_or(Error::SessionGone)?;
+        if !session.accepts_token(&claims.jti, now, RENEW_GRACE_SECONDS) {
+            return Err(Error::SessionTokenExpired);
+        }
+        let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
+        let user = self.check_rights(&session, user).await?;
+        Ok((session, user))
+    }
+
+    /// The session's user if they may still use it; otherwise the session is deleted and the answer is
+    /// the one Snowflake gives: 390101 for a disabled user, 390111 when the session is no longer theirs.
+    async fn check_rights(&self, session: &Session, user: Option<User>) -> Result<User> {
+        let why = match &user {
+            None => "user dropped",
+            Some(u) if u.id != session.user_id => "user dropped and created again",
+            Some(u) if u.disabled => "user disabled",
+            Some(u) if !session.role_is_held_by(u) => "session role no longer granted",
+            Some(_) => return user.ok_or(Error::SessionGone),
+        };
+        self.store.delete(session.id).await?;
+        tracing::info!(
+            target: "snowgate::audit",
+            event = "session_ended",
+            session_id = session.id,
+            user = ?session.user,
+            reason = why,
+            "session ended: the user's rights changed"
+        );
+        match user {
+            Some(u) if u.disabled && u.id == session.user_id => Err(Error::UserDisabled),
+            _ => Err(Error::SessionGone),
+        }
     }
 
     /// A new session token for the session of `master_token`; the master token itself is unchanged.
+    /// The previous session token keeps working for [`RENEW_GRACE_SECONDS`].
     pub async fn renew(&self, master_token: &str, request_type: &str) -> Result<Renewed> {
         if !request_type.eq_ignore_ascii_case("RENEW") {
             return Err(Error::BadRequest(format!(
@@ -359,26 +371,32 @@ impl Gatekeeper {
         }
         let now = self.now();
         let claims = self.claims(master_token, TokenKind::Master, now).await?;
-        let secrets = self.secrets.current();
-        let session = self
+        let (session, doc) = self
             .store
-            .get(claims.session_id, now)
-            .await?
-            .ok_or(Error::SessionGone)?;
-        // Renewal extends a session's life, so the user must still be there and enabled.
-        let user = self.session_user(&session.user, &session.user_id).await?;
-        if user.is_none_or(|u| u.disabled) {
-            self.store.delete(session.id).await?;
-            return Err(Error::SessionGone);
-        }
-        let session_token = secrets.keyring.mint(
+            .session_and_object(claims.session_id, now, ObjectKind::User, &claims.sub)
+            .await?;
+        let session = session.ok_or(Error::SessionGone)?;
+        let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
+        self.check_rights(&session, user).await?;
+        let secrets = self.secrets.current();
+        let (session_token, token_id) = secrets.keyring.mint_identified(
             TokenKind::Session,
             &session,
             claims.host.as_deref(),
             now,
             self.settings.session_ttl,
         );
-        tracing::info!(session_id = session.id, "session token renewed");
+        if !self.store.rotate_token(session.id, &token_id, now).await? {
+            return Err(Error::SessionGone);
+        }
+        Attempt {
+            method: Some(Method::Renew),
+            user: Some(&session.user),
+            account: Some(&session.account),
+            session_id: Some(session.id),
+            ..Attempt::default()
+        }
+        .record(None, "session token renewed");
         Ok(Renewed {
             session_token,
             session_ttl: self.settings.session_ttl,
@@ -393,45 +411,14 @@ impl Gatekeeper {
             .claims(session_token, TokenKind::Session, self.now())
             .await?;
         self.store.delete(claims.session_id).await?;
-        tracing::info!(session_id = claims.session_id, "session deleted");
+        Attempt {
+            method: Some(Method::Logout),
+            user: Some(&claims.sub),
+            account: Some(&claims.account),
+            session_id: Some(claims.session_id),
+            ..Attempt::default()
+        }
+        .record(None, "session deleted");
         Ok(())
     }
-}
-
-/// The session context at login: what the driver asked for, else the user's defaults. The role must
-/// be granted (390189 otherwise); without one, the default role if still granted, else PUBLIC.
-fn initial_context(user: &User, input: &LoginInput) -> Result<SessionContext> {
-    let granted = user.effective_roles();
-    let role = match normalise(&input.role) {
-        Some(role) if granted.contains(&role) => role,
-        Some(role) => return Err(Error::RoleNotGranted(role)),
-        None => user
-            .default_role
-            .clone()
-            .filter(|r| granted.contains(r))
-            .unwrap_or_else(|| "PUBLIC".to_string()),
-    };
-    let (default_db, default_schema) = match user.default_namespace.as_deref() {
-        Some(ns) => match ns.split_once('.') {
-            Some((db, schema)) => (Some(db.to_string()), Some(schema.to_string())),
-            None => (Some(ns.to_string()), None),
-        },
-        None => (None, None),
-    };
-    let database = normalise(&input.database).or(default_db);
-    let schema = normalise(&input.schema)
-        .or(default_schema)
-        .or_else(|| database.as_ref().map(|_| "PUBLIC".to_string()));
-    Ok(SessionContext {
-        database,
-        schema,
-        warehouse: normalise(&input.warehouse).or_else(|| user.default_warehouse.clone()),
-        role: Some(role),
-    })
-}
-
-fn normalise(raw: &Option<String>) -> Option<String> {
-    raw.as_deref()
-        .and_then(Identifier::from_user_input)
-        .map(Identifier::into_string)
 }

@@ -2,11 +2,15 @@
 //! storage and secrets only through their traits.
 
 pub mod admin;
+pub mod audit;
 pub mod credentials;
 pub mod directory;
 pub mod gatekeeper;
 pub mod ident;
 pub mod keys;
+pub mod login;
+pub mod parameters;
+pub mod passwords;
 pub mod query;
 pub mod session;
 pub mod statement;

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::directory::User;
 use super::ident::Identifier;
 
 /// The session context that `USE …` changes and `CURRENT_*()` reads. Names are already normalised.
@@ -21,7 +22,7 @@ impl SessionContext {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// A positive number below 2^53, so that JavaScript drivers read it exactly.
     pub id: u64,
@@ -40,11 +41,38 @@ pub struct Session {
     pub expires_at: u64,
     /// The driver that opened the session (`CLIENT_APP_ID`), for logs.
     pub client_app: Option<String>,
+    /// The id (`jti`) of the session token in force. Empty for sessions stored before tokens were
+    /// tracked: those accept any token of theirs.
+    #[serde(default)]
+    pub token_id: String,
+    /// The token it replaced at the last renewal, accepted for a grace period after `renewed_at`.
+    #[serde(default)]
+    pub previous_token_id: Option<String>,
+    #[serde(default)]
+    pub renewed_at: u64,
 }
 
 impl Session {
     pub fn is_expired(&self, now: u64) -> bool {
         self.expires_at <= now
+    }
+
+    /// Whether a session token with id `jti` is this session's: the current one, or the one it
+    /// replaced if that renewal is less than `grace` seconds old.
+    pub fn accepts_token(&self, jti: &str, now: u64, grace: u64) -> bool {
+        if self.token_id.is_empty() || self.token_id == jti {
+            return true;
+        }
+        self.previous_token_id.as_deref() == Some(jti)
+            && now < self.renewed_at.saturating_add(grace)
+    }
+
+    /// Whether `user` still holds the session's role (PUBLIC is always held).
+    pub fn role_is_held_by(&self, user: &User) -> bool {
+        match self.context.role.as_deref() {
+            None => true,
+            Some(role) => user.effective_roles().contains(role),
+        }
     }
 }
 

@@ -94,6 +94,19 @@ impl Keyring {
         now: u64,
         ttl: u64,
     ) -> String {
+        self.mint_identified(kind, session, host, now, ttl).0
+    }
+
+    /// A token and its id (`jti`), which the session records to tell its current token from older ones.
+    pub fn mint_identified(
+        &self,
+        kind: TokenKind,
+        session: &Session,
+        host: Option<&str>,
+        now: u64,
+        ttl: u64,
+    ) -> (String, String) {
+        let jti = uuid::Uuid::new_v4().to_string();
         let claims = Claims {
             kind,
             session_id: session.id,
@@ -104,16 +117,15 @@ impl Keyring {
             host: host.map(str::to_string),
             iat: now,
             exp: now.saturating_add(ttl),
-            jti: uuid::Uuid::new_v4().to_string(),
+            jti: jti.clone(),
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.current.kid.clone());
-        // Encoding plain serializable claims with an HMAC key cannot fail; an empty token, which
-        // verifies as invalid, is the safe fallback rather than a panic.
-        jsonwebtoken::encode(&header, &claims, &self.current.encoding).unwrap_or_default()
+        let token =
+            jsonwebtoken::encode(&header, &claims, &self.current.encoding).unwrap_or_default();
+        (token, jti)
     }
 
-    /// Checks signature, algorithm, kind and expiry (at `now`, epoch seconds) of `token`.
     pub fn verify(&self, token: &str, kind: TokenKind, now: u64) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::HS256 {
@@ -153,6 +165,7 @@ mod tests {
             expires_at: 5000,
             client_app: None,
             user_id: String::new(),
+            ..Session::default()
         }
     }
 

@@ -1,77 +1,60 @@
-//! The one place where an [`Error`] becomes a response: a Snowflake envelope with a string code. Every
-//! GS-coded failure is HTTP 200 so drivers report it instead of retrying (protocol §0, §7.3); only an
-//! unknown path, an oversized body and a backend outage use other statuses.
+//! The one place where an [`Error`] becomes a response: a Snowflake envelope with the string code of
+//! [`codes::of`]. Every GS-coded failure is HTTP 200 so drivers report it instead of retrying; only an
+//! unknown path, an oversized body and the retryable failures (backend unavailable, too busy, a lost
+//! write race) use other statuses. Internal faults are HTTP 200 on purpose: a retry would meet the
+//! same fault.
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 
-use crate::error::{Error, SqlErrorKind};
+use crate::error::Error;
 use crate::snowflake::{Envelope, SqlErrorData, codes};
 
-/// snowgate's own code for "backend unavailable, retry": sent with HTTP 503, which every driver retries.
-pub const SERVICE_UNAVAILABLE: &str = "390503";
+/// The Snowflake code of a refused request, put on the response so the request log can name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal(pub &'static str);
+
+/// The HTTP status of an error's answer.
+fn status(error: &Error) -> StatusCode {
+    match error {
+        // 413 is not in any driver's retry list, so an oversized request fails once.
+        Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+        Error::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        // Drivers retry 503 and 429 with backoff.
+        Error::Unavailable(_) | Error::Conflict => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Busy => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::OK,
+    }
+}
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let message = self.to_string();
-        let (status, code) = match &self {
-            Error::BadRequest(_) => (StatusCode::OK, codes::BAD_REQUEST),
-            // 413 is not in any driver's retry list, so an oversized request fails once.
-            Error::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, codes::BAD_REQUEST),
-            Error::InvalidCredentials => (StatusCode::OK, codes::INCORRECT_USERNAME_OR_PASSWORD),
-            Error::InvalidJwt => (StatusCode::OK, codes::INVALID_JWT),
-            Error::UserDisabled => (StatusCode::OK, codes::USER_DISABLED),
-            Error::RoleNotGranted(_) => (StatusCode::OK, codes::ROLE_NOT_GRANTED),
-            Error::IpNotAllowed(_) => (StatusCode::OK, codes::IP_NOT_ALLOWED),
-            Error::SessionTokenExpired => (StatusCode::OK, codes::SESSION_TOKEN_EXPIRED),
-            Error::MasterTokenExpired => (StatusCode::OK, codes::MASTER_TOKEN_EXPIRED),
-            Error::MasterTokenInvalid => (StatusCode::OK, codes::MASTER_TOKEN_INVALID),
-            Error::InvalidToken => (StatusCode::OK, codes::SESSION_TOKEN_INVALID),
-            Error::SessionGone => (StatusCode::OK, codes::SESSION_GONE),
-            Error::NotFound(_) => (StatusCode::NOT_FOUND, codes::BAD_REQUEST),
-            Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE),
-            Error::Sql { error, query_id } => {
-                let (code, sql_state) = match error.kind {
-                    SqlErrorKind::Syntax => (codes::SQL_SYNTAX_ERROR, codes::SQLSTATE_SYNTAX_ERROR),
-                    SqlErrorKind::Unsupported => (
-                        codes::SQL_UNSUPPORTED_FEATURE,
-                        codes::SQLSTATE_FEATURE_NOT_SUPPORTED,
-                    ),
-                    SqlErrorKind::AlreadyExists => {
-                        (codes::SQL_ALREADY_EXISTS, codes::SQLSTATE_ALREADY_EXISTS)
-                    }
-                    SqlErrorKind::DoesNotExist => {
-                        (codes::SQL_DOES_NOT_EXIST, codes::SQLSTATE_DOES_NOT_EXIST)
-                    }
-                    SqlErrorKind::InvalidValue => {
-                        (codes::SQL_INVALID_VALUE, codes::SQLSTATE_INVALID_VALUE)
-                    }
-                    SqlErrorKind::InsufficientPrivileges => (
-                        codes::SQL_INSUFFICIENT_PRIVILEGES,
-                        codes::SQLSTATE_INSUFFICIENT_PRIVILEGES,
-                    ),
-                };
-                let data = SqlErrorData {
-                    internal_error: false,
-                    error_code: code.to_string(),
-                    age: 0,
-                    sql_state: sql_state.to_string(),
-                    query_id: query_id.clone(),
-                    line: -1,
-                    pos: -1,
-                    type_: "COMPILATION",
-                };
-                return (
-                    StatusCode::OK,
-                    Json(Envelope::failure(code, message, Some(data))),
-                )
-                    .into_response();
-            }
-        };
-        if matches!(self, Error::Unavailable(_)) {
-            tracing::warn!(error = %message, "backend unavailable");
+        let code = codes::of(&self);
+        match &self {
+            Error::Unavailable(_) => tracing::warn!(error = %message, "backend unavailable"),
+            Error::Internal(cause) => tracing::error!(cause = %cause, "internal error"),
+            _ => {}
         }
-        (status, Json(Envelope::<()>::failure(code, message, None))).into_response()
+        if let Error::Sql { error, query_id } = &self {
+            let (code, sql_state) = codes::sql(error.kind);
+            let data = SqlErrorData {
+                internal_error: false,
+                error_code: code.to_string(),
+                age: 0,
+                sql_state: sql_state.to_string(),
+                query_id: query_id.clone(),
+                line: -1,
+                pos: -1,
+                type_: "COMPILATION",
+            };
+            let envelope = Envelope::failure(code, message, Some(data));
+            return (StatusCode::OK, Extension(Refusal(code)), Json(envelope)).into_response();
+        }
+        let envelope = Envelope::<()>::failure(code, message, None);
+        (status(&self), Extension(Refusal(code)), Json(envelope)).into_response()
     }
 }

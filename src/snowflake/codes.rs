@@ -36,5 +36,53 @@ pub const STATEMENT_DDL: i64 = 0x6000;
 
 pub const INVALID_JWT: &str = "390144";
 pub const USER_DISABLED: &str = "390101";
+/// The user is locked after too many failed logins (Snowflake's wording; the number is the usual one).
+pub const USER_LOCKED: &str = "390102";
+/// An internal fault: answered with HTTP 200 so that drivers report it instead of retrying.
+pub const INTERNAL_ERROR: &str = "000603";
+/// Retry later: the backend is unavailable (HTTP 503) or too busy (HTTP 429); drivers retry both.
+pub const SERVICE_UNAVAILABLE: &str = "390503";
 pub const ROLE_NOT_GRANTED: &str = "390189";
 pub const IP_NOT_ALLOWED: &str = "390422";
+
+use crate::error::{Error, SqlErrorKind};
+
+/// The one table from snowgate's errors to Snowflake's codes; compare it with Snowflake's list.
+pub fn of(error: &Error) -> &'static str {
+    match error {
+        Error::BadRequest(_)
+        | Error::BodyTooLarge { .. }
+        | Error::UriTooLong { .. }
+        | Error::HeadersTooLarge { .. }
+        | Error::NotFound(_) => BAD_REQUEST,
+        Error::InvalidCredentials => INCORRECT_USERNAME_OR_PASSWORD,
+        Error::InvalidJwt => INVALID_JWT,
+        Error::UserDisabled => USER_DISABLED,
+        Error::UserLocked { .. } => USER_LOCKED,
+        Error::RoleNotGranted(_) => ROLE_NOT_GRANTED,
+        Error::IpNotAllowed(_) => IP_NOT_ALLOWED,
+        Error::SessionTokenExpired => SESSION_TOKEN_EXPIRED,
+        Error::MasterTokenExpired => MASTER_TOKEN_EXPIRED,
+        Error::MasterTokenInvalid => MASTER_TOKEN_INVALID,
+        Error::InvalidToken => SESSION_TOKEN_INVALID,
+        Error::SessionGone => SESSION_GONE,
+        Error::Unavailable(_) | Error::Busy | Error::Conflict => SERVICE_UNAVAILABLE,
+        Error::Internal(_) => INTERNAL_ERROR,
+        Error::Sql { error, .. } => sql(error.kind).0,
+    }
+}
+
+/// A SQL error kind's code and SQLSTATE.
+pub fn sql(kind: SqlErrorKind) -> (&'static str, &'static str) {
+    match kind {
+        SqlErrorKind::Syntax => (SQL_SYNTAX_ERROR, SQLSTATE_SYNTAX_ERROR),
+        SqlErrorKind::Unsupported => (SQL_UNSUPPORTED_FEATURE, SQLSTATE_FEATURE_NOT_SUPPORTED),
+        SqlErrorKind::AlreadyExists => (SQL_ALREADY_EXISTS, SQLSTATE_ALREADY_EXISTS),
+        SqlErrorKind::DoesNotExist => (SQL_DOES_NOT_EXIST, SQLSTATE_DOES_NOT_EXIST),
+        SqlErrorKind::InvalidValue => (SQL_INVALID_VALUE, SQLSTATE_INVALID_VALUE),
+        SqlErrorKind::InsufficientPrivileges => (
+            SQL_INSUFFICIENT_PRIVILEGES,
+            SQLSTATE_INSUFFICIENT_PRIVILEGES,
+        ),
+    }
+}

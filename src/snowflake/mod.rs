@@ -3,6 +3,7 @@
 //! rest of snowgate works with domain types.
 
 pub mod codes;
+pub mod limits;
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -106,6 +107,9 @@ pub struct LoginData {
     pub client_app_id: Option<String>,
     #[serde(rename = "CLIENT_APP_VERSION")]
     pub client_app_version: Option<String>,
+    /// Driver and OS details; not kept, only size-checked.
+    #[serde(rename = "CLIENT_ENVIRONMENT")]
+    pub client_environment: Option<Value>,
     #[serde(rename = "SESSION_PARAMETERS")]
     pub session_parameters: Option<Map<String, Value>>,
     /// Some clients put the context in the body rather than in the query string.

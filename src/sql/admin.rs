@@ -40,6 +40,19 @@ enum Alter {
     Unset(Vec<String>),
 }
 
+/// `ALTER USER … SET MINS_TO_UNLOCK = 0` is an action, not a property: taken out of the `SET`.
+fn take_unlock(alter: Alter) -> Result<(Alter, bool), SqlRejection> {
+    let Alter::Set(props) = alter else {
+        return Ok((alter, false));
+    };
+    let (locks, others): (Vec<Property>, Vec<Property>) =
+        props.into_iter().partition(|p| p.name == "MINS_TO_UNLOCK");
+    for lock in &locks {
+        properties::unlock(&lock.value)?;
+    }
+    Ok((Alter::Set(others), !locks.is_empty()))
+}
+
 /// Types every property of an `ALTER … SET|UNSET` with `typed` (`None` values for `UNSET`).
 fn typed<T>(
     alter: Alter,
@@ -478,11 +491,15 @@ impl Parser {
                 if_exists,
                 properties: typed(alter, properties::policy)?,
             }),
-            _ => AdminCommand::User(UserCommand::Alter {
-                name,
-                if_exists,
-                properties: typed(alter, properties::user)?,
-            }),
+            _ => {
+                let (alter, unlock) = take_unlock(alter)?;
+                AdminCommand::User(UserCommand::Alter {
+                    name,
+                    if_exists,
+                    properties: typed(alter, properties::user)?,
+                    unlock,
+                })
+            }
         })
     }
 
@@ -596,6 +613,8 @@ mod tests {
             "create network policy p allowed_ip_list = ('10.0.0.0/33')",
             "create network policy p allowed_ip_list = '10.0.0.1'",
             "create role r owner = x",
+            "alter user u set mins_to_unlock = 5",
+            "create user u mins_to_unlock = 0",
         ] {
             assert!(
                 matches!(parse(sql), Err(SqlRejection::InvalidValue(_))),
@@ -609,7 +628,7 @@ mod tests {
         let unset = parse("alter user if exists \"Mixed\" unset rsa_public_key, comment").unwrap();
         assert!(matches!(
             unset,
-            AdminCommand::User(UserCommand::Alter { ref name, if_exists: true, ref properties })
+            AdminCommand::User(UserCommand::Alter { ref name, if_exists: true, ref properties, unlock: false })
                 if name == &id("Mixed")
                 && matches!(&properties[..], [UserProperty::RsaPublicKey(None), UserProperty::Comment(None)])
         ));
@@ -635,6 +654,11 @@ mod tests {
         assert_eq!(written, ["127.0.0.1/32", "::1"]);
         assert_eq!(allowed[1].net, "::1/128".parse::<ipnet::IpNet>().unwrap());
         assert_eq!(properties[1], PolicyProperty::BlockedIpList(vec![]));
+        assert!(matches!(
+            parse("alter user u set mins_to_unlock = 0, comment = 'x'").unwrap(),
+            AdminCommand::User(UserCommand::Alter { unlock: true, ref properties, .. })
+                if matches!(&properties[..], [UserProperty::Comment(Some(_))])
+        ));
         assert!(matches!(
             parse("alter account set network_policy = p").unwrap(),
             AdminCommand::Account(AccountCommand::NetworkPolicy(Some(_)))

@@ -87,6 +87,16 @@ pub fn account(name: &str, value: Option<&Value>) -> Typed<AccountCommand> {
     )?))
 }
 
+/// `MINS_TO_UNLOCK`: only 0, unlock now.
+pub fn unlock(value: &Value) -> Typed<()> {
+    match text("MINS_TO_UNLOCK", value).as_deref() {
+        Ok("0") => Ok(()),
+        _ => Err(invalid(
+            "MINS_TO_UNLOCK must be 0 (unlock now); locks last the configured time.",
+        )),
+    }
+}
+
 /// A scalar as text: strings, numbers and identifiers (with Snowflake's case rules).
 fn text(name: &str, value: &Value) -> Typed<String> {
     match value {

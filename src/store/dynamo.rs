@@ -1,6 +1,7 @@
-//! Sessions in DynamoDB, in a single table with typed string keys (`pk`, `sk`) so users and lockout
-//! counters can share it later. A session is `pk = SESSION#<id>`, `sk = SESSION`, expired through the
-//! TTL attribute `expires_at`. DynamoDB deletes expired items late (moto never does), so every read
+//! Sessions, the directory and failed-login counters in DynamoDB, in a single table with typed string
+//! keys (`pk`, `sk`). A session is `pk = SESSION#<id>`, `sk = SESSION`, expired through the TTL
+//! attribute `expires_at`; a failure counter is `pk = LOCKOUT#<name>`, `sk = LOCKOUT`, also expired
+//! through `expires_at`. DynamoDB deletes expired items late (moto never does), so every read
 //! checks expiry itself. Directory objects live in one partition per kind (`pk = USER`, `sk = <name>`,
 //! the JSON document in `doc`), so a kind is listed with one Query and never a Scan. Each operation is
 //! one DynamoDB call; reads are consistent so a delete is seen at once by every instance.
@@ -11,7 +12,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{DirectoryStore, ObjectKind, SessionStore, StoreError};
+use super::{
+    DirectoryStore, Failures, LockoutStore, ObjectKind, SessionStore, Store, StoreError, Versioned,
+    Write,
+};
 use crate::aws::describe;
 use crate::domain::session::{Session, SessionContext};
 
@@ -31,12 +35,38 @@ fn key(id: u64) -> Item {
     ])
 }
 
+/// Service errors a retry cannot mend: the table is missing, the request is invalid, access is refused.
+const PERMANENT_CODES: [&str; 5] = [
+    "ResourceNotFoundException",
+    "ValidationException",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "SerializationException",
+];
+
+/// A failed call: throttling, timeouts and connection failures are retryable
+/// ([`StoreError::Unavailable`]); a misconfiguration or an invalid request is a
+/// [`StoreError::Fault`].
 fn unavailable<E, R>(op: &str, err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    StoreError::Unavailable(format!("DynamoDB {op}: {}", describe(err)))
+    use aws_sdk_dynamodb::error::SdkError;
+    let detail = format!("DynamoDB {op}: {}", describe(err));
+    let permanent = match err {
+        SdkError::ServiceError(e) => e
+            .err()
+            .code()
+            .is_some_and(|code| PERMANENT_CODES.contains(&code)),
+        SdkError::ConstructionFailure(_) => true,
+        _ => false,
+    };
+    if permanent {
+        StoreError::Fault(detail)
+    } else {
+        StoreError::Unavailable(detail)
+    }
 }
 
 /// A write refused by its condition expression: the expected outcome "exists" / "absent", not a
@@ -91,6 +121,15 @@ impl DynamoStore {
         if let Some(app) = &session.client_app {
             item.insert("client_app".into(), s(app));
         }
+        if !session.token_id.is_empty() {
+            item.insert("token_id".into(), s(&session.token_id));
+        }
+        if let Some(previous) = &session.previous_token_id {
+            item.insert("prev_token_id".into(), s(previous));
+        }
+        if session.renewed_at > 0 {
+            item.insert("renewed_at".into(), n(session.renewed_at));
+        }
         for (name, value) in CONTEXT_ATTRIBUTES
             .iter()
             .zip(context_values(&session.context))
@@ -103,7 +142,7 @@ impl DynamoStore {
     }
 
     fn from_item(item: &Item) -> Result<Session, StoreError> {
-        let corrupt = |what: &str| StoreError::Unavailable(format!("corrupt session item: {what}"));
+        let corrupt = |what: &str| StoreError::Fault(format!("corrupt session item: {what}"));
         let s = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
         let n = |name: &str| {
             item.get(name)
@@ -125,6 +164,9 @@ impl DynamoStore {
             expires_at: n(TTL_ATTRIBUTE)?,
             client_app: s("client_app"),
             user_id: s("user_id").unwrap_or_default(),
+            token_id: s("token_id").unwrap_or_default(),
+            previous_token_id: s("prev_token_id").filter(|p| !p.is_empty()),
+            renewed_at: n("renewed_at").unwrap_or(0),
         })
     }
 }
@@ -213,6 +255,30 @@ impl SessionStore for DynamoStore {
         }
     }
 
+    async fn rotate_token(&self, id: u64, token_id: &str, now: u64) -> Result<bool, StoreError> {
+        // The old token id moves to prev_token_id in the same write, so the two never disagree.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression(
+                "SET prev_token_id = if_not_exists(token_id, :none), token_id = :t, renewed_at = :now",
+            )
+            .condition_expression("attribute_exists(pk) AND #exp > :now")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":t", AttributeValue::S(token_id.into()))
+            .expression_attribute_values(":none", AttributeValue::S(String::new()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("UpdateItem", &e)),
+        }
+    }
+
     async fn delete(&self, id: u64) -> Result<(), StoreError> {
         self.client
             .delete_item()
@@ -235,16 +301,28 @@ fn object_key(kind: ObjectKind, name: &str) -> Item {
     ])
 }
 
-fn doc_of(item: &Item) -> Result<String, StoreError> {
-    item.get("doc")
+/// A directory item as its document and version (0 for items written before versions existed).
+fn doc_of(item: &Item) -> Result<Versioned, StoreError> {
+    let doc = item
+        .get("doc")
         .and_then(|v| v.as_s().ok())
         .cloned()
-        .ok_or_else(|| StoreError::Unavailable("corrupt directory item: doc".into()))
+        .ok_or_else(|| StoreError::Fault("corrupt directory item: doc".into()))?;
+    let version = item
+        .get("version")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok(Versioned { doc, version })
 }
 
 #[async_trait]
 impl DirectoryStore for DynamoStore {
-    async fn get_object(&self, kind: ObjectKind, name: &str) -> Result<Option<String>, StoreError> {
+    async fn get_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+    ) -> Result<Option<Versioned>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -257,50 +335,44 @@ impl DirectoryStore for DynamoStore {
         out.item().map(doc_of).transpose()
     }
 
+    /// One UpdateItem: the document and the version together, the condition chosen by `write`.
     async fn put_object(
         &self,
         kind: ObjectKind,
         name: &str,
         doc: &str,
-        replace: bool,
-    ) -> Result<(), StoreError> {
-        let mut item = object_key(kind, name);
-        item.insert("doc".into(), AttributeValue::S(doc.to_string()));
+        write: Write,
+    ) -> Result<u64, StoreError> {
         let mut request = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(item));
-        if !replace {
-            request = request.condition_expression("attribute_not_exists(pk)");
-        }
+            .set_key(Some(object_key(kind, name)))
+            .update_expression("SET doc = :doc ADD version :one")
+            .expression_attribute_values(":doc", AttributeValue::S(doc.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew);
+        request = match write {
+            Write::Create => request.condition_expression("attribute_not_exists(pk)"),
+            Write::Replace => request,
+            Write::IfVersion(0) => request
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(version)"),
+            Write::IfVersion(v) => request
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
+        };
         match request.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
-            Err(e) => Err(unavailable("PutItem", &e)),
-        }
-    }
-
-    async fn update_object(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-        doc: &str,
-    ) -> Result<bool, StoreError> {
-        let mut item = object_key(kind, name);
-        item.insert("doc".into(), AttributeValue::S(doc.to_string()));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable("PutItem", &e)),
+            Ok(out) => Ok(out
+                .attributes()
+                .and_then(|a| a.get("version"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1)),
+            Err(e) if is_condition_failure(&e) => Err(match write {
+                Write::Create => StoreError::AlreadyExists,
+                _ => StoreError::Conflict,
+            }),
+            Err(e) => Err(unavailable("UpdateItem", &e)),
         }
     }
 
@@ -317,7 +389,7 @@ impl DirectoryStore for DynamoStore {
         Ok(out.attributes().is_some_and(|a| !a.is_empty()))
     }
 
-    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<String>, StoreError> {
+    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<Versioned>, StoreError> {
         let mut docs = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -340,5 +412,217 @@ impl DirectoryStore for DynamoStore {
                 _ => return Ok(docs),
             }
         }
+    }
+}
+
+fn lockout_key(name: &str) -> Item {
+    HashMap::from([
+        (
+            "pk".to_string(),
+            AttributeValue::S(format!("LOCKOUT#{name}")),
+        ),
+        ("sk".to_string(), AttributeValue::S("LOCKOUT".to_string())),
+    ])
+}
+
+/// A counter item as `(failures, last attempt)`; an expired one reads as no failures.
+fn counter_of(item: Option<&Item>, now: u64) -> (Failures, Option<String>) {
+    let n = |item: &Item, name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    match item {
+        Some(item) => {
+            let until = n(item, TTL_ATTRIBUTE).unwrap_or(0);
+            if until <= now {
+                return (Failures::default(), None);
+            }
+            let count = n(item, "failures").unwrap_or(0).min(u64::from(u32::MAX)) as u32;
+            let attempt = item.get("attempt").and_then(|v| v.as_s().ok()).cloned();
+            (Failures { count, until }, attempt)
+        }
+        None => (Failures::default(), None),
+    }
+}
+
+impl DynamoStore {
+    async fn counter(
+        &self,
+        name: &str,
+        now: u64,
+    ) -> Result<(Failures, Option<String>), StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(lockout_key(name)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        Ok(counter_of(out.item(), now))
+    }
+
+    /// Raises a live counter by one, unless `attempt` was the last one counted. `None` when the
+    /// condition failed: the counter is expired (or absent and raced), or the attempt was counted.
+    async fn raise_live_counter(
+        &self,
+        name: &str,
+        attempt: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<Option<Failures>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(lockout_key(name)))
+            .update_expression("ADD failures :one SET attempt = :attempt, #exp = :until")
+            .condition_expression("attribute_exists(pk) AND #exp > :now AND attempt <> :attempt")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":attempt", AttributeValue::S(attempt.into()))
+            .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Some(counter_of(out.attributes(), now).0)),
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(unavailable("UpdateItem", &e)),
+        }
+    }
+
+    /// Starts a counter at one where there is none or only an expired one. `false` when another
+    /// instance started it first.
+    async fn start_counter(
+        &self,
+        name: &str,
+        attempt: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<bool, StoreError> {
+        let mut item = lockout_key(name);
+        item.insert("failures".into(), AttributeValue::N("1".into()));
+        item.insert("attempt".into(), AttributeValue::S(attempt.into()));
+        item.insert(TTL_ATTRIBUTE.into(), AttributeValue::N(until.to_string()));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #exp <= :now")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("PutItem", &e)),
+        }
+    }
+}
+
+#[async_trait]
+impl LockoutStore for DynamoStore {
+    async fn failures(&self, name: &str, now: u64) -> Result<Failures, StoreError> {
+        Ok(self.counter(name, now).await?.0)
+    }
+
+    async fn record_failure(
+        &self,
+        name: &str,
+        attempt: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<(Failures, bool), StoreError> {
+        // Each step is one conditional write, so parallel attempts on several instances each count
+        // exactly once; a lost race only sends this attempt round the loop again.
+        for _ in 0..4 {
+            if let Some(failures) = self.raise_live_counter(name, attempt, now, until).await? {
+                return Ok((failures, true));
+            }
+            let (failures, last) = self.counter(name, now).await?;
+            if failures.count > 0 {
+                if last.as_deref() == Some(attempt) {
+                    return Ok((failures, false));
+                }
+                continue;
+            }
+            if self.start_counter(name, attempt, now, until).await? {
+                return Ok((Failures { count: 1, until }, true));
+            }
+        }
+        Err(StoreError::Unavailable(
+            "failed-login counter is contended; retry".into(),
+        ))
+    }
+
+    async fn clear_failures(&self, name: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(lockout_key(name)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("DeleteItem", &e))
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    /// One BatchGetItem, consistent, for the session and the object together.
+    async fn session_and_object(
+        &self,
+        id: u64,
+        now: u64,
+        kind: ObjectKind,
+        name: &str,
+    ) -> Result<(Option<Session>, Option<Versioned>), StoreError> {
+        let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .keys(key(id))
+            .keys(object_key(kind, name))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StoreError::Fault(format!("BatchGetItem request: {e}")))?;
+        let mut request = HashMap::from([(self.table.clone(), keys)]);
+        let (mut session, mut object) = (None, None);
+        // Unprocessed keys come back under load; ask again for those, a bounded number of times.
+        for _ in 0..3 {
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchGetItem", &e))?;
+            for item in out
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .into_iter()
+                .flatten()
+            {
+                let pk = item.get("pk").and_then(|v| v.as_s().ok());
+                if pk.is_some_and(|pk| pk.starts_with("SESSION#")) {
+                    session = Some(Self::from_item(item)?);
+                } else {
+                    object = Some(doc_of(item)?);
+                }
+            }
+            match out.unprocessed_keys() {
+                Some(left) if !left.is_empty() => request = left.clone(),
+                _ => {
+                    let session = session.filter(|s: &Session| !s.is_expired(now));
+                    return Ok((session, object));
+                }
+            }
+        }
+        Err(StoreError::Unavailable(
+            "BatchGetItem left keys unprocessed; retry".into(),
+        ))
     }
 }

@@ -7,18 +7,25 @@ use async_trait::async_trait;
 
 use std::collections::BTreeMap;
 
-use super::{DirectoryStore, ObjectKind, SessionStore, StoreError};
+use super::{
+    DirectoryStore, Failures, LockoutStore, ObjectKind, SessionStore, Store, StoreError, Versioned,
+    Write,
+};
 use crate::domain::session::{Session, SessionContext};
 
-/// Directory documents by kind, then name.
-type Objects = HashMap<ObjectKind, BTreeMap<String, String>>;
+/// Directory documents and their versions, by kind, then name.
+type Objects = HashMap<ObjectKind, BTreeMap<String, Versioned>>;
 
 const SWEEP_EVERY: usize = 1024;
+
+/// A failure count and the last attempt counted.
+type Counter = (Failures, String);
 
 #[derive(Default)]
 pub struct MemoryStore {
     sessions: Mutex<HashMap<u64, Session>>,
     objects: Mutex<Objects>,
+    failures: Mutex<HashMap<String, Counter>>,
 }
 
 impl MemoryStore {
@@ -30,21 +37,74 @@ impl MemoryStore {
         // A poisoned lock means a panic elsewhere mid-update; report it instead of panicking again.
         self.sessions
             .lock()
-            .map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
+            .map_err(|_| StoreError::Fault("memory store lock poisoned".into()))
+    }
+}
+
+impl Store for MemoryStore {}
+
+#[async_trait]
+impl LockoutStore for MemoryStore {
+    async fn failures(&self, name: &str, now: u64) -> Result<Failures, StoreError> {
+        Ok(self
+            .counters()?
+            .get(name)
+            .map(|(f, _)| *f)
+            .filter(|f| f.until > now)
+            .unwrap_or_default())
+    }
+
+    async fn record_failure(
+        &self,
+        name: &str,
+        attempt: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<(Failures, bool), StoreError> {
+        let mut counters = self.counters()?;
+        // Counters nobody fails again would stay forever; forget the expired ones now and then.
+        if counters.len() % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            counters.retain(|_, (f, _)| f.until > now);
+        }
+        let entry = counters
+            .entry(name.to_string())
+            .or_insert_with(|| (Failures::default(), String::new()));
+        let live = entry.0.until > now;
+        if live && entry.1 == attempt {
+            return Ok((entry.0, false));
+        }
+        let count = if live { entry.0.count + 1 } else { 1 };
+        *entry = (Failures { count, until }, attempt.to_string());
+        Ok((entry.0, true))
+    }
+
+    async fn clear_failures(&self, name: &str) -> Result<(), StoreError> {
+        self.counters()?.remove(name);
+        Ok(())
     }
 }
 
 impl MemoryStore {
+    fn counters(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Counter>>, StoreError> {
+        self.failures
+            .lock()
+            .map_err(|_| StoreError::Fault("memory store lock poisoned".into()))
+    }
+
     fn objects(&self) -> Result<std::sync::MutexGuard<'_, Objects>, StoreError> {
         self.objects
             .lock()
-            .map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
+            .map_err(|_| StoreError::Fault("memory store lock poisoned".into()))
     }
 }
 
 #[async_trait]
 impl DirectoryStore for MemoryStore {
-    async fn get_object(&self, kind: ObjectKind, name: &str) -> Result<Option<String>, StoreError> {
+    async fn get_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+    ) -> Result<Option<Versioned>, StoreError> {
         Ok(self
             .objects()?
             .get(&kind)
@@ -57,31 +117,25 @@ impl DirectoryStore for MemoryStore {
         kind: ObjectKind,
         name: &str,
         doc: &str,
-        replace: bool,
-    ) -> Result<(), StoreError> {
+        write: Write,
+    ) -> Result<u64, StoreError> {
         let mut objects = self.objects()?;
         let map = objects.entry(kind).or_default();
-        if !replace && map.contains_key(name) {
-            return Err(StoreError::AlreadyExists);
-        }
-        map.insert(name.to_string(), doc.to_string());
-        Ok(())
-    }
-
-    async fn update_object(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-        doc: &str,
-    ) -> Result<bool, StoreError> {
-        let mut objects = self.objects()?;
-        match objects.get_mut(&kind).and_then(|m| m.get_mut(name)) {
-            Some(slot) => {
-                *slot = doc.to_string();
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        let current = map.get(name).map(|v| v.version);
+        let version = match (write, current) {
+            (Write::Create, Some(_)) => return Err(StoreError::AlreadyExists),
+            (Write::IfVersion(expected), Some(v)) if v == expected => v + 1,
+            (Write::IfVersion(_), _) => return Err(StoreError::Conflict),
+            (_, current) => current.unwrap_or(0) + 1,
+        };
+        map.insert(
+            name.to_string(),
+            Versioned {
+                doc: doc.to_string(),
+                version,
+            },
+        );
+        Ok(version)
     }
 
     async fn delete_object(&self, kind: ObjectKind, name: &str) -> Result<bool, StoreError> {
@@ -91,7 +145,7 @@ impl DirectoryStore for MemoryStore {
             .is_some_and(|m| m.remove(name).is_some()))
     }
 
-    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<String>, StoreError> {
+    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<Versioned>, StoreError> {
         Ok(self
             .objects()?
             .get(&kind)
@@ -137,6 +191,19 @@ impl SessionStore for MemoryStore {
         match sessions.get_mut(&id) {
             Some(s) if !s.is_expired(now) => {
                 s.context = context.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn rotate_token(&self, id: u64, token_id: &str, now: u64) -> Result<bool, StoreError> {
+        let mut sessions = self.lock()?;
+        match sessions.get_mut(&id) {
+            Some(s) if !s.is_expired(now) => {
+                let previous = std::mem::replace(&mut s.token_id, token_id.to_string());
+                s.previous_token_id = Some(previous).filter(|p| !p.is_empty());
+                s.renewed_at = now;
                 Ok(true)
             }
             _ => Ok(false),

@@ -1,5 +1,6 @@
-//! moto_server for the AWS tests. The test command (`scripts/test`) starts it and exports
-//! `SNOWGATE_TEST_AWS_ENDPOINT`; without it these tests fail with instructions rather than skip.
+//! moto_server for the AWS tests. The test command (`scripts/test`) starts it, exports
+//! `SNOWGATE_TEST_AWS_ENDPOINT` and runs the tests that need it (marked `#[ignore]` so that a plain
+//! `cargo test` on a machine without moto reports them as ignored).
 
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::types::{

@@ -6,7 +6,8 @@ pub mod aws;
 pub mod sql;
 
 /// Runs each named test body twice: on the in-memory store and on DynamoDB (moto_server), so every
-/// backend answers the same requests the same way.
+/// backend answers the same requests the same way. The DynamoDB twin is ignored by a plain `cargo
+/// test` (it needs moto_server); `./scripts/test` starts moto and runs it with `--include-ignored`.
 #[allow(unused_macros)]
 macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {$(
@@ -17,6 +18,7 @@ macro_rules! on_every_store {
                 super::$name(TestApp::new()).await
             }
             #[tokio::test]
+            #[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
             async fn dynamodb() {
                 super::$name(TestApp::dynamodb().await).await
             }
@@ -68,6 +70,7 @@ impl TestApp {
             Settings {
                 session_ttl: 100,
                 master_ttl: 1000,
+                ..Settings::default()
             },
             Arc::new(move || c.load(Ordering::SeqCst)),
         );

@@ -22,6 +22,8 @@ fn session(id: u64) -> Session {
         expires_at: NOW + 100,
         client_app: Some("PythonConnector".into()),
         user_id: "3f1c2d9e-user".into(),
+        token_id: "token-one".into(),
+        ..Session::default()
     }
 }
 
@@ -92,102 +94,294 @@ pub async fn run(store: Arc<dyn SessionStore>) {
     store.delete(new_session_id()).await.unwrap();
     assert!(!store.update_context(c.id, &ctx, NOW).await.unwrap());
     assert_eq!(store.get(b.id, NOW).await.unwrap(), Some(b));
+
+    // A renewal moves the token id to previous_token_id, on live sessions only.
+    let d = session(new_session_id());
+    store.create(&d).await.unwrap();
+    assert!(
+        store
+            .rotate_token(d.id, "token-two", NOW + 3)
+            .await
+            .unwrap()
+    );
+    let got = store.get(d.id, NOW + 3).await.unwrap().unwrap();
+    assert_eq!(got.token_id, "token-two");
+    assert_eq!(got.previous_token_id.as_deref(), Some("token-one"));
+    assert_eq!(got.renewed_at, NOW + 3);
+    assert_eq!(got.context, d.context, "a renewal keeps the context");
+    assert!(!store.rotate_token(d.id, "t", d.expires_at).await.unwrap());
+    assert!(
+        !store
+            .rotate_token(new_session_id(), "t", NOW)
+            .await
+            .unwrap()
+    );
 }
 
-/// The directory half of the contract: documents by kind and name.
-pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
-    use snowgate::store::ObjectKind::{NetworkPolicy, Role, User};
-
-    assert_eq!(store.get_object(User, "ALICE").await.unwrap(), None);
-    store
-        .put_object(User, "ALICE", r#"{"v":1}"#, false)
+/// Failed-login counters: atomic, deduplicated by attempt, expiring, and cleared on demand.
+pub async fn run_lockout(store: Arc<dyn snowgate::store::Store>) {
+    let until = NOW + 900;
+    assert_eq!(store.failures("ALICE", NOW).await.unwrap().count, 0);
+    let (f, raised) = store
+        .record_failure("ALICE", "req-1", NOW, until)
         .await
         .unwrap();
+    assert_eq!((f.count, raised), (1, true));
+    // A driver's retry of the same login counts once.
+    let (f, raised) = store
+        .record_failure("ALICE", "req-1", NOW, until)
+        .await
+        .unwrap();
+    assert_eq!((f.count, raised), (1, false));
+    let (f, _) = store
+        .record_failure("ALICE", "req-2", NOW + 1, until + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        f,
+        snowgate::store::Failures {
+            count: 2,
+            until: until + 1
+        }
+    );
+    assert_eq!(store.failures("ALICE", NOW + 1).await.unwrap().count, 2);
+    assert_eq!(
+        store.failures("BOB", NOW).await.unwrap().count,
+        0,
+        "per name"
+    );
+
+    // Parallel attempts each count exactly once.
+    let attempts = (0..20).map(|i| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .record_failure("CAROL", &format!("p-{i}"), NOW, until)
+                .await
+                .unwrap()
+        }
+    });
+    let results = futures_join_all(attempts).await;
+    let mut counts: Vec<u32> = results.iter().map(|(f, _)| f.count).collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=20).collect::<Vec<_>>(),
+        "each attempt saw its own count"
+    );
+    assert_eq!(store.failures("CAROL", NOW).await.unwrap().count, 20);
+
+    // Expired counts read as zero and start again at one.
+    assert_eq!(store.failures("ALICE", until + 1).await.unwrap().count, 0);
+    let (f, raised) = store
+        .record_failure("ALICE", "req-3", until + 2, until + 900)
+        .await
+        .unwrap();
+    assert_eq!((f.count, raised), (1, true));
+
+    store.clear_failures("ALICE").await.unwrap();
+    assert_eq!(store.failures("ALICE", until + 2).await.unwrap().count, 0);
+    store.clear_failures("NOBODY").await.unwrap();
+}
+
+/// The session and its user in one read.
+pub async fn run_session_and_object(store: Arc<dyn snowgate::store::Store>) {
+    use snowgate::store::ObjectKind::User;
+    let s = session(new_session_id());
+    store.create(&s).await.unwrap();
     store
-        .put_object(User, "BOB", r#"{"v":"b"}"#, false)
+        .put_object(
+            User,
+            "EMBUCKET",
+            r#"{"u":1}"#,
+            snowgate::store::Write::Create,
+        )
+        .await
+        .unwrap();
+    // A user named like the session's sort key is still read as a user.
+    store
+        .put_object(
+            User,
+            "SESSION",
+            r#"{"u":2}"#,
+            snowgate::store::Write::Create,
+        )
+        .await
+        .unwrap();
+    let (got, doc) = store
+        .session_and_object(s.id, NOW, User, "EMBUCKET")
+        .await
+        .unwrap();
+    assert_eq!(got, Some(s.clone()));
+    let doc = doc.map(|d| (d.doc, d.version));
+    assert_eq!(doc, Some((r#"{"u":1}"#.to_string(), 1)));
+    let (got, doc) = store
+        .session_and_object(s.id, NOW, User, "SESSION")
+        .await
+        .unwrap();
+    assert_eq!(got, Some(s.clone()));
+    assert_eq!(doc.map(|d| d.doc).as_deref(), Some(r#"{"u":2}"#));
+    let (got, doc) = store
+        .session_and_object(s.id, s.expires_at, User, "NOBODY")
+        .await
+        .unwrap();
+    assert_eq!((got, doc), (None, None), "expired session, missing user");
+}
+
+/// Runs futures in parallel on the runtime and collects their outputs.
+async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+/// The directory half of the contract: versioned documents by kind and name.
+pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
+    use snowgate::store::ObjectKind::{NetworkPolicy, Role, User};
+    use snowgate::store::Write::{Create, IfVersion, Replace};
+
+    let doc = |s: &Arc<dyn snowgate::store::Store>, kind, name: &'static str| {
+        let s = Arc::clone(s);
+        async move {
+            s.get_object(kind, name)
+                .await
+                .unwrap()
+                .map(|v| (v.doc, v.version))
+        }
+    };
+    assert_eq!(doc(&store, User, "ALICE").await, None);
+    assert_eq!(
+        store
+            .put_object(User, "ALICE", r#"{"v":1}"#, Create)
+            .await
+            .unwrap(),
+        1
+    );
+    store
+        .put_object(User, "BOB", r#"{"v":"b"}"#, Create)
         .await
         .unwrap();
     // Kinds are separate namespaces.
     store
-        .put_object(Role, "ALICE", r#"{"role":true}"#, false)
+        .put_object(Role, "ALICE", r#"{"role":true}"#, Create)
         .await
         .unwrap();
     assert_eq!(
-        store.get_object(User, "ALICE").await.unwrap().as_deref(),
-        Some(r#"{"v":1}"#)
+        doc(&store, User, "ALICE").await,
+        Some((r#"{"v":1}"#.into(), 1))
     );
     assert_eq!(
-        store.get_object(Role, "ALICE").await.unwrap().as_deref(),
-        Some(r#"{"role":true}"#)
+        doc(&store, Role, "ALICE").await,
+        Some((r#"{"role":true}"#.into(), 1))
     );
-    assert_eq!(
-        store.get_object(NetworkPolicy, "ALICE").await.unwrap(),
-        None
-    );
+    assert_eq!(doc(&store, NetworkPolicy, "ALICE").await, None);
 
-    // Create never overwrites; replace does.
+    // Create never overwrites; replace does, and counts a version.
     assert!(matches!(
-        store.put_object(User, "ALICE", r#"{"v":2}"#, false).await,
+        store.put_object(User, "ALICE", r#"{"v":2}"#, Create).await,
         Err(StoreError::AlreadyExists)
     ));
     assert_eq!(
-        store.get_object(User, "ALICE").await.unwrap().as_deref(),
-        Some(r#"{"v":1}"#)
+        doc(&store, User, "ALICE").await,
+        Some((r#"{"v":1}"#.into(), 1))
     );
-    store
-        .put_object(User, "ALICE", r#"{"v":3}"#, true)
-        .await
-        .unwrap();
     assert_eq!(
-        store.get_object(User, "ALICE").await.unwrap().as_deref(),
-        Some(r#"{"v":3}"#)
+        store
+            .put_object(User, "ALICE", r#"{"v":3}"#, Replace)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        doc(&store, User, "ALICE").await,
+        Some((r#"{"v":3}"#.into(), 2))
     );
 
-    // Update only touches existing objects.
-    assert!(
+    // A conditional write applies only over the version it names: two writers that read version 2,
+    // one wins, the other gets a conflict and writes nothing.
+    assert_eq!(
         store
-            .update_object(User, "ALICE", r#"{"v":4}"#)
+            .put_object(User, "ALICE", r#"{"v":4}"#, IfVersion(2))
             .await
-            .unwrap()
+            .unwrap(),
+        3
     );
-    assert!(
-        !store
-            .update_object(User, "NOBODY", r#"{"v":5}"#)
-            .await
-            .unwrap()
+    assert!(matches!(
+        store
+            .put_object(User, "ALICE", r#"{"v":"lost"}"#, IfVersion(2))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(matches!(
+        store
+            .put_object(User, "NOBODY", r#"{"v":5}"#, IfVersion(1))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        doc(&store, User, "NOBODY").await,
+        None,
+        "a conditional write must not create"
     );
-    assert_eq!(store.get_object(User, "NOBODY").await.unwrap(), None);
+    assert_eq!(
+        doc(&store, User, "ALICE").await,
+        Some((r#"{"v":4}"#.into(), 3))
+    );
+
+    // Parallel conditional writers over one version: exactly one wins.
+    let writers = (0..8).map(|i| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .put_object(User, "BOB", &format!(r#"{{"w":{i}}}"#), IfVersion(1))
+                .await
+                .is_ok()
+        }
+    });
+    let wins = futures_join_all(writers)
+        .await
+        .into_iter()
+        .filter(|w| *w)
+        .count();
+    assert_eq!(wins, 1);
 
     // Names keep their case: a quoted name is a different object.
     store
-        .put_object(User, "alice", r#"{"quoted":true}"#, false)
+        .put_object(User, "alice", r#"{"quoted":true}"#, Create)
         .await
         .unwrap();
-    assert_eq!(
-        store.get_object(User, "ALICE").await.unwrap().as_deref(),
-        Some(r#"{"v":4}"#)
-    );
+    assert_eq!(doc(&store, User, "ALICE").await.unwrap().0, r#"{"v":4}"#);
 
-    // Listing: every document of the kind, in name order (byte order: upper case first).
-    assert_eq!(
-        store.list_objects(User).await.unwrap(),
-        vec![
-            r#"{"v":4}"#.to_string(),
-            r#"{"v":"b"}"#.into(),
-            r#"{"quoted":true}"#.into()
-        ]
-    );
-    assert_eq!(
-        store.list_objects(NetworkPolicy).await.unwrap(),
-        Vec::<String>::new()
-    );
+    // Listing: every document of the kind with its version, in name order (upper case first).
+    let listed: Vec<(String, u64)> = store
+        .list_objects(User)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.doc, v.version))
+        .collect();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed[0], (r#"{"v":4}"#.into(), 3));
+    assert_eq!(listed[1].1, 2, "BOB was written once more by the winner");
+    assert_eq!(listed[2], (r#"{"quoted":true}"#.into(), 1));
+    assert!(store.list_objects(NetworkPolicy).await.unwrap().is_empty());
 
-    // Delete reports whether the object existed.
+    // Delete reports whether the object existed; a new object starts again at version 1.
     assert!(store.delete_object(User, "BOB").await.unwrap());
     assert!(!store.delete_object(User, "BOB").await.unwrap());
-    assert_eq!(store.get_object(User, "BOB").await.unwrap(), None);
+    assert_eq!(doc(&store, User, "BOB").await, None);
     assert_eq!(
-        store.get_object(Role, "ALICE").await.unwrap().as_deref(),
-        Some(r#"{"role":true}"#)
+        store.put_object(User, "BOB", "{}", Create).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        doc(&store, Role, "ALICE").await.unwrap().0,
+        r#"{"role":true}"#
     );
 }

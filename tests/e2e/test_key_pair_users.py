@@ -732,9 +732,6 @@ def test_disabled_user_is_refused(start_server):
         "GRANT ROLE loader TO ROLE sysadmin",
         "CREATE TABLE t (a INT)",
         "ALTER ACCOUNT SET TIMEZONE = 'UTC'",
-        "ALTER USER embucket SET COMMENT = 'x'",
-        "DROP USER embucket",
-        "GRANT ROLE loader TO USER embucket",
     ],
 )
 def test_unsupported_statements_change_nothing(start_server, sql):
@@ -841,7 +838,10 @@ def test_revoked_admin_role_stops_working_in_open_sessions(start_server):
     dave = server.connect(user="dave", password="pw-dave")
     assert whoami(dave) == ("DAVE", "SECURITYADMIN")
     rows(admin, "REVOKE ROLE securityadmin FROM USER dave")
-    sql_error(dave, "CREATE USER made_after_revoke PASSWORD = 'x'", INSUFFICIENT_PRIVILEGES)
+    # The session's role is gone: the session ends at its next request (390111), creating nothing.
+    with pytest.raises(DatabaseError) as info:
+        rows(dave, "CREATE USER made_after_revoke PASSWORD = 'x'")
+    assert info.value.errno == 390111, info.value
     assert show_users(admin, "MADE_AFTER_REVOKE") == []
 
 

@@ -40,6 +40,8 @@ pub enum UserCommand {
         name: Identifier,
         if_exists: bool,
         properties: Vec<UserProperty>,
+        /// `SET MINS_TO_UNLOCK = 0`: forget the user's failed logins. An action, not a property.
+        unlock: bool,
     },
     Drop {
         name: Identifier,

@@ -1,16 +1,12 @@
 //! GRANT ROLE … TO USER and REVOKE ROLE … FROM USER.
 
 use super::command::GrantCommand;
-use super::users::demo_is_fixed;
 use super::{AdminContext, Answer, denied, holds, may_manage, missing};
-use crate::domain::directory::{Directory, SYSTEM_ROLES};
+use crate::domain::directory::SYSTEM_ROLES;
 use crate::error::Result;
 
 pub(super) async fn run(ctx: &AdminContext<'_>, command: GrantCommand) -> Result<Answer> {
     let GrantCommand { role, user, grant } = command;
-    if Directory::is_demo(ctx.secrets, user.as_str()) {
-        return Err(demo_is_fixed(&user));
-    }
     // A system role only by a role that holds it: USERADMIN cannot make anyone ACCOUNTADMIN.
     if SYSTEM_ROLES.contains(&role.as_str())
         && role.as_str() != "PUBLIC"

@@ -43,6 +43,7 @@ async fn create(
         comment,
         created_on: ctx.now,
         owner: Some(ctx.role.to_string()),
+        ..Role::default()
     };
     if !dir.put_role(&role, mode.or_replace).await? {
         return Err(exists(&name));

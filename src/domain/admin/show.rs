@@ -2,7 +2,7 @@
 
 use super::command::ShowCommand;
 use super::{AdminContext, Answer, like, missing, policy_owner, role_owner, user_owner};
-use crate::domain::directory::{Directory, RsaKey, SYSTEM_ROLES, User};
+use crate::domain::directory::{RsaKey, SYSTEM_ROLES, User};
 use crate::domain::ident::Identifier;
 use crate::error::Result;
 
@@ -62,7 +62,6 @@ fn user_row(u: &User) -> Vec<Option<String>> {
 
 async fn users(ctx: &AdminContext<'_>, pattern: Option<String>) -> Result<Answer> {
     let mut users = ctx.directory.users().await?;
-    users.push(Directory::demo_user(ctx.secrets));
     users.sort_by(|a, b| a.name.cmp(&b.name));
     let rows = users
         .iter()
@@ -141,14 +140,11 @@ async fn policies(ctx: &AdminContext<'_>, pattern: Option<String>) -> Result<Ans
 }
 
 async fn describe_user(ctx: &AdminContext<'_>, name: Identifier) -> Result<Answer> {
-    let u = if Directory::is_demo(ctx.secrets, name.as_str()) {
-        Directory::demo_user(ctx.secrets)
-    } else {
-        ctx.directory
-            .user(name.as_str())
-            .await?
-            .ok_or_else(|| missing("User", &name))?
-    };
+    let u = ctx
+        .directory
+        .user(name.as_str())
+        .await?
+        .ok_or_else(|| missing("User", &name))?;
     let key = |k: &Option<RsaKey>| opt(&k.as_ref().map(|k| k.der_base64.clone()));
     let fp = |k: &Option<RsaKey>| opt(&k.as_ref().map(|k| k.fingerprint.clone()));
     let rows: Vec<(&str, Option<String>)> = vec![

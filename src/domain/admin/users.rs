@@ -2,9 +2,9 @@
 
 use super::command::{CreateMode, UserCommand, UserProperty};
 use super::{AdminContext, Answer, exists, invalid, may_manage, missing, owns, user_owner};
-use crate::domain::directory::{Directory, User, UserType, hash_password};
+use crate::domain::directory::{User, UserType, hash_password};
 use crate::domain::ident::Identifier;
-use crate::error::{Error, Result, SqlErrorKind};
+use crate::error::Result;
 
 pub(super) async fn run(ctx: &AdminContext<'_>, command: UserCommand) -> Result<Answer> {
     match command {
@@ -17,18 +17,10 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: UserCommand) -> Result<
             name,
             if_exists,
             properties,
-        } => alter(ctx, name, if_exists, properties).await,
+            unlock,
+        } => alter(ctx, name, if_exists, properties, unlock).await,
         UserCommand::Drop { name, if_exists } => drop(ctx, name, if_exists).await,
     }
-}
-
-pub(super) fn demo_is_fixed(name: &Identifier) -> Error {
-    Error::sql(
-        SqlErrorKind::Unsupported,
-        format!(
-            "Unsupported feature: user '{name}' is the demo user; it is managed by the service secret."
-        ),
-    )
 }
 
 /// ALTER, DROP and REPLACE of a user: its owner's role, and [`may_manage`].
@@ -44,12 +36,6 @@ async fn create(
     properties: Vec<UserProperty>,
 ) -> Result<Answer> {
     let dir = ctx.directory;
-    if Directory::is_demo(ctx.secrets, name.as_str()) {
-        return match mode.if_not_exists {
-            true => Ok(Answer::skipped("User", &name)),
-            false => Err(exists(&name)),
-        };
-    }
     let mut user = User {
         id: uuid::Uuid::new_v4().to_string(),
         name: name.to_string(),
@@ -83,11 +69,9 @@ async fn alter(
     name: Identifier,
     if_exists: bool,
     properties: Vec<UserProperty>,
+    unlock: bool,
 ) -> Result<Answer> {
     let dir = ctx.directory;
-    if Directory::is_demo(ctx.secrets, name.as_str()) {
-        return Err(demo_is_fixed(&name));
-    }
     let Some(previous) = dir.user(name.as_str()).await? else {
         return match if_exists {
             true => Ok(Answer::done()),
@@ -98,17 +82,18 @@ async fn alter(
     let mut user = previous.clone();
     apply_all(ctx, &mut user, properties).await?;
     check(ctx, &user).await?;
-    if !dir.update_user(&user, &previous).await? {
+    // An unlock alone changes no property: nothing to write.
+    if user != previous && !dir.update_user(&user, &previous).await? {
         return Err(missing("User", &name));
+    }
+    if unlock {
+        dir.unlock(&user).await?;
     }
     Ok(Answer::done())
 }
 
 async fn drop(ctx: &AdminContext<'_>, name: Identifier, if_exists: bool) -> Result<Answer> {
     let dir = ctx.directory;
-    if Directory::is_demo(ctx.secrets, name.as_str()) {
-        return Err(demo_is_fixed(&name));
-    }
     match dir.user(name.as_str()).await? {
         Some(user) => {
             may_change(ctx, &user)?;
@@ -169,9 +154,7 @@ async fn check(ctx: &AdminContext<'_>, user: &User) -> Result<()> {
         ));
     }
     let login = user.effective_login();
-    if Directory::is_demo(ctx.secrets, &login)
-        || ctx.directory.login_taken(&login, &user.name).await?
-    {
+    if ctx.directory.login_taken(&login, &user.name).await? {
         return Err(invalid(format!("LOGIN_NAME '{login}' is already in use.")));
     }
     Ok(())

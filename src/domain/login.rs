@@ -1,0 +1,194 @@
+//! Checking a login's credentials: the network policy first, then the lock, then the password (on the
+//! hashing threads) or the key-pair JWT. Every refusal of a password is the same 390100 whether the user
+//! exists or not, and costs the same argon2 work.
+
+use std::net::IpAddr;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::audit;
+use super::directory::{User, UserType, canonical_ip};
+use super::gatekeeper::{Gatekeeper, LoginInput};
+use super::ident::{Identifier, account_name};
+use super::keys::{claimed_identity, signature_valid};
+use super::session::SessionContext;
+use crate::error::{Error, Result};
+
+impl Gatekeeper {
+    /// The user's network policy, else the account's, must admit the client; checked before any
+    /// credential so a refused address learns nothing about them.
+    async fn check_network_policy(&self, user: Option<&User>, ip: Option<IpAddr>) -> Result<()> {
+        match self.directory.policy_for(user).await? {
+            Some(policy) if !policy.admits(ip) => {
+                let shown = ip
+                    .map(|i| canonical_ip(i).to_string())
+                    .unwrap_or_else(|| "unknown".into());
+                tracing::info!(client_ip = %shown, policy = ?policy.name, "login refused by network policy");
+                Err(Error::IpNotAllowed(shown))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) async fn password_login(
+        &self,
+        input: &LoginInput,
+        now: u64,
+    ) -> Result<(User, String)> {
+        let login = input
+            .login_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| Error::BadRequest("LOGIN_NAME is required.".into()))?;
+        let user = self.directory.user_by_login(login).await?;
+        self.check_network_policy(user.as_ref(), input.client_ip)
+            .await?;
+        // Unknown names are counted (and locked) like real ones, so the answers never tell them apart.
+        let counter = user
+            .as_ref()
+            .map_or_else(|| login.to_uppercase(), |u| u.name.clone());
+        let failures = self.store.failures(&counter, now).await?;
+        if failures.count >= self.settings.lockout_failures {
+            return Err(self.locked());
+        }
+        let empty = SecretString::from("");
+        let password = input.password.as_ref().unwrap_or(&empty);
+        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        // One argon2 verification on every path, so timing does not tell which check failed.
+        let matches = self.hasher.verify(password, hash).await?;
+        // A SERVICE user never logs in with a password, and gets the same answer as a wrong one.
+        let ok = matches
+            && !password.expose_secret().is_empty()
+            && user
+                .as_ref()
+                .is_some_and(|u| u.user_type != UserType::Service);
+        match user {
+            Some(user) if ok => {
+                if failures.count > 0 {
+                    self.store.clear_failures(&counter).await?;
+                }
+                let account = input
+                    .account
+                    .as_deref()
+                    .map(account_name)
+                    .unwrap_or_default();
+                Ok((user, account))
+            }
+            _ => {
+                self.count_failure(&counter, input.request_id.as_deref(), now)
+                    .await?;
+                Err(Error::InvalidCredentials)
+            }
+        }
+    }
+
+    /// Counts a failed password; the failure that reaches the limit locks the user (logged once).
+    async fn count_failure(&self, counter: &str, request_id: Option<&str>, now: u64) -> Result<()> {
+        let attempt = request_id
+            .map(str::to_string)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let until = now.saturating_add(self.settings.lockout_seconds);
+        let (failures, raised) = self
+            .store
+            .record_failure(counter, &attempt, now, until)
+            .await?;
+        if raised && failures.count == self.settings.lockout_failures {
+            audit::locked(counter, failures.count, self.lockout_minutes());
+        }
+        Ok(())
+    }
+
+    fn lockout_minutes(&self) -> u64 {
+        self.settings.lockout_seconds.div_ceil(60)
+    }
+
+    fn locked(&self) -> Error {
+        Error::UserLocked {
+            minutes: self.lockout_minutes(),
+        }
+    }
+
+    pub(super) async fn key_pair_login(
+        &self,
+        input: &LoginInput,
+        now: u64,
+    ) -> Result<(User, String)> {
+        let refused = |why: &str| {
+            // The reason goes to the log only; the client always gets 390144.
+            tracing::info!(reason = why, "key-pair login refused");
+            Error::InvalidJwt
+        };
+        let token = input.token.as_ref().ok_or_else(|| refused("no TOKEN"))?;
+        let token = token.expose_secret();
+        let id =
+            claimed_identity(token, now).ok_or_else(|| refused("malformed claims or times"))?;
+        if input
+            .account
+            .as_deref()
+            .is_some_and(|a| account_name(a) != id.account)
+        {
+            return Err(refused("account mismatch"));
+        }
+        if input
+            .login_name
+            .as_deref()
+            .is_some_and(|l| !l.trim().eq_ignore_ascii_case(&id.user))
+        {
+            return Err(refused("LOGIN_NAME differs from the JWT subject"));
+        }
+        let user = self.directory.user_by_login(&id.user).await?;
+        self.check_network_policy(user.as_ref(), input.client_ip)
+            .await?;
+        let user = user.ok_or_else(|| refused("unknown user"))?;
+        let key = user
+            .key_with_fingerprint(&id.fingerprint)
+            .ok_or_else(|| refused("no key with that fingerprint"))?;
+        let key = self
+            .keys
+            .get(key)
+            .ok_or_else(|| refused("stored key unusable"))?;
+        if !signature_valid(token, &key) {
+            return Err(refused("bad signature"));
+        }
+        Ok((user, id.account))
+    }
+}
+
+/// The session context at login: what the driver asked for, else the user's defaults. The role must
+/// be granted (390189 otherwise); without one, the default role if still granted, else PUBLIC.
+pub(super) fn initial_context(user: &User, input: &LoginInput) -> Result<SessionContext> {
+    let granted = user.effective_roles();
+    let role = match normalise(&input.role) {
+        Some(role) if granted.contains(&role) => role,
+        Some(role) => return Err(Error::RoleNotGranted(role)),
+        None => user
+            .default_role
+            .clone()
+            .filter(|r| granted.contains(r))
+            .unwrap_or_else(|| "PUBLIC".to_string()),
+    };
+    let (default_db, default_schema) = match user.default_namespace.as_deref() {
+        Some(ns) => match ns.split_once('.') {
+            Some((db, schema)) => (Some(db.to_string()), Some(schema.to_string())),
+            None => (Some(ns.to_string()), None),
+        },
+        None => (None, None),
+    };
+    let database = normalise(&input.database).or(default_db);
+    let schema = normalise(&input.schema)
+        .or(default_schema)
+        .or_else(|| database.as_ref().map(|_| "PUBLIC".to_string()));
+    Ok(SessionContext {
+        database,
+        schema,
+        warehouse: normalise(&input.warehouse).or_else(|| user.default_warehouse.clone()),
+        role: Some(role),
+    })
+}
+
+fn normalise(raw: &Option<String>) -> Option<String> {
+    raw.as_deref()
+        .and_then(Identifier::from_user_input)
+        .map(Identifier::into_string)
+}
