@@ -1,5 +1,5 @@
 //! The Snowflake wire format: request and response bodies exactly as the drivers send and read them
-//! (see `shared/docs/snowflake-protocol.md`). Only this module knows field names and JSON shapes; the
+//! (see `docs/protocol.md`). Only this module knows field names and JSON shapes; the
 //! rest of snowgate works with domain types.
 
 pub mod codes;
@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The envelope every GS response uses (protocol §0). `success` is always present, `code` is a string.
+/// The envelope every GS response uses (`docs/protocol.md` §0). `success` is always present, `code` is a string.
 #[derive(Debug, Serialize)]
 pub struct Envelope<T: Serialize> {
     pub data: Option<T>,

@@ -271,3 +271,51 @@ def test_parallel_use_on_one_session_stays_consistent(shared_table_servers):
     database, schema = v["data"]["rowset"][0]
     assert database == "ANALYTICS"
     assert schema in written, (schema, written)
+
+
+def test_secret_rotation_during_traffic_fails_no_request(start_server, aws_endpoint):
+    secrets = aws_client("secretsmanager", aws_endpoint)
+    name = f"snowgate-e2e-rotate-{uuid.uuid4().hex[:8]}"
+
+    def value() -> str:
+        return json.dumps(
+            {"jwt_secret": uuid.uuid4().hex * 2, "demo_user": "rot_admin", "demo_password": "rot-pw-1"}
+        )
+
+    secrets.create_secret(Name=name, SecretString=value())
+    env = aws_server_env(aws_endpoint) | {"SNOWGATE_SECRET_ID": name, "SNOWGATE_SECRET_REFRESH_SECONDS": "1"}
+    server = start_server(env, user="rot_admin", password="rot-pw-1")
+    stop = threading.Event()
+    failures: list[object] = []
+    done = [0]
+
+    def traffic() -> None:
+        while not stop.is_set():
+            status, v = login(server, "rot_admin", "rot-pw-1")
+            if not v.get("success"):
+                failures.append(("login", status, v))
+                continue
+            token = v["data"]["token"]
+            for _ in range(3):
+                status, q = query(server, token, "SELECT CURRENT_USER()")
+                if not q.get("success"):
+                    failures.append(("query", status, q))
+            status, d = post(server, "/session?delete=true", {}, token)
+            if not d.get("success"):
+                failures.append(("delete", status, d))
+            done[0] += 1
+
+    threads = [threading.Thread(target=traffic) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(3):
+            stop.wait(2)
+            secrets.put_secret_value(SecretId=name, SecretString=value())
+        stop.wait(2)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert failures == []
+    assert done[0] > 10
