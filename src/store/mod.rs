@@ -4,6 +4,7 @@
 
 pub mod dynamo;
 pub mod memory;
+pub mod sqlite;
 
 use async_trait::async_trait;
 use thiserror::Error;
