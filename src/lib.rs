@@ -23,7 +23,7 @@ use secrecy::SecretString;
 pub use error::{Error, Result};
 pub use http::AppState;
 
-use config::Config;
+use config::{Config, LocalStore};
 use domain::Gatekeeper;
 use domain::gatekeeper::system_clock;
 use secrets::manager::SecretsManagerSource;
@@ -31,6 +31,7 @@ use secrets::{SecretSource, StaticSecrets};
 use store::Store;
 use store::dynamo::DynamoStore;
 use store::memory::MemoryStore;
+use store::sqlite::SqliteStore;
 
 /// The router, with every route and layer, over the given state.
 pub fn app(state: AppState) -> Router {
@@ -48,14 +49,21 @@ pub enum StartupError {
     },
     #[error("the demo user could not be written to the directory: {0}")]
     DemoUser(Error),
+    #[error("the data directory {dir} is not usable: {source}")]
+    DataDir {
+        dir: String,
+        source: store::StoreError,
+    },
 }
 
-/// State for the configuration: DynamoDB sessions when `SNOWGATE_TABLE` is set, Secrets Manager
-/// secrets when `SNOWGATE_SECRET_ID` is set, the embedded defaults otherwise. AWS clients are built,
-/// the secret loaded and the DynamoDB connection opened here, once per cold start.
+/// State for the configuration: DynamoDB when `SNOWGATE_TABLE` is set, else the local store (SQLite
+/// in the data directory, or memory); Secrets Manager secrets when `SNOWGATE_SECRET_ID` is set, the
+/// embedded defaults otherwise. AWS clients are built, the secret loaded and the store opened here,
+/// once per cold start.
 pub async fn build_state(config: &Config) -> std::result::Result<AppState, StartupError> {
     if config.table.is_none() && config.secret_id.is_none() {
-        let state = local_state(config);
+        let store = local_store(config).await?;
+        let state = state_with(store, Arc::new(env_secrets(config)), config);
         state
             .gate
             .seed_demo_user()
@@ -83,7 +91,7 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
                 })?;
             Arc::new(dynamo)
         }
-        None => Arc::new(MemoryStore::new()),
+        None => local_store(config).await?,
     };
     let state = state_with(store, secrets, config);
     // Written now so that a broken store stops the start-up, not the first login.
@@ -93,6 +101,26 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
         .await
         .map_err(StartupError::DemoUser)?;
     Ok(state)
+}
+
+/// The store of a server without a DynamoDB table, as `SNOWGATE_STORE` chooses.
+async fn local_store(config: &Config) -> std::result::Result<Arc<dyn Store>, StartupError> {
+    match config.local_store {
+        LocalStore::Memory => {
+            tracing::info!("in-memory store: users, keys and sessions are forgotten at exit");
+            Ok(Arc::new(MemoryStore::new()))
+        }
+        LocalStore::Sqlite => {
+            let store = SqliteStore::open(&config.data_dir)
+                .await
+                .map_err(|source| StartupError::DataDir {
+                    dir: config.data_dir.display().to_string(),
+                    source,
+                })?;
+            tracing::info!(database = %store.path().display(), "SQLite store");
+            Ok(Arc::new(store))
+        }
+    }
 }
 
 /// State from configuration alone: in-memory sessions and secrets from the environment.
