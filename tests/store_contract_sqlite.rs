@@ -4,8 +4,10 @@ mod common;
 mod contract;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use snowgate::store::sqlite::SqliteStore;
+use snowgate::store::{DirectoryStore, ObjectKind, StoreError, Write};
 
 /// A store in a new temporary directory; the directory lives as long as the returned guard.
 async fn store() -> (Arc<SqliteStore>, tempfile::TempDir) {
@@ -38,4 +40,67 @@ async fn sqlite_lockout_keeps_the_contract() {
 async fn sqlite_session_and_object_keeps_the_contract() {
     let (store, _dir) = store().await;
     contract::run_session_and_object(store).await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_file_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().expect("a temporary directory");
+    let dir = parent.path().join("nested").join("data");
+    SqliteStore::open(&dir).await.expect("the store opens");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join(snowgate::store::sqlite::DB_FILE)), 0o600);
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_a_fault() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join(snowgate::store::sqlite::DB_FILE);
+    std::fs::write(&file, vec![0x5a; 8192]).unwrap();
+    let err = SqliteStore::open(dir.path()).await.err().expect("refused");
+    assert!(matches!(err, StoreError::Fault(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_schema_from_a_newer_binary_is_refused() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    drop(
+        SqliteStore::open(dir.path())
+            .await
+            .expect("the store opens"),
+    );
+    let file = dir.path().join(snowgate::store::sqlite::DB_FILE);
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .execute("UPDATE schema_version SET version = 99", [])
+        .unwrap();
+    let err = SqliteStore::open(dir.path()).await.err().expect("refused");
+    assert!(
+        matches!(&err, StoreError::Fault(m) if m.contains("99")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn another_process_holding_the_write_lock_is_retryable() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open_with_busy_timeout(dir.path(), Duration::from_millis(50))
+        .await
+        .expect("the store opens");
+    let file = dir.path().join(snowgate::store::sqlite::DB_FILE);
+    let other = rusqlite::Connection::open(&file).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let err = store
+        .put_object(ObjectKind::User, "ALICE", "{}", Write::Create)
+        .await
+        .err()
+        .expect("the write waits, then gives up");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    other.execute_batch("ROLLBACK").unwrap();
+    store
+        .put_object(ObjectKind::User, "ALICE", "{}", Write::Create)
+        .await
+        .expect("written once the lock is released");
 }

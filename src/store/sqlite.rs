@@ -69,18 +69,23 @@ impl SqliteStore {
     /// Opens (or creates) the database in `dir`, creating the directory (mode 0700) and the file
     /// (mode 0600) when missing, and the schema when new.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_busy_timeout(dir, BUSY_TIMEOUT).await
+    }
+
+    /// [`open`](Self::open), waiting at most `busy` for another process's write lock.
+    pub async fn open_with_busy_timeout(dir: &Path, busy: Duration) -> Result<Self, StoreError> {
         let dir = dir.to_path_buf();
-        tokio::task::spawn_blocking(move || Self::open_blocking(&dir))
+        tokio::task::spawn_blocking(move || Self::open_blocking(&dir, busy))
             .await
             .map_err(|e| StoreError::Fault(format!("SQLite open task failed: {e}")))?
     }
 
-    fn open_blocking(dir: &Path) -> Result<Self, StoreError> {
+    fn open_blocking(dir: &Path, busy: Duration) -> Result<Self, StoreError> {
         let path = dir.join(DB_FILE);
         create_private(dir, &path)
             .map_err(|e| StoreError::Fault(format!("cannot create {}: {e}", path.display())))?;
         let mut conn = Connection::open(&path).map_err(|e| sql_error("open", &e))?;
-        configure(&mut conn).map_err(|e| sql_error("open", &e))?;
+        configure(&mut conn, busy).map_err(|e| sql_error("open", &e))?;
         migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -159,8 +164,8 @@ fn create_private(dir: &Path, file: &Path) -> std::io::Result<()> {
 /// log. `synchronous=FULL` syncs the log at every commit, so a write that was acknowledged (a
 /// `CREATE USER` answered with success) survives a power cut too, not only a killed process; the
 /// cost, one fsync per write, is small next to the argon2 hash that precedes most writes.
-fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+fn configure(conn: &mut Connection, busy: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(busy)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(rusqlite::Error::InvalidQuery);

@@ -94,6 +94,15 @@ impl TestApp {
         )
     }
 
+    /// The same app over the SQLite store in `dir`: a second one on the same directory sees what the
+    /// first wrote, as a restarted server would.
+    pub async fn sqlite(dir: &std::path::Path) -> Self {
+        let store = snowgate::store::sqlite::SqliteStore::open(dir)
+            .await
+            .expect("the SQLite store opens");
+        Self::with_store(Arc::new(store), "test-secret")
+    }
+
     pub fn advance(&self, seconds: u64) {
         self.clock.fetch_add(seconds, Ordering::SeqCst);
     }
