@@ -95,8 +95,7 @@ async fn another_process_holding_the_write_lock_is_retryable() {
     let err = store
         .put_object(ObjectKind::User, "ALICE", "{}", Write::Create)
         .await
-        .err()
-        .expect("the write waits, then gives up");
+        .expect_err("the write waits, then gives up");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     other.execute_batch("ROLLBACK").unwrap();
     store
