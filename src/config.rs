@@ -1,6 +1,6 @@
 //! Configuration from the environment, read and validated once at start-up. With nothing set, snowgate
-//! runs on embedded defaults: the demo user `embucket`/`embucket`, in-memory sessions, and a random
-//! per-process JWT secret.
+//! runs on embedded defaults: the demo user `embucket`/`embucket`, a SQLite store in `./snowgate-data`,
+//! and a random per-process JWT secret.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
