@@ -84,8 +84,9 @@ impl SqliteStore {
         let path = dir.join(DB_FILE);
         create_private(dir, &path)
             .map_err(|e| StoreError::Fault(format!("cannot create {}: {e}", path.display())))?;
+        warn_if_shared(&path);
         let mut conn = Connection::open(&path).map_err(|e| sql_error("open", &e))?;
-        configure(&mut conn, busy).map_err(|e| sql_error("open", &e))?;
+        configure(&mut conn, busy)?;
         migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -160,17 +161,40 @@ fn create_private(dir: &Path, file: &Path) -> std::io::Result<()> {
     open.open(file).map(drop)
 }
 
+/// A file made by someone else (copied, restored from a backup) may be readable by other users: it
+/// holds password hashes and public keys, so say so, but leave the owner's file alone.
+fn warn_if_shared(file: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                file = %file.display(),
+                "the SQLite database is readable by other users; chmod 600 it"
+            );
+        }
+    }
+}
+
 /// WAL lets readers go on during a write and survives a crash mid-write by replaying or dropping the
 /// log. `synchronous=FULL` syncs the log at every commit, so a write that was acknowledged (a
 /// `CREATE USER` answered with success) survives a power cut too, not only a killed process; the
 /// cost, one fsync per write, is small next to the argon2 hash that precedes most writes.
-fn configure(conn: &mut Connection, busy: Duration) -> rusqlite::Result<()> {
-    conn.busy_timeout(busy)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+fn configure(conn: &mut Connection, busy: Duration) -> Result<(), StoreError> {
+    conn.busy_timeout(busy)
+        .map_err(|e| sql_error("configure", &e))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(|e| sql_error("configure", &e))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(rusqlite::Error::InvalidQuery);
+        return Err(StoreError::Fault(format!(
+            "SQLite refused WAL journal mode (got {mode})"
+        )));
     }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+    conn.execute_batch("PRAGMA synchronous = FULL;")
+        .map_err(|e| sql_error("configure", &e))
 }
 
 /// Creates the schema on a new file and checks the version of an existing one.
