@@ -103,3 +103,42 @@ async fn another_process_holding_the_write_lock_is_retryable() {
         .await
         .expect("written once the lock is released");
 }
+
+#[tokio::test]
+async fn expired_sessions_and_counters_are_swept_from_the_file() {
+    use snowgate::domain::session::Session;
+    use snowgate::store::{LockoutStore, SessionStore};
+    let (store, dir) = store().await;
+    let now = 1_800_000_000;
+    let session = Session {
+        id: 42_000_000_000,
+        created_at: now,
+        expires_at: now + 1,
+        ..Session::default()
+    };
+    store.create(&session).await.unwrap();
+    store
+        .record_failure("GONE", "a", now, now + 1)
+        .await
+        .unwrap();
+    let rows = |table: &str| -> i64 {
+        let file = dir.path().join(snowgate::store::sqlite::DB_FILE);
+        rusqlite::Connection::open(file)
+            .unwrap()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!((rows("sessions"), rows("failures")), (1, 1));
+    // Later writes sweep both once enough of them have gone by (every 256th write).
+    for i in 0..256 {
+        store
+            .record_failure("LATER", &format!("b-{i}"), now + 10, now + 900)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        (rows("sessions"), rows("failures")),
+        (0, 1),
+        "only LATER is left"
+    );
+}

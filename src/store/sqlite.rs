@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS failures (
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
-    writes: Arc<AtomicU64>,
+    writes: AtomicU64,
     path: PathBuf,
 }
 
@@ -90,7 +90,7 @@ impl SqliteStore {
         migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
-            writes: Arc::new(AtomicU64::new(0)),
+            writes: AtomicU64::new(0),
             path,
         })
     }
@@ -108,11 +108,9 @@ impl SqliteStore {
     {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            // A poisoned lock means a panic mid-call; SQLite rolled the transaction back, but report
-            // it rather than carry on as if nothing happened.
-            let mut conn = conn
-                .lock()
-                .map_err(|_| StoreError::Fault("SQLite connection lock poisoned".into()))?;
+            // A poisoned lock means a panic mid-call: unwinding dropped its transaction, which rolls
+            // it back, so the connection is as it was before and stays usable.
+            let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
             f(&mut conn)
         })
         .await
