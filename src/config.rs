@@ -11,7 +11,8 @@ use secrecy::SecretString;
 use thiserror::Error;
 
 use crate::domain::Settings;
-use crate::http::DEFAULT_BODY_LIMIT;
+use crate::entrypoints::local::ServerLimits;
+use crate::http::{DEFAULT_BODY_LIMIT, WireLimits};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Where `snowgate serve` keeps its SQLite database unless told otherwise.
@@ -66,7 +67,36 @@ pub struct Config {
     pub secret_refresh: Duration,
     /// Proxies whose `X-Forwarded-For` header is believed; empty means none.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Deadlines, connection cap and request-line/header limits of the front door.
+    pub server: ServerLimits,
 }
+
+/// Every setting with its variable and default, for `--help`.
+pub const SETTINGS_HELP: &str = "\
+Settings (environment variables):
+  SNOWGATE_LISTEN                    address to listen on [default: 127.0.0.1:8080]
+  AUTH_DEMO_USER, AUTH_DEMO_PASSWORD demo user and password [default: embucket / embucket]
+  JWT_SECRET                         token signing secret [default: random per process]
+  SNOWGATE_TOKEN_TTL_SECONDS         session token lifetime [default: 259200]
+  SNOWGATE_MASTER_TOKEN_TTL_SECONDS  master token lifetime [default: 604800]
+  SNOWGATE_LOCKOUT_FAILURES          failed password logins before a user is locked [default: 5]
+  SNOWGATE_LOCKOUT_MINUTES           how long a lock lasts [default: 15]
+  SNOWGATE_MAX_BODY_BYTES            request body limit, before and after gunzip [default: 1048576]
+  SNOWGATE_MAX_URI_BYTES             request target (path and query) limit, else HTTP 414 [default: 8192]
+  SNOWGATE_MAX_HEADER_BYTES          all headers together, else HTTP 431 [default: 16384]
+  SNOWGATE_HEADER_TIMEOUT_SECONDS    time to send a request's line and headers; also closes
+                                     keep-alive connections idle that long [default: 30]
+  SNOWGATE_BODY_TIMEOUT_SECONDS      time to send a request's whole body [default: 60]
+  SNOWGATE_IDLE_TIMEOUT_SECONDS      a connection with no byte in or out this long is closed [default: 120]
+  SNOWGATE_MAX_CONNECTIONS           open connections at once; more wait to be accepted [default: 512]
+  SNOWGATE_TRUSTED_PROXIES           proxies whose X-Forwarded-For is believed (IPs/CIDRs) [default: none]
+  SNOWGATE_TABLE                     DynamoDB table for sessions and users [default: the local store]
+  SNOWGATE_STORE                     local store without a table: sqlite or memory [default: sqlite]
+  SNOWGATE_DATA_DIR                  directory of the SQLite store [default: ./snowgate-data]
+  SNOWGATE_SECRET_ID                 Secrets Manager secret [default: the variables above]
+  SNOWGATE_SECRET_REFRESH_SECONDS    secret refresh interval [default: 300]
+  AWS_ENDPOINT_URL[_DYNAMODB|_SECRETS_MANAGER]  AWS endpoint overrides [default: AWS]
+  RUST_LOG                           log filter; third-party crates stay capped [default: info]";
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -130,7 +160,9 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let server = server_limits(&get)?;
         Ok(Self {
+            server,
             trusted_proxies,
             listen,
             settings,
@@ -160,6 +192,39 @@ impl Config {
             )?),
         })
     }
+}
+
+fn server_limits(get: &impl Fn(&str) -> Option<String>) -> Result<ServerLimits, ConfigError> {
+    let d = ServerLimits::default();
+    let seconds = |name, default: Duration| -> Result<Duration, ConfigError> {
+        match number(get, name, default.as_secs())? {
+            0 => Err(ConfigError::Invalid {
+                name,
+                reason: "must be at least one second".into(),
+            }),
+            n => Ok(Duration::from_secs(n)),
+        }
+    };
+    let size = |name, default: usize, min: u64| -> Result<usize, ConfigError> {
+        let n = number(get, name, default as u64)?;
+        if n < min || n > (1 << 20) {
+            return Err(ConfigError::Invalid {
+                name,
+                reason: format!("must be between {min} and {}", 1 << 20),
+            });
+        }
+        Ok(n as usize)
+    };
+    Ok(ServerLimits {
+        header_timeout: seconds("SNOWGATE_HEADER_TIMEOUT_SECONDS", d.header_timeout)?,
+        body_timeout: seconds("SNOWGATE_BODY_TIMEOUT_SECONDS", d.body_timeout)?,
+        idle_timeout: seconds("SNOWGATE_IDLE_TIMEOUT_SECONDS", d.idle_timeout)?,
+        max_connections: size("SNOWGATE_MAX_CONNECTIONS", d.max_connections, 1)?,
+        wire: WireLimits {
+            max_uri_bytes: size("SNOWGATE_MAX_URI_BYTES", d.wire.max_uri_bytes, 1024)?,
+            max_header_bytes: size("SNOWGATE_MAX_HEADER_BYTES", d.wire.max_header_bytes, 1024)?,
+        },
+    })
 }
 
 fn number(
@@ -221,13 +286,48 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_variable_not_the_value() {
-        let err =
-            Config::from_lookup(|k| (k == "SNOWGATE_TOKEN_TTL_SECONDS").then(|| "soon".into()))
+    fn front_door_settings() {
+        let c = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(c.server, ServerLimits::default());
+        let c = Config::from_lookup(|k| match k {
+            "SNOWGATE_HEADER_TIMEOUT_SECONDS" => Some("5".into()),
+            "SNOWGATE_MAX_CONNECTIONS" => Some("7".into()),
+            "SNOWGATE_MAX_URI_BYTES" => Some("2048".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.server.header_timeout, Duration::from_secs(5));
+        assert_eq!(c.server.max_connections, 7);
+        assert_eq!(c.server.wire.max_uri_bytes, 2048);
+        for (name, bad) in [
+            ("SNOWGATE_BODY_TIMEOUT_SECONDS", "0"),
+            ("SNOWGATE_MAX_CONNECTIONS", "0"),
+            ("SNOWGATE_MAX_HEADER_BYTES", "10"),
+        ] {
+            let err = Config::from_lookup(|k| (k == name).then(|| bad.into()))
                 .err()
                 .unwrap()
                 .to_string();
-        assert!(err.contains("SNOWGATE_TOKEN_TTL_SECONDS"), "{err}");
-        assert!(!err.contains("soon"), "{err}");
+            assert!(err.contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn help_lists_every_setting() {
+        // Every variable name quoted in this file is a setting read above.
+        let source = include_str!("config.rs");
+        let mut seen = 0;
+        for prefix in ["\"SNOWGATE_", "\"AUTH_", "\"JWT_"] {
+            for (at, _) in source.match_indices(prefix) {
+                let rest = &source[at + 1..];
+                let name = &rest[..rest.find('"').unwrap()];
+                assert!(
+                    SETTINGS_HELP.contains(name),
+                    "{name} is missing from --help"
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen > 10, "{seen}");
     }
 }

@@ -29,6 +29,12 @@ pub enum Error {
     /// The body is larger than the limit, before or after decompression.
     #[error("Request body exceeds the limit of {limit} bytes.")]
     BodyTooLarge { limit: usize },
+    /// The request target (path and query) is longer than the limit.
+    #[error("Request URI exceeds the limit of {limit} bytes.")]
+    UriTooLong { limit: usize },
+    /// The headers together are larger than the limit.
+    #[error("Request headers exceed the limit of {limit} bytes.")]
+    HeadersTooLarge { limit: usize },
     /// Wrong user or password, unknown user, or a user that may not use passwords: one answer for all.
     #[error("Incorrect username or password was specified.")]
     InvalidCredentials,

@@ -38,6 +38,11 @@ pub fn app(state: AppState) -> Router {
     http::router(state)
 }
 
+/// The router with the configured request-line and header limits.
+pub fn app_with(state: AppState, wire: http::WireLimits) -> Router {
+    http::router_with(state, wire)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]

@@ -14,7 +14,8 @@ use snowgate::config::{Config, LocalStore};
 #[command(
     name = "snowgate",
     version,
-    about = "A Snowflake-compatible authentication service"
+    about = "A Snowflake-compatible authentication service",
+    after_help = snowgate::config::SETTINGS_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,6 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API over HTTP (the default).
+    #[command(after_help = snowgate::config::SETTINGS_HELP)]
     Serve {
         /// Address to listen on [env: SNOWGATE_LISTEN, default 127.0.0.1:8080].
         #[arg(long)]
@@ -85,13 +87,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let app = snowgate::app(state);
+    let app = snowgate::app_with(state, config.server.wire);
     let result = if in_lambda {
         snowgate::entrypoints::lambda::run(app)
             .await
             .map_err(|e| e.to_string())
     } else {
-        snowgate::entrypoints::local::serve(app, listen.unwrap_or(config.listen))
+        snowgate::entrypoints::local::serve(app, listen.unwrap_or(config.listen), config.server)
             .await
             .map_err(|e| e.to_string())
     };

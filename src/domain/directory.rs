@@ -150,12 +150,14 @@ pub struct NetworkPolicy {
 }
 
 impl NetworkPolicy {
-    /// Parses one list entry: an address (a /32 or /128) or a CIDR.
+    /// Parses one list entry: an address (a /32 or /128) or a CIDR. An IPv4-mapped IPv6 entry
+    /// (`::ffff:10.0.0.1`, `::ffff:10.0.0.0/104`) becomes the IPv4 one, as client addresses do.
     pub fn parse_entry(entry: &str) -> std::result::Result<IpNet, String> {
         let entry = entry.trim();
         entry
             .parse::<IpNet>()
             .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+            .map(canonical_net)
             .map_err(|_| format!("'{entry}' is not an IP address or CIDR range"))
     }
 
@@ -179,6 +181,19 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,
+    }
+}
+
+/// A range inside `::ffff:0:0/96` is the IPv4 range it maps; wider ranges stay IPv6.
+fn canonical_net(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => v6
+            .addr()
+            .to_ipv4_mapped()
+            .and_then(|v4| ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).ok())
+            .map(|v4| IpNet::V4(v4.trunc()))
+            .unwrap_or(net),
+        other => other,
     }
 }
 

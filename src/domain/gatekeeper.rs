@@ -254,7 +254,13 @@ impl Gatekeeper {
             master_token,
             session_ttl: self.settings.session_ttl,
             master_ttl: self.settings.master_ttl,
-            parameters: super::parameters::merge(&input.session_parameters),
+            parameters: super::parameters::merge(
+                vec![
+                    ("AUTOCOMMIT".to_string(), Value::Bool(true)),
+                    ("TIMEZONE".to_string(), Value::String("Etc/UTC".into())),
+                ],
+                input.session_parameters.clone(),
+            ),
             session,
         })
     }

@@ -1,5 +1,5 @@
 //! RSA public keys as Snowflake takes them (`RSA_PUBLIC_KEY = 'MIIBIjANBg…'`: base64 DER of the
-//! SubjectPublicKeyInfo), their `SHA256:` fingerprints, and key-pair JWT verification (protocol §2).
+//! SubjectPublicKeyInfo), their `SHA256:` fingerprints, and key-pair JWT verification (`docs/protocol.md` §2).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

@@ -74,7 +74,7 @@ impl Gatekeeper {
             database = ctx.context.database.as_deref().unwrap_or("-"),
             schema = ctx.context.schema.as_deref().unwrap_or("-"),
             warehouse = ctx.context.warehouse.as_deref().unwrap_or("-"),
-            client_ip = ?ctx.client_ip,
+            client_ip = %crate::logging::ShowIp(ctx.client_ip),
             "query context resolved"
         );
         let statement = sql::parse_statement(sql_text).map_err(|r| sql_error(&ctx, r))?;

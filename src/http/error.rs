@@ -4,18 +4,24 @@
 //! write race) use other statuses. Internal faults are HTTP 200 on purpose: a retry would meet the
 //! same fault.
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 
 use crate::error::Error;
 use crate::snowflake::{Envelope, SqlErrorData, codes};
+
+/// The Snowflake code of a refused request, put on the response so the request log can name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal(pub &'static str);
 
 /// The HTTP status of an error's answer.
 fn status(error: &Error) -> StatusCode {
     match error {
         // 413 is not in any driver's retry list, so an oversized request fails once.
         Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+        Error::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         // Drivers retry 503 and 429 with backoff.
         Error::Unavailable(_) | Error::Conflict => StatusCode::SERVICE_UNAVAILABLE,
@@ -46,9 +52,9 @@ impl IntoResponse for Error {
                 type_: "COMPILATION",
             };
             let envelope = Envelope::failure(code, message, Some(data));
-            return (StatusCode::OK, Json(envelope)).into_response();
+            return (StatusCode::OK, Extension(Refusal(code)), Json(envelope)).into_response();
         }
         let envelope = Envelope::<()>::failure(code, message, None);
-        (status(&self), Json(envelope)).into_response()
+        (status(&self), Extension(Refusal(code)), Json(envelope)).into_response()
     }
 }

@@ -118,6 +118,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SnowflakeJson<T> {
         if bytes.is_empty() {
             return Err(Error::BadRequest("Request body is empty.".into()));
         }
+        if json_depth_exceeds(&bytes, MAX_JSON_DEPTH) {
+            return Err(Error::BadRequest(format!(
+                "Request body is nested deeper than {MAX_JSON_DEPTH} levels."
+            )));
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
@@ -132,19 +137,54 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SnowflakeJson<T> {
     }
 }
 
-/// Tells an over-limit body (raw or decompressed) from one that could not be decoded.
+/// Drivers nest a request body five or six levels deep (query bindings); serde_json stops at 128 only
+/// for values it builds, not for the ones it skips.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// Whether `[`/`{` nest deeper than `max` outside strings: one pass, no recursion.
+fn json_depth_exceeds(bytes: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Tells an over-limit or too slow body (raw or decompressed) from one that could not be decoded.
 fn body_error(err: &axum::Error, limit: usize) -> Error {
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = current {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return Error::BodyTooLarge { limit };
-        }
         // `io::Error::source` skips the error it wraps, so look inside it explicitly.
         let wrapped = e
             .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref());
-        if wrapped.is_some_and(|inner| inner.is::<http_body_util::LengthLimitError>()) {
-            return Error::BodyTooLarge { limit };
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn StdError + 'static));
+        for candidate in std::iter::once(e).chain(wrapped) {
+            if candidate.is::<http_body_util::LengthLimitError>() {
+                return Error::BodyTooLarge { limit };
+            }
+            if candidate.is::<tower_http::timeout::TimeoutError>() {
+                return Error::BadRequest("Request body was not received in time.".into());
+            }
         }
         current = e.source();
     }
@@ -153,7 +193,15 @@ fn body_error(err: &axum::Error, limit: usize) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::resolve_client_ip;
+    use super::{json_depth_exceeds, resolve_client_ip};
+
+    #[test]
+    fn json_depth_counts_brackets_outside_strings() {
+        assert!(!json_depth_exceeds(br#"{"a": [[1]]}"#, 3));
+        assert!(json_depth_exceeds(br#"{"a": [[[1]]]}"#, 3));
+        assert!(!json_depth_exceeds(br#"{"a": "[[[[\"[[[["}"#, 1));
+        assert!(!json_depth_exceeds(br#"[1] [2] [3] [4]"#, 1));
+    }
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {

@@ -12,6 +12,7 @@ use super::AppState;
 use super::extract::{ClientIp, Params, SnowflakeJson, SnowflakeToken};
 use crate::domain::SERVER_VERSION;
 use crate::domain::gatekeeper::LoginInput;
+use crate::domain::parameters;
 use crate::domain::query::StatementKind;
 use crate::error::{Error, Result};
 use crate::snowflake::{
@@ -28,7 +29,18 @@ pub async fn login(
     Params(params): Params<LoginParams>,
     SnowflakeJson(body): SnowflakeJson<LoginRequest>,
 ) -> Reply<LoginResponse> {
+    params.check_limits()?;
     let data = body.data;
+    data.check_limits()?;
+    let session_parameters: Vec<(String, Value)> = data
+        .session_parameters
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    parameters::check(&session_parameters)?;
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    // The host is written into the tokens.
+    crate::snowflake::limits::check_len("Host", host, 512)?;
     let input = LoginInput {
         account: data.account_name,
         login_name: data.login_name,
@@ -42,15 +54,8 @@ pub async fn login(
         schema: params.schema_name.or(data.schema_name),
         warehouse: params.warehouse.or(data.warehouse),
         role: params.role_name.or(data.role_name),
-        session_parameters: data
-            .session_parameters
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
-        host: headers
-            .get(HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string),
+        session_parameters,
+        host: host.map(str::to_string),
         client_ip,
     };
     let out = state.gate.login(input).await?;
@@ -110,6 +115,8 @@ pub async fn token_request(
     SnowflakeToken(master): SnowflakeToken,
     SnowflakeJson(body): SnowflakeJson<RenewRequest>,
 ) -> Reply<RenewResponse> {
+    // Echoed in the refusal of anything but RENEW.
+    crate::snowflake::limits::check_len("requestType", Some(&body.request_type), 64)?;
     let renewed = state
         .gate
         .renew(master.expose_secret(), &body.request_type)

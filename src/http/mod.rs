@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::{map_request, map_response};
+use axum::middleware::{Next, from_fn, map_request, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tower::ServiceBuilder;
@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::domain::Gatekeeper;
 use crate::error::Error;
+use crate::logging::ShowIp;
 use extract::ClientIp;
 
 /// Default limit of a request body, before and after decompression.
@@ -34,7 +35,32 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
+/// Sizes of the request target and of all headers together; past them a request is refused with the
+/// Snowflake envelope (HTTP 414, 431). Drivers send a few hundred bytes of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireLimits {
+    pub max_uri_bytes: usize,
+    pub max_header_bytes: usize,
+}
+
+pub const DEFAULT_MAX_URI_BYTES: usize = 8 * 1024;
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+
+impl Default for WireLimits {
+    fn default() -> Self {
+        Self {
+            max_uri_bytes: DEFAULT_MAX_URI_BYTES,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+        }
+    }
+}
+
+/// The router with the default [`WireLimits`].
 pub fn router(state: AppState) -> Router {
+    router_with(state, WireLimits::default())
+}
+
+pub fn router_with(state: AppState, wire: WireLimits) -> Router {
     let limit = state.body_limit;
     let trusted = Arc::clone(&state.trusted_proxies);
     Router::new()
@@ -49,10 +75,12 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http().make_span_with(request_span))
-                .layer(map_response(move |r| envelope_layer_errors(r, limit)))
                 .layer(map_request(move |r| {
                     forwarded_client(r, Arc::clone(&trusted))
                 }))
+                .layer(from_fn(log_refusal))
+                .layer(map_response(move |r| envelope_layer_errors(r, limit)))
+                .layer(map_request(move |r| check_wire_limits(r, wire)))
                 // The raw body is limited first; the JSON extractor limits the decompressed body again,
                 // so a gzip bomb stops at the limit instead of filling memory.
                 .layer(RequestBodyLimitLayer::new(limit))
@@ -66,32 +94,87 @@ async fn forwarded_client(mut req: Request, trusted: Arc<Vec<ipnet::IpNet>>) -> 
         return req;
     }
     let peer = req.extensions().get::<ClientIp>().and_then(|c| c.0);
-    let header = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    let ip = extract::resolve_client_ip(peer, header, &trusted);
+    let header = forwarded_for(req.headers());
+    let ip = extract::resolve_client_ip(peer, header.as_deref(), &trusted);
     req.extensions_mut().insert(ClientIp(ip));
     req
 }
 
-/// A span per request, named by the client's request id. Headers (tokens) are never recorded.
-fn request_span(req: &Request) -> tracing::Span {
-    let request_id = req
-        .uri()
+/// Refuses a request whose target or headers are larger than the limits, before anything reads them.
+async fn check_wire_limits(req: Request, wire: WireLimits) -> Result<Request, Error> {
+    let uri = req.uri();
+    let uri_len = uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_len > wire.max_uri_bytes {
+        return Err(Error::UriTooLong {
+            limit: wire.max_uri_bytes,
+        });
+    }
+    // As on the wire: "name: value\r\n".
+    let header_len: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if header_len > wire.max_header_bytes {
+        return Err(Error::HeadersTooLarge {
+            limit: wire.max_header_bytes,
+        });
+    }
+    Ok(req)
+}
+
+/// One INFO line per refused request: status, Snowflake code, route, client address, request id.
+/// The code is put on the response by `IntoResponse for Error`; client strings are escaped.
+async fn log_refusal(req: Request, next: Next) -> Response {
+    let route = req.uri().path().to_string();
+    let request_id = request_id(req.uri());
+    let client_ip = req.extensions().get::<ClientIp>().copied();
+    let response = next.run(req).await;
+    if let Some(error::Refusal(code)) = response.extensions().get::<error::Refusal>() {
+        tracing::info!(
+            status = response.status().as_u16(),
+            code = %code,
+            route = ?route,
+            client_ip = %ShowIp(client_ip.and_then(|c| c.0)),
+            request_id = ?request_id,
+            "request refused"
+        );
+    }
+    response
+}
+
+/// The client's request id from the query string (`requestId` or `request_id`), at most 64 bytes.
+fn request_id(uri: &axum::http::Uri) -> String {
+    let id = uri
         .query()
         .and_then(|q| {
             q.split('&').find_map(|kv| {
                 let (k, v) = kv.split_once('=')?;
-                matches!(k, "requestId" | "request_id").then(|| v.to_string())
+                matches!(k, "requestId" | "request_id").then_some(v)
             })
         })
         .unwrap_or_default();
+    id.chars().take(64).collect()
+}
+
+/// Every `X-Forwarded-For` header joined in order, as one list: proxies may append a header rather
+/// than extend the last one. A value that is not text becomes an entry that never parses, so the
+/// chain ends there as at any malformed entry.
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<String> {
+    let mut values = headers.get_all("x-forwarded-for").iter().peekable();
+    values.peek()?;
+    let parts: Vec<&str> = values.map(|v| v.to_str().unwrap_or("?")).collect();
+    Some(parts.join(","))
+}
+
+/// A span per request, named by the client's request id. Headers (tokens) are never recorded.
+fn request_span(req: &Request) -> tracing::Span {
     tracing::info_span!(
         "request",
         method = %req.method(),
-        path = %req.uri().path(),
-        request_id = %request_id
+        path = ?req.uri().path(),
+        request_id = ?request_id(req.uri())
     )
 }
 

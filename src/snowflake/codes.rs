@@ -1,4 +1,4 @@
-//! Snowflake GS error codes, as the drivers read them (protocol §5). Always sent as JSON strings.
+//! Snowflake GS error codes, as the drivers read them (`docs/protocol.md` §5). Always sent as JSON strings.
 
 pub const INCORRECT_USERNAME_OR_PASSWORD: &str = "390100";
 pub const SESSION_TOKEN_INVALID: &str = "390104";
@@ -29,7 +29,7 @@ pub const SQLSTATE_INVALID_VALUE: &str = "22023";
 pub const SQLSTATE_INSUFFICIENT_PRIVILEGES: &str = "42501";
 pub const SQLSTATE_SYNTAX_ERROR: &str = "42000";
 
-/// Statement type ids the drivers use to classify results (protocol §4.2, §4.3).
+/// Statement type ids the drivers use to classify results (`docs/protocol.md` §4.2, §4.3).
 pub const STATEMENT_SELECT: i64 = 0x1000;
 pub const STATEMENT_USE: i64 = 0x4300;
 pub const STATEMENT_DDL: i64 = 0x6000;
@@ -50,7 +50,11 @@ use crate::error::{Error, SqlErrorKind};
 /// The one table from snowgate's errors to Snowflake's codes; compare it with Snowflake's list.
 pub fn of(error: &Error) -> &'static str {
     match error {
-        Error::BadRequest(_) | Error::BodyTooLarge { .. } | Error::NotFound(_) => BAD_REQUEST,
+        Error::BadRequest(_)
+        | Error::BodyTooLarge { .. }
+        | Error::UriTooLong { .. }
+        | Error::HeadersTooLarge { .. }
+        | Error::NotFound(_) => BAD_REQUEST,
         Error::InvalidCredentials => INCORRECT_USERNAME_OR_PASSWORD,
         Error::InvalidJwt => INVALID_JWT,
         Error::UserDisabled => USER_DISABLED,

@@ -1,14 +1,15 @@
 //! The Snowflake wire format: request and response bodies exactly as the drivers send and read them
-//! (see `shared/docs/snowflake-protocol.md`). Only this module knows field names and JSON shapes; the
+//! (see `docs/protocol.md`). Only this module knows field names and JSON shapes; the
 //! rest of snowgate works with domain types.
 
 pub mod codes;
+pub mod limits;
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The envelope every GS response uses (protocol §0). `success` is always present, `code` is a string.
+/// The envelope every GS response uses (`docs/protocol.md` §0). `success` is always present, `code` is a string.
 #[derive(Debug, Serialize)]
 pub struct Envelope<T: Serialize> {
     pub data: Option<T>,
@@ -106,6 +107,9 @@ pub struct LoginData {
     pub client_app_id: Option<String>,
     #[serde(rename = "CLIENT_APP_VERSION")]
     pub client_app_version: Option<String>,
+    /// Driver and OS details; not kept, only size-checked.
+    #[serde(rename = "CLIENT_ENVIRONMENT")]
+    pub client_environment: Option<Value>,
     #[serde(rename = "SESSION_PARAMETERS")]
     pub session_parameters: Option<Map<String, Value>>,
     /// Some clients put the context in the body rather than in the query string.
