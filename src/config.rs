@@ -1,8 +1,10 @@
 //! Configuration from the environment, read and validated once at start-up. With nothing set, snowgate
-//! runs on embedded defaults: the demo user `embucket`/`embucket`, in-memory sessions, and a random
-//! per-process JWT secret.
+//! runs on embedded defaults: the demo user `embucket`/`embucket`, a SQLite store in `./snowgate-data`,
+//! and a random per-process JWT secret.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -13,6 +15,30 @@ use crate::entrypoints::local::ServerLimits;
 use crate::http::{DEFAULT_BODY_LIMIT, WireLimits};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Where `snowgate serve` keeps its SQLite database unless told otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./snowgate-data";
+
+/// The store of a server without a DynamoDB table (`SNOWGATE_STORE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LocalStore {
+    /// SQLite in the data directory: survives restarts.
+    #[default]
+    Sqlite,
+    /// Process memory: forgotten at exit, for tests and throw-away runs.
+    Memory,
+}
+
+impl FromStr for LocalStore {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sqlite" => Ok(Self::Sqlite),
+            "memory" => Ok(Self::Memory),
+            _ => Err("expected sqlite or memory".into()),
+        }
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -29,8 +55,12 @@ pub struct Config {
     /// `None` means: generate a random secret for this process.
     pub jwt_secret: Option<SecretString>,
     pub body_limit: usize,
-    /// DynamoDB table for sessions; `None` keeps them in memory.
+    /// DynamoDB table for sessions and the directory; `None` uses `local_store`.
     pub table: Option<String>,
+    /// The store when there is no table (never SQLite inside Lambda, see `main.rs`).
+    pub local_store: LocalStore,
+    /// The directory of the SQLite store (`SNOWGATE_DATA_DIR`).
+    pub data_dir: PathBuf,
     /// Secrets Manager secret with `jwt_secret`, `demo_user`, `demo_password`; `None` uses the
     /// variables above.
     pub secret_id: Option<String>,
@@ -60,7 +90,9 @@ Settings (environment variables):
   SNOWGATE_IDLE_TIMEOUT_SECONDS      a connection with no byte in or out this long is closed [default: 120]
   SNOWGATE_MAX_CONNECTIONS           open connections at once; more wait to be accepted [default: 512]
   SNOWGATE_TRUSTED_PROXIES           proxies whose X-Forwarded-For is believed (IPs/CIDRs) [default: none]
-  SNOWGATE_TABLE                     DynamoDB table for sessions and users [default: in memory]
+  SNOWGATE_TABLE                     DynamoDB table for sessions and users [default: the local store]
+  SNOWGATE_STORE                     local store without a table: sqlite or memory [default: sqlite]
+  SNOWGATE_DATA_DIR                  directory of the SQLite store [default: ./snowgate-data]
   SNOWGATE_SECRET_ID                 Secrets Manager secret [default: the variables above]
   SNOWGATE_SECRET_REFRESH_SECONDS    secret refresh interval [default: 300]
   AWS_ENDPOINT_URL[_DYNAMODB|_SECRETS_MANAGER]  AWS endpoint overrides [default: AWS]
@@ -142,6 +174,16 @@ impl Config {
             body_limit: number(&get, "SNOWGATE_MAX_BODY_BYTES", DEFAULT_BODY_LIMIT as u64)?
                 as usize,
             table: get("SNOWGATE_TABLE"),
+            local_store: match get("SNOWGATE_STORE") {
+                None => LocalStore::default(),
+                Some(v) => v.parse().map_err(|reason| ConfigError::Invalid {
+                    name: "SNOWGATE_STORE",
+                    reason,
+                })?,
+            },
+            data_dir: PathBuf::from(
+                get("SNOWGATE_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+            ),
             secret_id: get("SNOWGATE_SECRET_ID"),
             secret_refresh: Duration::from_secs(number(
                 &get,
@@ -213,6 +255,8 @@ mod tests {
         assert_eq!(c.demo_user, "embucket");
         assert_eq!(c.demo_password.expose_secret(), "embucket");
         assert!(c.jwt_secret.is_none());
+        assert_eq!(c.local_store, LocalStore::Sqlite);
+        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
 
         let c = Config::from_lookup(|k| match k {
             "SNOWGATE_TOKEN_TTL_SECONDS" => Some("2".into()),
@@ -222,6 +266,23 @@ mod tests {
         .unwrap();
         assert_eq!(c.settings.session_ttl, 2);
         assert_eq!(c.listen.port(), 9999);
+    }
+
+    #[test]
+    fn local_store_and_data_dir() {
+        let c = Config::from_lookup(|k| match k {
+            "SNOWGATE_STORE" => Some(" Memory ".into()),
+            "SNOWGATE_DATA_DIR" => Some("/var/lib/snowgate".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.local_store, LocalStore::Memory);
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/snowgate"));
+        let err = Config::from_lookup(|k| (k == "SNOWGATE_STORE").then(|| "redis".into()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("SNOWGATE_STORE"), "{err}");
     }
 
     #[test]

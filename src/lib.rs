@@ -23,7 +23,7 @@ use secrecy::SecretString;
 pub use error::{Error, Result};
 pub use http::AppState;
 
-use config::Config;
+use config::{Config, LocalStore};
 use domain::Gatekeeper;
 use domain::gatekeeper::system_clock;
 use secrets::manager::SecretsManagerSource;
@@ -31,6 +31,7 @@ use secrets::{SecretSource, StaticSecrets};
 use store::Store;
 use store::dynamo::DynamoStore;
 use store::memory::MemoryStore;
+use store::sqlite::SqliteStore;
 
 /// Wiring: the domain runs statements through the SQL front end of [`sql`] (the domain itself
 /// never imports it).
@@ -74,14 +75,37 @@ pub enum StartupError {
     },
     #[error("the demo user could not be written to the directory: {0}")]
     DemoUser(Error),
+    #[error("the data directory {dir} is not usable: {source}")]
+    DataDir {
+        dir: String,
+        source: store::StoreError,
+    },
 }
 
-/// State for the configuration: DynamoDB sessions when `SNOWGATE_TABLE` is set, Secrets Manager
-/// secrets when `SNOWGATE_SECRET_ID` is set, the embedded defaults otherwise. AWS clients are built,
-/// the secret loaded and the DynamoDB connection opened here, once per cold start.
+/// State for the configuration: DynamoDB when `SNOWGATE_TABLE` is set, else the local store (SQLite
+/// in the data directory, or memory); Secrets Manager secrets when `SNOWGATE_SECRET_ID` is set, the
+/// embedded defaults otherwise. AWS clients are built, the secret loaded and the store opened here,
+/// once per cold start.
 pub async fn build_state(config: &Config) -> std::result::Result<AppState, StartupError> {
     if config.table.is_none() && config.secret_id.is_none() {
-        let state = local_state(config);
+        let store = local_store(config).await?;
+        let secrets = match (&config.jwt_secret, config.local_store) {
+            // A durable store keeps sessions across restarts, so its tokens must verify after one.
+            (None, LocalStore::Sqlite) => {
+                let secret =
+                    data_dir_secret(&config.data_dir).map_err(|e| StartupError::DataDir {
+                        dir: config.data_dir.display().to_string(),
+                        source: store::StoreError::Fault(format!("token secret file: {e}")),
+                    })?;
+                StaticSecrets::new(
+                    &secret,
+                    config.demo_user.clone(),
+                    config.demo_password.clone(),
+                )
+            }
+            _ => env_secrets(config),
+        };
+        let state = state_with(store, Arc::new(secrets), config);
         state
             .gate
             .seed_demo_user()
@@ -109,7 +133,7 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
                 })?;
             Arc::new(dynamo)
         }
-        None => Arc::new(MemoryStore::new()),
+        None => local_store(config).await?,
     };
     let state = state_with(store, secrets, config);
     // Written now so that a broken store stops the start-up, not the first login.
@@ -121,6 +145,26 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
     Ok(state)
 }
 
+/// The store of a server without a DynamoDB table, as `SNOWGATE_STORE` chooses.
+async fn local_store(config: &Config) -> std::result::Result<Arc<dyn Store>, StartupError> {
+    match config.local_store {
+        LocalStore::Memory => {
+            tracing::info!("in-memory store: users, keys and sessions are forgotten at exit");
+            Ok(Arc::new(MemoryStore::new()))
+        }
+        LocalStore::Sqlite => {
+            let store = SqliteStore::open(&config.data_dir)
+                .await
+                .map_err(|source| StartupError::DataDir {
+                    dir: config.data_dir.display().to_string(),
+                    source,
+                })?;
+            tracing::info!(database = %store.path().display(), "SQLite store");
+            Ok(Arc::new(store))
+        }
+    }
+}
+
 /// State from configuration alone: in-memory sessions and secrets from the environment.
 pub fn local_state(config: &Config) -> AppState {
     state_with(
@@ -128,6 +172,36 @@ pub fn local_state(config: &Config) -> AppState {
         Arc::new(env_secrets(config)),
         config,
     )
+}
+
+/// The token secret kept in the data directory (`jwt-secret`, mode 0600), made on first use. Never
+/// logged; the file holds nothing else.
+fn data_dir_secret(dir: &std::path::Path) -> std::io::Result<SecretString> {
+    use std::io::Write;
+    let path = dir.join("jwt-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim().len() >= 32 => {
+            return Ok(SecretString::from(text.trim().to_string()));
+        }
+        Ok(_) => {
+            return Err(std::io::Error::other(format!(
+                "{} holds fewer than 32 bytes",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        Err(_) => {}
+    }
+    let secret = random_secret();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path)?;
+    file.write_all(secrecy::ExposeSecret::expose_secret(&secret).as_bytes())?;
+    file.sync_all()?;
+    tracing::info!(file = %path.display(), "token secret created in the data directory");
+    Ok(secret)
 }
 
 fn env_secrets(config: &Config) -> StaticSecrets {

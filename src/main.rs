@@ -4,10 +4,11 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use snowgate::config::Config;
+use snowgate::config::{Config, LocalStore};
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +30,15 @@ enum Command {
         /// Address to listen on [env: SNOWGATE_LISTEN, default 127.0.0.1:8080].
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Where the SQLite store lives; created (mode 0700) if missing [env: SNOWGATE_DATA_DIR,
+        /// default ./snowgate-data]. Delete it to start afresh.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// `sqlite` keeps users, keys, roles, policies and sessions in the data directory; `memory`
+        /// forgets them at exit [env: SNOWGATE_STORE, default sqlite]. SNOWGATE_TABLE (DynamoDB)
+        /// overrides both.
+        #[arg(long, value_name = "sqlite|memory")]
+        store: Option<LocalStore>,
     },
     /// Make an RSA key pair for key-pair login.
     ///
@@ -46,19 +56,30 @@ async fn main() -> ExitCode {
         Cli::parse()
     };
     snowgate::logging::init(in_lambda);
-    let listen = match cli.command {
+    let (listen, data_dir, store) = match cli.command {
         // A one-shot tool: no server, no SNOWGATE_* configuration.
         Some(Command::Keygen(args)) => return keygen(&args).await,
-        Some(Command::Serve { listen }) => listen,
-        None => None,
+        Some(Command::Serve {
+            listen,
+            data_dir,
+            store,
+        }) => (listen, data_dir, store),
+        None => (None, None, None),
     };
-    let config = match Config::from_env() {
+    let mut config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "invalid configuration");
             return ExitCode::FAILURE;
         }
     };
+    config.data_dir = data_dir.unwrap_or(config.data_dir);
+    config.local_store = store.unwrap_or(config.local_store);
+    if in_lambda {
+        // A Lambda instance's disk is its own and short-lived: a file there would split the directory
+        // between instances and vanish with them.
+        config.local_store = LocalStore::Memory;
+    }
     let state = match snowgate::build_state(&config).await {
         Ok(s) => s,
         Err(e) => {

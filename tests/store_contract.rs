@@ -1,5 +1,5 @@
-//! The contract every session store keeps. Each backend runs the same body: the in-memory store here,
-//! DynamoDB (on moto_server) in `store_contract_dynamodb.rs`.
+//! The contract every store keeps. Each backend runs the same body: the in-memory store here,
+//! SQLite in `store_contract_sqlite.rs`, DynamoDB (on moto_server) in `store_contract_dynamodb.rs`.
 
 mod common;
 mod contract;

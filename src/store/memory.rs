@@ -1,4 +1,4 @@
-//! The in-memory store: the local default, one process's sessions in a map.
+//! The in-memory store: one process's state in maps, for tests and throw-away runs.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -1,9 +1,11 @@
 //! Storage behind three traits, sessions, the directory (users, roles, network policies, account
-//! settings) and failed-login counters, so the service runs the same on the in-memory store and on
-//! DynamoDB. Every implementation passes the contract in `tests/contract/`.
+//! settings) and failed-login counters, so the service runs the same on the in-memory store, on
+//! SQLite (a local server's default) and on DynamoDB. Every implementation passes the contract in
+//! `tests/contract/`.
 
 pub mod dynamo;
 pub mod memory;
+pub mod sqlite;
 
 use async_trait::async_trait;
 use thiserror::Error;

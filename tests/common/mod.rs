@@ -5,9 +5,10 @@
 pub mod aws;
 pub mod sql;
 
-/// Runs each named test body twice: on the in-memory store and on DynamoDB (moto_server), so every
-/// backend answers the same requests the same way. The DynamoDB twin is ignored by a plain `cargo
-/// test` (it needs moto_server); `./scripts/test` starts moto and runs it with `--include-ignored`.
+/// Runs each named test body on every store: in memory, on SQLite (a fresh directory each) and on
+/// DynamoDB (moto_server), so every backend answers the same requests the same way. The DynamoDB
+/// twin is ignored by a plain `cargo test` (it needs moto_server); `./scripts/test` starts moto and
+/// runs it with `--include-ignored`.
 #[allow(unused_macros)]
 macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {$(
@@ -16,6 +17,11 @@ macro_rules! on_every_store {
             #[tokio::test]
             async fn memory() {
                 super::$name(TestApp::new()).await
+            }
+            #[tokio::test]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                super::$name(TestApp::sqlite(dir.path()).await).await
             }
             #[tokio::test]
             #[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
@@ -93,6 +99,15 @@ impl TestApp {
             Arc::new(snowgate::store::dynamo::DynamoStore::new(client, table)),
             "test-secret",
         )
+    }
+
+    /// The same app over the SQLite store in `dir`: a second one on the same directory sees what the
+    /// first wrote, as a restarted server would.
+    pub async fn sqlite(dir: &std::path::Path) -> Self {
+        let store = snowgate::store::sqlite::SqliteStore::open(dir)
+            .await
+            .expect("the SQLite store opens");
+        Self::with_store(Arc::new(store), "test-secret")
     }
 
     pub fn advance(&self, seconds: u64) {

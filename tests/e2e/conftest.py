@@ -7,6 +7,8 @@ Environment knobs (all optional):
   e.g. ``{"SNOWGATE_TOKEN_TTL_SECONDS": "60", "RUST_LOG": "debug"}``. It is applied
   on top of the (cleaned) test environment and below each fixture's own settings, so a fixture that
   needs e.g. a 2-second token lifetime still gets it.
+* Every server gets a fresh, empty SQLite data directory (``SNOWGATE_DATA_DIR``) unless its overrides
+  name one, so servers never share state; a test that restarts on the same directory passes it.
 * ``SNOWGATE_TEST_AWS_ENDPOINT`` -- required by the AWS-backend tests (``aws_endpoint`` fixture): the URL
   of a moto_server (DynamoDB and Secrets Manager). ``scripts/test`` starts one and sets it, together
   with dummy ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_REGION``.
@@ -21,6 +23,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -195,11 +198,15 @@ def _wait_until_listening(proc: subprocess.Popen, port: int, log_path: Path) -> 
 
 
 _LOG_SEQ = itertools.count(1)  # a port may be reused by a later server in the same test
+_DATA_SEQ = itertools.count(1)  # one fresh data directory per server
 
 
-def server_env(env_overrides: dict[str, str | None] | None = None) -> dict[str, str]:
+def server_env(
+    env_overrides: dict[str, str | None] | None = None, data_dir: Path | None = None
+) -> dict[str, str]:
     """The environment of a server process: the test environment without the server's own variables,
-    then SNOWGATE_E2E_ENV, then `env_overrides` (a None value removes the variable)."""
+    then SNOWGATE_E2E_ENV, then `env_overrides` (a None value removes the variable). Without a
+    SNOWGATE_DATA_DIR of its own, a server started here gets `data_dir`."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -213,6 +220,8 @@ def server_env(env_overrides: dict[str, str | None] | None = None) -> dict[str, 
             env.pop(name, None)
         else:
             env[name] = value
+    if data_dir is not None and "SNOWGATE_DATA_DIR" not in env:
+        env["SNOWGATE_DATA_DIR"] = str(data_dir)
     return env
 
 
@@ -223,7 +232,7 @@ def run_snowgate(
     """Start `snowgate serve` on a free loopback port with the given environment; stop it afterwards.
     An override whose value is None removes that variable."""
     binary = snowgate_bin()
-    env = server_env(env_overrides)
+    env = server_env(env_overrides, log_dir / f"data-{next(_DATA_SEQ)}")
 
     server = None
     for attempt in range(3):  # another process may grab the port between probe and bind
@@ -341,13 +350,14 @@ def run_snowgate_to_exit(
     still running after ``timeout`` seconds (it is then killed)."""
     port = free_port()
     try:
-        done = subprocess.run(
-            [str(snowgate_bin()), "serve", "--listen", f"{HOST}:{port}"],
-            env=server_env(env_overrides),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-        )
+        with tempfile.TemporaryDirectory(prefix="snowgate-e2e-data-") as data_dir:
+            done = subprocess.run(
+                [str(snowgate_bin()), "serve", "--listen", f"{HOST}:{port}"],
+                env=server_env(env_overrides, Path(data_dir)),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=timeout,
+            )
     except subprocess.TimeoutExpired as e:
         err = (e.stderr or b"").decode(errors="replace")
         pytest.fail(

@@ -165,8 +165,11 @@ def watch(tmp_path_factory) -> Iterator[LambdaWatch]:
     venv_bin = REPO_ROOT / ".venv" / "bin"
     if not os.access(venv_bin / "cargo-lambda", os.X_OK):
         pytest.fail(f"cargo-lambda not found at {venv_bin / 'cargo-lambda'}", pytrace=False)
+    # Named so a test can check that Lambda mode never creates it.
+    data_dir = tmp_path_factory.mktemp("lambda-data") / "never-created"
     env = server_env(
         {
+            "SNOWGATE_DATA_DIR": str(data_dir),
             "JWT_SECRET": WATCH_JWT_SECRET,
             "AUTH_DEMO_USER": WATCH_USER,
             "AUTH_DEMO_PASSWORD": WATCH_PASSWORD,
@@ -232,6 +235,14 @@ def test_login_through_the_function_url(watch):
         login_body(WATCH_USER, WATCH_PASSWORD + "-wrong"),
     )
     assert refused["success"] is False and refused["code"] == str(BAD_CREDENTIALS), refused
+
+
+def test_lambda_never_opens_the_sqlite_store(watch):
+    """An instance's disk is its own and short-lived: inside Lambda the store is memory or DynamoDB,
+    never the SQLite default of `snowgate serve`."""
+    body = post(watch.function_url + "/session/v1/login-request", login_body(WATCH_USER, WATCH_PASSWORD))
+    assert body["success"] is True, body
+    assert not Path(watch.env["SNOWGATE_DATA_DIR"]).exists()
 
 
 def test_gzip_login_through_the_function_url(watch):

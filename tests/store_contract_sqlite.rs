@@ -1,0 +1,144 @@
+//! The store contract on SQLite, each run in a fresh data directory.
+
+mod common;
+mod contract;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use snowgate::store::sqlite::SqliteStore;
+use snowgate::store::{DirectoryStore, ObjectKind, StoreError, Write};
+
+/// A store in a new temporary directory; the directory lives as long as the returned guard.
+async fn store() -> (Arc<SqliteStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path())
+        .await
+        .expect("the store opens");
+    (Arc::new(store), dir)
+}
+
+#[tokio::test]
+async fn sqlite_store_keeps_the_contract() {
+    let (store, _dir) = store().await;
+    contract::run(store).await;
+}
+
+#[tokio::test]
+async fn sqlite_directory_keeps_the_contract() {
+    let (store, _dir) = store().await;
+    contract::run_directory(store).await;
+}
+
+#[tokio::test]
+async fn sqlite_lockout_keeps_the_contract() {
+    let (store, _dir) = store().await;
+    contract::run_lockout(store).await;
+}
+
+#[tokio::test]
+async fn sqlite_session_and_object_keeps_the_contract() {
+    let (store, _dir) = store().await;
+    contract::run_session_and_object(store).await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_file_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().expect("a temporary directory");
+    let dir = parent.path().join("nested").join("data");
+    SqliteStore::open(&dir).await.expect("the store opens");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join(snowgate::store::sqlite::DB_FILE)), 0o600);
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_a_fault() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join(snowgate::store::sqlite::DB_FILE);
+    std::fs::write(&file, vec![0x5a; 8192]).unwrap();
+    let err = SqliteStore::open(dir.path()).await.err().expect("refused");
+    assert!(matches!(err, StoreError::Fault(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_schema_from_a_newer_binary_is_refused() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    drop(
+        SqliteStore::open(dir.path())
+            .await
+            .expect("the store opens"),
+    );
+    let file = dir.path().join(snowgate::store::sqlite::DB_FILE);
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .execute("UPDATE schema_version SET version = 99", [])
+        .unwrap();
+    let err = SqliteStore::open(dir.path()).await.err().expect("refused");
+    assert!(
+        matches!(&err, StoreError::Fault(m) if m.contains("99")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn another_process_holding_the_write_lock_is_retryable() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open_with_busy_timeout(dir.path(), Duration::from_millis(50))
+        .await
+        .expect("the store opens");
+    let file = dir.path().join(snowgate::store::sqlite::DB_FILE);
+    let other = rusqlite::Connection::open(&file).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let err = store
+        .put_object(ObjectKind::User, "ALICE", "{}", Write::Create)
+        .await
+        .expect_err("the write waits, then gives up");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    other.execute_batch("ROLLBACK").unwrap();
+    store
+        .put_object(ObjectKind::User, "ALICE", "{}", Write::Create)
+        .await
+        .expect("written once the lock is released");
+}
+
+#[tokio::test]
+async fn expired_sessions_and_counters_are_swept_from_the_file() {
+    use snowgate::domain::session::Session;
+    use snowgate::store::{LockoutStore, SessionStore};
+    let (store, dir) = store().await;
+    let now = 1_800_000_000;
+    let session = Session {
+        id: 42_000_000_000,
+        created_at: now,
+        expires_at: now + 1,
+        ..Session::default()
+    };
+    store.create(&session).await.unwrap();
+    store
+        .record_failure("GONE", "a", now, now + 1)
+        .await
+        .unwrap();
+    let rows = |table: &str| -> i64 {
+        let file = dir.path().join(snowgate::store::sqlite::DB_FILE);
+        rusqlite::Connection::open(file)
+            .unwrap()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!((rows("sessions"), rows("failures")), (1, 1));
+    // Later writes sweep both once enough of them have gone by (every 256th write).
+    for i in 0..256 {
+        store
+            .record_failure("LATER", &format!("b-{i}"), now + 10, now + 900)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        (rows("sessions"), rows("failures")),
+        (0, 1),
+        "only LATER is left"
+    );
+}
