@@ -29,10 +29,13 @@ pub fn system_clock() -> Clock {
     })
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub session_ttl: u64,
     pub master_ttl: u64,
+    /// The one account this deployment serves (normalised by `account_name`); logins naming another
+    /// are refused, and a login naming none gets this one. `None` serves whatever account is named.
+    pub account: Option<String>,
 }
 
 impl Default for Settings {
@@ -40,6 +43,7 @@ impl Default for Settings {
         Self {
             session_ttl: 259_200,
             master_ttl: 604_800,
+            account: None,
         }
     }
 }
@@ -235,11 +239,26 @@ impl Gatekeeper {
         }
     }
 
+    /// The account of a login that names `named`: `None` when an account is pinned and `named` is
+    /// another one.
+    fn account_for(&self, named: Option<&str>) -> Option<String> {
+        let named = named.map(account_name).filter(|a| !a.is_empty());
+        match (&self.settings.account, named) {
+            (Some(pin), Some(named)) if named != *pin => None,
+            (Some(pin), _) => Some(pin.clone()),
+            (None, named) => Some(named.unwrap_or_default()),
+        }
+    }
+
     async fn password_login(
         &self,
         input: &LoginInput,
         secrets: &SecretMaterial,
     ) -> Result<(User, String)> {
+        let Some(account) = self.account_for(input.account.as_deref()) else {
+            tracing::info!("login refused: the account named is not the one served");
+            return Err(Error::InvalidCredentials);
+        };
         let login = input
             .login_name
             .as_deref()
@@ -264,14 +283,7 @@ impl Gatekeeper {
             None => verify_password(password, None),
         };
         match user {
-            Some(user) if ok => {
-                let account = input
-                    .account
-                    .as_deref()
-                    .map(account_name)
-                    .unwrap_or_default();
-                Ok((user, account))
-            }
+            Some(user) if ok => Ok((user, account)),
             _ => {
                 tracing::info!(user = login, "login refused: bad credentials");
                 Err(Error::InvalidCredentials)
@@ -294,6 +306,9 @@ impl Gatekeeper {
         let token = token.expose_secret();
         let id =
             claimed_identity(token, now).ok_or_else(|| refused("malformed claims or times"))?;
+        if self.account_for(Some(&id.account)).is_none() {
+            return Err(refused("the JWT's account is not the one served"));
+        }
         if input
             .account
             .as_deref()

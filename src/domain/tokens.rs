@@ -42,6 +42,11 @@ pub enum TokenError {
     Invalid,
 }
 
+/// The shortest HMAC secret accepted (bytes): HS256 is only as strong as its key, and RFC 7518 §3.2
+/// asks for a key at least as long as the hash (256 bits). Checked where secrets are configured, not
+/// here, so tests can sign with short ones.
+pub const MIN_SECRET_BYTES: usize = 32;
+
 /// One HMAC secret and the version id that names it in token headers.
 pub struct SigningKey {
     kid: String,
