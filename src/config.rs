@@ -11,6 +11,8 @@ use secrecy::SecretString;
 use thiserror::Error;
 
 use crate::domain::Settings;
+use crate::domain::ident::account_name;
+use crate::domain::tokens::MIN_SECRET_BYTES;
 use crate::entrypoints::local::ServerLimits;
 use crate::http::{DEFAULT_BODY_LIMIT, WireLimits};
 
@@ -76,7 +78,10 @@ pub const SETTINGS_HELP: &str = "\
 Settings (environment variables):
   SNOWGATE_LISTEN                    address to listen on [default: 127.0.0.1:8080]
   AUTH_DEMO_USER, AUTH_DEMO_PASSWORD demo user and password [default: embucket / embucket]
-  JWT_SECRET                         token signing secret [default: random per process]
+  JWT_SECRET                         token signing secret, at least 32 bytes [default: random per
+                                     process; with SQLite, one kept in the data directory]
+  SNOWGATE_ACCOUNT                   the one account served; logins naming another are refused
+                                     [default: any account]
   SNOWGATE_TOKEN_TTL_SECONDS         session token lifetime [default: 259200]
   SNOWGATE_MASTER_TOKEN_TTL_SECONDS  master token lifetime [default: 604800]
   SNOWGATE_LOCKOUT_FAILURES          failed password logins before a user is locked [default: 5]
@@ -126,6 +131,7 @@ impl Config {
                 defaults.lockout_seconds / 60,
             )?
             .saturating_mul(60),
+            account: account_pin(get("SNOWGATE_ACCOUNT"))?,
         };
         if settings.lockout_failures == 0 {
             return Err(ConfigError::Invalid {
@@ -170,7 +176,11 @@ impl Config {
             demo_password: SecretString::from(
                 get("AUTH_DEMO_PASSWORD").unwrap_or_else(|| "embucket".into()),
             ),
-            jwt_secret: get("JWT_SECRET").map(SecretString::from),
+            // Ignored (so not checked) when the secret comes from Secrets Manager.
+            jwt_secret: match get("SNOWGATE_SECRET_ID") {
+                Some(_) => None,
+                None => jwt_secret(get("JWT_SECRET"))?,
+            },
             body_limit: number(&get, "SNOWGATE_MAX_BODY_BYTES", DEFAULT_BODY_LIMIT as u64)?
                 as usize,
             table: get("SNOWGATE_TABLE"),
@@ -225,6 +235,34 @@ fn server_limits(get: &impl Fn(&str) -> Option<String>) -> Result<ServerLimits, 
             max_header_bytes: size("SNOWGATE_MAX_HEADER_BYTES", d.wire.max_header_bytes, 1024)?,
         },
     })
+}
+
+/// `SNOWGATE_ACCOUNT`, normalised as drivers' account names are (`myorg-acct.us-east-1` →
+/// `MYORG-ACCT`).
+fn account_pin(raw: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let account = account_name(&raw);
+    if account.is_empty() || account.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(ConfigError::Invalid {
+            name: "SNOWGATE_ACCOUNT",
+            reason: "expected an account name such as MYORG-MYACCOUNT".into(),
+        });
+    }
+    Ok(Some(account))
+}
+
+/// `JWT_SECRET`, refused when shorter than [`MIN_SECRET_BYTES`]; the message never shows the value.
+fn jwt_secret(raw: Option<String>) -> Result<Option<SecretString>, ConfigError> {
+    match raw {
+        Some(secret) if secret.len() < MIN_SECRET_BYTES => Err(ConfigError::Invalid {
+            name: "JWT_SECRET",
+            reason: format!(
+                "it must be at least {MIN_SECRET_BYTES} bytes long (it signs every token); \
+                 generate one with `openssl rand -base64 48`"
+            ),
+        }),
+        other => Ok(other.map(SecretString::from)),
+    }
 }
 
 fn number(
@@ -310,6 +348,43 @@ mod tests {
                 .to_string();
             assert!(err.contains(name), "{err}");
         }
+    }
+
+    #[test]
+    fn short_jwt_secrets_are_refused_without_showing_them() {
+        for short in ["x", "a-31-byte-secret-is-too-short!!"] {
+            assert!(short.len() < 32);
+            let err = Config::from_lookup(|k| (k == "JWT_SECRET").then(|| short.into()))
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains("JWT_SECRET") && err.contains("32 bytes"),
+                "{err}"
+            );
+            assert!(!err.contains(short), "{err}");
+        }
+        let long = "k".repeat(32);
+        let c = Config::from_lookup(|k| (k == "JWT_SECRET").then(|| long.clone())).unwrap();
+        assert_eq!(c.jwt_secret.unwrap().expose_secret(), long);
+    }
+
+    #[test]
+    fn the_account_pin_is_normalised_and_optional() {
+        assert_eq!(
+            Config::from_lookup(|_| None).unwrap().settings.account,
+            None
+        );
+        let c = Config::from_lookup(|k| {
+            (k == "SNOWGATE_ACCOUNT").then(|| "myOrg-acct.us-east-1".into())
+        })
+        .unwrap();
+        assert_eq!(c.settings.account.as_deref(), Some("MYORG-ACCT"));
+        let err = Config::from_lookup(|k| (k == "SNOWGATE_ACCOUNT").then(|| ".eu".into()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("SNOWGATE_ACCOUNT"), "{err}");
     }
 
     #[test]

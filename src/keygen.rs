@@ -143,7 +143,10 @@ pub fn generate(bits: usize) -> Result<KeyPair, KeygenError> {
     let private_pem = private
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|e| KeygenError::Generate(format!("PKCS#8 encoding: {e}")))?;
-    let public_der = RsaPublicKey::from(&private)
+    let public = RsaPublicKey::from(&private);
+    // The same rule logins apply, so keygen can never hand out a key the service would refuse.
+    crate::domain::keys::check_strength(&public).map_err(KeygenError::Generate)?;
+    let public_der = public
         .to_public_key_der()
         .map_err(|e| KeygenError::Generate(format!("SPKI encoding: {e}")))?
         .into_vec();
@@ -460,6 +463,19 @@ mod tests {
         }
         for bits in [2048, 3072, 4096] {
             check_bits(bits).unwrap();
+        }
+    }
+
+    #[test]
+    fn generated_keys_have_exactly_the_bits_asked_and_exponent_65537() {
+        use rsa::pkcs8::DecodePublicKey;
+        use rsa::traits::PublicKeyParts;
+        for bits in [2048, 2049] {
+            let pair = generate(bits).unwrap();
+            let public = RsaPublicKey::from_public_key_der(&pair.public_der).unwrap();
+            assert_eq!(public.n().bits(), bits);
+            assert_eq!(*public.e(), rsa::BigUint::from(65_537u32));
+            assert!(crate::domain::keys::parse_public_key(&pair.public_base64).is_ok());
         }
     }
 

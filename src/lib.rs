@@ -228,7 +228,7 @@ pub fn state_with(
         gate: Arc::new(Gatekeeper::new(
             store,
             secrets,
-            config.settings,
+            config.settings.clone(),
             system_clock(),
         )),
         body_limit: config.body_limit,

@@ -24,7 +24,9 @@ async fn secrets_client() -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(&aws::sdk_config().await)
 }
 
+/// A secret whose `jwt_secret` is `jwt` made up to the 32-byte minimum.
 fn secret_json(jwt: &str, password: &str) -> String {
+    let jwt = format!("{jwt}-padded-to-the-32-byte-minimum");
     json!({"jwt_secret": jwt, "demo_user": "svc_demo", "demo_password": password}).to_string()
 }
 
@@ -117,6 +119,41 @@ async fn startup_errors_name_the_secret_and_key_never_a_value() {
         .unwrap()
         .to_string();
     assert!(err.contains(&id) && !err.contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
+async fn a_jwt_secret_under_32_bytes_is_refused_at_start_and_on_rotation() {
+    let client = secrets_client().await;
+    let weak = "hunter2-short-jwt-secret-31byte";
+    assert_eq!(weak.len(), 31);
+    let value = json!({"jwt_secret": weak, "demo_user": "u", "demo_password": "p"}).to_string();
+    let id = aws::create_secret(&client, &value).await;
+    let err = SecretsManagerSource::load(client.clone(), &id, Duration::from_secs(1))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains(&id), "{err}");
+    assert!(
+        err.contains("jwt_secret") && err.contains("32 bytes"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+
+    // A rotation to a weak secret fails the refresh; the strong one stays in force.
+    let id = aws::create_secret(&client, &secret_json("jwt-one", "pass-one")).await;
+    let source = SecretsManagerSource::load(client.clone(), &id, Duration::from_secs(300))
+        .await
+        .unwrap();
+    let before = source.current().keyring.current_kid().to_string();
+    rotate(&client, &id, value).await;
+    let err = source.refresh().await.err().unwrap().to_string();
+    assert!(
+        err.contains("32 bytes") && !err.contains("hunter2"),
+        "{err}"
+    );
+    assert_eq!(source.current().keyring.current_kid(), before);
 }
 
 #[tokio::test]

@@ -34,7 +34,7 @@ pub fn system_clock() -> Clock {
 /// with it (a driver's other threads) do not fail. Then it answers 390112 and the driver renews.
 pub const RENEW_GRACE_SECONDS: u64 = 30;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub session_ttl: u64,
     pub master_ttl: u64,
@@ -42,6 +42,9 @@ pub struct Settings {
     pub lockout_failures: u32,
     /// How long a lock lasts (Snowflake's PASSWORD_LOCKOUT_TIME_MINS, 15 minutes).
     pub lockout_seconds: u64,
+    /// The one account this deployment serves (normalised by `account_name`); logins naming another
+    /// are refused, and a login naming none gets this one. `None` serves whatever account is named.
+    pub account: Option<String>,
 }
 
 impl Default for Settings {
@@ -51,6 +54,7 @@ impl Default for Settings {
             master_ttl: 604_800,
             lockout_failures: 5,
             lockout_seconds: 15 * 60,
+            account: None,
         }
     }
 }

@@ -12,10 +12,18 @@ use sha2::{Digest, Sha256};
 
 use super::ident::account_name;
 
-/// The smallest key accepted, as Snowflake: 2048 bits.
+/// The smallest key accepted, as Snowflake: 2048 bits, counted exactly (the modulus's bit length, not
+/// its byte length times 8, which would let a 2041-bit key through).
 pub const MIN_KEY_BITS: usize = 2048;
+/// The only public exponent accepted: small exponents such as 3 invite the classic low-exponent
+/// attacks, and every driver and `snowgate keygen` use 65537.
+pub const PUBLIC_EXPONENT: u32 = 65_537;
 /// Clock skew tolerated on `iat` and `exp`.
 pub const CLOCK_SKEW_SECONDS: u64 = 60;
+/// The oldest `iat` accepted: a key-pair JWT is a login credential, not a long-lived pass, so one
+/// captured in transit (or from a log) stops working a minute after it was signed. Drivers sign a
+/// fresh one for every login.
+pub const MAX_JWT_AGE_SECONDS: u64 = 60;
 /// The longest lifetime (`exp - iat`) a login JWT may claim.
 pub const MAX_JWT_LIFETIME_SECONDS: u64 = 3600;
 
@@ -42,12 +50,7 @@ pub fn parse_public_key(text: &str) -> Result<PublicKey, String> {
     let key = RsaPublicKey::from_public_key_der(&der).map_err(|_| {
         "the public key is not an RSA SubjectPublicKeyInfo (PKCS#8 public key)".to_string()
     })?;
-    if key.size() * 8 < MIN_KEY_BITS {
-        return Err(format!(
-            "the RSA public key has {} bits; at least {MIN_KEY_BITS} are required",
-            key.size() * 8
-        ));
-    }
+    check_strength(&key)?;
     let canonical = key
         .to_public_key_der()
         .map_err(|_| "the public key could not be encoded".to_string())?;
@@ -59,6 +62,22 @@ pub fn parse_public_key(text: &str) -> Result<PublicKey, String> {
             &key.e().to_bytes_be(),
         ),
     })
+}
+
+/// Snowflake's key rules: a modulus of at least [`MIN_KEY_BITS`] bits and the exponent 65537.
+pub fn check_strength(key: &RsaPublicKey) -> Result<(), String> {
+    let bits = key.n().bits();
+    if bits < MIN_KEY_BITS {
+        return Err(format!(
+            "the RSA public key has {bits} bits; at least {MIN_KEY_BITS} are required"
+        ));
+    }
+    if *key.e() != rsa::BigUint::from(PUBLIC_EXPONENT) {
+        return Err(format!(
+            "the RSA public key's exponent is not {PUBLIC_EXPONENT}; only {PUBLIC_EXPONENT} is accepted"
+        ));
+    }
+    Ok(())
 }
 
 pub fn fingerprint(spki_der: &[u8]) -> String {
@@ -101,6 +120,7 @@ pub fn claimed_identity(token: &str, now: u64) -> Option<JwtIdentity> {
     let (iat, exp) = (seconds(claims.iat), seconds(claims.exp));
     if exp <= now.saturating_sub(CLOCK_SKEW_SECONDS)
         || iat > now + CLOCK_SKEW_SECONDS
+        || iat < now.saturating_sub(MAX_JWT_AGE_SECONDS)
         || exp <= iat
         || exp - iat > MAX_JWT_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS
     {
@@ -167,5 +187,40 @@ impl KeyCache {
             keys.insert(key.der_base64.clone(), std::sync::Arc::clone(&parsed));
         }
         Some(parsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsa::BigUint;
+
+    /// A hand-made public key with a modulus of exactly `bits` bits (odd, not a real product of primes:
+    /// only its shape matters here) and exponent `e`, as base64 SPKI DER.
+    fn hand_made(bits: usize, e: u32) -> String {
+        let n = (BigUint::from(1u8) << (bits - 1)) | BigUint::from(0xFFFF_FFFFu32);
+        let key = RsaPublicKey::new(n, BigUint::from(e)).unwrap();
+        STANDARD.encode(key.to_public_key_der().unwrap().as_bytes())
+    }
+
+    #[test]
+    fn key_size_is_counted_in_exact_bits() {
+        for bits in [2041, 2047, 1024] {
+            let err = parse_public_key(&hand_made(bits, 65_537)).err().unwrap();
+            assert!(err.contains(&format!("has {bits} bits")), "{err}");
+            assert!(err.contains("at least 2048"), "{err}");
+        }
+        for bits in [2048, 3072, 4096] {
+            assert!(parse_public_key(&hand_made(bits, 65_537)).is_ok(), "{bits}");
+        }
+    }
+
+    #[test]
+    fn only_exponent_65537_is_accepted() {
+        for e in [3, 17, 65_539, 0x1_0001 + 2] {
+            let err = parse_public_key(&hand_made(2048, e)).err().unwrap();
+            assert!(err.contains("exponent is not 65537"), "{e}: {err}");
+        }
+        assert!(parse_public_key(&hand_made(2048, 65_537)).is_ok());
     }
 }

@@ -30,11 +30,26 @@ impl Gatekeeper {
         }
     }
 
+    /// The account of a login that names `named`: `None` when an account is pinned
+    /// (`SNOWGATE_ACCOUNT`) and `named` is another one; the pinned one when the login names none.
+    fn account_for(&self, named: Option<&str>) -> Option<String> {
+        let named = named.map(account_name).filter(|a| !a.is_empty());
+        match (&self.settings.account, named) {
+            (Some(pin), Some(named)) if named != *pin => None,
+            (Some(pin), _) => Some(pin.clone()),
+            (None, named) => Some(named.unwrap_or_default()),
+        }
+    }
+
     pub(super) async fn password_login(
         &self,
         input: &LoginInput,
         now: u64,
     ) -> Result<(User, String)> {
+        let Some(account) = self.account_for(input.account.as_deref()) else {
+            tracing::info!("login refused: the account named is not the one served");
+            return Err(Error::InvalidCredentials);
+        };
         let login = input
             .login_name
             .as_deref()
@@ -68,11 +83,6 @@ impl Gatekeeper {
                 if failures.count > 0 {
                     self.store.clear_failures(&counter).await?;
                 }
-                let account = input
-                    .account
-                    .as_deref()
-                    .map(account_name)
-                    .unwrap_or_default();
                 Ok((user, account))
             }
             _ => {
@@ -123,6 +133,9 @@ impl Gatekeeper {
         let token = token.expose_secret();
         let id =
             claimed_identity(token, now).ok_or_else(|| refused("malformed claims or times"))?;
+        if self.account_for(Some(&id.account)).is_none() {
+            return Err(refused("the JWT's account is not the one served"));
+        }
         if input
             .account
             .as_deref()

@@ -42,6 +42,14 @@ pub enum TokenError {
     Invalid,
 }
 
+/// The shortest HMAC secret accepted (bytes): HS256 is only as strong as its key, and RFC 7518 §3.2
+/// asks for a key at least as long as the hash (256 bits). Checked where secrets are configured, not
+/// here, so tests can sign with short ones.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// How far in the future a token's `iat` may lie: the clock skew tolerated between instances.
+const FUTURE_SKEW_SECONDS: u64 = 60;
+
 /// One HMAC secret and the version id that names it in token headers.
 pub struct SigningKey {
     kid: String,
@@ -140,7 +148,9 @@ impl Keyring {
         let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
             .map_err(|_| TokenError::Invalid)?
             .claims;
-        if claims.kind != kind {
+        // Only this service mints tokens, always with `iat` = now: one from the future (beyond the
+        // skew between instances' clocks) is forged or from a broken clock, never legitimate.
+        if claims.kind != kind || claims.iat > now.saturating_add(FUTURE_SKEW_SECONDS) {
             return Err(TokenError::Invalid);
         }
         if claims.exp <= now {
@@ -198,6 +208,17 @@ mod tests {
         );
         assert_eq!(
             ring.verify("garbage", TokenKind::Session, 1005),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn tokens_issued_in_the_future_are_invalid() {
+        let ring = ring("v1", "secret-one");
+        let st = ring.mint(TokenKind::Session, &session(), None, 1061, 100);
+        assert!(ring.verify(&st, TokenKind::Session, 1001).is_ok());
+        assert_eq!(
+            ring.verify(&st, TokenKind::Session, 1000),
             Err(TokenError::Invalid)
         );
     }

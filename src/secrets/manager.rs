@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use super::{SecretMaterial, SecretSource};
 use crate::aws::describe;
-use crate::domain::tokens::{Keyring, SigningKey};
+use crate::domain::tokens::{Keyring, MIN_SECRET_BYTES, SigningKey};
 
 #[derive(Debug, Error)]
 pub enum SecretError {
@@ -25,6 +25,13 @@ pub enum SecretError {
     Malformed { secret_id: String },
     #[error("secret {secret_id} lacks the key {key}")]
     MissingKey {
+        secret_id: String,
+        key: &'static str,
+    },
+    #[error(
+        "secret {secret_id}: {key} must be at least {MIN_SECRET_BYTES} bytes long (it signs every token)"
+    )]
+    WeakKey {
         secret_id: String,
         key: &'static str,
     },
@@ -161,16 +168,22 @@ async fn fetch(client: &Client, secret_id: &str) -> Result<SecretMaterial, Secre
                 key,
             })
     };
-    let current_key = SigningKey::new(
-        &current.id,
-        &SecretString::from(field(&current, "jwt_secret")?),
-    );
+    // A weak current secret is refused (at start, or by a refresh, which keeps the cached one); a weak
+    // previous one is merely not trusted any more.
+    let jwt_secret = |v: &Version| {
+        let secret = field(v, "jwt_secret")?;
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(SecretError::WeakKey {
+                secret_id: secret_id.to_string(),
+                key: "jwt_secret",
+            });
+        }
+        Ok(SecretString::from(secret))
+    };
+    let current_key = SigningKey::new(&current.id, &jwt_secret(&current)?);
     let previous_keys = previous
         .iter()
-        .filter_map(|p| {
-            let secret = field(p, "jwt_secret").ok()?;
-            Some(SigningKey::new(&p.id, &SecretString::from(secret)))
-        })
+        .filter_map(|p| Some(SigningKey::new(&p.id, &jwt_secret(p).ok()?)))
         .collect();
     Ok(SecretMaterial {
         keyring: Keyring::new(current_key, previous_keys),

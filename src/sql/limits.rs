@@ -22,6 +22,8 @@ pub const MAX_NESTING: usize = 32;
 /// `sqlparser`'s own recursion budget (its default is 50); a second guard behind [`MAX_NESTING`]
 /// for recursion that does not show as brackets (`NOT NOT …`, `- - …`).
 pub const PARSER_RECURSION_LIMIT: usize = 100;
+/// Longest identifier, in characters: Snowflake's own limit.
+pub const MAX_IDENTIFIER_CHARS: usize = 255;
 /// Longest `LIKE` pattern accepted, in characters; names are at most 255.
 pub const MAX_LIKE_PATTERN_CHARS: usize = 1_024;
 /// How much of a statement is read to find its first keyword (see [`first_keyword`]).
@@ -55,6 +57,11 @@ fn check_shape(tokens: &[TokenWithSpan]) -> Result<(), SqlRejection> {
             Token::Whitespace(_) => continue,
             Token::LParen | Token::LBracket | Token::LBrace => depth += 1,
             Token::RParen | Token::RBracket | Token::RBrace => depth = depth.saturating_sub(1),
+            Token::Word(w) if w.value.chars().count() > MAX_IDENTIFIER_CHARS => {
+                return Err(SqlRejection::Syntax(format!(
+                    "identifier too long: at most {MAX_IDENTIFIER_CHARS} characters."
+                )));
+            }
             _ => {}
         }
         count += 1;

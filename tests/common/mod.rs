@@ -63,6 +63,11 @@ impl TestApp {
     }
 
     pub fn with_store(store: Arc<dyn Store>, jwt_secret: &str) -> Self {
+        Self::with_settings(store, jwt_secret, Settings::default())
+    }
+
+    /// An app with the test token lifetimes and the rest of `settings` (e.g. an account pin).
+    pub fn with_settings(store: Arc<dyn Store>, jwt_secret: &str, settings: Settings) -> Self {
         let clock = Arc::new(AtomicU64::new(START));
         let c = Arc::clone(&clock);
         let secrets = StaticSecrets::new(
@@ -76,7 +81,7 @@ impl TestApp {
             Settings {
                 session_ttl: 100,
                 master_ttl: 1000,
-                ..Settings::default()
+                ..settings
             },
             Arc::new(move || c.load(Ordering::SeqCst)),
         );

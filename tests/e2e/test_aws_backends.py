@@ -144,7 +144,7 @@ def aws_server(tmp_path_factory, aws_endpoint, table, secretsmanager) -> Iterato
         secret_id,
         AUTH_DEMO_USER=DECOY_USER,
         AUTH_DEMO_PASSWORD=DECOY_PASSWORD,
-        JWT_SECRET="decoy-jwt-secret",
+        JWT_SECRET="decoy-jwt-secret-of-at-least-32-bytes",
     )
     try:
         with run_snowgate(tmp_path_factory.mktemp("snowgate-aws"), env) as server:

@@ -1,0 +1,171 @@
+"""No secret reaches the server's log, even at RUST_LOG=trace.
+
+One server runs with every log level on. Through the real connector and raw requests it sees a
+password login, a key-pair login (the connector's and a hand-signed JWT), a renewal, a heartbeat, a
+failed login, and administrative SQL that sets passwords and keys. Then its whole log is searched for
+every password, session and master token, JWT, private key and the JWT secret used.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+import uuid
+import warnings
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from snowflake.connector.errors import ProgrammingError
+
+from conftest import ACCOUNT, login_body, session_token
+
+
+def _key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _spki(key: rsa.RSAPrivateKey) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _private_b64(key: rsa.RSAPrivateKey) -> str:
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return base64.b64encode(der).decode()
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _jwt(key: rsa.RSAPrivateKey, user: str) -> str:
+    """A key-pair login JWT as the connector makes it, signed RS256 by hand."""
+    fp = "SHA256:" + base64.b64encode(hashlib.sha256(_spki(key)).digest()).decode()
+    now = int(time.time())
+    subject = f"{ACCOUNT.upper()}.{user.upper()}"
+    header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    claims = {"iss": f"{subject}.{fp}", "sub": subject, "iat": now, "exp": now + 60}
+    claims = _b64url(json.dumps(claims).encode())
+    signature = key.sign(f"{header}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{header}.{claims}.{_b64url(signature)}"
+
+
+def _master_token(conn) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return conn.rest.master_token
+
+
+def _secret_forms(secret: str) -> list[str]:
+    """The secret and, for a JWT, its signature alone (the header is the same for every token)."""
+    forms = [secret]
+    if secret.count(".") == 2:
+        forms.append(secret.rsplit(".", 1)[1])
+    return forms
+
+
+def test_no_secret_reaches_the_log_at_trace_level(start_server):
+    jwt_secret = "jwt-" + uuid.uuid4().hex + uuid.uuid4().hex
+    demo_password = "demo-pw-" + uuid.uuid4().hex
+    server = start_server(
+        {"RUST_LOG": "trace", "JWT_SECRET": jwt_secret, "AUTH_DEMO_PASSWORD": demo_password},
+        password=demo_password,
+    )
+    secrets: dict[str, str] = {"JWT secret": jwt_secret, "demo password": demo_password}
+
+    admin = server.connect()
+    secrets["admin session token"] = session_token(admin)
+    secrets["admin master token"] = _master_token(admin)
+
+    svc_key, svc_key_2 = _key(), _key()
+    person_pw, person_pw_2 = "person-pw-" + uuid.uuid4().hex, "person-pw2-" + uuid.uuid4().hex
+    secrets.update(
+        {
+            "svc private key": _private_b64(svc_key),
+            "svc second private key": _private_b64(svc_key_2),
+            "person password": person_pw,
+            "person changed password": person_pw_2,
+        }
+    )
+    cur = admin.cursor()
+    for sql in (
+        f"CREATE USER svc_logs TYPE=SERVICE RSA_PUBLIC_KEY='{base64.b64encode(_spki(svc_key)).decode()}'",
+        f"CREATE USER person_logs PASSWORD='{person_pw}'",
+        f"ALTER USER person_logs SET PASSWORD='{person_pw_2}'",
+        f"ALTER USER svc_logs SET RSA_PUBLIC_KEY_2='{base64.b64encode(_spki(svc_key_2)).decode()}'",
+    ):
+        cur.execute(sql)
+    # A statement the SQL parser cannot read, quoting a password: parsers log what they could not
+    # parse at debug level, so this is the classic leak.
+    typo_pw = "typo-pw-" + uuid.uuid4().hex
+    secrets["password in a statement that does not parse"] = typo_pw
+    with pytest.raises(ProgrammingError):
+        cur.execute(f"ALTER USER person_logs SET PASSWORD = '{typo_pw}' ((")
+    with pytest.raises(ProgrammingError):
+        cur.execute(f"SELECT CURRENT_USER() WHERE PASSWORD = '{typo_pw}' AND (")
+    cur.close()
+
+    # A key-pair login through the connector, and one with a JWT whose text the test knows.
+    svc = server.connect(user="svc_logs", password=None, private_key=svc_key_2)
+    assert svc.cursor().execute("select current_user()").fetchone() == ("SVC_LOGS",)
+    secrets["svc session token"] = session_token(svc)
+    secrets["svc master token"] = _master_token(svc)
+    jwt = _jwt(svc_key, "svc_logs")
+    secrets["key-pair JWT"] = jwt
+    body = {
+        "data": {
+            "ACCOUNT_NAME": ACCOUNT,
+            "LOGIN_NAME": "svc_logs",
+            "AUTHENTICATOR": "SNOWFLAKE_JWT",
+            "TOKEN": jwt,
+        }
+    }
+    answer = server.post("/session/v1/login-request", body)
+    assert answer["success"] is True, answer
+    secrets["raw key-pair session token"] = answer["data"]["token"]
+    secrets["raw key-pair master token"] = answer["data"]["masterToken"]
+
+    # A password login of the new user, its renewal and a heartbeat.
+    person = server.connect(user="person_logs", password=person_pw_2)
+    assert person.is_valid() is True
+    master = _master_token(person)
+    renewed = server.post(
+        "/session/token-request",
+        {"oldSessionToken": session_token(person), "requestType": "RENEW"},
+        token=master,
+    )
+    assert renewed["success"] is True, renewed
+    secrets["person session token"] = session_token(person)
+    secrets["person master token"] = master
+    secrets["renewed session token"] = renewed["data"]["sessionToken"]
+    assert server.post("/session/heartbeat", token=renewed["data"]["sessionToken"])["success"] is True
+
+    # Refused logins: a wrong password and a JWT signed by a key nobody registered.
+    wrong = "wrong-pw-" + uuid.uuid4().hex
+    secrets["wrong password"] = wrong
+    refused = server.post("/session/v1/login-request", login_body("person_logs", wrong))
+    assert refused["success"] is False, refused
+    stray = _jwt(_key(), "svc_logs")
+    secrets["refused JWT"] = stray
+    body["data"]["TOKEN"] = stray
+    assert server.post("/session/v1/login-request", body)["success"] is False
+
+    server.close_connections()
+    server.stop()
+    log = server.log()
+    # The test means something only if trace output and the logins were really logged.
+    assert " TRACE " in log or '"TRACE"' in log, log[-2000:]
+    assert "login succeeded" in log, log[-2000:]
+    leaks = [
+        name
+        for name, secret in secrets.items()
+        for form in _secret_forms(secret)
+        if form in log
+    ]
+    assert not leaks, f"secrets in the log: {leaks}"
