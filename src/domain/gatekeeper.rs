@@ -199,7 +199,6 @@ impl Gatekeeper {
         attempt: &mut Attempt<'_>,
     ) -> Result<LoginOutcome> {
         self.seed_demo_user().await?;
-        let secrets = self.secrets.current();
         let now = self.now();
         let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
         let (user, account) = match authenticator.as_deref() {
@@ -221,6 +220,9 @@ impl Gatekeeper {
             return Err(Error::UserDisabled);
         }
         let context = super::login::initial_context(&user, input)?;
+        // Taken after the credentials were checked (which may wait for a hashing thread), so the
+        // tokens are signed with the secret in force now, not one a rotation has since retired.
+        let secrets = self.secrets.current();
         let session = Session {
             id: new_session_id(),
             user: user.name.clone(),
@@ -279,13 +281,6 @@ impl Gatekeeper {
             other => other?,
         }
         Ok(session)
-    }
-
-    /// The user a session belongs to, as it is now: `None` once that user was dropped (even if another
-    /// user of the same name was created since). The session holds the user's name, not its login.
-    pub(super) async fn session_user(&self, name: &str, user_id: &str) -> Result<Option<User>> {
-        let user = self.directory.user(name).await?;
-        Ok(user.filter(|u| u.id == user_id))
     }
 
     /// The verified claims of a token of `kind`, mapped to the code drivers expect for that kind. A

@@ -5,7 +5,8 @@ use std::net::IpAddr;
 
 use super::SERVER_VERSION;
 use super::admin::{self, AdminCommand, AdminContext};
-use super::directory::ADMIN_ROLES;
+use super::audit;
+use super::directory::{ADMIN_ROLES, User};
 use super::gatekeeper::Gatekeeper;
 use super::session::SessionContext;
 use super::statement::{
@@ -22,6 +23,8 @@ pub struct QueryContext {
     pub account: String,
     pub user: String,
     pub user_id: String,
+    /// The session's user as read with the session (its rights already checked).
+    pub user_record: User,
     pub context: SessionContext,
     pub client_ip: Option<IpAddr>,
 }
@@ -56,7 +59,8 @@ impl Gatekeeper {
         request_id: Option<&str>,
         client_ip: Option<IpAddr>,
     ) -> Result<QueryOutcome> {
-        let session = self.authenticate(session_token).await?;
+        // The session and its user in one read; the user's rights are checked there.
+        let (session, user) = self.authenticated(session_token).await?;
         let ctx = QueryContext {
             query_id: new_query_id(),
             request_id: request_id.map(str::to_string),
@@ -64,6 +68,7 @@ impl Gatekeeper {
             account: session.account.clone(),
             user: session.user.clone(),
             user_id: session.user_id.clone(),
+            user_record: user,
             context: session.context.clone(),
             client_ip,
         };
@@ -122,11 +127,7 @@ impl Gatekeeper {
             }
             UseTarget::Warehouse(wh) => context.warehouse = Some(wh.into_string()),
             UseTarget::Role(role) => {
-                let granted = self
-                    .session_user(&ctx.user, &ctx.user_id)
-                    .await?
-                    .map(|u| u.effective_roles())
-                    .unwrap_or_default();
+                let granted = ctx.user_record.effective_roles();
                 if !granted.contains(role.as_str()) {
                     return Err(Error::sql(
                         SqlErrorKind::InsufficientPrivileges,
@@ -160,11 +161,10 @@ impl Gatekeeper {
     /// administering at once, even in an open session.
     async fn check_admin_role(&self, ctx: &QueryContext) -> Result<()> {
         let role = ctx.context.role.as_deref().unwrap_or("PUBLIC");
-        let holds_role = ADMIN_ROLES.contains(&role)
-            && self
-                .session_user(&ctx.user, &ctx.user_id)
-                .await?
-                .is_some_and(|u| !u.disabled && u.effective_roles().contains(role));
+        // `authenticated` ended the session already if the user lost this role or was disabled.
+        let user = &ctx.user_record;
+        let holds_role =
+            ADMIN_ROLES.contains(&role) && !user.disabled && user.effective_roles().contains(role);
         if holds_role {
             return Ok(());
         }
@@ -196,8 +196,11 @@ impl Gatekeeper {
             role,
             now: self.now(),
         };
-        let answer = admin::run(&admin_ctx, statement).await?;
-        tracing::info!(query_id = %ctx.query_id, user = %ctx.user, "administration statement executed");
+        let (kind, object) = statement.audit_label();
+        let result = admin::run(&admin_ctx, statement).await;
+        let code = result.as_ref().err().map(crate::snowflake::codes::of);
+        audit::administration(&ctx.user, role, kind, &object, code);
+        let answer = result?;
         Ok(QueryOutcome {
             query_id: ctx.query_id.clone(),
             kind: if answer.is_ddl {

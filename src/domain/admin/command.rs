@@ -144,3 +144,40 @@ pub enum ShowCommand {
     DescribeUser { name: Identifier },
     DescribeNetworkPolicy { name: Identifier },
 }
+
+impl AdminCommand {
+    /// The statement's kind and the object it names, for the audit trail: never a property value.
+    pub fn audit_label(&self) -> (&'static str, String) {
+        let name = |n: &Identifier| n.to_string();
+        match self {
+            AdminCommand::User(UserCommand::Create { name: n, .. }) => ("CREATE USER", name(n)),
+            AdminCommand::User(UserCommand::Alter { name: n, .. }) => ("ALTER USER", name(n)),
+            AdminCommand::User(UserCommand::Drop { name: n, .. }) => ("DROP USER", name(n)),
+            AdminCommand::Role(RoleCommand::Create { name: n, .. }) => ("CREATE ROLE", name(n)),
+            AdminCommand::Role(RoleCommand::Drop { name: n, .. }) => ("DROP ROLE", name(n)),
+            AdminCommand::NetworkPolicy(PolicyCommand::Create { name: n, .. }) => {
+                ("CREATE NETWORK POLICY", name(n))
+            }
+            AdminCommand::NetworkPolicy(PolicyCommand::Alter { name: n, .. }) => {
+                ("ALTER NETWORK POLICY", name(n))
+            }
+            AdminCommand::NetworkPolicy(PolicyCommand::Drop { name: n, .. }) => {
+                ("DROP NETWORK POLICY", name(n))
+            }
+            AdminCommand::Grant(g) => (
+                if g.grant { "GRANT ROLE" } else { "REVOKE ROLE" },
+                format!("{} to {}", g.role, g.user),
+            ),
+            AdminCommand::Account(_) => ("ALTER ACCOUNT", "ACCOUNT".into()),
+            AdminCommand::Show(ShowCommand::Users { .. }) => ("SHOW USERS", "-".into()),
+            AdminCommand::Show(ShowCommand::Roles { .. }) => ("SHOW ROLES", "-".into()),
+            AdminCommand::Show(ShowCommand::NetworkPolicies { .. }) => {
+                ("SHOW NETWORK POLICIES", "-".into())
+            }
+            AdminCommand::Show(ShowCommand::DescribeUser { name: n }) => ("DESCRIBE USER", name(n)),
+            AdminCommand::Show(ShowCommand::DescribeNetworkPolicy { name: n }) => {
+                ("DESCRIBE NETWORK POLICY", name(n))
+            }
+        }
+    }
+}
