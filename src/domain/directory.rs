@@ -10,8 +10,8 @@ use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::storage::{ObjectKind, Store, StoreError, Versioned, Write};
 use crate::error::{Error, Result};
-use crate::store::{ObjectKind, Store, StoreError, Versioned, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -269,7 +269,7 @@ impl Directory {
         Self { store }
     }
 
-    /// A user read together with a session (see [`crate::store::Store::session_and_object`]).
+    /// A user read together with a session (see [`crate::domain::storage::Store::session_and_object`]).
     pub fn user_from_doc(stored: &Versioned) -> Result<User> {
         decode_versioned(stored)
     }

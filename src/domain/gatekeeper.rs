@@ -14,9 +14,9 @@ use super::keys::KeyCache;
 use super::passwords::PasswordHasher;
 use super::session::{Session, new_session_id};
 use super::tokens::{Claims, TokenError, TokenKind};
+use crate::domain::secret_source::{SecretMaterial, SecretSource};
+use crate::domain::storage::{ObjectKind, Store, StoreError};
 use crate::error::{Error, Result};
-use crate::secrets::{SecretMaterial, SecretSource};
-use crate::store::{ObjectKind, Store, StoreError};
 
 /// Epoch seconds. Injected so tests can move time instead of sleeping.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;

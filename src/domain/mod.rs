@@ -12,8 +12,10 @@ pub mod login;
 pub mod parameters;
 pub mod passwords;
 pub mod query;
+pub mod secret_source;
 pub mod session;
 pub mod statement;
+pub mod storage;
 pub mod tokens;
 
 pub use gatekeeper::{Clock, Gatekeeper, Settings};

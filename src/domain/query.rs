@@ -83,7 +83,7 @@ impl Gatekeeper {
             database = ctx.context.database.as_deref().unwrap_or("-"),
             schema = ctx.context.schema.as_deref().unwrap_or("-"),
             warehouse = ctx.context.warehouse.as_deref().unwrap_or("-"),
-            client_ip = %crate::logging::ShowIp(ctx.client_ip),
+            client_ip = %super::audit::ip_text(ctx.client_ip),
             "query context resolved"
         );
         let role_checked = front_end

@@ -1,5 +1,6 @@
-//! Where the JWT secret and the demo credentials come from. The domain asks a [`SecretSource`] for the
-//! current material on every request; the source decides how it is loaded and refreshed.
+//! Where the JWT secret and the demo credentials come from: the implementations of the domain's
+//! [`SecretSource`] (re-exported here). The domain asks for the current material on every request;
+//! the source decides how it is loaded and refreshed.
 
 pub mod manager;
 
@@ -7,26 +8,8 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
+pub use crate::domain::secret_source::{SecretMaterial, SecretSource};
 use crate::domain::tokens::{Keyring, SigningKey};
-
-/// Everything secret that a request may need, loaded together so that a rotation is seen at once.
-pub struct SecretMaterial {
-    pub keyring: Keyring,
-    pub demo_user: String,
-    pub demo_password: SecretString,
-}
-
-#[async_trait::async_trait]
-pub trait SecretSource: Send + Sync {
-    /// The material in force now. Cheap and never blocking: refreshes happen elsewhere.
-    fn current(&self) -> Arc<SecretMaterial>;
-
-    /// A token names a key version the current material lacks: another instance may already use a
-    /// newer secret. Reload now if the source allows it (rate-limited); `true` when it reloaded.
-    async fn reload_for_unknown_key(&self) -> bool {
-        false
-    }
-}
 
 /// Material fixed for the life of the process: environment variables or embedded defaults.
 pub struct StaticSecrets(Arc<SecretMaterial>);

@@ -16,8 +16,8 @@ pub use command::AdminCommand;
 
 use super::directory::{Directory, NetworkPolicy, Role, SYSTEM_ROLES, User};
 use super::ident::Identifier;
+use crate::domain::secret_source::SecretMaterial;
 use crate::error::{Error, Result, SqlErrorKind};
-use crate::secrets::SecretMaterial;
 
 /// A statement's result: text columns and rows.
 pub struct Answer {
