@@ -295,7 +295,13 @@ def custom_creds_server(tmp_path_factory) -> Iterator[SnowgateServer]:
     """A server whose demo user is configured through AUTH_DEMO_USER / AUTH_DEMO_PASSWORD."""
     with run_snowgate(
         tmp_path_factory.mktemp("snowgate-creds"),
-        {"AUTH_DEMO_USER": CUSTOM_USER, "AUTH_DEMO_PASSWORD": CUSTOM_PASSWORD},
+        # Its own local store even in the DynamoDB run: the demo user is an ordinary directory user,
+        # and in a table shared with the default server EMBUCKET/embucket exists (as it should).
+        {
+            "AUTH_DEMO_USER": CUSTOM_USER,
+            "AUTH_DEMO_PASSWORD": CUSTOM_PASSWORD,
+            "SNOWGATE_TABLE": None,
+        },
     ) as server:
         yield server
 
