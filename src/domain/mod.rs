@@ -13,6 +13,7 @@ pub mod parameters;
 pub mod passwords;
 pub mod query;
 pub mod session;
+pub mod session_statements;
 pub mod statement;
 pub mod tokens;
 
