@@ -4,6 +4,9 @@ default autocommit off (BEGIN, COMMIT, ROLLBACK), and autocommit on. Run by test
 
 import os
 
+import sys
+import time
+
 import adbc_driver_snowflake.dbapi as dbapi
 
 E = os.environ
@@ -14,6 +17,21 @@ BASE = {
     "adbc.snowflake.sql.uri.port": E["SG_PORT"],
     "adbc.snowflake.sql.client_option.login_timeout": "20s",
 }
+
+if sys.argv[1:] == ["renew"]:
+    # The server's session tokens live 2 seconds: the next query finds its token expired, and the
+    # driver renews it with the master token (POST /session/token-request) and retries.
+    conn = dbapi.connect(db_kwargs={**BASE, "username": E["SG_USER"], "password": E["SG_PASSWORD"]},
+                         autocommit=True)
+    cur = conn.cursor()
+    cur.execute("select current_user()")
+    time.sleep(3)
+    cur.execute("select current_user()")
+    assert cur.fetchone()[0] == E["SG_USER"].upper()
+    cur.close()
+    conn.close()
+    print("adbc renewal: ok")
+    sys.exit(0)
 
 for user, auth in [
     (E["SG_USER"], {"password": E["SG_PASSWORD"]}),

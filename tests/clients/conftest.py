@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -120,6 +121,8 @@ class Matrix:
 
     def run(self, name: str, argv: list[str], timeout: int = 300, **kw) -> subprocess.CompletedProcess:
         """Runs a client; prints its output and the statements it sent, for the test log."""
+        with self.recording.lock:
+            self.recording.calls.clear()
         proc = subprocess.run(argv, env=kw.pop("env", self.env()), capture_output=True, text=True,
                               timeout=timeout, **kw)
         print(f"\n--- {name}: exit {proc.returncode}\n{proc.stdout}{proc.stderr[-4000:]}")
@@ -131,6 +134,19 @@ class Matrix:
 
 @pytest.fixture
 def matrix(tmp_path) -> Iterator[Matrix]:
+    with _matrix(tmp_path, {}) as m:
+        yield m
+
+
+@pytest.fixture
+def short_ttl_matrix(tmp_path) -> Iterator[Matrix]:
+    """Session tokens live 2 seconds: a client that keeps working past that renewed its token."""
+    with _matrix(tmp_path, {"SNOWGATE_TOKEN_TTL_SECONDS": "2"}) as m:
+        yield m
+
+
+@contextmanager
+def _matrix(tmp_path: Path, overrides: dict[str, str]) -> Iterator[Matrix]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_path = tmp_path / "matrix_key.p8"
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -139,7 +155,7 @@ def matrix(tmp_path) -> Iterator[Matrix]:
                                            serialization.PublicFormat.SubjectPublicKeyInfo)
     import base64
 
-    with e2e.run_snowgate(tmp_path, {"SNOWGATE_STORE": "memory"}) as server:
+    with e2e.run_snowgate(tmp_path, {"SNOWGATE_STORE": "memory", **overrides}) as server:
         admin = server.connect()
         admin.cursor().execute(
             f"CREATE USER {KEY_USER} TYPE=SERVICE DEFAULT_ROLE=PUBLIC "

@@ -14,7 +14,8 @@ for user, auth in [
     (E["SG_KEY_USER"], dict(authenticator="SNOWFLAKE_JWT", private_key_file=E["SG_KEY_PATH"])),
 ]:
     session = Session.builder.configs({**BASE, "user": user, **auth}).create()
-    assert session.get_current_user().strip('"') == user.upper(), session.get_current_user()
+    # Snowpark answers get_current_user() from the connection's settings, as given.
+    assert session.get_current_user().strip('"').upper() == user.upper(), session.get_current_user()
     assert session.get_current_database().strip('"') == "ANALYTICS"
     assert session.get_current_schema().strip('"') == "RAW"
     assert session.get_current_warehouse().strip('"') == "WH"

@@ -35,9 +35,16 @@ def test_snowpark(matrix):
 
 def test_adbc_go_driver(matrix):
     sent = passed(matrix, "adbc-driver-snowflake (Go)", [venv_bin("python", "python"), str(CLIENTS / "adbc_client.py")])
-    assert any(s.strip().upper().startswith("BEGIN") for s in sent) or any(
-        "autocommit" in s.lower() for s in sent
-    ), sent
+    upper = [s.strip().upper() for s in sent]
+    assert {"BEGIN", "COMMIT", "ROLLBACK", "ALTER SESSION SET AUTOCOMMIT = FALSE"} <= set(upper), sent
+    assert matrix.recording.paths().count(LOGOUT) == 4
+
+
+def test_adbc_go_driver_renews_its_session_token(short_ttl_matrix):
+    m = short_ttl_matrix
+    passed(m, "adbc-driver-snowflake (Go), renewal",
+           [venv_bin("python", "python"), str(CLIENTS / "adbc_client.py"), "renew"])
+    assert "/session/token-request" in m.recording.paths()
 
 
 def _dbt_project(matrix: Matrix) -> str:
@@ -88,6 +95,7 @@ def test_snowflake_cli(matrix):
                                                  "-q", "select current_user()", "--format", "json"])
         assert proc.returncode == 0, proc.stderr[-4000:]
         assert user.upper() in proc.stdout
+        assert matrix.recording.paths()[-1] == LOGOUT
 
 
 def test_node_snowflake_sdk(matrix):
