@@ -20,6 +20,7 @@ on_every_store!(
     cancel_and_abort_only_the_own_session,
     select_constants_with_snowflake_rowtypes,
     hostile_session_statements_are_bounded,
+    any_role_runs_session_statements,
 );
 
 const SUCCESS: &str = "Statement executed successfully.";
@@ -249,6 +250,29 @@ async fn select_constants_with_snowflake_rowtypes(app: TestApp) {
     let digits = "9".repeat(39);
     let v = s.fails(&format!("SELECT {digits}"), "000002").await;
     assert!(!v.to_string().contains(&digits));
+}
+
+/// Session statements are not administration: a user with only PUBLIC runs them, and still cannot
+/// administer.
+async fn any_role_runs_session_statements(app: TestApp) {
+    app.admin()
+        .await
+        .ok("CREATE USER bob PASSWORD='pw123456'")
+        .await;
+    let bob = app.session(app.login_as("bob", "pw123456").await.session);
+    assert_eq!(rows(&bob.ok("SELECT CURRENT_ROLE()").await)[0][0], "PUBLIC");
+    for sql in [
+        "BEGIN",
+        "ALTER SESSION SET QUERY_TAG = 'bob'",
+        "SHOW PARAMETERS LIKE 'QUERY_TAG'",
+        "ROLLBACK",
+        "select 1 as id",
+    ] {
+        bob.ok(sql).await;
+    }
+    bob.fails("ALTER USER bob SET COMMENT = 'x'", "003001")
+        .await;
+    bob.fails("SHOW USERS", "003001").await;
 }
 
 /// Huge values, many parameters, deep nesting and long patterns: refused with a clear error,

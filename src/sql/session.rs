@@ -234,3 +234,64 @@ pub fn parse_text(sql: &str) -> Option<Result<ContextStatement, SqlRejection>> {
         Err(e) => Some(Err(e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(sql: &str) -> ContextStatement {
+        parse_text(sql).expect("a session statement").expect(sql)
+    }
+
+    #[test]
+    fn forms() {
+        for sql in [
+            "begin",
+            "BEGIN WORK",
+            "start transaction name t",
+            "commit;",
+            "ROLLBACK WORK",
+        ] {
+            assert_eq!(ok(sql), ContextStatement::Transaction, "{sql}");
+        }
+        assert_eq!(
+            ok("alter session set a = 1 b='x', c = true D = -2, e = utc"),
+            ContextStatement::AlterSession(vec![
+                ParameterChange::Set("A".into(), ParameterValue::Number(1)),
+                ParameterChange::Set("B".into(), ParameterValue::Text("x".into())),
+                ParameterChange::Set("C".into(), ParameterValue::Boolean(true)),
+                ParameterChange::Set("D".into(), ParameterValue::Number(-2)),
+                ParameterChange::Set("E".into(), ParameterValue::Text("utc".into())),
+            ])
+        );
+        assert_eq!(
+            ok("ALTER SESSION UNSET a, b"),
+            ContextStatement::AlterSession(vec![
+                ParameterChange::Unset("A".into()),
+                ParameterChange::Unset("B".into())
+            ])
+        );
+        assert_eq!(
+            ok("show parameters like 'T%' in session"),
+            ContextStatement::ShowParameters {
+                like: Some("T%".into())
+            }
+        );
+        assert!(parse_text("select 1").is_none());
+        assert!(parse_text("alter user x set a = 1").is_none());
+    }
+
+    #[test]
+    fn refusals_never_quote_values() {
+        for sql in [
+            "alter session set a = 's3cr3t' 's3cr3t'",
+            "alter session set a = - 's3cr3t'",
+            "alter session set a 's3cr3t'",
+            "begin 's3cr3t'",
+            "alter session unset 's3cr3t'",
+        ] {
+            let err = parse_text(sql).unwrap().unwrap_err();
+            assert!(!format!("{err:?}").contains("s3cr3t"), "{sql}: {err:?}");
+        }
+    }
+}
