@@ -197,6 +197,7 @@ pub(super) fn initial_context(user: &User, input: &LoginInput) -> Result<Session
         schema,
         warehouse: normalise(&input.warehouse).or_else(|| user.default_warehouse.clone()),
         role: Some(role),
+        parameters: Default::default(),
     })
 }
 

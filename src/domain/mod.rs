@@ -14,6 +14,7 @@ pub mod passwords;
 pub mod query;
 pub mod secret_source;
 pub mod session;
+pub mod session_statements;
 pub mod statement;
 pub mod storage;
 pub mod tokens;

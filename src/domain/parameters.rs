@@ -1,11 +1,13 @@
 //! Session parameters sent at login (`SESSION_PARAMETERS`): checked against limits, then merged over
-//! the defaults in linear time and echoed back like Snowflake does.
+//! the defaults in linear time and echoed back like Snowflake does. Also the parameters
+//! `ALTER SESSION` may set, kept in the session and listed by `SHOW PARAMETERS`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use super::statement::{ParameterChange, ParameterValue};
+use crate::error::{Error, Result, SqlErrorKind};
 
 /// Drivers send a handful; Snowflake itself has a few hundred parameters.
 pub const MAX_PARAMETERS: usize = 256;
@@ -78,6 +80,339 @@ pub fn merge(defaults: Vec<(String, Value)>, given: Vec<(String, Value)>) -> Vec
         }
     }
     merged
+}
+
+/// The type `SHOW PARAMETERS` prints, and what a value must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Boolean,
+    Number,
+    String,
+}
+
+/// A session parameter snowgate keeps: name, kind, default (as `SHOW PARAMETERS` prints it) and
+/// description.
+pub type Known = (&'static str, Kind, &'static str, &'static str);
+
+/// The session parameters drivers and tools set. Snowflake has a few hundred; an unknown name is
+/// refused, as Snowflake does, which also bounds what a session stores.
+pub const SESSION_PARAMETERS: &[Known] = &[
+    (
+        "ABORT_DETACHED_QUERY",
+        Kind::Boolean,
+        "false",
+        "Abort a query when its client disconnects.",
+    ),
+    (
+        "AUTOCOMMIT",
+        Kind::Boolean,
+        "true",
+        "Commit each statement on its own.",
+    ),
+    (
+        "BINARY_INPUT_FORMAT",
+        Kind::String,
+        "HEX",
+        "How binary input is read.",
+    ),
+    (
+        "BINARY_OUTPUT_FORMAT",
+        Kind::String,
+        "HEX",
+        "How binary values are shown.",
+    ),
+    (
+        "CLIENT_PREFETCH_THREADS",
+        Kind::Number,
+        "4",
+        "Threads a driver uses to fetch results.",
+    ),
+    (
+        "CLIENT_RESULT_CHUNK_SIZE",
+        Kind::Number,
+        "160",
+        "Largest result chunk, in MB.",
+    ),
+    (
+        "CLIENT_SESSION_KEEP_ALIVE",
+        Kind::Boolean,
+        "false",
+        "Drivers keep the session alive.",
+    ),
+    (
+        "CLIENT_SESSION_KEEP_ALIVE_HEARTBEAT_FREQUENCY",
+        Kind::Number,
+        "3600",
+        "Seconds between heartbeats.",
+    ),
+    (
+        "CLIENT_TIMESTAMP_TYPE_MAPPING",
+        Kind::String,
+        "TIMESTAMP_LTZ",
+        "Type of client timestamps.",
+    ),
+    (
+        "DATE_INPUT_FORMAT",
+        Kind::String,
+        "AUTO",
+        "How dates are read.",
+    ),
+    (
+        "DATE_OUTPUT_FORMAT",
+        Kind::String,
+        "YYYY-MM-DD",
+        "How dates are shown.",
+    ),
+    (
+        "ERROR_ON_NONDETERMINISTIC_MERGE",
+        Kind::Boolean,
+        "true",
+        "Fail a MERGE that matches a row twice.",
+    ),
+    (
+        "ERROR_ON_NONDETERMINISTIC_UPDATE",
+        Kind::Boolean,
+        "false",
+        "Fail an UPDATE that matches a row twice.",
+    ),
+    (
+        "GO_QUERY_RESULT_FORMAT",
+        Kind::String,
+        "ARROW",
+        "Result format of the Go driver.",
+    ),
+    (
+        "JDBC_QUERY_RESULT_FORMAT",
+        Kind::String,
+        "ARROW",
+        "Result format of the JDBC driver.",
+    ),
+    (
+        "JS_TREAT_INTEGER_AS_BIGINT",
+        Kind::Boolean,
+        "false",
+        "The Node.js driver reads integers as BigInt.",
+    ),
+    (
+        "LOCK_TIMEOUT",
+        Kind::Number,
+        "43200",
+        "Seconds to wait for a lock.",
+    ),
+    (
+        "MULTI_STATEMENT_COUNT",
+        Kind::Number,
+        "1",
+        "Statements one request may hold.",
+    ),
+    (
+        "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT",
+        Kind::String,
+        "ARROW",
+        "Result format of the Python connector.",
+    ),
+    (
+        "QUERY_TAG",
+        Kind::String,
+        "",
+        "A tag for the session's queries.",
+    ),
+    (
+        "QUOTED_IDENTIFIERS_IGNORE_CASE",
+        Kind::Boolean,
+        "false",
+        "Quoted identifiers ignore case.",
+    ),
+    (
+        "ROWS_PER_RESULTSET",
+        Kind::Number,
+        "0",
+        "Most rows in one result (0: no limit).",
+    ),
+    (
+        "STATEMENT_QUEUED_TIMEOUT_IN_SECONDS",
+        Kind::Number,
+        "0",
+        "Seconds a statement may queue.",
+    ),
+    (
+        "STATEMENT_TIMEOUT_IN_SECONDS",
+        Kind::Number,
+        "172800",
+        "Seconds a statement may run.",
+    ),
+    (
+        "TIMESTAMP_INPUT_FORMAT",
+        Kind::String,
+        "AUTO",
+        "How timestamps are read.",
+    ),
+    (
+        "TIMESTAMP_LTZ_OUTPUT_FORMAT",
+        Kind::String,
+        "",
+        "How TIMESTAMP_LTZ values are shown.",
+    ),
+    (
+        "TIMESTAMP_NTZ_OUTPUT_FORMAT",
+        Kind::String,
+        "YYYY-MM-DD HH24:MI:SS.FF3",
+        "How TIMESTAMP_NTZ values are shown.",
+    ),
+    (
+        "TIMESTAMP_OUTPUT_FORMAT",
+        Kind::String,
+        "YYYY-MM-DD HH24:MI:SS.FF3 TZHTZM",
+        "How timestamps are shown.",
+    ),
+    (
+        "TIMESTAMP_TYPE_MAPPING",
+        Kind::String,
+        "TIMESTAMP_NTZ",
+        "What TIMESTAMP means.",
+    ),
+    (
+        "TIMESTAMP_TZ_OUTPUT_FORMAT",
+        Kind::String,
+        "",
+        "How TIMESTAMP_TZ values are shown.",
+    ),
+    (
+        "TIMEZONE",
+        Kind::String,
+        "America/Los_Angeles",
+        "The session's time zone.",
+    ),
+    (
+        "TIME_INPUT_FORMAT",
+        Kind::String,
+        "AUTO",
+        "How times are read.",
+    ),
+    (
+        "TIME_OUTPUT_FORMAT",
+        Kind::String,
+        "HH24:MI:SS",
+        "How times are shown.",
+    ),
+    (
+        "TRANSACTION_ABORT_ON_ERROR",
+        Kind::Boolean,
+        "false",
+        "An error aborts the transaction.",
+    ),
+    (
+        "TRANSACTION_DEFAULT_ISOLATION_LEVEL",
+        Kind::String,
+        "READ COMMITTED",
+        "Isolation of transactions.",
+    ),
+    (
+        "USE_CACHED_RESULT",
+        Kind::Boolean,
+        "true",
+        "Reuse results of identical queries.",
+    ),
+    (
+        "WEEK_OF_YEAR_POLICY",
+        Kind::Number,
+        "0",
+        "How weeks of the year are counted.",
+    ),
+    (
+        "WEEK_START",
+        Kind::Number,
+        "0",
+        "First day of the week (0: ISO Monday).",
+    ),
+];
+
+/// Most bytes all of a session's parameter values take together: a session record stays far below
+/// DynamoDB's 400 KB item limit, whatever is set.
+pub const MAX_SESSION_PARAMETER_BYTES: usize = 32 * 1024;
+/// Snowflake's own limit on a string parameter (QUERY_TAG), in characters.
+pub const MAX_SESSION_VALUE_CHARS: usize = 2_000;
+
+pub fn known(name: &str) -> Option<&'static Known> {
+    SESSION_PARAMETERS.iter().find(|p| p.0 == name)
+}
+
+fn invalid(message: String) -> Error {
+    Error::sql(SqlErrorKind::InvalidValue, message)
+}
+
+/// Applies `ALTER SESSION` changes to `params`, all or nothing. Messages name the parameter, never
+/// the value (a value may be anything a user pasted).
+pub fn apply(
+    params: &BTreeMap<String, ParameterValue>,
+    changes: Vec<ParameterChange>,
+) -> Result<BTreeMap<String, ParameterValue>> {
+    let mut next = params.clone();
+    for change in changes {
+        match change {
+            ParameterChange::Unset(name) => {
+                known(&name).ok_or_else(|| invalid(format!("invalid parameter '{name}'")))?;
+                next.remove(&name);
+            }
+            ParameterChange::Set(name, value) => {
+                let (_, kind, _, _) =
+                    known(&name).ok_or_else(|| invalid(format!("invalid parameter '{name}'")))?;
+                let value = coerce(*kind, value).ok_or_else(|| {
+                    invalid(format!(
+                        "invalid value for parameter '{name}': expected {kind:?}"
+                    ))
+                })?;
+                next.insert(name, value);
+            }
+        }
+    }
+    let total: usize = next.iter().map(|(n, v)| n.len() + text(v).len()).sum();
+    if total > MAX_SESSION_PARAMETER_BYTES {
+        return Err(invalid(format!(
+            "session parameters exceed the limit of {MAX_SESSION_PARAMETER_BYTES} bytes"
+        )));
+    }
+    Ok(next)
+}
+
+/// The value in the parameter's type: `'TRUE'` for a boolean, `'42'` for a number, any scalar for
+/// text, as Snowflake accepts them.
+fn coerce(kind: Kind, value: ParameterValue) -> Option<ParameterValue> {
+    match (kind, value) {
+        (Kind::Boolean, ParameterValue::Boolean(b)) => Some(ParameterValue::Boolean(b)),
+        (Kind::Boolean, ParameterValue::Text(t)) => match t.to_ascii_uppercase().as_str() {
+            "TRUE" => Some(ParameterValue::Boolean(true)),
+            "FALSE" => Some(ParameterValue::Boolean(false)),
+            _ => None,
+        },
+        (Kind::Number, ParameterValue::Number(n)) => Some(ParameterValue::Number(n)),
+        (Kind::Number, ParameterValue::Text(t)) => {
+            t.trim().parse().ok().map(ParameterValue::Number)
+        }
+        (Kind::String, v) => {
+            let t = text(&v);
+            (t.chars().count() <= MAX_SESSION_VALUE_CHARS).then_some(ParameterValue::Text(t))
+        }
+        _ => None,
+    }
+}
+
+/// The value as `SHOW PARAMETERS` prints it.
+pub fn text(value: &ParameterValue) -> String {
+    match value {
+        ParameterValue::Boolean(b) => b.to_string(),
+        ParameterValue::Number(n) => n.to_string(),
+        ParameterValue::Text(t) => t.clone(),
+    }
+}
+
+/// The value as JSON, for a response's `parameters`.
+pub fn json(value: &ParameterValue) -> Value {
+    match value {
+        ParameterValue::Boolean(b) => Value::Bool(*b),
+        ParameterValue::Number(n) => Value::from(*n),
+        ParameterValue::Text(t) => Value::String(t.clone()),
+    }
 }
 
 #[cfg(test)]

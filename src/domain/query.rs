@@ -34,6 +34,20 @@ pub enum StatementKind {
     Select,
     Use,
     Ddl,
+    Transaction,
+    AlterSession,
+}
+
+/// A result column's type, as drivers read it from the row type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    /// NUMBER(precision, scale).
+    Fixed {
+        precision: u8,
+        scale: u8,
+    },
+    Boolean,
 }
 
 /// A one-statement result: text columns, rows, and the session context after the statement.
@@ -42,6 +56,8 @@ pub struct QueryOutcome {
     pub query_id: String,
     pub kind: StatementKind,
     pub columns: Vec<String>,
+    /// One per column.
+    pub types: Vec<ColumnType>,
     pub rows: Vec<Vec<Option<String>>>,
     pub context: SessionContext,
 }
@@ -96,14 +112,22 @@ impl Gatekeeper {
         let result = match statement {
             Statement::Context(ContextStatement::Use(target)) => self.use_(&ctx, target).await,
             Statement::Context(ContextStatement::SelectCurrent(columns)) => {
-                let row = columns.iter().map(|c| value_of(&ctx, c.function)).collect();
-                Ok(QueryOutcome {
-                    query_id: ctx.query_id.clone(),
-                    kind: StatementKind::Select,
-                    columns: columns.into_iter().map(|c| c.name).collect(),
-                    rows: vec![row],
-                    context: ctx.context.clone(),
-                })
+                Ok(self.select(&ctx, columns))
+            }
+            Statement::Context(ContextStatement::Transaction) => Ok(self.transaction(&ctx)),
+            Statement::Context(ContextStatement::AlterSession(changes)) => {
+                self.alter_session(&ctx, changes).await
+            }
+            Statement::Context(ContextStatement::ShowParameters { like }) => {
+                Ok(self.show_parameters(&ctx, like))
+            }
+            Statement::Context(ContextStatement::SessionFunction {
+                function,
+                session_id,
+                name,
+            }) => {
+                self.session_function(&ctx, function, session_id, name)
+                    .await
             }
             Statement::Admin(admin) => self.administer(&ctx, admin, role_checked).await,
         };
@@ -147,13 +171,12 @@ impl Gatekeeper {
         {
             return Err(Error::SessionGone);
         }
-        Ok(QueryOutcome {
-            query_id: ctx.query_id.clone(),
-            kind: StatementKind::Use,
-            columns: vec!["status".to_string()],
-            rows: vec![vec![Some("Statement executed successfully.".to_string())]],
+        Ok(QueryOutcome::status(
+            ctx,
+            StatementKind::Use,
             context,
-        })
+            "Statement executed successfully.".to_string(),
+        ))
     }
 
     /// The session's role is an administrator role the user still holds. Grants are checked at
@@ -208,6 +231,7 @@ impl Gatekeeper {
             } else {
                 StatementKind::Select
             },
+            types: vec![ColumnType::Text; answer.columns.len()],
             columns: answer.columns,
             rows: answer.rows,
             context: ctx.context.clone(),
@@ -215,7 +239,7 @@ impl Gatekeeper {
     }
 }
 
-fn value_of(ctx: &QueryContext, f: ContextFunction) -> Option<String> {
+pub(super) fn value_of(ctx: &QueryContext, f: ContextFunction) -> Option<String> {
     match f {
         ContextFunction::Database => ctx.context.database.clone(),
         ContextFunction::Schema => ctx.context.schema.clone(),
@@ -242,7 +266,7 @@ fn sql_error(ctx: &QueryContext, rejection: SqlRejection) -> Error {
         SqlRejection::Unsupported(what) => SqlError {
             kind: SqlErrorKind::Unsupported,
             message: format!(
-                "Unsupported feature: {what}. snowgate answers session context statements (USE DATABASE|SCHEMA|WAREHOUSE|ROLE; SELECT CURRENT_DATABASE(), CURRENT_SCHEMA(), CURRENT_WAREHOUSE(), CURRENT_ROLE(), CURRENT_USER(), CURRENT_ACCOUNT(), CURRENT_SESSION(), CURRENT_VERSION(), CURRENT_IP_ADDRESS()) and the administration of users, roles and network policies."
+                "Unsupported feature: {what}. snowgate answers session context statements (USE DATABASE|SCHEMA|WAREHOUSE|ROLE; SELECT of constants and CURRENT_DATABASE(), CURRENT_SCHEMA(), CURRENT_WAREHOUSE(), CURRENT_ROLE(), CURRENT_USER(), CURRENT_ACCOUNT(), CURRENT_SESSION(), CURRENT_VERSION(), CURRENT_IP_ADDRESS() without FROM; BEGIN, COMMIT, ROLLBACK; ALTER SESSION SET|UNSET; SHOW PARAMETERS; SYSTEM$CANCEL_ALL_QUERIES and SYSTEM$ABORT_SESSION of the own session) and the administration of users, roles and network policies."
             ),
         },
     };

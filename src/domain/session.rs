@@ -1,9 +1,12 @@
 //! Sessions: who is logged in, and the context their queries run in.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::directory::User;
 use super::ident::Identifier;
+use super::statement::ParameterValue;
 
 /// The session context that `USE …` changes and `CURRENT_*()` reads. Names are already normalised.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,6 +15,10 @@ pub struct SessionContext {
     pub schema: Option<String>,
     pub warehouse: Option<String>,
     pub role: Option<String>,
+    /// Session parameters set by `ALTER SESSION SET` (upper-case names), bounded by
+    /// [`super::parameters::check_session`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, ParameterValue>,
 }
 
 impl SessionContext {

@@ -25,8 +25,43 @@ pub enum Statement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContextStatement {
     Use(UseTarget),
-    /// `SELECT f1() [AS a], f2(), …`: one row, a column per item.
+    /// `SELECT f1() [AS a], 1, 'x', …` without `FROM`: one row, a column per item.
     SelectCurrent(Vec<SelectColumn>),
+    /// `BEGIN`, `START TRANSACTION`, `COMMIT`, `ROLLBACK`: snowgate holds no data, so nothing to do.
+    Transaction,
+    /// `ALTER SESSION SET a = 1, b = 'x'` / `ALTER SESSION UNSET a, b`: names upper-cased.
+    AlterSession(Vec<ParameterChange>),
+    /// `SHOW PARAMETERS [LIKE '…'] [IN SESSION]`.
+    ShowParameters {
+        like: Option<String>,
+    },
+    /// `SELECT SYSTEM$CANCEL_ALL_QUERIES(id)` or `SELECT SYSTEM$ABORT_SESSION(id)`.
+    SessionFunction {
+        function: SessionFunction,
+        session_id: u64,
+        /// The column name, as Snowflake prints the call.
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParameterChange {
+    Set(String, ParameterValue),
+    Unset(String),
+}
+
+/// A parameter value as written: `TRUE`, `12`, `'text'` (or a bare word, taken as text).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ParameterValue {
+    Boolean(bool),
+    Number(i64),
+    Text(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionFunction {
+    CancelAllQueries,
+    AbortSession,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +80,22 @@ pub enum UseTarget {
 pub struct SelectColumn {
     /// The column name the driver shows: the alias, or the expression as Snowflake prints it.
     pub name: String,
-    pub function: ContextFunction,
+    pub value: SelectValue,
+}
+
+/// What one `SELECT` item yields: a session value or a constant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelectValue {
+    Function(ContextFunction),
+    /// A decimal literal: its digits as written (sign and point included) and its NUMBER(p, s).
+    Number {
+        text: String,
+        precision: u8,
+        scale: u8,
+    },
+    Text(String),
+    Boolean(bool),
+    Null,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

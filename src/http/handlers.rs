@@ -161,7 +161,12 @@ pub async fn query(
     Ok(Json(Envelope::ok(QueryResponse {
         query_id: out.query_id,
         query_result_format: "json",
-        rowtype: out.columns.into_iter().map(RowType::text).collect(),
+        rowtype: out
+            .columns
+            .into_iter()
+            .zip(out.types)
+            .map(|(name, type_)| RowType::of(name, type_))
+            .collect(),
         rowset: out.rows,
         total: rows,
         returned: rows,
@@ -169,9 +174,20 @@ pub async fn query(
             StatementKind::Select => codes::STATEMENT_SELECT,
             StatementKind::Use => codes::STATEMENT_USE,
             StatementKind::Ddl => codes::STATEMENT_DDL,
+            StatementKind::Transaction => codes::STATEMENT_TRANSACTION,
+            StatementKind::AlterSession => codes::STATEMENT_ALTER_SESSION,
         },
         version: 1,
-        parameters: Vec::new(),
+        // The parameters the session set, so that drivers see them as Snowflake reports them.
+        parameters: out
+            .context
+            .parameters
+            .iter()
+            .map(|(name, value)| Parameter {
+                name: name.clone(),
+                value: crate::domain::parameters::json(value),
+            })
+            .collect(),
         final_database_name: out.context.database,
         final_schema_name: out.context.schema,
         final_warehouse_name: out.context.warehouse,

@@ -33,6 +33,10 @@ pub const SQLSTATE_SYNTAX_ERROR: &str = "42000";
 pub const STATEMENT_SELECT: i64 = 0x1000;
 pub const STATEMENT_USE: i64 = 0x4300;
 pub const STATEMENT_DDL: i64 = 0x6000;
+/// Session control: `ALTER SESSION`.
+pub const STATEMENT_ALTER_SESSION: i64 = 0x4100;
+/// Transaction control: `BEGIN`, `COMMIT`, `ROLLBACK`.
+pub const STATEMENT_TRANSACTION: i64 = 0x5000;
 
 pub const INVALID_JWT: &str = "390144";
 pub const USER_DISABLED: &str = "390101";

@@ -9,6 +9,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::domain::query::ColumnType;
+
 /// The envelope every GS response uses (`docs/protocol.md` §0). `success` is always present, `code` is a string.
 #[derive(Debug, Serialize)]
 pub struct Envelope<T: Serialize> {
@@ -216,7 +218,29 @@ pub struct RowType {
 }
 
 impl RowType {
-    /// A TEXT column; every value snowgate returns is text.
+    /// The row type of a column, as Snowflake describes its type.
+    pub fn of(name: String, type_: ColumnType) -> Self {
+        let text = Self::text(name);
+        match type_ {
+            ColumnType::Text => text,
+            ColumnType::Fixed { precision, scale } => Self {
+                type_: "fixed",
+                precision: Some(precision.into()),
+                scale: Some(scale.into()),
+                length: None,
+                byte_length: None,
+                ..text
+            },
+            ColumnType::Boolean => Self {
+                type_: "boolean",
+                length: None,
+                byte_length: None,
+                ..text
+            },
+        }
+    }
+
+    /// A TEXT column.
     pub fn text(name: String) -> Self {
         Self {
             name,

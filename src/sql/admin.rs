@@ -84,7 +84,7 @@ pub fn classify(sql: &str) -> Option<Result<(), SqlRejection>> {
         Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
         _ => return None,
     };
-    if !ADMIN_VERBS.contains(&verb.as_str()) {
+    if !ADMIN_VERBS.contains(&verb.as_str()) || super::session::is_session_statement(&head) {
         return None;
     }
     let mut p = Parser {

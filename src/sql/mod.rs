@@ -5,9 +5,11 @@
 pub mod admin;
 pub mod limits;
 mod properties;
+pub mod session;
 
 use sqlparser::ast::{
-    Expr, FunctionArguments, ObjectName, ObjectNamePart, SelectItem, SetExpr, Statement as Ast, Use,
+    Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, ObjectNamePart,
+    SelectItem, SetExpr, Statement as Ast, UnaryOperator, Use, Value,
 };
 use sqlparser::dialect::SnowflakeDialect;
 use sqlparser::parser::Parser;
@@ -15,8 +17,8 @@ use sqlparser::tokenizer::TokenWithSpan;
 
 use crate::domain::ident::Identifier;
 pub use crate::domain::statement::{
-    ContextFunction, ContextStatement, SelectColumn, SqlFrontEnd, SqlRejection, Statement,
-    UseTarget,
+    ContextFunction, ContextStatement, SelectColumn, SelectValue, SessionFunction, SqlFrontEnd,
+    SqlRejection, Statement, UseTarget,
 };
 
 /// The front end the service runs.
@@ -40,6 +42,8 @@ pub fn parse_statement(sql: &str) -> Result<Statement, SqlRejection> {
     let tokens = limits::lex(sql)?;
     if admin::is_admin(sql) {
         admin::parse_tokens(tokens).map(Statement::Admin)
+    } else if let Some(statement) = session::parse(&tokens) {
+        statement.map(Statement::Context)
     } else {
         parse_tokens(tokens).map(Statement::Context)
     }
@@ -62,7 +66,11 @@ fn context_function(name: &str) -> Option<ContextFunction> {
 
 /// A session-context statement, within [`limits`].
 pub fn parse(sql: &str) -> Result<ContextStatement, SqlRejection> {
-    parse_tokens(limits::lex(sql)?)
+    let tokens = limits::lex(sql)?;
+    match session::parse(&tokens) {
+        Some(statement) => statement,
+        None => parse_tokens(tokens),
+    }
 }
 
 /// Tokens come from [`limits::lex`]: `sqlparser` only ever sees a measured token stream (and never
@@ -95,6 +103,11 @@ fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<ContextStatement, SqlRejec
             let bare = format!("SELECT {}", projection.join(", "));
             if query.to_string() != bare {
                 return Err(unsupported_statement());
+            }
+            if let [item] = select.projection.as_slice()
+                && let Some(call) = session_function(item)?
+            {
+                return Ok(call);
             }
             select
                 .projection
@@ -190,10 +203,23 @@ fn parse_select_item(item: &SelectItem) -> Result<SelectColumn, SqlRejection> {
         SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias)),
         _ => return Err(SqlRejection::Unsupported("this select item".into())),
     };
+    // Snowflake names an unaliased column after the expression, upper-cased.
+    let name = |default: String| match alias {
+        Some(alias) => Identifier::from_parsed(&alias.value, alias.quote_style.is_some())
+            .map(|i| i.into_string())
+            .unwrap_or_default(),
+        None => default,
+    };
+    if let Some(value) = constant(expr)? {
+        return Ok(SelectColumn {
+            name: name(expr.to_string().to_uppercase()),
+            value,
+        });
+    }
     // Expressions are not quoted back: they may hold string literals, and those may be secrets.
     let Expr::Function(function) = expr else {
         return Err(SqlRejection::Unsupported(
-            "a select item that is not a CURRENT_*() function".into(),
+            "a select item that is not a constant or a CURRENT_*() function".into(),
         ));
     };
     let no_args = match &function.args {
@@ -214,16 +240,109 @@ fn parse_select_item(item: &SelectItem) -> Result<SelectColumn, SqlRejection> {
             function.name.to_string().to_ascii_uppercase()
         )));
     }
-    let name = match alias {
-        Some(alias) => Identifier::from_parsed(&alias.value, alias.quote_style.is_some())
-            .map(|i| i.into_string())
-            .unwrap_or_default(),
-        None => format!("{}()", function.name.to_string().to_ascii_uppercase()),
-    };
     Ok(SelectColumn {
-        name,
-        function: context_function,
+        name: name(format!(
+            "{}()",
+            function.name.to_string().to_ascii_uppercase()
+        )),
+        value: SelectValue::Function(context_function),
     })
+}
+
+/// Most digits of a NUMBER, Snowflake's limit.
+const MAX_PRECISION: usize = 38;
+
+/// A literal: `1`, `-2.50`, `'x'`, `TRUE`, `NULL`; `None` for anything else.
+fn constant(expr: &Expr) -> Result<Option<SelectValue>, SqlRejection> {
+    let (negative, expr) = match expr {
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => (true, expr.as_ref()),
+        other => (false, other),
+    };
+    let Expr::Value(value) = expr else {
+        return Ok(None);
+    };
+    Ok(Some(match &value.value {
+        Value::Number(text, false) => number(text, negative)?,
+        _ if negative => return Ok(None),
+        Value::SingleQuotedString(t) => SelectValue::Text(t.clone()),
+        Value::Boolean(b) => SelectValue::Boolean(*b),
+        Value::Null => SelectValue::Null,
+        _ => return Ok(None),
+    }))
+}
+
+/// A decimal literal as NUMBER(p, s): `007.50` is NUMBER(3, 2), shown as `7.50`.
+fn number(text: &str, negative: bool) -> Result<SelectValue, SqlRejection> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if !(int.chars().chain(frac.chars())).all(|c| c.is_ascii_digit()) {
+        return Err(SqlRejection::Unsupported(
+            "a number literal that is not decimal".into(),
+        ));
+    }
+    let int = int.trim_start_matches('0');
+    let precision = (int.len() + frac.len()).max(1);
+    if precision > MAX_PRECISION {
+        return Err(SqlRejection::Unsupported(format!(
+            "a number literal of more than {MAX_PRECISION} digits"
+        )));
+    }
+    let int = if int.is_empty() { "0" } else { int };
+    let sign = if negative { "-" } else { "" };
+    let text = match frac {
+        "" => format!("{sign}{int}"),
+        f => format!("{sign}{int}.{f}"),
+    };
+    // Both fit: precision is at most 38.
+    Ok(SelectValue::Number {
+        text,
+        precision: u8::try_from(precision).unwrap_or(38),
+        scale: u8::try_from(frac.len()).unwrap_or(38),
+    })
+}
+
+/// `SELECT SYSTEM$CANCEL_ALL_QUERIES(id)` / `SYSTEM$ABORT_SESSION(id)`: the id a number or a
+/// quoted number.
+fn session_function(item: &SelectItem) -> Result<Option<ContextStatement>, SqlRejection> {
+    let SelectItem::UnnamedExpr(Expr::Function(call)) = item else {
+        return Ok(None);
+    };
+    let function = match call.name.to_string().to_ascii_uppercase().as_str() {
+        "SYSTEM$CANCEL_ALL_QUERIES" => SessionFunction::CancelAllQueries,
+        "SYSTEM$ABORT_SESSION" => SessionFunction::AbortSession,
+        _ => return Ok(None),
+    };
+    let session_id = session_id_argument(call).ok_or_else(|| {
+        SqlRejection::Syntax(format!(
+            "{} takes one argument, a session id.",
+            call.name.to_string().to_ascii_uppercase()
+        ))
+    })?;
+    Ok(Some(ContextStatement::SessionFunction {
+        function,
+        session_id,
+        name: call.to_string().to_uppercase(),
+    }))
+}
+
+fn session_id_argument(call: &Function) -> Option<u64> {
+    let FunctionArguments::List(list) = &call.args else {
+        return None;
+    };
+    let ([FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))], [], None, None) = (
+        list.args.as_slice(),
+        list.clauses.as_slice(),
+        &call.filter,
+        &call.over,
+    ) else {
+        return None;
+    };
+    match &v.value {
+        Value::Number(n, false) | Value::SingleQuotedString(n) => n.parse().ok(),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -276,13 +395,19 @@ mod tests {
         else {
             panic!("not a select");
         };
-        let got: Vec<_> = cols.iter().map(|c| (c.name.as_str(), c.function)).collect();
+        let got: Vec<_> = cols
+            .iter()
+            .map(|c| (c.name.as_str(), c.value.clone()))
+            .collect();
         assert_eq!(
             got,
             vec![
-                ("CURRENT_DATABASE()", ContextFunction::Database),
-                ("R", ContextFunction::Role),
-                ("Who", ContextFunction::User)
+                (
+                    "CURRENT_DATABASE()",
+                    SelectValue::Function(ContextFunction::Database)
+                ),
+                ("R", SelectValue::Function(ContextFunction::Role)),
+                ("Who", SelectValue::Function(ContextFunction::User))
             ]
         );
     }
@@ -316,7 +441,10 @@ mod tests {
     #[test]
     fn everything_else_is_refused() {
         for sql in [
-            "select 1",
+            "select 1 + 1",
+            "select 1 from t",
+            "select 1e5",
+            "select x'00'",
             "select current_database() from t",
             "select current_database() where 1 = 1",
             "select current_database() limit 1",

@@ -79,11 +79,27 @@ where
         .is_some_and(|se| se.code() == Some("ConditionalCheckFailedException"))
 }
 
-/// The context attributes, in the order of [`SessionContext`]'s fields.
-const CONTEXT_ATTRIBUTES: [&str; 4] = ["ctx_database", "ctx_schema", "ctx_warehouse", "ctx_role"];
+/// The context attributes, in the order of [`SessionContext`]'s fields; the parameters set by
+/// `ALTER SESSION` are one JSON document (absent when none are set).
+const CONTEXT_ATTRIBUTES: [&str; 5] = [
+    "ctx_database",
+    "ctx_schema",
+    "ctx_warehouse",
+    "ctx_role",
+    "ctx_parameters",
+];
 
-fn context_values(ctx: &SessionContext) -> [&Option<String>; 4] {
-    [&ctx.database, &ctx.schema, &ctx.warehouse, &ctx.role]
+fn context_values(ctx: &SessionContext) -> [Option<String>; 5] {
+    let parameters = (!ctx.parameters.is_empty())
+        .then(|| serde_json::to_string(&ctx.parameters).ok())
+        .flatten();
+    [
+        ctx.database.clone(),
+        ctx.schema.clone(),
+        ctx.warehouse.clone(),
+        ctx.role.clone(),
+        parameters,
+    ]
 }
 
 impl DynamoStore {
@@ -135,7 +151,7 @@ impl DynamoStore {
             .zip(context_values(&session.context))
         {
             if let Some(v) = value {
-                item.insert((*name).into(), s(v));
+                item.insert((*name).into(), s(&v));
             }
         }
         item
@@ -159,6 +175,12 @@ impl DynamoStore {
                 schema: s(CONTEXT_ATTRIBUTES[1]),
                 warehouse: s(CONTEXT_ATTRIBUTES[2]),
                 role: s(CONTEXT_ATTRIBUTES[3]),
+                parameters: match s(CONTEXT_ATTRIBUTES[4]) {
+                    Some(doc) => {
+                        serde_json::from_str(&doc).map_err(|_| corrupt("ctx_parameters"))?
+                    }
+                    None => Default::default(),
+                },
             },
             created_at: n("created_at")?,
             expires_at: n(TTL_ATTRIBUTE)?,
@@ -233,10 +255,8 @@ impl SessionStore for DynamoStore {
             match value {
                 Some(v) => {
                     set.push(format!("#c{i} = :c{i}"));
-                    request = request.expression_attribute_values(
-                        format!(":c{i}"),
-                        AttributeValue::S(v.clone()),
-                    );
+                    request =
+                        request.expression_attribute_values(format!(":c{i}"), AttributeValue::S(v));
                 }
                 None => remove.push(format!("#c{i}")),
             }

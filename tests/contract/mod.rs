@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use snowgate::domain::session::{Session, SessionContext, new_session_id};
+use snowgate::domain::statement::ParameterValue;
 use snowgate::store::{SessionStore, StoreError};
 
 const NOW: u64 = 1_800_000_000;
@@ -17,6 +18,7 @@ fn session(id: u64) -> Session {
             schema: Some("PUBLIC".into()),
             warehouse: None,
             role: Some("ACCOUNTADMIN".into()),
+            parameters: [("TIMEZONE".to_string(), ParameterValue::Text("UTC".into()))].into(),
         },
         created_at: NOW,
         expires_at: NOW + 100,
@@ -61,7 +63,29 @@ pub async fn run(store: Arc<dyn SessionStore>) {
         schema: Some("RAW".into()),
         warehouse: Some("WH".into()),
         role: Some("ANALYST".into()),
+        parameters: [
+            ("AUTOCOMMIT".to_string(), ParameterValue::Boolean(false)),
+            (
+                "QUERY_TAG".to_string(),
+                ParameterValue::Text("tag 'é'".into()),
+            ),
+            ("WEEK_START".to_string(), ParameterValue::Number(-1)),
+        ]
+        .into(),
     };
+    assert!(store.update_context(a.id, &ctx, NOW + 1).await.unwrap());
+    let got = store.get(a.id, NOW + 1).await.unwrap().unwrap();
+    assert_eq!(got.context, ctx);
+    // Parameters unset (none left) are gone from the record, not kept from before.
+    let bare = SessionContext {
+        parameters: Default::default(),
+        ..ctx.clone()
+    };
+    assert!(store.update_context(a.id, &bare, NOW + 1).await.unwrap());
+    assert_eq!(
+        store.get(a.id, NOW + 1).await.unwrap().unwrap().context,
+        bare
+    );
     assert!(store.update_context(a.id, &ctx, NOW + 1).await.unwrap());
     let got = store.get(a.id, NOW + 1).await.unwrap().unwrap();
     assert_eq!(got.context, ctx);

@@ -205,7 +205,7 @@ fn owns(ctx: &AdminContext<'_>, kind: &str, name: &str, owner: &str) -> Result<(
 }
 
 /// `SHOW … LIKE`: case-insensitive, `%` any run of characters, `_` one character.
-fn like(pattern: &Option<String>, name: &str) -> bool {
+pub(crate) fn like(pattern: &Option<String>, name: &str) -> bool {
     match pattern {
         None => true,
         Some(p) => {

@@ -1,0 +1,180 @@
+"""Fixtures of the client matrix: a fresh `snowgate serve` (memory store) per client, a key-pair user
+on it, and a recording proxy in front of it that notes every statement the client sends (the server
+itself never logs SQL text). Servers start as in tests/e2e/conftest.py, which is reused here."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+_spec = importlib.util.spec_from_file_location("e2e_conftest", Path(__file__).parents[1] / "e2e" / "conftest.py")
+e2e = importlib.util.module_from_spec(_spec)
+sys.modules["e2e_conftest"] = e2e  # dataclasses look their module up there
+_spec.loader.exec_module(e2e)
+
+REPO_ROOT = e2e.REPO_ROOT
+CLIENTS = Path(__file__).resolve().parent
+VENVS = REPO_ROOT / ".venv-clients"
+KEY_USER = "MATRIX_SVC"
+
+
+@dataclass
+class Recording:
+    """What went through the proxy: (path without query, statement or None) in order."""
+
+    calls: list[tuple[str, str | None]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def statements(self) -> list[str]:
+        with self.lock:
+            return [sql for _, sql in self.calls if sql is not None]
+
+    def paths(self) -> list[str]:
+        with self.lock:
+            return [path for path, _ in self.calls]
+
+
+def _statement(body: bytes, encoding: str | None) -> str | None:
+    if encoding == "gzip" or body[:2] == b"\x1f\x8b":
+        body = gzip.decompress(body)
+    try:
+        return json.loads(body).get("sqlText")
+    except (ValueError, AttributeError):
+        return None
+
+
+def _proxy(upstream_port: int, recording: Recording) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # quiet: the recording is printed instead
+            pass
+
+        def _forward(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            path = self.path.split("?", 1)[0]
+            sql = None
+            if path == "/queries/v1/query-request":
+                sql = _statement(body, self.headers.get("Content-Encoding"))
+            elif path == "/session" and "delete=true" in self.path:
+                path = "/session?delete=true"
+            with recording.lock:
+                recording.calls.append((path, sql))
+            conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            self.send_response(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            conn.close()
+
+        do_POST = do_GET = _forward
+
+    return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+
+@dataclass
+class Matrix:
+    server: object
+    port: int
+    recording: Recording
+    key_path: Path
+    tmp: Path
+
+    def env(self) -> dict[str, str]:
+        """What every client script reads: where the server is and who logs in."""
+        return {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SNOWGATE_")},
+            "SNOWFLAKE_DISABLE_PLATFORM_DETECTION": "true",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            "SG_HOST": "127.0.0.1",
+            "SG_PORT": str(self.port),
+            "SG_ACCOUNT": e2e.ACCOUNT,
+            "SG_USER": e2e.DEMO_USER,
+            "SG_PASSWORD": e2e.DEMO_PASSWORD,
+            "SG_KEY_USER": KEY_USER,
+            "SG_KEY_PATH": str(self.key_path),
+            "HOME": str(self.tmp),
+        }
+
+    def run(self, name: str, argv: list[str], timeout: int = 300, **kw) -> subprocess.CompletedProcess:
+        """Runs a client; prints its output and the statements it sent, for the test log."""
+        with self.recording.lock:
+            self.recording.calls.clear()
+        proc = subprocess.run(argv, env=kw.pop("env", self.env()), capture_output=True, text=True,
+                              timeout=timeout, **kw)
+        print(f"\n--- {name}: exit {proc.returncode}\n{proc.stdout}{proc.stderr[-4000:]}")
+        print(f"--- {name}: requests and statements sent")
+        for path, sql in list(self.recording.calls):
+            print(f"    {path}" + (f"  {sql!r}" if sql is not None else ""))
+        return proc
+
+
+@pytest.fixture
+def matrix(tmp_path) -> Iterator[Matrix]:
+    with _matrix(tmp_path, {}) as m:
+        yield m
+
+
+@pytest.fixture
+def short_ttl_matrix(tmp_path) -> Iterator[Matrix]:
+    """Session tokens live 2 seconds: a client that keeps working past that renewed its token."""
+    with _matrix(tmp_path, {"SNOWGATE_TOKEN_TTL_SECONDS": "2"}) as m:
+        yield m
+
+
+@contextmanager
+def _matrix(tmp_path: Path, overrides: dict[str, str]) -> Iterator[Matrix]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_path = tmp_path / "matrix_key.p8"
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    public = key.public_key().public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    import base64
+
+    with e2e.run_snowgate(tmp_path, {"SNOWGATE_STORE": "memory", **overrides}) as server:
+        admin = server.connect()
+        admin.cursor().execute(
+            f"CREATE USER {KEY_USER} TYPE=SERVICE DEFAULT_ROLE=PUBLIC "
+            f"RSA_PUBLIC_KEY='{base64.b64encode(public).decode()}'"
+        )
+        admin.close()
+        recording = Recording()
+        proxy = _proxy(server.port, recording)
+        thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield Matrix(server, proxy.server_address[1], recording, key_path, tmp_path)
+        finally:
+            proxy.shutdown()
+            proxy.server_close()
+
+
+def venv_bin(env: str, name: str) -> str:
+    path = VENVS / env / "bin" / name
+    if not path.exists():
+        pytest.fail(f"{path} missing: run tests/clients/install", pytrace=False)
+    return str(path)
