@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+use common::sql::ok;
 use common::{TestApp, assert_failure, login_body};
 
 const LOGIN: &str = "/session/v1/login-request";
@@ -23,11 +24,6 @@ async fn login_attempt(
     .1
 }
 
-async fn admin_ok(app: &TestApp, token: &str, sql: &str) {
-    let (_, v) = app.query(token, sql).await;
-    assert_eq!(v["success"], true, "{sql}: {v}");
-}
-
 on_every_store!(
     five_failures_lock_even_the_right_password,
     a_retried_login_counts_once,
@@ -39,7 +35,7 @@ on_every_store!(
 
 async fn five_failures_lock_even_the_right_password(app: TestApp) {
     let admin = app.login().await.session;
-    admin_ok(&app, &admin, "CREATE USER alice PASSWORD = 'right-pw'").await;
+    ok(&app, &admin, "CREATE USER alice PASSWORD = 'right-pw'").await;
     for i in 0..5 {
         assert_failure(
             &login_attempt(&app, "alice", "wrong", &format!("r{i}")).await,
@@ -61,7 +57,7 @@ async fn five_failures_lock_even_the_right_password(app: TestApp) {
 
 async fn a_retried_login_counts_once(app: TestApp) {
     let admin = app.login().await.session;
-    admin_ok(&app, &admin, "CREATE USER bob PASSWORD = 'right-pw'").await;
+    ok(&app, &admin, "CREATE USER bob PASSWORD = 'right-pw'").await;
     // A driver retrying one login (same request id) many times never locks the user.
     for _ in 0..12 {
         assert_failure(
@@ -75,7 +71,7 @@ async fn a_retried_login_counts_once(app: TestApp) {
 
 async fn a_success_resets_the_count(app: TestApp) {
     let admin = app.login().await.session;
-    admin_ok(&app, &admin, "CREATE USER carol PASSWORD = 'right-pw'").await;
+    ok(&app, &admin, "CREATE USER carol PASSWORD = 'right-pw'").await;
     for round in 0..3 {
         for i in 0..4 {
             let id = format!("{round}-{i}");
@@ -88,7 +84,7 @@ async fn a_success_resets_the_count(app: TestApp) {
 
 async fn an_administrator_unlocks_with_mins_to_unlock(app: TestApp) {
     let admin = app.login().await.session;
-    admin_ok(&app, &admin, "CREATE USER dave PASSWORD = 'right-pw'").await;
+    ok(&app, &admin, "CREATE USER dave PASSWORD = 'right-pw'").await;
     for i in 0..6 {
         login_attempt(&app, "dave", "wrong", &format!("d{i}")).await;
     }
@@ -104,14 +100,14 @@ async fn an_administrator_unlocks_with_mins_to_unlock(app: TestApp) {
         &login_attempt(&app, "dave", "right-pw", "d8").await,
         "390102",
     );
-    admin_ok(&app, &admin, "ALTER USER dave SET MINS_TO_UNLOCK = 0").await;
+    ok(&app, &admin, "ALTER USER dave SET MINS_TO_UNLOCK = 0").await;
     let v = login_attempt(&app, "dave", "right-pw", "d9").await;
     assert_eq!(v["success"], true, "{v}");
 }
 
 async fn unknown_names_lock_like_real_ones(app: TestApp) {
     let admin = app.login().await.session;
-    admin_ok(&app, &admin, "CREATE USER erin PASSWORD = 'right-pw'").await;
+    ok(&app, &admin, "CREATE USER erin PASSWORD = 'right-pw'").await;
     let mut real = Vec::new();
     let mut fake = Vec::new();
     for i in 0..7 {
@@ -126,7 +122,7 @@ async fn unknown_names_lock_like_real_ones(app: TestApp) {
 
 async fn parallel_failures_lock_exactly_at_the_limit(app: TestApp) {
     let admin = app.login().await.session;
-    admin_ok(&app, &admin, "CREATE USER frank PASSWORD = 'right-pw'").await;
+    ok(&app, &admin, "CREATE USER frank PASSWORD = 'right-pw'").await;
     let app = std::sync::Arc::new(app);
     let tasks: Vec<_> = (0..20)
         .map(|i| {

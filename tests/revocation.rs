@@ -5,15 +5,11 @@
 #[macro_use]
 mod common;
 
+use common::sql::ok;
 use common::{TestApp, Tokens, assert_failure, login_body};
 use serde_json::json;
 
 const LOGIN: &str = "/session/v1/login-request";
-
-async fn admin_ok(app: &TestApp, token: &str, sql: &str) {
-    let (_, v) = app.query(token, sql).await;
-    assert_eq!(v["success"], true, "{sql}: {v}");
-}
 
 async fn login(app: &TestApp, user: &str) -> Tokens {
     let (_, v) = app.post(LOGIN, None, login_body(user, "pw-123456")).await;
@@ -48,13 +44,13 @@ on_every_store!(
 
 async fn a_disabled_user_stops_at_the_next_request(app: TestApp) {
     let admin = app.login().await.session;
-    admin_ok(&app, &admin, "CREATE USER ann PASSWORD = 'pw-123456'").await;
+    ok(&app, &admin, "CREATE USER ann PASSWORD = 'pw-123456'").await;
     let ann = login(&app, "ann").await;
     assert_eq!(heartbeat(&app, &ann.session).await["success"], true);
-    admin_ok(&app, &admin, "ALTER USER ann SET DISABLED = TRUE").await;
+    ok(&app, &admin, "ALTER USER ann SET DISABLED = TRUE").await;
     assert_failure(&heartbeat(&app, &ann.session).await, "390101");
     // The session is gone for good, even once the user is enabled again.
-    admin_ok(&app, &admin, "ALTER USER ann SET DISABLED = FALSE").await;
+    ok(&app, &admin, "ALTER USER ann SET DISABLED = FALSE").await;
     assert_failure(
         &app.query(&ann.session, "SELECT CURRENT_USER()").await.1,
         "390111",
@@ -64,29 +60,29 @@ async fn a_disabled_user_stops_at_the_next_request(app: TestApp) {
 
 async fn a_dropped_user_stops_at_the_next_request(app: TestApp) {
     let admin = app.login().await.session;
-    admin_ok(&app, &admin, "CREATE USER ben PASSWORD = 'pw-123456'").await;
+    ok(&app, &admin, "CREATE USER ben PASSWORD = 'pw-123456'").await;
     let ben = login(&app, "ben").await;
-    admin_ok(&app, &admin, "DROP USER ben").await;
+    ok(&app, &admin, "DROP USER ben").await;
     assert_failure(&renew(&app, &ben).await, "390111");
     // A new user of the same name does not inherit the session.
-    admin_ok(&app, &admin, "CREATE USER ben PASSWORD = 'pw-123456'").await;
+    ok(&app, &admin, "CREATE USER ben PASSWORD = 'pw-123456'").await;
     assert_failure(&heartbeat(&app, &ben.session).await, "390111");
 }
 
 async fn a_revoked_session_role_ends_the_session(app: TestApp) {
     let admin = app.login().await.session;
-    admin_ok(&app, &admin, "CREATE ROLE analyst").await;
-    admin_ok(
+    ok(&app, &admin, "CREATE ROLE analyst").await;
+    ok(
         &app,
         &admin,
         "CREATE USER cid PASSWORD = 'pw-123456' DEFAULT_ROLE = analyst",
     )
     .await;
-    admin_ok(&app, &admin, "GRANT ROLE analyst TO USER cid").await;
+    ok(&app, &admin, "GRANT ROLE analyst TO USER cid").await;
     let cid = login(&app, "cid").await;
     let (_, v) = app.query(&cid.session, "SELECT CURRENT_ROLE()").await;
     assert_eq!(v["data"]["rowset"], json!([["ANALYST"]]));
-    admin_ok(&app, &admin, "REVOKE ROLE analyst FROM USER cid").await;
+    ok(&app, &admin, "REVOKE ROLE analyst FROM USER cid").await;
     assert_failure(
         &app.query(&cid.session, "SELECT CURRENT_ROLE()").await.1,
         "390111",
@@ -95,19 +91,19 @@ async fn a_revoked_session_role_ends_the_session(app: TestApp) {
 
 async fn other_roles_may_change_without_ending_the_session(app: TestApp) {
     let admin = app.login().await.session;
-    admin_ok(&app, &admin, "CREATE ROLE analyst").await;
-    admin_ok(&app, &admin, "CREATE ROLE other").await;
-    admin_ok(
+    ok(&app, &admin, "CREATE ROLE analyst").await;
+    ok(&app, &admin, "CREATE ROLE other").await;
+    ok(
         &app,
         &admin,
         "CREATE USER dee PASSWORD = 'pw-123456' DEFAULT_ROLE = analyst",
     )
     .await;
-    admin_ok(&app, &admin, "GRANT ROLE analyst TO USER dee").await;
-    admin_ok(&app, &admin, "GRANT ROLE other TO USER dee").await;
+    ok(&app, &admin, "GRANT ROLE analyst TO USER dee").await;
+    ok(&app, &admin, "GRANT ROLE other TO USER dee").await;
     let dee = login(&app, "dee").await;
-    admin_ok(&app, &admin, "REVOKE ROLE other FROM USER dee").await;
-    admin_ok(&app, &admin, "ALTER USER dee SET COMMENT = 'still here'").await;
+    ok(&app, &admin, "REVOKE ROLE other FROM USER dee").await;
+    ok(&app, &admin, "ALTER USER dee SET COMMENT = 'still here'").await;
     assert_eq!(heartbeat(&app, &dee.session).await["success"], true);
 }
 

@@ -440,6 +440,26 @@ def aws_client(service: str, endpoint: str):
     )
 
 
+# --- connector helpers ---------------------------------------------------------------------------------
+
+
+def rows(conn, sql: str) -> list[tuple]:
+    """Every row of ``sql`` run through the connector, as tuples."""
+    cur = conn.cursor()
+    try:
+        cur.execute(sql)
+        return [tuple(r) for r in cur.fetchall()]
+    finally:
+        cur.close()
+
+
+def query_one(conn, sql: str) -> tuple:
+    """The one row of ``sql``; fails the test if there is not exactly one."""
+    result = rows(conn, sql)
+    assert len(result) == 1, f"{sql!r} returned {result!r}"
+    return result[0]
+
+
 # --- raw protocol helpers ------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ import pytest
 from snowflake.connector.errors import DatabaseError
 
 from conftest import (
+    query_one,
     snowgate_table,
     unique,
     DEMO_PASSWORD,
@@ -34,17 +35,6 @@ SESSION_GONE = "390111"
 BAD_CREDENTIALS = "390100"
 
 SECRET_USER = "Rotator"
-
-
-def query_one(conn, sql: str) -> tuple:
-    cur = conn.cursor()
-    try:
-        cur.execute(sql)
-        rows = cur.fetchall()
-    finally:
-        cur.close()
-    assert len(rows) == 1, f"{sql!r} returned {rows!r}"
-    return tuple(rows[0])
 
 
 def raw_query(server: SnowgateServer, token: str, sql: str) -> dict:

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from snowflake.connector.errors import DatabaseError, ProgrammingError
 
 from conftest import (
+    rows,
     snowgate_table,
     unique,
     SnowgateServer,
@@ -82,15 +83,6 @@ def pkcs8_der(key: rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-
-
-def rows(conn, sql: str) -> list[tuple]:
-    cur = conn.cursor()
-    try:
-        cur.execute(sql)
-        return [tuple(r) for r in cur.fetchall()]
-    finally:
-        cur.close()
 
 
 def run_all(conn, *statements: str) -> None:

@@ -11,22 +11,11 @@ import time
 import pytest
 from snowflake.connector.errors import DatabaseError, ProgrammingError
 
-from conftest import CUSTOM_PASSWORD, CUSTOM_USER, DEMO_PASSWORD, DEMO_USER, session_token
+from conftest import query_one, CUSTOM_PASSWORD, CUSTOM_USER, DEMO_PASSWORD, DEMO_USER, session_token
 
 SESSION_GONE = "390111"
 SESSION_TOKEN_EXPIRED = "390112"
 BAD_CREDENTIALS = 390100
-
-
-def query_one(conn, sql: str) -> tuple:
-    cur = conn.cursor()
-    try:
-        cur.execute(sql)
-        rows = cur.fetchall()
-    finally:
-        cur.close()
-    assert len(rows) == 1, f"{sql!r} returned {rows!r}"
-    return tuple(rows[0])
 
 
 def raw_query(server, token: str, sql: str) -> dict:

@@ -10,22 +10,13 @@ import sqlite3
 import threading
 import time
 
-from conftest import SnowgateServer, session_token
+from conftest import rows, SnowgateServer, session_token
 
 JWT_SECRET = "sqlite-e2e-jwt-secret-0123456789abcdef"
 FIRST_PASSWORD = "f1rst-user-pw!"
 BURST_PASSWORD = "burst-pw-{i}!"
 ENOUGH_WRITES = 8
 WAIT_S = 60.0
-
-
-def rows(conn, sql: str) -> list[tuple]:
-    cur = conn.cursor()
-    try:
-        cur.execute(sql)
-        return [tuple(r) for r in cur.fetchall()]
-    finally:
-        cur.close()
 
 
 def user_names(conn) -> set[str]:
