@@ -107,6 +107,10 @@ def run_block(block: Block, text: str, workdir: Path, env: dict[str, str]) -> No
         f"README.md line {block.line} ({block.language}) exited {done.returncode}\n"
         f"--- snippet ---\n{text}--- stdout ---\n{done.stdout}--- stderr ---\n{done.stderr}"
     )
+    # A refusal is HTTP 200 with success false, which curl does not treat as an error.
+    assert '"success":false' not in done.stdout.replace(" ", ""), (
+        f"README.md line {block.line} printed a refusal:\n{done.stdout}"
+    )
 
 
 def test_the_parser_sees_markers_and_languages():
