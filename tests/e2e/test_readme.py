@@ -156,3 +156,21 @@ def test_every_readme_snippet_runs_twice(tmp_path, aws_endpoint):
             text = localize(block.text, server.port, aws_endpoint, workdir)
             run_block(block, text, workdir, env)
             run_block(block, text, workdir, env)
+
+
+def test_readme_links_stay_in_the_repository():
+    """A newcomer's clone has everything the README points to: links are in-page anchors or files of
+    this repository, never URLs or paths outside it."""
+    text = README.read_text()
+    anchors = {
+        re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+        for h in re.findall(r"^#+ (.+)$", text, re.M)
+    }
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith("#"):
+            assert target[1:] in anchors, f"README.md links to a missing heading {target}"
+            continue
+        assert "://" not in target and not target.startswith("mailto:"), f"README.md links out: {target}"
+        path = (REPO_ROOT / target.split("#")[0]).resolve()
+        assert path.is_relative_to(REPO_ROOT.resolve()), f"README.md links outside: {target}"
+        assert path.exists(), f"README.md links to a missing file: {target}"
