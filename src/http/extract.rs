@@ -169,6 +169,23 @@ fn json_depth_exceeds(bytes: &[u8], max: usize) -> bool {
     false
 }
 
+/// A body the route does not use (heartbeat, logout, telemetry), read to its end within the limit
+/// anyway: hyper cannot reuse a keep-alive connection whose request body was left unread, and would
+/// close it under the client's next request.
+pub struct Drained;
+
+impl FromRequest<AppState> for Drained {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        let limit = state.body_limit;
+        axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|e| body_error(&e, limit))?;
+        Ok(Drained)
+    }
+}
+
 /// Tells an over-limit or too slow body (raw or decompressed) from one that could not be decoded.
 fn body_error(err: &axum::Error, limit: usize) -> Error {
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);

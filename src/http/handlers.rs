@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::AppState;
-use super::extract::{ClientIp, Params, SnowflakeJson, SnowflakeToken};
+use super::extract::{ClientIp, Drained, Params, SnowflakeJson, SnowflakeToken};
 use crate::domain::SERVER_VERSION;
 use crate::domain::gatekeeper::LoginInput;
 use crate::domain::parameters;
@@ -97,6 +97,7 @@ pub async fn session(
     State(state): State<AppState>,
     Params(params): Params<SessionParams>,
     SnowflakeToken(token): SnowflakeToken,
+    _body: Drained,
 ) -> Reply<()> {
     if !params
         .delete
@@ -136,6 +137,7 @@ pub async fn token_request(
 pub async fn heartbeat(
     State(state): State<AppState>,
     SnowflakeToken(token): SnowflakeToken,
+    _body: Drained,
 ) -> Reply<()> {
     state.gate.heartbeat(token.expose_secret()).await?;
     Ok(Json(Envelope::empty_ok()))
@@ -196,11 +198,11 @@ pub async fn query(
 }
 
 /// `POST /telemetry/send`: accepted and discarded (the Snowflake CLI posts it after every command).
-pub async fn telemetry() -> Json<Envelope<&'static str>> {
+pub async fn telemetry(_body: Drained) -> Json<Envelope<&'static str>> {
     Json(Envelope::ok(TELEMETRY_ACK))
 }
 
-pub async fn not_found(uri: Uri) -> Error {
+pub async fn not_found(uri: Uri, _body: Drained) -> Error {
     Error::NotFound(uri.path().to_string())
 }
 
