@@ -13,7 +13,7 @@ use super::extract::{ClientIp, Drained, Params, SnowflakeJson, SnowflakeToken};
 use crate::domain::SERVER_VERSION;
 use crate::domain::gatekeeper::LoginInput;
 use crate::domain::parameters;
-use crate::domain::query::StatementKind;
+use crate::domain::query::{ColumnType, StatementKind};
 use crate::error::{Error, Result};
 use crate::snowflake::{
     Envelope, LoginParams, LoginRequest, LoginResponse, Parameter, QueryRequest, QueryResponse,
@@ -167,7 +167,7 @@ pub async fn query(
             .columns
             .into_iter()
             .zip(out.types)
-            .map(|(name, type_)| RowType::of(name, type_))
+            .map(|(name, type_)| row_type(name, type_))
             .collect(),
         rowset: out.rows,
         total: rows,
@@ -204,6 +204,17 @@ pub async fn telemetry(_body: Drained) -> Json<Envelope<&'static str>> {
 
 pub async fn not_found(uri: Uri, _body: Drained) -> Error {
     Error::NotFound(uri.path().to_string())
+}
+
+/// A result column's wire description.
+fn row_type(name: String, type_: ColumnType) -> RowType {
+    match type_ {
+        ColumnType::Text => RowType::text(name),
+        ColumnType::Fixed { precision, scale } => {
+            RowType::fixed(name, precision.into(), scale.into())
+        }
+        ColumnType::Boolean => RowType::boolean(name),
+    }
 }
 
 fn to_parameters(list: Vec<(String, Value)>) -> Vec<Parameter> {

@@ -9,8 +9,6 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::domain::query::ColumnType;
-
 /// The envelope every GS response uses (`docs/protocol.md` §0). `success` is always present, `code` is a string.
 #[derive(Debug, Serialize)]
 pub struct Envelope<T: Serialize> {
@@ -218,25 +216,25 @@ pub struct RowType {
 }
 
 impl RowType {
-    /// The row type of a column, as Snowflake describes its type.
-    pub fn of(name: String, type_: ColumnType) -> Self {
-        let text = Self::text(name);
-        match type_ {
-            ColumnType::Text => text,
-            ColumnType::Fixed { precision, scale } => Self {
-                type_: "fixed",
-                precision: Some(precision.into()),
-                scale: Some(scale.into()),
-                length: None,
-                byte_length: None,
-                ..text
-            },
-            ColumnType::Boolean => Self {
-                type_: "boolean",
-                length: None,
-                byte_length: None,
-                ..text
-            },
+    /// A FIXED (NUMBER) column of the given precision and scale.
+    pub fn fixed(name: String, precision: u64, scale: u64) -> Self {
+        Self {
+            type_: "fixed",
+            precision: Some(precision),
+            scale: Some(scale),
+            length: None,
+            byte_length: None,
+            ..Self::text(name)
+        }
+    }
+
+    /// A BOOLEAN column.
+    pub fn boolean(name: String) -> Self {
+        Self {
+            type_: "boolean",
+            length: None,
+            byte_length: None,
+            ..Self::text(name)
         }
     }
 
