@@ -356,12 +356,7 @@ impl Directory {
 
     /// Writes a user: over `previous` (at the version it was read) when given, else as a new user
     /// (`false` if one exists). Keeps the login-name index in step.
-    pub async fn put_user(
-        &self,
-        user: &User,
-        previous: Option<&User>,
-        _replace: bool,
-    ) -> Result<bool> {
+    pub async fn put_user(&self, user: &User, previous: Option<&User>) -> Result<bool> {
         let versioned = User {
             version: previous.map_or(0, |p| p.version),
             ..user.clone()
@@ -419,10 +414,9 @@ impl Directory {
     }
 
     /// Forgets the user's failed logins: `ALTER USER … SET MINS_TO_UNLOCK = 0`.
+    /// Failures of a known user are counted under its name (see `login.rs`).
     pub async fn unlock(&self, user: &User) -> Result<()> {
-        self.store.clear_failures(&user.name).await?;
-        self.store.clear_failures(&user.effective_login()).await?;
-        Ok(())
+        Ok(self.store.clear_failures(&user.name).await?)
     }
 
     /// Whether another user already logs in as `login`.

@@ -164,7 +164,7 @@ impl Gatekeeper {
                 let hash = self.hasher.hash(&secrets.demo_password).await?;
                 let user = Directory::demo_user_record(&name, hash, self.now());
                 // Another instance may have written it first: that is as good.
-                self.directory.put_user(&user, None, false).await?;
+                self.directory.put_user(&user, None).await?;
                 tracing::info!(user = ?name, "demo user created from the configuration");
             }
         }

@@ -3,7 +3,6 @@
 
 pub mod admin;
 pub mod audit;
-pub mod credentials;
 pub mod directory;
 pub mod gatekeeper;
 pub mod ident;

@@ -211,10 +211,8 @@ impl Gatekeeper {
             self.check_admin_role(ctx).await?;
         }
         let role = ctx.context.role.as_deref().unwrap_or("PUBLIC");
-        let secrets = self.secrets.current();
         let admin_ctx = AdminContext {
             directory: &self.directory,
-            secrets: &secrets,
             client_ip: ctx.client_ip,
             role,
             now: self.now(),

@@ -16,7 +16,6 @@ pub use command::AdminCommand;
 
 use super::directory::{Directory, NetworkPolicy, Role, SYSTEM_ROLES, User};
 use super::ident::Identifier;
-use crate::domain::secret_source::SecretMaterial;
 use crate::error::{Error, Result, SqlErrorKind};
 
 /// A statement's result: text columns and rows.
@@ -71,7 +70,6 @@ impl Answer {
 
 pub struct AdminContext<'a> {
     pub directory: &'a Directory,
-    pub secrets: &'a SecretMaterial,
     pub client_ip: Option<IpAddr>,
     /// The administrator's session role: system roles it does not hold, it cannot grant or revoke.
     pub role: &'a str,

@@ -55,10 +55,7 @@ async fn create(
         may_change(ctx, existing)?;
     }
     check(ctx, &user).await?;
-    if !dir
-        .put_user(&user, previous.as_ref(), mode.or_replace)
-        .await?
-    {
+    if !dir.put_user(&user, previous.as_ref()).await? {
         return Err(exists(&name));
     }
     Ok(Answer::created("User", &name))
