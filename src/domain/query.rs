@@ -164,6 +164,17 @@ impl Gatekeeper {
                 context.role = Some(role.into_string());
             }
         }
+        self.save_context(ctx, context, StatementKind::Use).await
+    }
+
+    /// Stores a statement's new session context (only while the session lives) and answers with
+    /// Snowflake's one-row status.
+    pub(super) async fn save_context(
+        &self,
+        ctx: &QueryContext,
+        context: SessionContext,
+        kind: StatementKind,
+    ) -> Result<QueryOutcome> {
         if !self
             .store
             .update_context(ctx.session_id, &context, self.now())
@@ -171,12 +182,8 @@ impl Gatekeeper {
         {
             return Err(Error::SessionGone);
         }
-        Ok(QueryOutcome::status(
-            ctx,
-            StatementKind::Use,
-            context,
-            "Statement executed successfully.".to_string(),
-        ))
+        let status = super::session_statements::SUCCESS.to_string();
+        Ok(QueryOutcome::status(ctx, kind, context, status))
     }
 
     /// The session's role is an administrator role the user still holds. Grants are checked at

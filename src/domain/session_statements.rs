@@ -10,7 +10,7 @@ use super::statement::{ParameterChange, SelectColumn, SelectValue, SessionFuncti
 use crate::error::{Error, Result, SqlErrorKind};
 
 /// Snowflake's answer to a statement that returns no data.
-const SUCCESS: &str = "Statement executed successfully.";
+pub(super) const SUCCESS: &str = "Statement executed successfully.";
 
 impl QueryOutcome {
     /// A one-row `status` result, the session context as given.
@@ -50,19 +50,8 @@ impl Gatekeeper {
     ) -> Result<QueryOutcome> {
         let mut context = ctx.context.clone();
         context.parameters = parameters::apply(&context.parameters, changes)?;
-        if !self
-            .store
-            .update_context(ctx.session_id, &context, self.now())
-            .await?
-        {
-            return Err(Error::SessionGone);
-        }
-        Ok(QueryOutcome::status(
-            ctx,
-            StatementKind::AlterSession,
-            context,
-            SUCCESS.into(),
-        ))
+        self.save_context(ctx, context, StatementKind::AlterSession)
+            .await
     }
 
     /// `SHOW PARAMETERS [LIKE …] [IN SESSION]`: every parameter snowgate keeps, in name order, with

@@ -112,14 +112,21 @@ impl DynamoStore {
 
     /// One cheap read, so the first request after a cold start finds the TLS connection open.
     pub async fn warm_up(&self) -> Result<(), StoreError> {
-        self.client
+        self.read(key(0)).await.map(|_| ())
+    }
+
+    /// One consistent GetItem: a write on any instance is seen by the next read.
+    async fn read(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(0)))
+            .set_key(Some(key))
+            .consistent_read(true)
             .send()
             .await
-            .map(|_| ())
-            .map_err(|e| unavailable("GetItem", &e))
+            .map_err(|e| unavailable("GetItem", &e))?;
+        Ok(out.item)
     }
 
     fn to_item(session: &Session) -> Item {
@@ -212,19 +219,10 @@ impl SessionStore for DynamoStore {
     }
 
     async fn get(&self, id: u64, now: u64) -> Result<Option<Session>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        match out.item() {
+        match self.read(key(id)).await? {
             None => Ok(None),
             Some(item) => {
-                let session = Self::from_item(item)?;
+                let session = Self::from_item(&item)?;
                 Ok((!session.is_expired(now)).then_some(session))
             }
         }
@@ -343,16 +341,11 @@ impl DirectoryStore for DynamoStore {
         kind: ObjectKind,
         name: &str,
     ) -> Result<Option<Versioned>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(object_key(kind, name)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        out.item().map(doc_of).transpose()
+        self.read(object_key(kind, name))
+            .await?
+            .as_ref()
+            .map(doc_of)
+            .transpose()
     }
 
     /// One UpdateItem: the document and the version together, the condition chosen by `write`.
@@ -472,16 +465,10 @@ impl DynamoStore {
         name: &str,
         now: u64,
     ) -> Result<(Failures, Option<String>), StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(lockout_key(name)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        Ok(counter_of(out.item(), now))
+        Ok(counter_of(
+            self.read(lockout_key(name)).await?.as_ref(),
+            now,
+        ))
     }
 
     /// Raises a live counter by one, unless `attempt` was the last one counted. `None` when the
