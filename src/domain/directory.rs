@@ -10,6 +10,9 @@ use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::policies::{
+    AttachedPolicies, AuthenticationPolicy, PasswordPolicy, PolicyKind, SessionPolicy,
+};
 use crate::domain::storage::{ObjectKind, Store, StoreError, Versioned, Write};
 use crate::error::{Error, Result};
 
@@ -76,6 +79,10 @@ pub struct User {
     /// The role that created the user; `None` in records written before ownership was kept.
     #[serde(default)]
     pub owner: Option<String>,
+    /// The authentication, password and session policies set on the user (they win over the
+    /// account's).
+    #[serde(default, flatten)]
+    pub policies: AttachedPolicies,
     /// The store version this was read at (0: not read from the store).
     #[serde(skip)]
     pub version: u64,
@@ -209,6 +216,9 @@ fn canonical_net(net: IpNet) -> IpNet {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct AccountSettings {
     pub network_policy: Option<String>,
+    /// The account's authentication, password and session policies.
+    #[serde(default, flatten)]
+    pub policies: AttachedPolicies,
     #[serde(skip)]
     pub version: u64,
 }
@@ -251,7 +261,40 @@ macro_rules! record {
     )*};
 }
 
-record!(User, Role, NetworkPolicy, AccountSettings);
+record!(
+    User,
+    Role,
+    NetworkPolicy,
+    AccountSettings,
+    AuthenticationPolicy,
+    PasswordPolicy,
+    SessionPolicy
+);
+
+/// An authentication, password or session policy record.
+pub trait PolicyRecord: Record + Default {
+    const KIND: PolicyKind;
+    const OBJECT: ObjectKind;
+    fn name(&self) -> &str;
+}
+
+macro_rules! policy_record {
+    ($($t:ident => $kind:ident),*) => {$(
+        impl PolicyRecord for $t {
+            const KIND: PolicyKind = PolicyKind::$kind;
+            const OBJECT: ObjectKind = ObjectKind::$t;
+            fn name(&self) -> &str {
+                &self.name
+            }
+        }
+    )*};
+}
+
+policy_record!(
+    AuthenticationPolicy => Authentication,
+    PasswordPolicy => Password,
+    SessionPolicy => Session
+);
 
 fn decode_versioned<T: Record>(stored: &Versioned) -> Result<T> {
     let mut value: T = decode(&stored.doc)?;
@@ -500,6 +543,45 @@ impl Directory {
             return Err(Error::Conflict);
         }
         Ok(())
+    }
+
+    pub async fn policy_record<T: PolicyRecord>(&self, name: &str) -> Result<Option<T>> {
+        self.get(T::OBJECT, name).await
+    }
+
+    pub async fn policy_records<T: PolicyRecord>(&self) -> Result<Vec<T>> {
+        self.list(T::OBJECT).await
+    }
+
+    /// Writes a policy record over the version it was read at, else as new (or over anything with
+    /// `replace`); `false` when a create found one there.
+    pub async fn put_policy_record<T: PolicyRecord>(
+        &self,
+        policy: &T,
+        replace: bool,
+    ) -> Result<bool> {
+        self.put(T::OBJECT, policy.name(), policy, replace).await
+    }
+
+    pub async fn delete_policy_record<T: PolicyRecord>(&self, name: &str) -> Result<bool> {
+        Ok(self.store.delete_object(T::OBJECT, name).await?)
+    }
+
+    /// The policy of kind `T` that governs `user`: the user's own, else the account's (as read by
+    /// the caller, so a login reads the account once), else Snowflake's defaults. A name whose
+    /// record is gone counts as none.
+    pub async fn effective_policy<T: PolicyRecord>(
+        &self,
+        user: Option<&User>,
+        account: &AccountSettings,
+    ) -> Result<T> {
+        let name = user
+            .and_then(|u| u.policies.get(T::KIND))
+            .or_else(|| account.policies.get(T::KIND));
+        Ok(match name {
+            Some(name) => self.policy_record(name).await?.unwrap_or_default(),
+            None => T::default(),
+        })
     }
 
     /// The policy that governs `user`'s logins: the user's own, else the account's, else none.

@@ -68,6 +68,9 @@ pub enum ObjectKind {
     Account,
     /// Login name → user name, for users whose `LOGIN_NAME` differs from their name.
     LoginName,
+    AuthenticationPolicy,
+    PasswordPolicy,
+    SessionPolicy,
 }
 
 impl ObjectKind {
@@ -78,6 +81,9 @@ impl ObjectKind {
             ObjectKind::NetworkPolicy => "NETWORK_POLICY",
             ObjectKind::Account => "ACCOUNT",
             ObjectKind::LoginName => "LOGIN_NAME",
+            ObjectKind::AuthenticationPolicy => "AUTHENTICATION_POLICY",
+            ObjectKind::PasswordPolicy => "PASSWORD_POLICY",
+            ObjectKind::SessionPolicy => "SESSION_POLICY",
         }
     }
 }
