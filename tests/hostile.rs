@@ -14,14 +14,11 @@ use axum::body::Body;
 use axum::http::Request;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::keys::TestKey;
 use common::*;
 use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rsa::RsaPrivateKey;
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::pkcs8::EncodePublicKey;
 use serde_json::{Value, json};
-use snowgate::domain::keys::fingerprint;
 use snowgate::domain::tokens::Claims;
 use tower::ServiceExt;
 
@@ -770,30 +767,9 @@ fn token_cases(w: &World) -> Vec<Case> {
 // Key-pair JWTs.
 
 /// A real 2048-bit key, made once per test binary.
-struct TestKey {
-    pkcs1_der: Vec<u8>,
-    spki_der: Vec<u8>,
-    public_b64: String,
-    fp: String,
-}
-
 fn key() -> &'static TestKey {
     static KEY: OnceLock<TestKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("RSA key");
-        let spki_der = private
-            .to_public_key()
-            .to_public_key_der()
-            .expect("SPKI")
-            .as_bytes()
-            .to_vec();
-        TestKey {
-            pkcs1_der: private.to_pkcs1_der().expect("PKCS#1").as_bytes().to_vec(),
-            public_b64: STANDARD.encode(&spki_der),
-            fp: fingerprint(&spki_der),
-            spki_der,
-        }
-    })
+    KEY.get_or_init(TestKey::generate)
 }
 
 fn jwt_claims() -> Value {

@@ -9,53 +9,22 @@ use std::sync::OnceLock;
 
 use axum::http::StatusCode;
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::keys::TestKey;
 use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rsa::RsaPrivateKey;
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::pkcs8::EncodePublicKey;
 use serde_json::{Value, json};
-use snowgate::domain::keys::fingerprint;
 
 const LOGIN: &str = "/session/v1/login-request";
 /// The one answer to every failed key-pair login.
 const JWT_INVALID: &str = "JWT token is invalid.";
-
-/// An RSA key pair as a test needs it: the PKCS#1 DER to sign with, the public key as
-/// `RSA_PUBLIC_KEY` takes it, and its fingerprint.
-struct TestKey {
-    pkcs1_der: Vec<u8>,
-    spki_der: Vec<u8>,
-    public_b64: String,
-    fp: String,
-}
 
 /// Three 2048-bit keys, generated once per test binary (in parallel: key generation is the slow part).
 fn keys() -> &'static [TestKey] {
     static KEYS: OnceLock<Vec<TestKey>> = OnceLock::new();
     KEYS.get_or_init(|| {
         std::thread::scope(|s| {
-            let handles: Vec<_> = (0..3)
-                .map(|_| {
-                    s.spawn(|| {
-                        let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
-                            .expect("RSA key generation");
-                        let spki_der = private
-                            .to_public_key()
-                            .to_public_key_der()
-                            .expect("SPKI DER")
-                            .as_bytes()
-                            .to_vec();
-                        TestKey {
-                            pkcs1_der: private.to_pkcs1_der().expect("PKCS#1").as_bytes().to_vec(),
-                            public_b64: STANDARD.encode(&spki_der),
-                            fp: fingerprint(&spki_der),
-                            spki_der,
-                        }
-                    })
-                })
-                .collect();
+            let handles: Vec<_> = (0..3).map(|_| s.spawn(TestKey::generate)).collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         })
     })
@@ -138,17 +107,18 @@ async fn exec(app: &TestApp, admin: &str, sql: &str) -> Value {
 async fn setup(app: &TestApp) -> String {
     let admin = app.login().await.session;
     exec(app, &admin, "CREATE ROLE loader").await;
-    exec(
-        app,
-        &admin,
-        &format!(
-            "CREATE USER svc_loader TYPE=SERVICE DEFAULT_ROLE=loader RSA_PUBLIC_KEY='{}'",
-            registered().public_b64
-        ),
-    )
-    .await;
-    exec(app, &admin, "GRANT ROLE loader TO USER svc_loader").await;
+    key_user(app, &admin, "svc_loader", "TYPE=SERVICE", registered()).await;
     admin
+}
+
+/// Creates `user` (as SQL writes it) with `properties`, default role LOADER (granted) and `key`.
+async fn key_user(app: &TestApp, admin: &str, user: &str, properties: &str, key: &TestKey) {
+    let sql = format!(
+        "CREATE USER {user} {properties} DEFAULT_ROLE=loader RSA_PUBLIC_KEY='{}'",
+        key.public_b64
+    );
+    exec(app, admin, &sql).await;
+    exec(app, admin, &format!("GRANT ROLE loader TO USER {user}")).await;
 }
 
 /// Asserts a successful login and returns its session token.
@@ -332,16 +302,7 @@ async fn a_user_whose_quoted_name_holds_a_dot_logs_in() {
     let app = TestApp::new();
     let admin = setup(&app).await;
     // Quoted, so stored as `svc.user`; its login name compares upper-cased: SVC.USER.
-    exec(
-        &app,
-        &admin,
-        &format!(
-            "CREATE USER \"svc.user\" TYPE=SERVICE DEFAULT_ROLE=loader RSA_PUBLIC_KEY='{}'",
-            other_key().public_b64
-        ),
-    )
-    .await;
-    exec(&app, &admin, "GRANT ROLE loader TO USER \"svc.user\"").await;
+    key_user(&app, &admin, "\"svc.user\"", "TYPE=SERVICE", other_key()).await;
     let token = sign(other_key(), &claims("SVC.USER", other_key()));
     for login in [Some("svc.user"), Some("SVC.USER"), None] {
         let (s, v) = login_with(&app, jwt_body(login, "acme", &token)).await;
@@ -618,16 +579,7 @@ async fn a_service_user_never_logs_in_with_a_password() {
 async fn a_person_with_a_password_and_a_key_can_use_both() {
     let app = TestApp::new();
     let admin = setup(&app).await;
-    exec(
-        &app,
-        &admin,
-        &format!(
-            "CREATE USER alice PASSWORD='pw123456' DEFAULT_ROLE=loader RSA_PUBLIC_KEY='{}'",
-            third_key().public_b64
-        ),
-    )
-    .await;
-    exec(&app, &admin, "GRANT ROLE loader TO USER alice").await;
+    key_user(&app, &admin, "alice", "PASSWORD='pw123456'", third_key()).await;
     app.login_as("alice", "pw123456").await;
     let token = sign(third_key(), &claims("ALICE", third_key()));
     let (s, v) = login_with(&app, jwt_body(Some("alice"), "acme", &token)).await;

@@ -145,6 +145,54 @@ async fn network_policy_lifecycle(app: TestApp) {
     assert_eq!(admin.names("SHOW NETWORK POLICIES").await, ["VPN"]);
 }
 
+/// `Ok` for a successful password login from `ip`, else the failure's code.
+async fn login_from(
+    app: &TestApp,
+    ip: Option<&str>,
+    user: &str,
+    password: &str,
+) -> Result<(), String> {
+    let v = password_login(app, ip, user, password).await;
+    match v["success"].as_bool() {
+        Some(true) => Ok(()),
+        _ => Err(v["code"].as_str().unwrap_or("no code").to_string()),
+    }
+}
+
+/// Each login of the table answers as expected: `None` succeeds, `Some(code)` fails with it.
+async fn logins(app: &TestApp, table: &[(Option<&str>, &str, &str, Option<&str>)]) {
+    for &(ip, user, password, expected) in table {
+        let got = login_from(app, ip, user, password).await;
+        assert_eq!(
+            got.err().as_deref(),
+            expected,
+            "login of {user} from {ip:?}"
+        );
+    }
+}
+
+/// Runs `sql` as `admin` from `ip` and checks it succeeds (`failure` None) or fails with that code;
+/// returns the failure's message (empty on success).
+async fn from_ip(
+    app: &TestApp,
+    admin: &Session<'_>,
+    ip: Option<&str>,
+    sql: &str,
+    failure: Option<&str>,
+) -> String {
+    let (_, v) = app.query_from(ip, admin, sql).await;
+    match failure {
+        None => {
+            assert_eq!(v["success"], true, "{sql}: {v}");
+            String::new()
+        }
+        Some(code) => assert_failure(&v, code),
+    }
+}
+
+const LOCKS_OUT: Option<&str> = Some("002029");
+const REFUSED_IP: Option<&str> = Some("390422");
+
 async fn account_network_policy_guards_the_caller_and_applies_to_logins(app: TestApp) {
     let admin = app.admin().await;
     admin
@@ -157,88 +205,68 @@ async fn account_network_policy_guards_the_caller_and_applies_to_logins(app: Tes
         )
         .await;
     // A policy that would lock the caller out is refused, and so is one for an unknown address.
-    let (_, v) = app
-        .query_from(
-            Some("127.0.0.1"),
-            &admin,
-            "ALTER ACCOUNT SET NETWORK_POLICY = corp",
-        )
-        .await;
-    let msg = assert_failure(&v, "002029");
-    assert!(msg.contains("127.0.0.1"), "{msg}");
-    let (_, v) = app
-        .query_from(None, &admin, "ALTER ACCOUNT SET NETWORK_POLICY = corp")
-        .await;
-    assert_failure(&v, "002029");
-    let (_, v) = app
-        .query_from(
-            Some("10.9.9.9"),
-            &admin,
-            "ALTER ACCOUNT SET NETWORK_POLICY = local",
-        )
-        .await;
-    assert_failure(&v, "002029");
-    let (_, v) = app
-        .query_from(
-            Some("127.0.0.1"),
-            &admin,
-            "ALTER ACCOUNT SET NETWORK_POLICY = ghost",
-        )
-        .await;
-    assert_failure(&v, "002029");
+    for (ip, policy) in [
+        (Some("127.0.0.1"), "corp"),
+        (None, "corp"),
+        (Some("10.9.9.9"), "local"),
+        (Some("127.0.0.1"), "ghost"),
+    ] {
+        let sql = format!("ALTER ACCOUNT SET NETWORK_POLICY = {policy}");
+        let msg = from_ip(&app, &admin, ip, &sql, LOCKS_OUT).await;
+        if policy == "corp" && ip.is_some() {
+            assert!(msg.contains("127.0.0.1"), "{msg}");
+        }
+    }
     // Nothing was activated: any address logs in.
-    assert_eq!(
-        password_login(&app, Some("192.0.2.1"), "embucket", "embucket").await["success"],
-        true
-    );
+    logins(&app, &[(Some("192.0.2.1"), "embucket", "embucket", None)]).await;
 
-    let (_, v) = app
-        .query_from(
-            Some("127.0.0.1"),
-            &admin,
-            "ALTER ACCOUNT SET NETWORK_POLICY = local",
-        )
-        .await;
-    assert_eq!(v["success"], true, "{v}");
+    from_ip(
+        &app,
+        &admin,
+        Some("127.0.0.1"),
+        "ALTER ACCOUNT SET NETWORK_POLICY = local",
+        None,
+    )
+    .await;
     let v = password_login(&app, Some("10.9.9.9"), "embucket", "embucket").await;
     assert!(assert_failure(&v, "390422").contains("10.9.9.9"));
-    // Refused before the password is looked at: a wrong one gets the same answer.
-    let v = password_login(&app, Some("10.9.9.9"), "embucket", "wrong").await;
-    assert_failure(&v, "390422");
-    let v = password_login(&app, None, "embucket", "embucket").await;
-    assert_failure(&v, "390422");
-    for ip in ["127.0.0.1", "::ffff:127.0.0.1", "10.8.0.1"] {
-        let v = password_login(&app, Some(ip), "embucket", "embucket").await;
-        assert_eq!(v["success"], true, "{ip}: {v}");
-    }
+    logins(
+        &app,
+        &[
+            // Refused before the password is looked at: a wrong one gets the same answer.
+            (Some("10.9.9.9"), "embucket", "wrong", REFUSED_IP),
+            (None, "embucket", "embucket", REFUSED_IP),
+            (Some("127.0.0.1"), "embucket", "embucket", None),
+            (Some("::ffff:127.0.0.1"), "embucket", "embucket", None),
+            (Some("10.8.0.1"), "embucket", "embucket", None),
+        ],
+    )
+    .await;
     // The account's policy covers every user without one of their own; a user's own policy wins.
     admin.ok("CREATE USER bob PASSWORD='pw123456'").await;
     admin
         .ok("CREATE NETWORK POLICY bobs ALLOWED_IP_LIST=('10.9.9.9')")
         .await;
-    assert_failure(
-        &password_login(&app, Some("10.9.9.9"), "bob", "pw123456").await,
-        "390422",
-    );
+    logins(&app, &[(Some("10.9.9.9"), "bob", "pw123456", REFUSED_IP)]).await;
     admin.ok("ALTER USER bob SET NETWORK_POLICY = bobs").await;
-    assert_eq!(
-        password_login(&app, Some("10.9.9.9"), "bob", "pw123456").await["success"],
-        true
-    );
-    assert_failure(
-        &password_login(&app, Some("127.0.0.1"), "bob", "pw123456").await,
-        "390422",
-    );
+    logins(
+        &app,
+        &[
+            (Some("10.9.9.9"), "bob", "pw123456", None),
+            (Some("127.0.0.1"), "bob", "pw123456", REFUSED_IP),
+        ],
+    )
+    .await;
 
     admin.ok("ALTER ACCOUNT UNSET NETWORK_POLICY").await;
-    assert_eq!(
-        password_login(&app, Some("10.9.9.9"), "embucket", "embucket").await["success"],
-        true
-    );
-    assert_eq!(
-        password_login(&app, None, "embucket", "embucket").await["success"],
-        true
-    );
+    logins(
+        &app,
+        &[
+            (Some("10.9.9.9"), "embucket", "embucket", None),
+            (None, "embucket", "embucket", None),
+        ],
+    )
+    .await;
     // Only NETWORK_POLICY is an account setting here.
     admin
         .fails("ALTER ACCOUNT SET TIMEZONE = 'UTC'", "000002")
@@ -251,52 +279,45 @@ async fn the_active_account_policy_cannot_be_altered_to_lock_out_the_caller(app:
     admin
         .ok("CREATE NETWORK POLICY local ALLOWED_IP_LIST=('127.0.0.0/8', '10.0.0.0/8')")
         .await;
-    let (_, v) = app
-        .query_from(from, &admin, "ALTER ACCOUNT SET NETWORK_POLICY = local")
-        .await;
-    assert_eq!(v["success"], true, "{v}");
+    from_ip(
+        &app,
+        &admin,
+        from,
+        "ALTER ACCOUNT SET NETWORK_POLICY = local",
+        None,
+    )
+    .await;
     for sql in [
         "ALTER NETWORK POLICY local SET ALLOWED_IP_LIST=('10.0.0.0/8')",
         "ALTER NETWORK POLICY local SET BLOCKED_IP_LIST=('127.0.0.1')",
         "ALTER NETWORK POLICY local UNSET ALLOWED_IP_LIST",
     ] {
-        let (_, v) = app.query_from(from, &admin, sql).await;
-        assert!(
-            assert_failure(&v, "002029").contains("127.0.0.1"),
-            "{sql}: {v}"
-        );
+        let msg = from_ip(&app, &admin, from, sql, LOCKS_OUT).await;
+        assert!(msg.contains("127.0.0.1"), "{sql}: {msg}");
     }
     let v = admin.ok("DESC NETWORK POLICY local").await;
     assert_eq!(rows(&v)[0][1], "127.0.0.0/8,10.0.0.0/8");
-    assert_eq!(
-        password_login(&app, from, "embucket", "embucket").await["success"],
-        true
-    );
+    logins(&app, &[(from, "embucket", "embucket", None)]).await;
     // Changes that keep the caller in are fine.
-    let (_, v) = app
-        .query_from(
-            from,
-            &admin,
-            "ALTER NETWORK POLICY local SET BLOCKED_IP_LIST=('10.9.0.0/16')",
-        )
-        .await;
-    assert_eq!(v["success"], true, "{v}");
-    assert_failure(
-        &password_login(&app, Some("10.9.0.1"), "embucket", "embucket").await,
-        "390422",
-    );
+    let sql = "ALTER NETWORK POLICY local SET BLOCKED_IP_LIST=('10.9.0.0/16')";
+    from_ip(&app, &admin, from, sql, None).await;
+    logins(
+        &app,
+        &[(Some("10.9.0.1"), "embucket", "embucket", REFUSED_IP)],
+    )
+    .await;
     // A policy that is not the account's may exclude anyone.
     admin
         .ok("CREATE NETWORK POLICY other ALLOWED_IP_LIST=('10.0.0.0/8')")
         .await;
-    let (_, v) = app
-        .query_from(
-            from,
-            &admin,
-            "ALTER NETWORK POLICY other UNSET ALLOWED_IP_LIST",
-        )
-        .await;
-    assert_eq!(v["success"], true, "{v}");
+    from_ip(
+        &app,
+        &admin,
+        from,
+        "ALTER NETWORK POLICY other UNSET ALLOWED_IP_LIST",
+        None,
+    )
+    .await;
     admin.ok("ALTER ACCOUNT UNSET NETWORK_POLICY").await;
 }
 
@@ -306,22 +327,17 @@ async fn replacing_the_account_policy_cannot_lock_out_the_caller(app: TestApp) {
     admin
         .ok("CREATE NETWORK POLICY np ALLOWED_IP_LIST=('127.0.0.1')")
         .await;
-    let (_, v) = app
-        .query_from(from, &admin, "ALTER ACCOUNT SET NETWORK_POLICY = np")
-        .await;
-    assert_eq!(v["success"], true, "{v}");
+    from_ip(
+        &app,
+        &admin,
+        from,
+        "ALTER ACCOUNT SET NETWORK_POLICY = np",
+        None,
+    )
+    .await;
     // Replacing the active policy with one that shuts the caller out would lock every login from
     // 127.0.0.1 out (390422): refused.
-    let (_, v) = app
-        .query_from(
-            from,
-            &admin,
-            "CREATE OR REPLACE NETWORK POLICY np ALLOWED_IP_LIST=('10.0.0.1')",
-        )
-        .await;
-    assert_failure(&v, "002029");
-    assert_eq!(
-        password_login(&app, from, "embucket", "embucket").await["success"],
-        true
-    );
+    let sql = "CREATE OR REPLACE NETWORK POLICY np ALLOWED_IP_LIST=('10.0.0.1')";
+    from_ip(&app, &admin, from, sql, LOCKS_OUT).await;
+    logins(&app, &[(from, "embucket", "embucket", None)]).await;
 }

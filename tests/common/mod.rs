@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod aws;
+pub mod keys;
 pub mod sql;
 
 /// Runs each named test body on every store: in memory, on SQLite (a fresh directory each) and on
