@@ -9,35 +9,18 @@ every password, session and master token, JWT, private key and the JWT secret us
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import time
 import uuid
 import warnings
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from snowflake.connector.errors import ProgrammingError
 
 from conftest import ACCOUNT, login_body, session_token
-
-
-def _key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _spki(key: rsa.RSAPrivateKey) -> bytes:
-    return key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def _private_b64(key: rsa.RSAPrivateKey) -> str:
-    der = key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return base64.b64encode(der).decode()
+from rsa_keys import fingerprint, new_key, private_b64, public_b64
 
 
 def _b64url(data: bytes) -> str:
@@ -46,7 +29,7 @@ def _b64url(data: bytes) -> str:
 
 def _jwt(key: rsa.RSAPrivateKey, user: str) -> str:
     """A key-pair login JWT as the connector makes it, signed RS256 by hand."""
-    fp = "SHA256:" + base64.b64encode(hashlib.sha256(_spki(key)).digest()).decode()
+    fp = fingerprint(key)
     now = int(time.time())
     subject = f"{ACCOUNT.upper()}.{user.upper()}"
     header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
@@ -83,22 +66,22 @@ def test_no_secret_reaches_the_log_at_trace_level(start_server):
     secrets["admin session token"] = session_token(admin)
     secrets["admin master token"] = _master_token(admin)
 
-    svc_key, svc_key_2 = _key(), _key()
+    svc_key, svc_key_2 = new_key(), new_key()
     person_pw, person_pw_2 = "person-pw-" + uuid.uuid4().hex, "person-pw2-" + uuid.uuid4().hex
     secrets.update(
         {
-            "svc private key": _private_b64(svc_key),
-            "svc second private key": _private_b64(svc_key_2),
+            "svc private key": private_b64(svc_key),
+            "svc second private key": private_b64(svc_key_2),
             "person password": person_pw,
             "person changed password": person_pw_2,
         }
     )
     cur = admin.cursor()
     for sql in (
-        f"CREATE USER svc_logs TYPE=SERVICE RSA_PUBLIC_KEY='{base64.b64encode(_spki(svc_key)).decode()}'",
+        f"CREATE USER svc_logs TYPE=SERVICE RSA_PUBLIC_KEY='{public_b64(svc_key)}'",
         f"CREATE USER person_logs PASSWORD='{person_pw}'",
         f"ALTER USER person_logs SET PASSWORD='{person_pw_2}'",
-        f"ALTER USER svc_logs SET RSA_PUBLIC_KEY_2='{base64.b64encode(_spki(svc_key_2)).decode()}'",
+        f"ALTER USER svc_logs SET RSA_PUBLIC_KEY_2='{public_b64(svc_key_2)}'",
     ):
         cur.execute(sql)
     # A statement the SQL parser cannot read, quoting a password: parsers log what they could not
@@ -151,7 +134,7 @@ def test_no_secret_reaches_the_log_at_trace_level(start_server):
     secrets["wrong password"] = wrong
     refused = server.post("/session/v1/login-request", login_body("person_logs", wrong))
     assert refused["success"] is False, refused
-    stray = _jwt(_key(), "svc_logs")
+    stray = _jwt(new_key(), "svc_logs")
     secrets["refused JWT"] = stray
     body["data"]["TOKEN"] = stray
     assert server.post("/session/v1/login-request", body)["success"] is False
