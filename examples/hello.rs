@@ -1,0 +1,26 @@
+//! The ceiling of this box for the load benchmark (`scripts/bench_load.py`): a bare axum server on
+//! the same runtime and HTTP stack as snowgate, answering the query and heartbeat routes with a fixed
+//! Snowflake-shaped body and checking nothing. `cargo run --release --example hello -- <port>`.
+
+use axum::Router;
+use axum::routing::post;
+
+const QUERY: &str = r#"{"data":{"rowtype":[{"name":"CURRENT_DATABASE()","type":"text","nullable":true}],"rowset":[["ANALYTICS"]],"total":1,"returned":1,"queryId":"01b2c3d4-0000-0000-0000-000000000000","finalDatabaseName":"ANALYTICS","finalSchemaName":"RAW","finalWarehouseName":null,"finalRoleName":"ACCOUNTADMIN","parameters":[]},"code":null,"message":null,"success":true}"#;
+const OK: &str = r#"{"data":null,"code":null,"message":null,"success":true}"#;
+
+fn json(body: &'static str) -> ([(&'static str, &'static str); 1], &'static str) {
+    ([("content-type", "application/json")], body)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8099);
+    let app = Router::new()
+        .route("/queries/v1/query-request", post(|| async { json(QUERY) }))
+        .route("/session/heartbeat", post(|| async { json(OK) }));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    axum::serve(listener, app).await
+}
