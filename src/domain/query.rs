@@ -102,9 +102,11 @@ impl Gatekeeper {
             client_ip = %super::audit::ip_text(ctx.client_ip),
             "query context resolved"
         );
+        // PAT statements are allowed to any role for one's own user: authorised where they run.
         let role_checked = front_end
             .is_admin(sql_text)
-            .map_err(|r| sql_error(&ctx, r))?;
+            .map_err(|r| sql_error(&ctx, r))?
+            && !front_end.is_pat(sql_text);
         if role_checked && let Err(e) = self.check_admin_role(&ctx).await {
             return Err(e.with_query_id(&ctx.query_id));
         }
@@ -214,7 +216,7 @@ impl Gatekeeper {
         role_checked: bool,
     ) -> Result<QueryOutcome> {
         // A front end whose `is_admin` missed this statement still gets it checked.
-        if !role_checked {
+        if !role_checked && !matches!(statement, AdminCommand::Pat(_)) {
             self.check_admin_role(ctx).await?;
         }
         let role = ctx.context.role.as_deref().unwrap_or("PUBLIC");
@@ -222,6 +224,7 @@ impl Gatekeeper {
             directory: &self.directory,
             client_ip: ctx.client_ip,
             role,
+            user: &ctx.user,
             now: self.now(),
         };
         let (kind, object) = statement.audit_label();
