@@ -93,9 +93,7 @@ impl Pat {
 
     /// Listed by SHOW; older expired tokens may be pruned.
     pub fn is_listed(&self, now: u64) -> bool {
-        now < self
-            .expires_at
-            .saturating_add(LISTED_AFTER_EXPIRY_SECONDS)
+        now < self.expires_at.saturating_add(LISTED_AFTER_EXPIRY_SECONDS)
     }
 
     fn matches(&self, digest: &str) -> bool {

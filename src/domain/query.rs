@@ -27,6 +27,8 @@ pub struct QueryContext {
     pub user_record: User,
     pub context: SessionContext,
     pub client_ip: Option<IpAddr>,
+    /// The role a PAT's ROLE_RESTRICTION holds the session to.
+    pub role_restriction: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +89,7 @@ impl Gatekeeper {
             user_record: user,
             context: session.context.clone(),
             client_ip,
+            role_restriction: session.role_restriction.clone(),
         };
         // The SQL text is never logged: administration statements carry passwords and keys.
         tracing::info!(
@@ -153,6 +156,16 @@ impl Gatekeeper {
             }
             UseTarget::Warehouse(wh) => context.warehouse = Some(wh.into_string()),
             UseTarget::Role(role) => {
+                if let Some(only) = ctx.role_restriction.as_deref()
+                    && only != role.as_str()
+                {
+                    return Err(Error::sql(
+                        SqlErrorKind::InsufficientPrivileges,
+                        format!(
+                            "SQL access control error:\nThis session's programmatic access token is restricted to role '{only}'; USE ROLE {role} is not allowed."
+                        ),
+                    ));
+                }
                 let granted = ctx.user_record.effective_roles();
                 if !granted.contains(role.as_str()) {
                     return Err(Error::sql(

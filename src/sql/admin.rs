@@ -572,7 +572,9 @@ impl Parser {
                     expire_rotated_after_hours: hours,
                 }
             }
-            _ => PatAction::Remove { name: self.ident()? },
+            _ => PatAction::Remove {
+                name: self.ident()?,
+            },
         };
         Ok(AdminCommand::Pat(PatCommand {
             user,

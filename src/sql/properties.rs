@@ -109,7 +109,11 @@ fn number(name: &str, value: &Value, min: u32, max: u32) -> Typed<u32> {
         .parse::<u32>()
         .ok()
         .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| invalid(format!("{name} must be a whole number from {min} to {max}.")))
+        .ok_or_else(|| {
+            invalid(format!(
+                "{name} must be a whole number from {min} to {max}."
+            ))
+        })
 }
 
 /// `f` applied to a given value; `None` (UNSET) stays `None`.

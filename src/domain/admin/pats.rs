@@ -73,10 +73,7 @@ fn index(user: &User, name: &Identifier) -> Result<usize> {
 
 async fn pat_policy(ctx: &AdminContext<'_>, user: &User) -> Result<PatPolicy> {
     let account = ctx.directory.account().await?;
-    let policy: AuthenticationPolicy = ctx
-        .directory
-        .effective_policy(Some(user), &account)
-        .await?;
+    let policy: AuthenticationPolicy = ctx.directory.effective_policy(Some(user), &account).await?;
     Ok(policy.pat_policy)
 }
 
