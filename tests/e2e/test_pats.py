@@ -6,14 +6,21 @@ Runs on the shared server (SQLite); ``scripts/test`` may run it again on DynamoD
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from snowflake.connector.errors import DatabaseError
 
-from conftest import rows, unique
+from conftest import rows
 
 PAT_INVALID = 394400
 NETWORK_POLICY_REQUIRED = 390432
 PASSWORD = "Str0ng-Passw0rd!x"
+
+
+def unique(prefix: str) -> str:
+    """A name (an unquoted identifier) no other test uses."""
+    return f"{prefix}_{uuid.uuid4().hex[:10]}".upper()
 
 
 @pytest.fixture
