@@ -439,3 +439,71 @@ async fn at_most_fifteen_tokens(app: TestApp) {
         .await;
     alice.ok("ALTER USER ADD PAT t15").await;
 }
+
+/// The authentication policy's PAT_POLICY, written straight to the directory (its DDL is another
+/// slice's) and attached to the user: evaluation modes, expiry bounds, the service-user rule.
+#[tokio::test]
+async fn the_authentication_policy_governs_pats() {
+    use snowgate::domain::directory::Directory;
+    use snowgate::domain::policies::{AuthenticationPolicy, NetworkPolicyEvaluation, PatPolicy};
+    use std::sync::Arc;
+
+    let store = Arc::new(snowgate::store::memory::MemoryStore::new());
+    let app = TestApp::with_store(store.clone(), "test-secret");
+    let directory = Directory::new(store);
+    let admin = setup(&app, "alice").await;
+    admin
+        .ok(&format!("CREATE USER bob PASSWORD='{PASSWORD}'"))
+        .await;
+    admin
+        .ok("CREATE NETWORK POLICY closed ALLOWED_IP_LIST=('192.0.2.0/24')")
+        .await;
+    let attach = |evaluation| {
+        let directory = &directory;
+        async move {
+            let policy = AuthenticationPolicy {
+                name: "PATS".into(),
+                pat_policy: PatPolicy {
+                    default_expiry_in_days: 7,
+                    max_expiry_in_days: 30,
+                    network_policy_evaluation: evaluation,
+                    require_role_restriction_for_service_users: false,
+                },
+                ..AuthenticationPolicy::default()
+            };
+            directory.put_policy_record(&policy, true).await.unwrap();
+            let bob = directory.user("BOB").await.unwrap().unwrap();
+            let mut changed = bob.clone();
+            changed.policies.authentication_policy = Some("PATS".into());
+            directory.update_user(&changed, &bob).await.unwrap();
+        }
+    };
+    attach(NetworkPolicyEvaluation::NotEnforced).await;
+    admin
+        .fails("ALTER USER bob ADD PAT t DAYS_TO_EXPIRY = 31", "002029")
+        .await;
+    let t = secret(&admin.ok("ALTER USER bob ADD PAT t").await);
+    let listed = show(&admin, "SHOW USER PATS FOR USER bob").await;
+    assert_eq!(listed[0]["expires_at"], (START + 7 * 86_400).to_string());
+    // NOT_ENFORCED: no network policy needed, and one that refuses the address is ignored.
+    assert_eq!(pat_login(&app, "bob", &t).await["success"], true);
+    admin.ok("ALTER USER bob SET NETWORK_POLICY = closed").await;
+    assert_eq!(pat_login(&app, "bob", &t).await["success"], true);
+    // ENFORCED_NOT_REQUIRED: a policy there is checked; none is fine.
+    attach(NetworkPolicyEvaluation::EnforcedNotRequired).await;
+    assert_failure(&pat_login(&app, "bob", &t).await, "390422");
+    admin.ok("ALTER USER bob UNSET NETWORK_POLICY").await;
+    assert_eq!(pat_login(&app, "bob", &t).await["success"], true);
+    // The default again: required.
+    attach(NetworkPolicyEvaluation::EnforcedRequired).await;
+    assert_failure(&pat_login(&app, "bob", &t).await, "390432");
+    // Service users need no role restriction under this policy.
+    admin
+        .ok("CREATE USER svc TYPE = SERVICE NETWORK_POLICY = office")
+        .await;
+    let svc = directory.user("SVC").await.unwrap().unwrap();
+    let mut changed = svc.clone();
+    changed.policies.authentication_policy = Some("PATS".into());
+    directory.update_user(&changed, &svc).await.unwrap();
+    admin.ok("ALTER USER svc ADD PAT t").await;
+}
