@@ -812,6 +812,81 @@ mod tests {
     }
 
     #[test]
+    fn pat_statements() {
+        for (sql, yes) in [
+            ("ALTER USER ADD PAT t", true),
+            ("alter user add programmatic access token t", true),
+            (
+                "ALTER USER IF EXISTS u MODIFY PAT t SET DISABLED = TRUE",
+                true,
+            ),
+            (
+                "ALTER USER \"Mixed\" ROTATE PROGRAMMATIC ACCESS TOKEN t",
+                true,
+            ),
+            ("/* c */ ALTER USER u REMOVE PAT t", true),
+            ("SHOW USER PATS", true),
+            ("show user programmatic access tokens for user u", true),
+            ("ALTER USER add SET COMMENT = 'x'", false),
+            ("ALTER USER u SET PASSWORD = 'p'", false),
+            ("SHOW USERS", false),
+            ("SELECT 1", false),
+        ] {
+            assert_eq!(is_pat(sql), yes, "{sql}");
+        }
+        let AdminCommand::Pat(c) = parse(
+            "ALTER USER IF EXISTS u ADD PAT IF NOT EXISTS t ROLE_RESTRICTION = r DAYS_TO_EXPIRY = 3 \
+             MINS_TO_BYPASS_NETWORK_POLICY_REQUIREMENT = 5 COMMENT = 'c'",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.user, Some(id("U")));
+        assert!(c.if_exists);
+        let PatAction::Add {
+            name,
+            if_not_exists: true,
+            properties,
+        } = c.action
+        else {
+            panic!()
+        };
+        assert_eq!(name, id("T"));
+        assert_eq!(properties.len(), 4);
+        assert!(matches!(
+            parse("ALTER USER MODIFY PAT t RENAME TO u").unwrap(),
+            AdminCommand::Pat(PatCommand {
+                user: None,
+                action: PatAction::Modify {
+                    rename: Some(_),
+                    ..
+                },
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("SHOW USER PATS FOR USER bob").unwrap(),
+            AdminCommand::Pat(PatCommand {
+                user: Some(_),
+                action: PatAction::Show,
+                ..
+            })
+        ));
+        for sql in [
+            "ALTER USER ADD PAT t DAYS_TO_EXPIRY = 'x'",
+            "ALTER USER ADD PAT t DAYS_TO_EXPIRY = 0",
+            "ALTER USER ADD PAT t DISABLED = TRUE",
+            "ALTER USER MODIFY PAT t SET ROLE_RESTRICTION = r",
+            "ALTER USER ROTATE PAT t EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 169",
+        ] {
+            assert!(
+                matches!(parse(sql), Err(SqlRejection::InvalidValue(_))),
+                "{sql}"
+            );
+        }
+    }
+
+    #[test]
     fn refusals_never_quote_strings() {
         for (sql, unsupported) in [
             ("grant application role app.r to user u", true),
