@@ -365,6 +365,16 @@ async fn self_service_and_other_users_tokens(app: TestApp) {
     alice.fails("ALTER USER bob ADD PAT hers", "003001").await;
     alice.fails("SHOW USER PATS FOR USER bob", "003001").await;
     alice.fails("ALTER USER bob REMOVE PAT x", "003001").await;
+    // Nor can she tell who exists.
+    alice
+        .fails("ALTER USER nobody REMOVE PAT x", "003001")
+        .await;
+    alice
+        .fails("ALTER USER IF EXISTS nobody REMOVE PAT x", "003001")
+        .await;
+    alice
+        .fails("SHOW USER PATS FOR USER nobody", "003001")
+        .await;
     // Other administration is still refused before it is parsed.
     alice.fails("CREATE USER mallory", "003001").await;
     alice

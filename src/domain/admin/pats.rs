@@ -5,7 +5,9 @@
 use secrecy::ExposeSecret;
 
 use super::command::{PatAction, PatCommand, PatProperty};
-use super::{AdminContext, Answer, exists, invalid, may_manage, missing, owns, user_owner};
+use super::{
+    AdminContext, Answer, denied, exists, holds, invalid, may_manage, missing, owns, user_owner,
+};
 use crate::domain::directory::{User, UserType};
 use crate::domain::ident::Identifier;
 use crate::domain::pats::{self, DEFAULT_ROTATED_GRACE_HOURS, MAX_PATS_PER_USER, Pat};
@@ -20,6 +22,13 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: PatCommand) -> Result<A
         None => Identifier::from_parsed(ctx.user, true).ok_or(Error::SessionGone)?,
     };
     let Some(previous) = ctx.directory.user(target.as_str()).await? else {
+        // Below USERADMIN, another user's name gets the same refusal whether it exists or not.
+        if !command.is_about(ctx.user) && !holds(ctx.role, "USERADMIN") {
+            return Err(denied(format!(
+                "Role '{}' cannot manage the programmatic access tokens of user '{target}'.",
+                ctx.role
+            )));
+        }
         return match command.if_exists && command.action != PatAction::Show {
             true => Ok(Answer::done()),
             false => Err(missing("User", &target)),
