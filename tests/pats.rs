@@ -197,6 +197,9 @@ async fn rotation_keeps_the_old_secret_for_its_grace(app: TestApp) {
     let old_row = listed.iter().find(|r| r["name"] == "T_ROTATED_1").unwrap();
     assert_eq!(old_row["rotated_to"], "T");
     assert_eq!(old_row["status"], "ACTIVE");
+    alice
+        .fails("ALTER USER ROTATE PAT t_rotated_1", "002029")
+        .await;
     assert_eq!(pat_login(&app, "alice", &old).await["success"], true);
     assert_eq!(pat_login(&app, "alice", &new).await["success"], true);
     app.advance(24 * 3_600);

@@ -237,6 +237,11 @@ fn rotate(
     hours: Option<u32>,
 ) -> Result<Answer> {
     let i = index(user, name)?;
+    if let Some(to) = &user.pats[i].rotated_to {
+        return Err(invalid(format!(
+            "Token '{name}' is the old secret of a rotation of '{to}'; rotate '{to}' instead."
+        )));
+    }
     if user.pats.len() >= 2 * MAX_PATS_PER_USER {
         return Err(invalid(format!(
             "User '{}' has too many rotated programmatic access tokens still in their grace period; remove some first.",
