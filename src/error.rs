@@ -41,6 +41,13 @@ pub enum Error {
     /// A key-pair login failed; one answer whatever the reason.
     #[error("JWT token is invalid.")]
     InvalidJwt,
+    /// A programmatic access token login failed (bad, expired, disabled or removed token): one
+    /// answer whatever the reason.
+    #[error("Programmatic access token is invalid.")]
+    InvalidPat,
+    /// A PAT login of a user under no network policy, while the authentication policy requires one.
+    #[error("Network policy is required.")]
+    NetworkPolicyRequired,
     #[error("User access disabled. Contact your local system administrator.")]
     UserDisabled,
     #[error(

@@ -113,6 +113,11 @@ async fn setup(app: &TestApp) -> World {
         assert_eq!(v["success"], true, "{sql}: {v}");
     }
     let victim = app.login_as("victim", VICTIM_PASSWORD).await;
+    // A programmatic access token the corpus must leave as it is.
+    let (_, v) = app
+        .query(&victim.session, "ALTER USER ADD PAT kept COMMENT = 'kept'")
+        .await;
+    assert_eq!(v["success"], true, "{v}");
     World { admin, victim }
 }
 
@@ -128,6 +133,7 @@ async fn snapshot(app: &TestApp, w: &World) -> Vec<Value> {
         (&w.admin.session, "SHOW NETWORK POLICIES"),
         (&w.admin.session, "DESC USER victim"),
         (&w.admin.session, "DESC USER svc_key"),
+        (&w.admin.session, "SHOW USER PATS FOR USER victim"),
         (&w.admin.session, context),
         (&w.victim.session, context),
     ] {
@@ -190,6 +196,7 @@ async fn hostile_requests_get_errors_and_change_nothing(app: TestApp) {
     cases.extend(token_cases(&w));
     cases.extend(key_pair_cases());
     cases.extend(sql_cases(&w));
+    cases.extend(pat_cases(&w));
     assert!(cases.len() >= 200, "only {} cases", cases.len());
     let wrong = run(&app, &cases).await;
     assert!(
@@ -921,6 +928,175 @@ fn key_pair_cases() -> Vec<Case> {
 
 // ---------------------------------------------------------------------------------------------------
 // SQL.
+
+/// Programmatic access tokens: statements that must fail (bad values, other users' tokens from
+/// PUBLIC, overlong names) and PAT logins with garbage, empty, overlong or misplaced secrets.
+fn pat_cases(w: &World) -> Vec<Case> {
+    let public = w.victim.session.as_str();
+    let admin = w.admin.session.as_str();
+    let long = "n".repeat(300);
+    let mut cases = Vec::new();
+    let statements = [
+        (public, "ALTER USER embucket ADD PAT mine".to_string()),
+        (public, "ALTER USER svc_key ADD PAT mine".to_string()),
+        (public, "ALTER USER embucket REMOVE PAT x".to_string()),
+        (public, "ALTER USER embucket ROTATE PAT x".to_string()),
+        (public, "SHOW USER PATS FOR USER embucket".to_string()),
+        (public, "ALTER USER ADD PAT kept".to_string()),
+        (
+            public,
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 'abc'".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = abc".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 0".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 366".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = -5".to_string(),
+        ),
+        (
+            public,
+            format!("ALTER USER ADD PAT x DAYS_TO_EXPIRY = 9{}", "9".repeat(400)),
+        ),
+        (
+            public,
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 1e3".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = (1, 2)".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER ADD PAT x MINS_TO_BYPASS_NETWORK_POLICY_REQUIREMENT = 99999999".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER ADD PAT x ROLE_RESTRICTION = accountadmin".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER ADD PAT x ROLE_RESTRICTION = ''".to_string(),
+        ),
+        (public, "ALTER USER ADD PAT x SHOE_SIZE = 42".to_string()),
+        (
+            public,
+            format!("ALTER USER ADD PAT x COMMENT = '{}'", "c".repeat(5_000)),
+        ),
+        (public, format!("ALTER USER ADD PAT {long}")),
+        (public, format!("ALTER USER ADD PAT \"{long}\"")),
+        (public, "ALTER USER ADD PAT \"\"".to_string()),
+        (public, "ALTER USER ADD PAT".to_string()),
+        (
+            public,
+            "ALTER USER ADD PROGRAMMATIC ACCESS kept".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER MODIFY PAT kept SET DAYS_TO_EXPIRY = 1".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER MODIFY PAT kept SET DISABLED = maybe".to_string(),
+        ),
+        (public, "ALTER USER MODIFY PAT kept SET".to_string()),
+        (
+            public,
+            "ALTER USER MODIFY PAT kept RENAME TO kept".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER MODIFY PAT nope SET COMMENT = 'x'".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER ROTATE PAT kept EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 100000".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER ROTATE PAT kept EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 'soon'".to_string(),
+        ),
+        (public, "ALTER USER REMOVE PAT nope".to_string()),
+        (
+            public,
+            "ALTER USER REMOVE PAT kept; DROP USER victim".to_string(),
+        ),
+        (
+            public,
+            "ALTER USER victim ADD PAT x; ALTER USER victim REMOVE PAT kept".to_string(),
+        ),
+        (public, "SHOW USER PATS FOR USER".to_string()),
+        (public, "SHOW USER PATS FOR embucket".to_string()),
+        (admin, "ALTER USER nobody REMOVE PAT kept".to_string()),
+        (
+            admin,
+            "ALTER USER victim ADD PAT x ROLE_RESTRICTION = nobody".to_string(),
+        ),
+    ];
+    for (token, sql) in statements {
+        cases.push(query(format!("PAT statement {sql:.80}"), token, &sql));
+    }
+    let login = |label: &str, data: Value| {
+        let mut body = json!({"data": {"ACCOUNT_NAME": "acme", "LOGIN_NAME": "victim",
+            "AUTHENTICATOR": "PROGRAMMATIC_ACCESS_TOKEN"}});
+        for (k, v) in data.as_object().expect("an object") {
+            body["data"][k] = v.clone();
+        }
+        Case::json(format!("PAT login: {label}"), LOGIN, &body)
+    };
+    for (label, data) in [
+        ("garbage token", json!({"TOKEN": "garbage"})),
+        ("empty token", json!({"TOKEN": ""})),
+        ("no token", json!({})),
+        ("null token", json!({"TOKEN": null})),
+        ("numeric token", json!({"TOKEN": 12345})),
+        ("object token", json!({"TOKEN": {"a": 1}})),
+        ("overlong token", json!({"TOKEN": "p".repeat(20_000)})),
+        ("overlong password", json!({"PASSWORD": "p".repeat(20_000)})),
+        ("prefix only", json!({"TOKEN": "sgpat_"})),
+        (
+            "a session token as the PAT",
+            json!({"TOKEN": w.victim.session}),
+        ),
+        (
+            "a master token as the PAT",
+            json!({"TOKEN": w.victim.master}),
+        ),
+        (
+            "the victim's password as the PAT",
+            json!({"TOKEN": VICTIM_PASSWORD}),
+        ),
+        (
+            "unknown user",
+            json!({"LOGIN_NAME": "nobody", "TOKEN": "sgpat_x"}),
+        ),
+        (
+            "no login name",
+            json!({"LOGIN_NAME": null, "TOKEN": "sgpat_x"}),
+        ),
+        ("NUL in token", json!({"TOKEN": "sgpat_\u{0}x"})),
+        (
+            "other account",
+            json!({"ACCOUNT_NAME": "other", "TOKEN": "sgpat_x"}),
+        ),
+        (
+            "lower-case authenticator",
+            json!({"AUTHENTICATOR": "programmatic_access_tokenx", "TOKEN": "x"}),
+        ),
+    ] {
+        cases.push(login(label, data));
+    }
+    cases
+}
 
 fn sql_cases(w: &World) -> Vec<Case> {
     let public = w.victim.session.as_str();

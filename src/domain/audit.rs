@@ -10,6 +10,8 @@ use std::net::IpAddr;
 pub enum Method {
     Password,
     KeyPair,
+    /// A programmatic access token, as TOKEN or as the password.
+    Pat,
     Renew,
     Heartbeat,
     Logout,
@@ -21,6 +23,7 @@ impl Method {
         match self {
             Method::Password => "password",
             Method::KeyPair => "key_pair",
+            Method::Pat => "pat",
             Method::Renew => "renew",
             Method::Heartbeat => "heartbeat",
             Method::Logout => "logout",

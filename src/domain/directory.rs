@@ -83,6 +83,9 @@ pub struct User {
     /// account's).
     #[serde(default, flatten)]
     pub policies: AttachedPolicies,
+    /// Programmatic access tokens (secrets hashed), kept here so a PAT login is one read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pats: Vec<crate::domain::pats::Pat>,
     /// The store version this was read at (0: not read from the store).
     #[serde(skip)]
     pub version: u64,

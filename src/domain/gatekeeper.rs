@@ -11,7 +11,9 @@ use serde_json::Value;
 use super::audit::{Attempt, Method};
 use super::directory::{Directory, User};
 use super::keys::KeyCache;
+use super::login::Verified;
 use super::passwords::PasswordHasher;
+use super::policies::AuthMethod;
 use super::session::{Session, new_session_id};
 use super::tokens::{Claims, TokenError, TokenKind};
 use crate::domain::secret_source::{SecretMaterial, SecretSource};
@@ -65,7 +67,8 @@ pub struct LoginInput {
     pub account: Option<String>,
     pub login_name: Option<String>,
     pub password: Option<SecretString>,
-    /// The key-pair JWT (`AUTHENTICATOR=SNOWFLAKE_JWT`).
+    /// The key-pair JWT (`AUTHENTICATOR=SNOWFLAKE_JWT`) or the programmatic access token
+    /// (`AUTHENTICATOR=PROGRAMMATIC_ACCESS_TOKEN`).
     pub token: Option<SecretString>,
     pub authenticator: Option<String>,
     pub client_app: Option<String>,
@@ -85,6 +88,8 @@ pub struct LoginInput {
 
 #[derive(Debug)]
 pub struct LoginOutcome {
+    /// The method whose credentials succeeded (a PAT given as a password counts as a PAT).
+    pub method: AuthMethod,
     pub session: Session,
     pub session_token: String,
     pub master_token: String,
@@ -201,7 +206,7 @@ impl Gatekeeper {
         self.seed_demo_user().await?;
         let now = self.now();
         let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
-        let (user, account) = match authenticator.as_deref() {
+        let verified = match authenticator.as_deref() {
             None | Some("") | Some("SNOWFLAKE") => {
                 attempt.method = Some(Method::Password);
                 self.password_login(input, now).await?
@@ -210,16 +215,30 @@ impl Gatekeeper {
                 attempt.method = Some(Method::KeyPair);
                 self.key_pair_login(input, now).await?
             }
+            Some("PROGRAMMATIC_ACCESS_TOKEN") => {
+                attempt.method = Some(Method::Pat);
+                self.pat_login(input, now).await?
+            }
             Some(other) => {
                 return Err(Error::BadRequest(format!(
                     "Authenticator '{other}' is not supported."
                 )));
             }
         };
+        if verified.method == AuthMethod::ProgrammaticAccessToken {
+            attempt.method = Some(Method::Pat);
+        }
+        let Verified {
+            user,
+            account,
+            method,
+            role_restriction,
+        } = verified;
         if user.disabled {
             return Err(Error::UserDisabled);
         }
-        let context = super::login::initial_context(&user, input)?;
+        let mut context = super::login::initial_context(&user, input)?;
+        super::login::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the
         // tokens are signed with the secret in force now, not one a rotation has since retired.
         let secrets = self.secrets.current();
@@ -232,6 +251,7 @@ impl Gatekeeper {
             expires_at: now.saturating_add(self.settings.master_ttl),
             client_app: input.client_app.clone(),
             user_id: user.id.clone(),
+            role_restriction,
             ..Session::default()
         };
         let host = input.host.as_deref();
@@ -256,6 +276,7 @@ impl Gatekeeper {
             self.settings.master_ttl,
         );
         Ok(LoginOutcome {
+            method,
             session_token,
             master_token,
             session_ttl: self.settings.session_ttl,

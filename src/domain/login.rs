@@ -11,8 +11,38 @@ use super::directory::{User, UserType, canonical_ip};
 use super::gatekeeper::{Gatekeeper, LoginInput};
 use super::ident::{Identifier, account_name};
 use super::keys::{claimed_identity, signature_valid};
+use super::pats::{self, Pat, PatStatus};
+use super::policies::{AuthMethod, AuthenticationPolicy, NetworkPolicyEvaluation, PatPolicy};
 use super::session::SessionContext;
 use crate::error::{Error, Result};
+
+/// A login whose credentials were checked: the user, the account, the method that succeeded (a PAT
+/// given as a password is [`AuthMethod::ProgrammaticAccessToken`]) and, for a PAT with a
+/// ROLE_RESTRICTION, the role the session is held to.
+pub(super) struct Verified {
+    pub user: User,
+    pub account: String,
+    pub method: AuthMethod,
+    pub role_restriction: Option<String>,
+}
+
+impl Verified {
+    fn by(user: User, account: String, method: AuthMethod) -> Self {
+        Self {
+            user,
+            account,
+            method,
+            role_restriction: None,
+        }
+    }
+
+    fn by_pat(user: User, account: String, pat: &Pat) -> Self {
+        Self {
+            role_restriction: pat.role_restriction.clone(),
+            ..Self::by(user, account, AuthMethod::ProgrammaticAccessToken)
+        }
+    }
+}
 
 impl Gatekeeper {
     /// The user's network policy, else the account's, must admit the client; checked before any
@@ -41,11 +71,7 @@ impl Gatekeeper {
         }
     }
 
-    pub(super) async fn password_login(
-        &self,
-        input: &LoginInput,
-        now: u64,
-    ) -> Result<(User, String)> {
+    pub(super) async fn password_login(&self, input: &LoginInput, now: u64) -> Result<Verified> {
         let Some(account) = self.account_for(input.account.as_deref()) else {
             tracing::info!("login refused: the account named is not the one served");
             return Err(Error::InvalidCredentials);
@@ -69,6 +95,17 @@ impl Gatekeeper {
         }
         let empty = SecretString::from("");
         let password = input.password.as_ref().unwrap_or(&empty);
+        // A PAT given as the password: a cheap hash, before the argon2 work.
+        if let Some(user) = &user
+            && let Some(pat) = pats::find(&user.pats, password)
+            && pat.status(now) == PatStatus::Active
+        {
+            self.check_pat_network_requirement(user, pat, now).await?;
+            if failures.count > 0 {
+                self.store.clear_failures(&counter).await?;
+            }
+            return Ok(Verified::by_pat(user.clone(), account, pat));
+        }
         let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
         // One argon2 verification on every path, so timing does not tell which check failed.
         let matches = self.hasher.verify(password, hash).await?;
@@ -83,7 +120,7 @@ impl Gatekeeper {
                 if failures.count > 0 {
                     self.store.clear_failures(&counter).await?;
                 }
-                Ok((user, account))
+                Ok(Verified::by(user, account, AuthMethod::Password))
             }
             _ => {
                 self.count_failure(&counter, input.request_id.as_deref(), now)
@@ -119,11 +156,77 @@ impl Gatekeeper {
         }
     }
 
-    pub(super) async fn key_pair_login(
-        &self,
-        input: &LoginInput,
-        now: u64,
-    ) -> Result<(User, String)> {
+    /// `AUTHENTICATOR=PROGRAMMATIC_ACCESS_TOKEN`: the PAT is the TOKEN (or, from the Node driver,
+    /// the PASSWORD). Every refusal of the token is the same 394400, and counts toward the lock.
+    pub(super) async fn pat_login(&self, input: &LoginInput, now: u64) -> Result<Verified> {
+        let Some(account) = self.account_for(input.account.as_deref()) else {
+            tracing::info!("PAT login refused: the account named is not the one served");
+            return Err(Error::InvalidPat);
+        };
+        let login = input
+            .login_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| Error::BadRequest("LOGIN_NAME is required.".into()))?;
+        let secret = input
+            .token
+            .as_ref()
+            .or(input.password.as_ref())
+            .ok_or(Error::InvalidPat)?;
+        let user = self.directory.user_by_login(login).await?;
+        let policy = self.pat_policy(user.as_ref()).await?;
+        if policy.network_policy_evaluation != NetworkPolicyEvaluation::NotEnforced {
+            self.check_network_policy(user.as_ref(), input.client_ip)
+                .await?;
+        }
+        let counter = user
+            .as_ref()
+            .map_or_else(|| login.to_uppercase(), |u| u.name.clone());
+        let failures = self.store.failures(&counter, now).await?;
+        if failures.count >= self.settings.lockout_failures {
+            return Err(self.locked());
+        }
+        let found = user.as_ref().and_then(|u| {
+            pats::find(&u.pats, secret)
+                .filter(|p| p.status(now) == PatStatus::Active)
+                .map(|p| (u, p))
+        });
+        let Some((user, pat)) = found else {
+            tracing::info!("PAT login refused: no active token with that secret");
+            self.count_failure(&counter, input.request_id.as_deref(), now)
+                .await?;
+            return Err(Error::InvalidPat);
+        };
+        self.check_pat_network_requirement(user, pat, now).await?;
+        if failures.count > 0 {
+            self.store.clear_failures(&counter).await?;
+        }
+        Ok(Verified::by_pat(user.clone(), account, pat))
+    }
+
+    async fn pat_policy(&self, user: Option<&User>) -> Result<PatPolicy> {
+        let account = self.directory.account().await?;
+        let policy: AuthenticationPolicy = self.directory.effective_policy(user, &account).await?;
+        Ok(policy.pat_policy)
+    }
+
+    /// Under ENFORCED_REQUIRED a PAT works only for a user under a network policy (their own or
+    /// the account's), unless the token's bypass window is open. Checked after the token, so the
+    /// answer tells nothing to someone without it.
+    async fn check_pat_network_requirement(&self, user: &User, pat: &Pat, now: u64) -> Result<()> {
+        let policy = self.pat_policy(Some(user)).await?;
+        if policy.network_policy_evaluation != NetworkPolicyEvaluation::EnforcedRequired
+            || pat.bypasses_network_requirement(now)
+            || self.directory.policy_for(Some(user)).await?.is_some()
+        {
+            return Ok(());
+        }
+        tracing::info!(user = ?user.name, "PAT login refused: the user is under no network policy");
+        Err(Error::NetworkPolicyRequired)
+    }
+
+    pub(super) async fn key_pair_login(&self, input: &LoginInput, now: u64) -> Result<Verified> {
         let refused = |why: &str| {
             // The reason goes to the log only; the client always gets 390144.
             tracing::info!(reason = why, "key-pair login refused");
@@ -164,7 +267,7 @@ impl Gatekeeper {
         if !signature_valid(token, &key) {
             return Err(refused("bad signature"));
         }
-        Ok((user, id.account))
+        Ok(Verified::by(user, id.account, AuthMethod::Keypair))
     }
 }
 
@@ -199,6 +302,29 @@ pub(super) fn initial_context(user: &User, input: &LoginInput) -> Result<Session
         role: Some(role),
         parameters: Default::default(),
     })
+}
+
+/// A PAT with a ROLE_RESTRICTION holds the session to that role: another role asked for is
+/// refused, and the restriction must still be granted.
+pub(super) fn restrict_role(
+    user: &User,
+    input: &LoginInput,
+    context: &mut SessionContext,
+    restriction: Option<&str>,
+) -> Result<()> {
+    let Some(only) = restriction else {
+        return Ok(());
+    };
+    if let Some(asked) = normalise(&input.role)
+        && asked != only
+    {
+        return Err(Error::RoleNotGranted(asked));
+    }
+    if !user.effective_roles().contains(only) {
+        return Err(Error::RoleNotGranted(only.to_string()));
+    }
+    context.role = Some(only.to_string());
+    Ok(())
 }
 
 fn normalise(raw: &Option<String>) -> Option<String> {

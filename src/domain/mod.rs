@@ -10,6 +10,7 @@ pub mod keys;
 pub mod login;
 pub mod parameters;
 pub mod passwords;
+pub mod pats;
 pub mod policies;
 pub mod query;
 pub mod secret_source;

@@ -27,6 +27,8 @@ pub struct QueryContext {
     pub user_record: User,
     pub context: SessionContext,
     pub client_ip: Option<IpAddr>,
+    /// The role a PAT's ROLE_RESTRICTION holds the session to.
+    pub role_restriction: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +89,7 @@ impl Gatekeeper {
             user_record: user,
             context: session.context.clone(),
             client_ip,
+            role_restriction: session.role_restriction.clone(),
         };
         // The SQL text is never logged: administration statements carry passwords and keys.
         tracing::info!(
@@ -102,9 +105,11 @@ impl Gatekeeper {
             client_ip = %super::audit::ip_text(ctx.client_ip),
             "query context resolved"
         );
+        // PAT statements are allowed to any role for one's own user: authorised where they run.
         let role_checked = front_end
             .is_admin(sql_text)
-            .map_err(|r| sql_error(&ctx, r))?;
+            .map_err(|r| sql_error(&ctx, r))?
+            && !front_end.is_pat(sql_text);
         if role_checked && let Err(e) = self.check_admin_role(&ctx).await {
             return Err(e.with_query_id(&ctx.query_id));
         }
@@ -151,6 +156,16 @@ impl Gatekeeper {
             }
             UseTarget::Warehouse(wh) => context.warehouse = Some(wh.into_string()),
             UseTarget::Role(role) => {
+                if let Some(only) = ctx.role_restriction.as_deref()
+                    && only != role.as_str()
+                {
+                    return Err(Error::sql(
+                        SqlErrorKind::InsufficientPrivileges,
+                        format!(
+                            "SQL access control error:\nThis session's programmatic access token is restricted to role '{only}'; USE ROLE {role} is not allowed."
+                        ),
+                    ));
+                }
                 let granted = ctx.user_record.effective_roles();
                 if !granted.contains(role.as_str()) {
                     return Err(Error::sql(
@@ -214,7 +229,7 @@ impl Gatekeeper {
         role_checked: bool,
     ) -> Result<QueryOutcome> {
         // A front end whose `is_admin` missed this statement still gets it checked.
-        if !role_checked {
+        if !role_checked && !matches!(statement, AdminCommand::Pat(_)) {
             self.check_admin_role(ctx).await?;
         }
         let role = ctx.context.role.as_deref().unwrap_or("PUBLIC");
@@ -222,6 +237,7 @@ impl Gatekeeper {
             directory: &self.directory,
             client_ip: ctx.client_ip,
             role,
+            user: &ctx.user,
             now: self.now(),
         };
         let (kind, object) = statement.audit_label();

@@ -57,6 +57,9 @@ pub struct Session {
     pub previous_token_id: Option<String>,
     #[serde(default)]
     pub renewed_at: u64,
+    /// The role a programmatic access token with a ROLE_RESTRICTION holds the session to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_restriction: Option<String>,
 }
 
 impl Session {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
 use crate::error::Error;
-use crate::snowflake::{Envelope, SqlErrorData, codes};
+use crate::snowflake::{Envelope, PatRetryData, SqlErrorData, codes};
 
 /// The Snowflake code of a refused request, put on the response so the request log can name it.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +52,10 @@ impl IntoResponse for Error {
                 type_: "COMPILATION",
             };
             let envelope = Envelope::failure(code, message, Some(data));
+            return (StatusCode::OK, Extension(Refusal(code)), Json(envelope)).into_response();
+        }
+        if let Error::InvalidPat = &self {
+            let envelope = Envelope::failure(code, message, Some(PatRetryData::new()));
             return (StatusCode::OK, Extension(Refusal(code)), Json(envelope)).into_response();
         }
         let envelope = Envelope::<()>::failure(code, message, None);

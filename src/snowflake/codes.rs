@@ -48,6 +48,10 @@ pub const INTERNAL_ERROR: &str = "000603";
 pub const SERVICE_UNAVAILABLE: &str = "390503";
 pub const ROLE_NOT_GRANTED: &str = "390189";
 pub const IP_NOT_ALLOWED: &str = "390422";
+/// A programmatic access token login failed; the body carries `nextAction: RETRY_LOGIN`.
+pub const PAT_INVALID: &str = "394400";
+/// A PAT login needs its user under a network policy (the authentication policy's PAT_POLICY).
+pub const NETWORK_POLICY_REQUIRED: &str = "390432";
 
 use crate::error::{Error, SqlErrorKind};
 
@@ -61,6 +65,8 @@ pub fn of(error: &Error) -> &'static str {
         | Error::NotFound(_) => BAD_REQUEST,
         Error::InvalidCredentials => INCORRECT_USERNAME_OR_PASSWORD,
         Error::InvalidJwt => INVALID_JWT,
+        Error::InvalidPat => PAT_INVALID,
+        Error::NetworkPolicyRequired => NETWORK_POLICY_REQUIRED,
         Error::UserDisabled => USER_DISABLED,
         Error::UserLocked { .. } => USER_LOCKED,
         Error::RoleNotGranted(_) => ROLE_NOT_GRANTED,

@@ -54,6 +54,31 @@ impl Envelope<()> {
     }
 }
 
+/// `data` of a refused PAT login (394400), as Snowflake sends it: the driver is to log in again.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatRetryData {
+    pub next_action: &'static str,
+    pub authn_method: &'static str,
+    pub sign_in_options: Map<String, Value>,
+}
+
+impl PatRetryData {
+    pub fn new() -> Self {
+        Self {
+            next_action: "RETRY_LOGIN",
+            authn_method: "PAT",
+            sign_in_options: Map::new(),
+        }
+    }
+}
+
+impl Default for PatRetryData {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Query-string parameters of the login request (§1.1). Python says `request_id`, the others `requestId`.
 #[derive(Debug, Default, Deserialize)]
 pub struct LoginParams {

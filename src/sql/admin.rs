@@ -7,7 +7,8 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 
 use super::{limits, properties};
 use crate::domain::admin::command::{
-    AdminCommand, CreateMode, GrantCommand, PolicyCommand, RoleCommand, ShowCommand, UserCommand,
+    AdminCommand, CreateMode, GrantCommand, PatAction, PatCommand, PolicyCommand, RoleCommand,
+    ShowCommand, UserCommand,
 };
 use crate::domain::ident::Identifier;
 use crate::domain::statement::SqlRejection;
@@ -71,6 +72,33 @@ fn typed<T>(
 pub fn is_admin(sql: &str) -> bool {
     classify(sql).is_some()
 }
+
+/// Whether the statement is about programmatic access tokens (`ALTER USER [IF EXISTS] [u]
+/// ADD|MODIFY|ROTATE|REMOVE PAT …`, `SHOW USER PATS …`), from its first words alone: these are
+/// allowed to any role for the session's own user, so they pass the early role check and are
+/// authorised where they run.
+pub fn is_pat(sql: &str) -> bool {
+    let Some(head) = limits::head_tokens(sql, PAT_HEAD_TOKENS) else {
+        return false;
+    };
+    let mut p = Parser {
+        tokens: head,
+        pos: 0,
+    };
+    if p.eat_kw("SHOW") {
+        return p.eat_kw("USER") && (p.peek_kw("PATS") || p.peek_kw("PROGRAMMATIC"));
+    }
+    if !(p.eat_kw("ALTER") && p.eat_kw("USER")) {
+        return false;
+    }
+    if p.peek_kw("IF") {
+        p.pos += 2;
+    }
+    p.at_pat_verb() || (p.ident().is_ok() && p.at_pat_verb())
+}
+
+/// `ALTER USER IF EXISTS name MODIFY PROGRAMMATIC`: seven words decide a PAT statement.
+const PAT_HEAD_TOKENS: usize = 7;
 
 /// Administrative statements have at most this many words before their object's name.
 const HEAD_TOKENS: usize = 6;
@@ -165,6 +193,28 @@ impl Parser {
 
     fn peek_kw(&self, kw: &str) -> bool {
         matches!(self.peek(), Some(Token::Word(Word { value, quote_style: None, .. })) if value.eq_ignore_ascii_case(kw))
+    }
+
+    fn peek_kw_at(&self, offset: usize, kw: &str) -> bool {
+        matches!(self.tokens.get(self.pos + offset), Some(Token::Word(Word { value, quote_style: None, .. })) if value.eq_ignore_ascii_case(kw))
+    }
+
+    /// At `ADD|MODIFY|ROTATE|REMOVE PAT|PROGRAMMATIC`.
+    fn at_pat_verb(&self) -> bool {
+        ["ADD", "MODIFY", "ROTATE", "REMOVE"]
+            .iter()
+            .any(|v| self.peek_kw(v))
+            && (self.peek_kw_at(1, "PAT") || self.peek_kw_at(1, "PROGRAMMATIC"))
+    }
+
+    /// `PAT` or `PROGRAMMATIC ACCESS TOKEN` (`PATS` / `… TOKENS` when `plural`).
+    fn pat_object(&mut self, plural: bool) -> Result<(), SqlRejection> {
+        if self.eat_kw(if plural { "PATS" } else { "PAT" }) {
+            return Ok(());
+        }
+        self.expect_kw("PROGRAMMATIC")?;
+        self.expect_kw("ACCESS")?;
+        self.expect_kw(if plural { "TOKENS" } else { "TOKEN" })
     }
 
     fn eat_kw(&mut self, kw: &str) -> bool {
@@ -384,6 +434,10 @@ impl Parser {
 
     fn show_head(&mut self) -> Result<Head, SqlRejection> {
         self.eat_kw("TERSE");
+        if self.eat_kw("USER") {
+            self.pat_object(true)?;
+            return Ok(Head::ShowPats);
+        }
         if self.eat_kw("USERS") {
             return Ok(Head::Show(Kind::User));
         }
@@ -446,7 +500,87 @@ impl Parser {
                 }))
             }
             Head::Grant(grant) => self.grant(grant),
+            Head::ShowPats => {
+                let user = match self.eat_kw("FOR") {
+                    true => {
+                        self.expect_kw("USER")?;
+                        Some(self.ident()?)
+                    }
+                    false => None,
+                };
+                Ok(AdminCommand::Pat(PatCommand {
+                    user,
+                    if_exists: false,
+                    action: PatAction::Show,
+                }))
+            }
         }
+    }
+
+    /// After `ALTER USER [IF EXISTS] [name]`, at `ADD|MODIFY|ROTATE|REMOVE`.
+    fn pat(
+        &mut self,
+        user: Option<Identifier>,
+        if_exists: bool,
+    ) -> Result<AdminCommand, SqlRejection> {
+        let verb = match self.next() {
+            Some(Token::Word(w)) => w.value.to_ascii_uppercase(),
+            _ => return Err(self.unexpected()),
+        };
+        self.pat_object(false)?;
+        let action = match verb.as_str() {
+            "ADD" => {
+                let if_not_exists = self.if_not_exists()?;
+                let name = self.ident()?;
+                let properties = self
+                    .properties()?
+                    .iter()
+                    .map(|p| properties::pat_add(&p.name, &p.value))
+                    .collect::<Result<_, _>>()?;
+                PatAction::Add {
+                    name,
+                    if_not_exists,
+                    properties,
+                }
+            }
+            "MODIFY" => {
+                let name = self.ident()?;
+                if self.eat_kw("RENAME") {
+                    self.expect_kw("TO")?;
+                    let to = self.ident()?;
+                    PatAction::Modify {
+                        name,
+                        properties: Vec::new(),
+                        rename: Some(to),
+                    }
+                } else {
+                    PatAction::Modify {
+                        name,
+                        properties: typed(self.alter()?, properties::pat_modify)?,
+                        rename: None,
+                    }
+                }
+            }
+            "ROTATE" => {
+                let name = self.ident()?;
+                let mut hours = None;
+                for p in self.properties()? {
+                    hours = Some(properties::pat_rotate(&p.name, &p.value)?);
+                }
+                PatAction::Rotate {
+                    name,
+                    expire_rotated_after_hours: hours,
+                }
+            }
+            _ => PatAction::Remove {
+                name: self.ident()?,
+            },
+        };
+        Ok(AdminCommand::Pat(PatCommand {
+            user,
+            if_exists,
+            action,
+        }))
     }
 
     fn create(&mut self, or_replace: bool, kind: Kind) -> Result<AdminCommand, SqlRejection> {
@@ -483,7 +617,14 @@ impl Parser {
 
     fn alter_object(&mut self, kind: Kind) -> Result<AdminCommand, SqlRejection> {
         let if_exists = self.if_exists()?;
+        let is_user = matches!(kind, Kind::User);
+        if is_user && self.at_pat_verb() {
+            return self.pat(None, if_exists);
+        }
         let name = self.ident()?;
+        if is_user && self.at_pat_verb() {
+            return self.pat(Some(name), if_exists);
+        }
         let alter = self.alter()?;
         Ok(match kind {
             Kind::NetworkPolicy => AdminCommand::NetworkPolicy(PolicyCommand::Alter {
@@ -551,6 +692,7 @@ enum Head {
     Describe(Kind),
     Show(Kind),
     Grant(bool),
+    ShowPats,
 }
 
 #[cfg(test)]
@@ -667,6 +809,81 @@ mod tests {
             parse("alter account unset network_policy").unwrap(),
             AdminCommand::Account(AccountCommand::NetworkPolicy(None))
         ));
+    }
+
+    #[test]
+    fn pat_statements() {
+        for (sql, yes) in [
+            ("ALTER USER ADD PAT t", true),
+            ("alter user add programmatic access token t", true),
+            (
+                "ALTER USER IF EXISTS u MODIFY PAT t SET DISABLED = TRUE",
+                true,
+            ),
+            (
+                "ALTER USER \"Mixed\" ROTATE PROGRAMMATIC ACCESS TOKEN t",
+                true,
+            ),
+            ("/* c */ ALTER USER u REMOVE PAT t", true),
+            ("SHOW USER PATS", true),
+            ("show user programmatic access tokens for user u", true),
+            ("ALTER USER add SET COMMENT = 'x'", false),
+            ("ALTER USER u SET PASSWORD = 'p'", false),
+            ("SHOW USERS", false),
+            ("SELECT 1", false),
+        ] {
+            assert_eq!(is_pat(sql), yes, "{sql}");
+        }
+        let AdminCommand::Pat(c) = parse(
+            "ALTER USER IF EXISTS u ADD PAT IF NOT EXISTS t ROLE_RESTRICTION = r DAYS_TO_EXPIRY = 3 \
+             MINS_TO_BYPASS_NETWORK_POLICY_REQUIREMENT = 5 COMMENT = 'c'",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.user, Some(id("U")));
+        assert!(c.if_exists);
+        let PatAction::Add {
+            name,
+            if_not_exists: true,
+            properties,
+        } = c.action
+        else {
+            panic!()
+        };
+        assert_eq!(name, id("T"));
+        assert_eq!(properties.len(), 4);
+        assert!(matches!(
+            parse("ALTER USER MODIFY PAT t RENAME TO u").unwrap(),
+            AdminCommand::Pat(PatCommand {
+                user: None,
+                action: PatAction::Modify {
+                    rename: Some(_),
+                    ..
+                },
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("SHOW USER PATS FOR USER bob").unwrap(),
+            AdminCommand::Pat(PatCommand {
+                user: Some(_),
+                action: PatAction::Show,
+                ..
+            })
+        ));
+        for sql in [
+            "ALTER USER ADD PAT t DAYS_TO_EXPIRY = 'x'",
+            "ALTER USER ADD PAT t DAYS_TO_EXPIRY = 0",
+            "ALTER USER ADD PAT t DISABLED = TRUE",
+            "ALTER USER MODIFY PAT t SET ROLE_RESTRICTION = r",
+            "ALTER USER ROTATE PAT t EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 169",
+        ] {
+            assert!(
+                matches!(parse(sql), Err(SqlRejection::InvalidValue(_))),
+                "{sql}"
+            );
+        }
     }
 
     #[test]

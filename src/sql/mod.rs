@@ -35,6 +35,10 @@ impl SqlFrontEnd for FrontEnd {
     fn parse(&self, sql: &str) -> Result<Statement, SqlRejection> {
         parse_statement(sql)
     }
+
+    fn is_pat(&self, sql: &str) -> bool {
+        admin::is_pat(sql)
+    }
 }
 
 /// Parses one statement of either family. The text is measured against [`limits`] first.

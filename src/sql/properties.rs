@@ -7,10 +7,13 @@
 use secrecy::SecretString;
 
 use super::admin::Value;
-use crate::domain::admin::command::{AccountCommand, IpEntry, PolicyProperty, UserProperty};
+use crate::domain::admin::command::{
+    AccountCommand, IpEntry, PatProperty, PolicyProperty, UserProperty,
+};
 use crate::domain::directory::{NetworkPolicy, RsaKey, UserType};
 use crate::domain::ident::Identifier;
 use crate::domain::keys::parse_public_key;
+use crate::domain::pats::{MAX_BYPASS_MINUTES, MAX_COMMENT_CHARS, MAX_ROTATED_GRACE_HOURS};
 use crate::domain::statement::SqlRejection;
 
 type Typed<T> = Result<T, SqlRejection>;
@@ -37,6 +40,80 @@ pub fn user(name: &str, value: Option<&Value>) -> Typed<UserProperty> {
         "EMAIL" => UserProperty::Email(given(name, value, text)?),
         other => return Err(invalid(format!("Invalid property '{other}' for USER."))),
     })
+}
+
+/// One property of `ALTER USER … ADD PAT`.
+pub fn pat_add(name: &str, value: &Value) -> Typed<PatProperty> {
+    Ok(match name {
+        "ROLE_RESTRICTION" => PatProperty::RoleRestriction(identifier(name, value)?),
+        "DAYS_TO_EXPIRY" => PatProperty::DaysToExpiry(number(name, value, 1, u32::MAX)?),
+        "MINS_TO_BYPASS_NETWORK_POLICY_REQUIREMENT" => {
+            PatProperty::MinsToBypassNetworkPolicy(Some(bypass(name, value)?))
+        }
+        "COMMENT" => PatProperty::Comment(Some(pat_comment(name, value)?)),
+        other => {
+            return Err(invalid(format!(
+                "Invalid property '{other}' for PROGRAMMATIC ACCESS TOKEN."
+            )));
+        }
+    })
+}
+
+/// One property of `ALTER USER … MODIFY PAT … SET|UNSET`.
+pub fn pat_modify(name: &str, value: Option<&Value>) -> Typed<PatProperty> {
+    Ok(match name {
+        "DISABLED" => PatProperty::Disabled(given(name, value, boolean)?),
+        "MINS_TO_BYPASS_NETWORK_POLICY_REQUIREMENT" => {
+            PatProperty::MinsToBypassNetworkPolicy(given(name, value, bypass)?)
+        }
+        "COMMENT" => PatProperty::Comment(given(name, value, pat_comment)?),
+        other => {
+            return Err(invalid(format!(
+                "Invalid property '{other}' for ALTER USER … MODIFY PROGRAMMATIC ACCESS TOKEN."
+            )));
+        }
+    })
+}
+
+/// `EXPIRE_ROTATED_TOKEN_AFTER_HOURS` of `ALTER USER … ROTATE PAT`.
+pub fn pat_rotate(name: &str, value: &Value) -> Typed<u32> {
+    match name {
+        "EXPIRE_ROTATED_TOKEN_AFTER_HOURS" => number(name, value, 0, MAX_ROTATED_GRACE_HOURS),
+        other => Err(invalid(format!(
+            "Invalid property '{other}' for ALTER USER … ROTATE PROGRAMMATIC ACCESS TOKEN."
+        ))),
+    }
+}
+
+fn bypass(name: &str, value: &Value) -> Typed<u32> {
+    number(name, value, 0, MAX_BYPASS_MINUTES)
+}
+
+fn pat_comment(name: &str, value: &Value) -> Typed<String> {
+    let comment = text(name, value)?;
+    if comment.chars().count() > MAX_COMMENT_CHARS {
+        return Err(invalid(format!(
+            "{name} is longer than {MAX_COMMENT_CHARS} characters."
+        )));
+    }
+    Ok(comment)
+}
+
+/// A whole number from `min` to `max`, written as a number or a string of digits.
+fn number(name: &str, value: &Value, min: u32, max: u32) -> Typed<u32> {
+    let digits = match value {
+        Value::Number(n) | Value::Str(n) => n.trim(),
+        _ => "",
+    };
+    digits
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            invalid(format!(
+                "{name} must be a whole number from {min} to {max}."
+            ))
+        })
 }
 
 /// `f` applied to a given value; `None` (UNSET) stays `None`.

@@ -153,6 +153,9 @@ impl DynamoStore {
         if session.renewed_at > 0 {
             item.insert("renewed_at".into(), n(session.renewed_at));
         }
+        if let Some(role) = &session.role_restriction {
+            item.insert("role_restriction".into(), s(role));
+        }
         for (name, value) in CONTEXT_ATTRIBUTES
             .iter()
             .zip(context_values(&session.context))
@@ -196,6 +199,7 @@ impl DynamoStore {
             token_id: s("token_id").unwrap_or_default(),
             previous_token_id: s("prev_token_id").filter(|p| !p.is_empty()),
             renewed_at: n("renewed_at").unwrap_or(0),
+            role_restriction: s("role_restriction"),
         })
     }
 }

@@ -31,6 +31,8 @@ REPO_ROOT = e2e.REPO_ROOT
 CLIENTS = Path(__file__).resolve().parent
 VENVS = REPO_ROOT / ".venv-clients"
 KEY_USER = "MATRIX_SVC"
+# A person under a network policy admitting loopback, who logs in with a programmatic access token.
+PAT_USER = "MATRIX_PAT"
 
 
 @dataclass
@@ -101,6 +103,7 @@ class Matrix:
     recording: Recording
     key_path: Path
     tmp: Path
+    pat_secret: str = ""
 
     def env(self) -> dict[str, str]:
         """What every client script reads: where the server is and who logs in."""
@@ -116,6 +119,8 @@ class Matrix:
             "SG_PASSWORD": e2e.DEMO_PASSWORD,
             "SG_KEY_USER": KEY_USER,
             "SG_KEY_PATH": str(self.key_path),
+            "SG_PAT_USER": PAT_USER,
+            "SG_PAT": self.pat_secret,
             "HOME": str(self.tmp),
         }
 
@@ -157,17 +162,21 @@ def _matrix(tmp_path: Path, overrides: dict[str, str]) -> Iterator[Matrix]:
 
     with e2e.run_snowgate(tmp_path, {"SNOWGATE_STORE": "memory", **overrides}) as server:
         admin = server.connect()
-        admin.cursor().execute(
+        cur = admin.cursor()
+        cur.execute(
             f"CREATE USER {KEY_USER} TYPE=SERVICE DEFAULT_ROLE=PUBLIC "
             f"RSA_PUBLIC_KEY='{base64.b64encode(public).decode()}'"
         )
+        cur.execute("CREATE NETWORK POLICY matrix_loopback ALLOWED_IP_LIST=('127.0.0.1')")
+        cur.execute(f"CREATE USER {PAT_USER} NETWORK_POLICY=matrix_loopback")
+        pat_secret = cur.execute(f"ALTER USER {PAT_USER} ADD PAT matrix").fetchone()[1]
         admin.close()
         recording = Recording()
         proxy = _proxy(server.port, recording)
         thread = threading.Thread(target=proxy.serve_forever, daemon=True)
         thread.start()
         try:
-            yield Matrix(server, proxy.server_address[1], recording, key_path, tmp_path)
+            yield Matrix(server, proxy.server_address[1], recording, key_path, tmp_path, pat_secret)
         finally:
             proxy.shutdown()
             proxy.server_close()

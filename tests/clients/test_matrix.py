@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import CLIENTS, KEY_USER, Matrix, venv_bin
+from conftest import CLIENTS, KEY_USER, PAT_USER, Matrix, venv_bin
 
 LOGOUT = "/session?delete=true"
 
@@ -86,11 +86,13 @@ def test_snowflake_cli(matrix):
     cfg.write_text(
         f'[connections.pw]\n{common}user = "{e["SG_USER"]}"\npassword = "{e["SG_PASSWORD"]}"\n\n'
         f'[connections.kp]\n{common}user = "{KEY_USER}"\nauthenticator = "SNOWFLAKE_JWT"\n'
-        f'private_key_file = "{matrix.key_path}"\n'
+        f'private_key_file = "{matrix.key_path}"\n\n'
+        f'[connections.pat]\n{common}user = "{PAT_USER}"\nauthenticator = "PROGRAMMATIC_ACCESS_TOKEN"\n'
+        f'token = "{matrix.pat_secret}"\n'
     )
     cfg.chmod(0o600)
     snow = venv_bin("snowcli", "snow")
-    for conn, user in [("pw", e["SG_USER"]), ("kp", KEY_USER)]:
+    for conn, user in [("pw", e["SG_USER"]), ("kp", KEY_USER), ("pat", PAT_USER)]:
         proc = matrix.run(f"snow sql ({conn})", [snow, "--config-file", str(cfg), "sql", "-c", conn,
                                                  "-q", "select current_user()", "--format", "json"])
         assert proc.returncode == 0, proc.stderr[-4000:]
@@ -105,4 +107,4 @@ def test_node_snowflake_sdk(matrix):
     if not (CLIENTS / "node" / "node_modules" / "snowflake-sdk").is_dir():
         pytest.fail("tests/clients/node/node_modules missing: run tests/clients/install", pytrace=False)
     passed(matrix, "node snowflake-sdk", [node, str(CLIENTS / "node" / "client.js")])
-    assert matrix.recording.paths().count(LOGOUT) == 2
+    assert matrix.recording.paths().count(LOGOUT) == 3

@@ -129,6 +129,32 @@ def test_no_secret_reaches_the_log_at_trace_level(start_server):
     secrets["renewed session token"] = renewed["data"]["sessionToken"]
     assert server.post("/session/heartbeat", token=renewed["data"]["sessionToken"])["success"] is True
 
+    # Programmatic access tokens: made, used as TOKEN and as the password, rotated, refused.
+    cur = person.cursor()
+    cur.execute("ALTER USER ADD PROGRAMMATIC ACCESS TOKEN logs_pat MINS_TO_BYPASS_NETWORK_POLICY_REQUIREMENT = 5")
+    pat = cur.fetchone()[1]
+    cur.execute("ALTER USER ROTATE PAT logs_pat")
+    rotated_pat = cur.fetchone()[1]
+    cur.close()
+    secrets["PAT secret"] = pat
+    secrets["rotated PAT secret"] = rotated_pat
+    by_pat = server.connect(
+        user="person_logs", password=None, authenticator="PROGRAMMATIC_ACCESS_TOKEN", token=pat
+    )
+    secrets["PAT session token"] = session_token(by_pat)
+    assert server.connect(user="person_logs", password=rotated_pat).is_valid() is True
+    wrong_pat = "sgpat_wrong" + uuid.uuid4().hex
+    secrets["wrong PAT"] = wrong_pat
+    pat_body = {
+        "data": {
+            "ACCOUNT_NAME": ACCOUNT,
+            "LOGIN_NAME": "person_logs",
+            "AUTHENTICATOR": "PROGRAMMATIC_ACCESS_TOKEN",
+            "TOKEN": wrong_pat,
+        }
+    }
+    assert server.post("/session/v1/login-request", pat_body)["code"] == "394400"
+
     # Refused logins: a wrong password and a JWT signed by a key nobody registered.
     wrong = "wrong-pw-" + uuid.uuid4().hex
     secrets["wrong password"] = wrong

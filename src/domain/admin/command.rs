@@ -20,6 +20,8 @@ pub enum AdminCommand {
     Grant(GrantCommand),
     Account(AccountCommand),
     Show(ShowCommand),
+    /// Programmatic access tokens: allowed to any role for the session's own user.
+    Pat(PatCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -145,6 +147,74 @@ pub enum ShowCommand {
     DescribeNetworkPolicy { name: Identifier },
 }
 
+/// `ALTER USER [IF EXISTS] [<user>] ADD|MODIFY|ROTATE|REMOVE PAT …` and `SHOW USER PATS [FOR USER u]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatCommand {
+    /// `None`: the session's own user.
+    pub user: Option<Identifier>,
+    pub if_exists: bool,
+    pub action: PatAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatAction {
+    Add {
+        name: Identifier,
+        if_not_exists: bool,
+        properties: Vec<PatProperty>,
+    },
+    /// `SET` (`Some` values), `UNSET` (`None`) or `RENAME TO`.
+    Modify {
+        name: Identifier,
+        properties: Vec<PatProperty>,
+        rename: Option<Identifier>,
+    },
+    Rotate {
+        name: Identifier,
+        /// `EXPIRE_ROTATED_TOKEN_AFTER_HOURS`; `None`: Snowflake's default.
+        expire_rotated_after_hours: Option<u32>,
+    },
+    Remove {
+        name: Identifier,
+    },
+    Show,
+}
+
+/// One property of a PAT, range-checked by the front end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatProperty {
+    RoleRestriction(Identifier),
+    DaysToExpiry(u32),
+    MinsToBypassNetworkPolicy(Option<u32>),
+    Comment(Option<String>),
+    Disabled(Option<bool>),
+}
+
+impl PatCommand {
+    /// Whether the command is about the session's own user `me`.
+    pub fn is_about(&self, me: &str) -> bool {
+        self.user.as_ref().is_none_or(|u| u.as_str() == me)
+    }
+
+    fn audit_label(&self) -> (&'static str, String) {
+        let user = self
+            .user
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |u| u.to_string());
+        let (kind, name) = match &self.action {
+            PatAction::Add { name, .. } => ("ALTER USER ADD PAT", Some(name)),
+            PatAction::Modify { name, .. } => ("ALTER USER MODIFY PAT", Some(name)),
+            PatAction::Rotate { name, .. } => ("ALTER USER ROTATE PAT", Some(name)),
+            PatAction::Remove { name } => ("ALTER USER REMOVE PAT", Some(name)),
+            PatAction::Show => ("SHOW USER PATS", None),
+        };
+        match name {
+            Some(n) => (kind, format!("{user}.{n}")),
+            None => (kind, user),
+        }
+    }
+}
+
 impl AdminCommand {
     /// The statement's kind and the object it names, for the audit trail: never a property value.
     pub fn audit_label(&self) -> (&'static str, String) {
@@ -178,6 +248,7 @@ impl AdminCommand {
             AdminCommand::Show(ShowCommand::DescribeNetworkPolicy { name: n }) => {
                 ("DESCRIBE NETWORK POLICY", name(n))
             }
+            AdminCommand::Pat(p) => p.audit_label(),
         }
     }
 }

@@ -6,6 +6,7 @@ mod account;
 pub mod command;
 mod grants;
 mod network_policies;
+mod pats;
 mod roles;
 mod show;
 mod users;
@@ -73,6 +74,8 @@ pub struct AdminContext<'a> {
     pub client_ip: Option<IpAddr>,
     /// The administrator's session role: system roles it does not hold, it cannot grant or revoke.
     pub role: &'a str,
+    /// The session's user (whose own programmatic access tokens any role may manage).
+    pub user: &'a str,
     pub now: u64,
 }
 
@@ -91,6 +94,7 @@ pub async fn run(ctx: &AdminContext<'_>, command: AdminCommand) -> Result<Answer
             account::run(ctx, c).await
         }
         AdminCommand::Show(c) => show::run(ctx, c).await,
+        AdminCommand::Pat(c) => pats::run(ctx, c).await,
     }
 }
 

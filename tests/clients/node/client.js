@@ -1,4 +1,5 @@
-// The Node.js snowflake-sdk against snowgate: password and key pair, a query, destroy (log out).
+// The Node.js snowflake-sdk against snowgate: password, key pair and programmatic access token, a
+// query, destroy (log out).
 // Run by tests/clients/test_matrix.py with the SG_* environment it sets.
 const fs = require('fs');
 const snowflake = require('snowflake-sdk');
@@ -39,4 +40,11 @@ function run(options, sql) {
   }, 'select current_user() as who');
   if (kp[0].WHO !== env.SG_KEY_USER) throw new Error(JSON.stringify(kp));
   console.log('node key pair: connect, query, destroy: ok');
+  const pat = await run({
+    username: env.SG_PAT_USER,
+    authenticator: 'PROGRAMMATIC_ACCESS_TOKEN',
+    token: env.SG_PAT,
+  }, 'select current_user() as who');
+  if (pat[0].WHO !== env.SG_PAT_USER) throw new Error(JSON.stringify(pat));
+  console.log('node programmatic access token: connect, query, destroy: ok');
 })().catch((e) => { console.error(e); process.exit(1); });
