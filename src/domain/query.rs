@@ -223,6 +223,8 @@ impl Gatekeeper {
             client_ip: ctx.client_ip,
             role,
             now: self.now(),
+            database: ctx.context.database.as_deref(),
+            schema: ctx.context.schema.as_deref(),
         };
         let (kind, object) = statement.audit_label();
         let result = admin::run(&admin_ctx, statement).await;

@@ -5,6 +5,7 @@
 mod account;
 pub mod command;
 mod grants;
+mod kind_policies;
 mod network_policies;
 mod roles;
 mod show;
@@ -74,6 +75,9 @@ pub struct AdminContext<'a> {
     /// The administrator's session role: system roles it does not hold, it cannot grant or revoke.
     pub role: &'a str,
     pub now: u64,
+    /// The session's current database and schema: where a policy named without them is created.
+    pub database: Option<&'a str>,
+    pub schema: Option<&'a str>,
 }
 
 /// Runs one command; the caller has checked that the session's role is an administrator role.
@@ -91,6 +95,8 @@ pub async fn run(ctx: &AdminContext<'_>, command: AdminCommand) -> Result<Answer
             account::run(ctx, c).await
         }
         AdminCommand::Show(c) => show::run(ctx, c).await,
+        AdminCommand::Policy(c) => kind_policies::run(ctx, c).await,
+        AdminCommand::AttachPolicy(c) => kind_policies::attach(ctx, c).await,
     }
 }
 
