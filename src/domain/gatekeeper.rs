@@ -12,6 +12,7 @@ use super::audit::{Attempt, Method};
 use super::directory::{Directory, User};
 use super::keys::KeyCache;
 use super::passwords::PasswordHasher;
+use super::policies::AuthMethod;
 use super::session::{Session, new_session_id};
 use super::tokens::{Claims, TokenError, TokenKind};
 use crate::domain::secret_source::{SecretMaterial, SecretSource};
@@ -70,6 +71,8 @@ pub struct LoginInput {
     pub authenticator: Option<String>,
     pub client_app: Option<String>,
     pub client_version: Option<String>,
+    /// `CLIENT_ENVIRONMENT.APPLICATION` (bounded): tells the Snowflake CLI from the connector.
+    pub application: Option<String>,
     pub database: Option<String>,
     pub schema: Option<String>,
     pub warehouse: Option<String>,
@@ -201,14 +204,14 @@ impl Gatekeeper {
         self.seed_demo_user().await?;
         let now = self.now();
         let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
-        let (user, account) = match authenticator.as_deref() {
+        let ((user, account), method) = match authenticator.as_deref() {
             None | Some("") | Some("SNOWFLAKE") => {
                 attempt.method = Some(Method::Password);
-                self.password_login(input, now).await?
+                (self.password_login(input, now).await?, AuthMethod::Password)
             }
             Some("SNOWFLAKE_JWT") => {
                 attempt.method = Some(Method::KeyPair);
-                self.key_pair_login(input, now).await?
+                (self.key_pair_login(input, now).await?, AuthMethod::Keypair)
             }
             Some(other) => {
                 return Err(Error::BadRequest(format!(
@@ -219,6 +222,8 @@ impl Gatekeeper {
         if user.disabled {
             return Err(Error::UserDisabled);
         }
+        self.check_authentication_policy(&user, input, method)
+            .await?;
         let context = super::login::initial_context(&user, input)?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the
         // tokens are signed with the secret in force now, not one a rotation has since retired.
