@@ -204,14 +204,23 @@ impl Gatekeeper {
         self.seed_demo_user().await?;
         let now = self.now();
         let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
+        // Read once: the network policy before the credential and the authentication policy after
+        // it both fall back to the account's.
+        let settings = self.directory.account().await?;
         let ((user, account), method) = match authenticator.as_deref() {
             None | Some("") | Some("SNOWFLAKE") => {
                 attempt.method = Some(Method::Password);
-                (self.password_login(input, now).await?, AuthMethod::Password)
+                (
+                    self.password_login(input, &settings, now).await?,
+                    AuthMethod::Password,
+                )
             }
             Some("SNOWFLAKE_JWT") => {
                 attempt.method = Some(Method::KeyPair);
-                (self.key_pair_login(input, now).await?, AuthMethod::Keypair)
+                (
+                    self.key_pair_login(input, &settings, now).await?,
+                    AuthMethod::Keypair,
+                )
             }
             Some(other) => {
                 return Err(Error::BadRequest(format!(
@@ -222,7 +231,7 @@ impl Gatekeeper {
         if user.disabled {
             return Err(Error::UserDisabled);
         }
-        self.check_authentication_policy(&user, input, method)
+        self.check_authentication_policy(&user, &settings, input, method)
             .await?;
         let context = super::login::initial_context(&user, input)?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the
