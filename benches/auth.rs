@@ -168,7 +168,11 @@ fn benches(c: &mut Criterion) {
 
     // A JWT lives 60 s; one per batch keeps each valid while RS256 signing stays out of the figure.
     c.bench_function("login/key_pair", |i| {
-        i.iter_batched(|| b.jwt(), |jwt| b.key_pair_login(&jwt), BatchSize::SmallInput)
+        i.iter_batched(
+            || b.jwt(),
+            |jwt| b.key_pair_login(&jwt),
+            BatchSize::SmallInput,
+        )
     });
     c.bench_function("query/current_database", |i| {
         i.iter(|| b.query(&session, "SELECT CURRENT_DATABASE()"))

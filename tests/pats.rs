@@ -481,6 +481,7 @@ async fn the_authentication_policy_governs_pats() {
                     max_expiry_in_days: 30,
                     network_policy_evaluation: evaluation,
                     require_role_restriction_for_service_users: false,
+                    ..PatPolicy::default()
                 },
                 ..AuthenticationPolicy::default()
             };

@@ -587,12 +587,16 @@ impl Directory {
         })
     }
 
-    /// The policy that governs `user`'s logins: the user's own, else the account's, else none.
-    pub async fn policy_for(&self, user: Option<&User>) -> Result<Option<NetworkPolicy>> {
-        let name = match user.and_then(|u| u.network_policy.clone()) {
-            Some(n) => Some(n),
-            None => self.account().await?.network_policy,
-        };
+    /// The network policy that governs `user`'s logins: the user's own, else the account's (as
+    /// read by the caller, so a login reads the account once), else none.
+    pub async fn network_policy_for(
+        &self,
+        user: Option<&User>,
+        account: &AccountSettings,
+    ) -> Result<Option<NetworkPolicy>> {
+        let name = user
+            .and_then(|u| u.network_policy.clone())
+            .or_else(|| account.network_policy.clone());
         match name {
             Some(n) => self.policy(&n).await,
             None => Ok(None),

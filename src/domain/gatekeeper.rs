@@ -73,6 +73,8 @@ pub struct LoginInput {
     pub authenticator: Option<String>,
     pub client_app: Option<String>,
     pub client_version: Option<String>,
+    /// `CLIENT_ENVIRONMENT.APPLICATION` (bounded): tells the Snowflake CLI from the connector.
+    pub application: Option<String>,
     pub database: Option<String>,
     pub schema: Option<String>,
     pub warehouse: Option<String>,
@@ -206,18 +208,21 @@ impl Gatekeeper {
         self.seed_demo_user().await?;
         let now = self.now();
         let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
+        // Read once: the network policy before the credential and the authentication policy after
+        // it both fall back to the account's.
+        let settings = self.directory.account().await?;
         let verified = match authenticator.as_deref() {
             None | Some("") | Some("SNOWFLAKE") => {
                 attempt.method = Some(Method::Password);
-                self.password_login(input, now).await?
+                self.password_login(input, &settings, now).await?
             }
             Some("SNOWFLAKE_JWT") => {
                 attempt.method = Some(Method::KeyPair);
-                self.key_pair_login(input, now).await?
+                self.key_pair_login(input, &settings, now).await?
             }
             Some("PROGRAMMATIC_ACCESS_TOKEN") => {
                 attempt.method = Some(Method::Pat);
-                self.pat_login(input, now).await?
+                self.pat_login(input, &settings, now).await?
             }
             Some(other) => {
                 return Err(Error::BadRequest(format!(
@@ -237,6 +242,8 @@ impl Gatekeeper {
         if user.disabled {
             return Err(Error::UserDisabled);
         }
+        self.check_authentication_policy(&user, &settings, input, method)
+            .await?;
         let mut context = super::login::initial_context(&user, input)?;
         super::login::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the

@@ -7,7 +7,8 @@ use std::net::IpAddr;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::audit;
-use super::directory::{User, UserType, canonical_ip};
+use super::authentication_policies::{Client, refusal};
+use super::directory::{AccountSettings, User, UserType, canonical_ip};
 use super::gatekeeper::{Gatekeeper, LoginInput};
 use super::ident::{Identifier, account_name};
 use super::keys::{claimed_identity, signature_valid};
@@ -45,10 +46,16 @@ impl Verified {
 }
 
 impl Gatekeeper {
-    /// The user's network policy, else the account's, must admit the client; checked before any
-    /// credential so a refused address learns nothing about them.
-    async fn check_network_policy(&self, user: Option<&User>, ip: Option<IpAddr>) -> Result<()> {
-        match self.directory.policy_for(user).await? {
+    /// The user's network policy, else the account's (`account`: the settings this login read),
+    /// must admit the client; checked before any credential so a refused address learns nothing
+    /// about them.
+    async fn check_network_policy(
+        &self,
+        user: Option<&User>,
+        account: &AccountSettings,
+        ip: Option<IpAddr>,
+    ) -> Result<()> {
+        match self.directory.network_policy_for(user, account).await? {
             Some(policy) if !policy.admits(ip) => {
                 let shown = ip
                     .map(|i| canonical_ip(i).to_string())
@@ -58,6 +65,31 @@ impl Gatekeeper {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The user's authentication policy, else the account's, must allow logging in with `method`
+    /// from this client (`account`: the settings this login read). Checked once the credential is
+    /// proven, so only its holder learns the policy's rules, and a refusal never tells whether a
+    /// user exists.
+    pub(super) async fn check_authentication_policy(
+        &self,
+        user: &User,
+        account: &AccountSettings,
+        input: &LoginInput,
+        method: AuthMethod,
+    ) -> Result<()> {
+        let policy: AuthenticationPolicy =
+            self.directory.effective_policy(Some(user), account).await?;
+        let client = Client {
+            app_id: input.client_app.as_deref(),
+            version: input.client_version.as_deref(),
+            application: input.application.as_deref(),
+        };
+        let Some(refused) = refusal(&policy, user, method, &client) else {
+            return Ok(());
+        };
+        audit::policy_refusal(&user.name, &policy.name, refused.rule, method.as_str());
+        Err(Error::PolicyRefused(refused.message))
     }
 
     /// The account of a login that names `named`: `None` when an account is pinned
@@ -71,7 +103,12 @@ impl Gatekeeper {
         }
     }
 
-    pub(super) async fn password_login(&self, input: &LoginInput, now: u64) -> Result<Verified> {
+    pub(super) async fn password_login(
+        &self,
+        input: &LoginInput,
+        settings: &AccountSettings,
+        now: u64,
+    ) -> Result<Verified> {
         let Some(account) = self.account_for(input.account.as_deref()) else {
             tracing::info!("login refused: the account named is not the one served");
             return Err(Error::InvalidCredentials);
@@ -83,7 +120,7 @@ impl Gatekeeper {
             .filter(|n| !n.is_empty())
             .ok_or_else(|| Error::BadRequest("LOGIN_NAME is required.".into()))?;
         let user = self.directory.user_by_login(login).await?;
-        self.check_network_policy(user.as_ref(), input.client_ip)
+        self.check_network_policy(user.as_ref(), settings, input.client_ip)
             .await?;
         // Unknown names are counted (and locked) like real ones, so the answers never tell them apart.
         let counter = user
@@ -100,7 +137,8 @@ impl Gatekeeper {
             && let Some(pat) = pats::find(&user.pats, password)
             && pat.status(now) == PatStatus::Active
         {
-            self.check_pat_network_requirement(user, pat, now).await?;
+            self.check_pat_network_requirement(user, pat, settings, now)
+                .await?;
             if failures.count > 0 {
                 self.store.clear_failures(&counter).await?;
             }
@@ -158,7 +196,12 @@ impl Gatekeeper {
 
     /// `AUTHENTICATOR=PROGRAMMATIC_ACCESS_TOKEN`: the PAT is the TOKEN (or, from the Node driver,
     /// the PASSWORD). Every refusal of the token is the same 394400, and counts toward the lock.
-    pub(super) async fn pat_login(&self, input: &LoginInput, now: u64) -> Result<Verified> {
+    pub(super) async fn pat_login(
+        &self,
+        input: &LoginInput,
+        settings: &AccountSettings,
+        now: u64,
+    ) -> Result<Verified> {
         let Some(account) = self.account_for(input.account.as_deref()) else {
             tracing::info!("PAT login refused: the account named is not the one served");
             return Err(Error::InvalidPat);
@@ -175,9 +218,9 @@ impl Gatekeeper {
             .or(input.password.as_ref())
             .ok_or(Error::InvalidPat)?;
         let user = self.directory.user_by_login(login).await?;
-        let policy = self.pat_policy(user.as_ref()).await?;
+        let policy = self.pat_policy(user.as_ref(), settings).await?;
         if policy.network_policy_evaluation != NetworkPolicyEvaluation::NotEnforced {
-            self.check_network_policy(user.as_ref(), input.client_ip)
+            self.check_network_policy(user.as_ref(), settings, input.client_ip)
                 .await?;
         }
         let counter = user
@@ -198,27 +241,41 @@ impl Gatekeeper {
                 .await?;
             return Err(Error::InvalidPat);
         };
-        self.check_pat_network_requirement(user, pat, now).await?;
+        self.check_pat_network_requirement(user, pat, settings, now)
+            .await?;
         if failures.count > 0 {
             self.store.clear_failures(&counter).await?;
         }
         Ok(Verified::by_pat(user.clone(), account, pat))
     }
 
-    async fn pat_policy(&self, user: Option<&User>) -> Result<PatPolicy> {
-        let account = self.directory.account().await?;
-        let policy: AuthenticationPolicy = self.directory.effective_policy(user, &account).await?;
+    async fn pat_policy(
+        &self,
+        user: Option<&User>,
+        settings: &AccountSettings,
+    ) -> Result<PatPolicy> {
+        let policy: AuthenticationPolicy = self.directory.effective_policy(user, settings).await?;
         Ok(policy.pat_policy)
     }
 
     /// Under ENFORCED_REQUIRED a PAT works only for a user under a network policy (their own or
     /// the account's), unless the token's bypass window is open. Checked after the token, so the
     /// answer tells nothing to someone without it.
-    async fn check_pat_network_requirement(&self, user: &User, pat: &Pat, now: u64) -> Result<()> {
-        let policy = self.pat_policy(Some(user)).await?;
+    async fn check_pat_network_requirement(
+        &self,
+        user: &User,
+        pat: &Pat,
+        settings: &AccountSettings,
+        now: u64,
+    ) -> Result<()> {
+        let policy = self.pat_policy(Some(user), settings).await?;
         if policy.network_policy_evaluation != NetworkPolicyEvaluation::EnforcedRequired
             || pat.bypasses_network_requirement(now)
-            || self.directory.policy_for(Some(user)).await?.is_some()
+            || self
+                .directory
+                .network_policy_for(Some(user), settings)
+                .await?
+                .is_some()
         {
             return Ok(());
         }
@@ -226,7 +283,12 @@ impl Gatekeeper {
         Err(Error::NetworkPolicyRequired)
     }
 
-    pub(super) async fn key_pair_login(&self, input: &LoginInput, now: u64) -> Result<Verified> {
+    pub(super) async fn key_pair_login(
+        &self,
+        input: &LoginInput,
+        settings: &AccountSettings,
+        now: u64,
+    ) -> Result<Verified> {
         let refused = |why: &str| {
             // The reason goes to the log only; the client always gets 390144.
             tracing::info!(reason = why, "key-pair login refused");
@@ -254,7 +316,7 @@ impl Gatekeeper {
             return Err(refused("LOGIN_NAME differs from the JWT subject"));
         }
         let user = self.directory.user_by_login(&id.user).await?;
-        self.check_network_policy(user.as_ref(), input.client_ip)
+        self.check_network_policy(user.as_ref(), settings, input.client_ip)
             .await?;
         let user = user.ok_or_else(|| refused("unknown user"))?;
         let key = user

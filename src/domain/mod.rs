@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod authentication_policies;
 pub mod directory;
 pub mod gatekeeper;
 pub mod ident;

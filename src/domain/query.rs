@@ -239,6 +239,8 @@ impl Gatekeeper {
             role,
             user: &ctx.user,
             now: self.now(),
+            database: ctx.context.database.as_deref(),
+            schema: ctx.context.schema.as_deref(),
         };
         let (kind, object) = statement.audit_label();
         let result = admin::run(&admin_ctx, statement).await;

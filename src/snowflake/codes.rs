@@ -52,6 +52,9 @@ pub const IP_NOT_ALLOWED: &str = "390422";
 pub const PAT_INVALID: &str = "394400";
 /// A PAT login needs its user under a network policy (the authentication policy's PAT_POLICY).
 pub const NETWORK_POLICY_REQUIRED: &str = "390432";
+/// An authentication policy refused the login: snowgate's choice (no public source gives
+/// Snowflake's), next to the network policy refusals (`docs/protocol.md` §5).
+pub const AUTHENTICATION_POLICY_REFUSED: &str = "390430";
 
 use crate::error::{Error, SqlErrorKind};
 
@@ -71,6 +74,7 @@ pub fn of(error: &Error) -> &'static str {
         Error::UserLocked { .. } => USER_LOCKED,
         Error::RoleNotGranted(_) => ROLE_NOT_GRANTED,
         Error::IpNotAllowed(_) => IP_NOT_ALLOWED,
+        Error::PolicyRefused(_) => AUTHENTICATION_POLICY_REFUSED,
         Error::SessionTokenExpired => SESSION_TOKEN_EXPIRED,
         Error::MasterTokenExpired => MASTER_TOKEN_EXPIRED,
         Error::MasterTokenInvalid => MASTER_TOKEN_INVALID,

@@ -6,11 +6,16 @@
 //! A property is one variant holding `Some(value)` from `SET` (or `CREATE`) and `None` from `UNSET`,
 //! so adding one takes a variant here, an arm in the front end's parser and an arm in its executor.
 
+use std::collections::BTreeMap;
+
 use ipnet::IpNet;
 use secrecy::SecretString;
 
 use crate::domain::directory::{RsaKey, UserType};
 use crate::domain::ident::Identifier;
+use crate::domain::policies::{
+    AuthMethod, MfaEnrollment, PatPolicy, PolicyKind, WorkloadIdentityPolicy,
+};
 
 #[derive(Debug, Clone)]
 pub enum AdminCommand {
@@ -22,6 +27,10 @@ pub enum AdminCommand {
     Show(ShowCommand),
     /// Programmatic access tokens: allowed to any role for the session's own user.
     Pat(PatCommand),
+    /// CREATE, ALTER, DROP, SHOW and DESCRIBE of authentication, password and session policies.
+    Policy(KindPolicyCommand),
+    /// `ALTER ACCOUNT|USER … SET|UNSET {AUTHENTICATION|PASSWORD|SESSION} POLICY`.
+    AttachPolicy(AttachPolicy),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -215,6 +224,157 @@ impl PatCommand {
     }
 }
 
+/// A possibly qualified object name (`db.schema.name`): policies are schema objects in Snowflake.
+/// The key is the last part; the others are recorded for SHOW.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectName {
+    pub database: Option<Identifier>,
+    pub schema: Option<Identifier>,
+    pub name: Identifier,
+}
+
+/// One statement about an authentication, password or session policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindPolicyCommand {
+    pub kind: PolicyKind,
+    pub action: KindPolicyAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KindPolicyAction {
+    Create {
+        name: ObjectName,
+        mode: CreateMode,
+        settings: Vec<PolicySetting>,
+    },
+    Alter {
+        name: ObjectName,
+        if_exists: bool,
+        change: PolicyChange,
+    },
+    Drop {
+        name: ObjectName,
+        if_exists: bool,
+    },
+    Show {
+        like: Option<String>,
+    },
+    Describe {
+        name: ObjectName,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyChange {
+    /// `SET` (`Some` values) or `UNSET` (`None`: back to Snowflake's default).
+    Settings(Vec<PolicySetting>),
+    Rename(ObjectName),
+}
+
+/// One property of an authentication, password or session policy; `None` unsets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySetting {
+    Comment(Option<String>),
+    Authentication(AuthSetting),
+    /// A numeric password property, by its name in [`crate::domain::policies::PASSWORD_FIELDS`];
+    /// its range is checked.
+    Password(&'static str, Option<u32>),
+    Session(SessionSetting),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthSetting {
+    Methods(Option<Vec<AuthMethod>>),
+    MfaEnrollment(Option<MfaEnrollment>),
+    ClientTypes(Option<Vec<String>>),
+    /// Client → minimum version (a valid version).
+    ClientPolicy(Option<BTreeMap<String, String>>),
+    SecurityIntegrations(Option<Vec<String>>),
+    /// Given whole: sub-properties not written take their defaults.
+    Pat(Option<PatPolicy>),
+    WorkloadIdentity(Option<WorkloadIdentityPolicy>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionSetting {
+    IdleTimeoutMins(Option<u32>),
+    UiIdleTimeoutMins(Option<u32>),
+    AllowedSecondaryRoles(Option<Vec<String>>),
+    BlockedSecondaryRoles(Option<Vec<String>>),
+}
+
+/// Sets (`policy: Some`) or unsets the policy of one kind on the account or a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachPolicy {
+    pub kind: PolicyKind,
+    pub target: PolicyTarget,
+    pub policy: Option<ObjectName>,
+    /// Replace a policy of that kind already set.
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyTarget {
+    Account,
+    User { name: Identifier, if_exists: bool },
+}
+
+impl KindPolicyCommand {
+    fn audit_label(&self) -> (&'static str, String) {
+        /// By action (create, alter, drop, show, describe), then by kind, in [`PolicyKind`] order.
+        const LABELS: [[&str; 3]; 5] = [
+            [
+                "CREATE AUTHENTICATION POLICY",
+                "CREATE PASSWORD POLICY",
+                "CREATE SESSION POLICY",
+            ],
+            [
+                "ALTER AUTHENTICATION POLICY",
+                "ALTER PASSWORD POLICY",
+                "ALTER SESSION POLICY",
+            ],
+            [
+                "DROP AUTHENTICATION POLICY",
+                "DROP PASSWORD POLICY",
+                "DROP SESSION POLICY",
+            ],
+            [
+                "SHOW AUTHENTICATION POLICIES",
+                "SHOW PASSWORD POLICIES",
+                "SHOW SESSION POLICIES",
+            ],
+            [
+                "DESCRIBE AUTHENTICATION POLICY",
+                "DESCRIBE PASSWORD POLICY",
+                "DESCRIBE SESSION POLICY",
+            ],
+        ];
+        let (action, name) = match &self.action {
+            KindPolicyAction::Create { name, .. } => (0, Some(name)),
+            KindPolicyAction::Alter { name, .. } => (1, Some(name)),
+            KindPolicyAction::Drop { name, .. } => (2, Some(name)),
+            KindPolicyAction::Show { .. } => (3, None),
+            KindPolicyAction::Describe { name } => (4, Some(name)),
+        };
+        let kind = match self.kind {
+            PolicyKind::Authentication => 0,
+            PolicyKind::Password => 1,
+            PolicyKind::Session => 2,
+        };
+        let object = name.map_or_else(|| "-".to_string(), |n| n.name.to_string());
+        (LABELS[action][kind], object)
+    }
+}
+
+impl AttachPolicy {
+    fn audit_label(&self) -> (&'static str, String) {
+        match &self.target {
+            PolicyTarget::Account => ("ALTER ACCOUNT", "ACCOUNT".into()),
+            PolicyTarget::User { name, .. } => ("ALTER USER", name.to_string()),
+        }
+    }
+}
+
 impl AdminCommand {
     /// The statement's kind and the object it names, for the audit trail: never a property value.
     pub fn audit_label(&self) -> (&'static str, String) {
@@ -249,6 +409,8 @@ impl AdminCommand {
                 ("DESCRIBE NETWORK POLICY", name(n))
             }
             AdminCommand::Pat(p) => p.audit_label(),
+            AdminCommand::Policy(c) => c.audit_label(),
+            AdminCommand::AttachPolicy(c) => c.audit_label(),
         }
     }
 }

@@ -5,6 +5,7 @@
 mod account;
 pub mod command;
 mod grants;
+mod kind_policies;
 mod network_policies;
 mod pats;
 mod roles;
@@ -77,6 +78,9 @@ pub struct AdminContext<'a> {
     /// The session's user (whose own programmatic access tokens any role may manage).
     pub user: &'a str,
     pub now: u64,
+    /// The session's current database and schema: where a policy named without them is created.
+    pub database: Option<&'a str>,
+    pub schema: Option<&'a str>,
 }
 
 /// Runs one command; the caller has checked that the session's role is an administrator role.
@@ -95,6 +99,8 @@ pub async fn run(ctx: &AdminContext<'_>, command: AdminCommand) -> Result<Answer
         }
         AdminCommand::Show(c) => show::run(ctx, c).await,
         AdminCommand::Pat(c) => pats::run(ctx, c).await,
+        AdminCommand::Policy(c) => kind_policies::run(ctx, c).await,
+        AdminCommand::AttachPolicy(c) => kind_policies::attach(ctx, c).await,
     }
 }
 

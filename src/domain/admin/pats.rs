@@ -174,7 +174,11 @@ async fn check_network_requirement(
     if !service
         || policy.network_policy_evaluation != NetworkPolicyEvaluation::EnforcedRequired
         || pat.bypasses_network_requirement(ctx.now)
-        || ctx.directory.policy_for(Some(user)).await?.is_some()
+        || ctx
+            .directory
+            .network_policy_for(Some(user), &ctx.directory.account().await?)
+            .await?
+            .is_some()
     {
         return Ok(());
     }
