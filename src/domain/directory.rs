@@ -584,6 +584,22 @@ impl Directory {
         })
     }
 
+    /// Like [`Self::effective_policy`], but `None` when neither the user nor the account has a
+    /// policy of kind `T` (or its record is gone): for rules that apply only under a policy.
+    pub async fn attached_policy<T: PolicyRecord>(
+        &self,
+        user: Option<&User>,
+        account: &AccountSettings,
+    ) -> Result<Option<T>> {
+        let name = user
+            .and_then(|u| u.policies.get(T::KIND))
+            .or_else(|| account.policies.get(T::KIND));
+        match name {
+            Some(name) => self.policy_record(name).await,
+            None => Ok(None),
+        }
+    }
+
     /// The policy that governs `user`'s logins: the user's own, else the account's, else none.
     pub async fn policy_for(&self, user: Option<&User>) -> Result<Option<NetworkPolicy>> {
         let name = match user.and_then(|u| u.network_policy.clone()) {

@@ -12,6 +12,7 @@ use super::audit::{Attempt, Method};
 use super::directory::{Directory, User};
 use super::keys::KeyCache;
 use super::passwords::PasswordHasher;
+use super::policies::SessionPolicy;
 use super::session::{Session, new_session_id};
 use super::tokens::{Claims, TokenError, TokenKind};
 use crate::domain::secret_source::{SecretMaterial, SecretSource};
@@ -45,6 +46,9 @@ pub struct Settings {
     /// The one account this deployment serves (normalised by `account_name`); logins naming another
     /// are refused, and a login naming none gets this one. `None` serves whatever account is named.
     pub account: Option<String>,
+    /// Idle limit of sessions no session policy governs (Snowflake's SESSION_IDLE_TIMEOUT_MINS
+    /// default, 4 hours); `SNOWGATE_SESSION_IDLE_SECONDS` shortens it for tests.
+    pub session_idle_seconds: u64,
 }
 
 impl Default for Settings {
@@ -55,6 +59,7 @@ impl Default for Settings {
             lockout_failures: 5,
             lockout_seconds: 15 * 60,
             account: None,
+            session_idle_seconds: 4 * 3600,
         }
     }
 }
@@ -89,6 +94,8 @@ pub struct LoginOutcome {
     pub session_token: String,
     pub master_token: String,
     pub session_ttl: u64,
+    /// `masterValidityInSeconds`: the idle limit (drivers derive their keep-alive heartbeat from
+    /// it), or the master token's lifetime if shorter.
     pub master_ttl: u64,
     pub parameters: Vec<(String, Value)>,
 }
@@ -100,6 +107,16 @@ pub struct Renewed {
     pub session_ttl: u64,
     /// Seconds left on the (echoed) master token.
     pub master_ttl_left: u64,
+    /// `masterValidityInSeconds`: the idle limit, or the master token's time left if shorter.
+    pub master_validity: u64,
+}
+
+/// What the store says of a session at a request: read and activity recorded together.
+struct Checked {
+    session: Option<Session>,
+    user: Option<crate::domain::storage::Versioned>,
+    /// The session had been idle for its whole limit: it is over.
+    idle: bool,
 }
 
 pub struct Gatekeeper {
@@ -110,6 +127,7 @@ pub struct Gatekeeper {
     pub(super) keys: KeyCache,
     pub(super) settings: Settings,
     clock: Clock,
+    recent: super::activity::RecentActivity,
     /// The secret material the demo user was last written from; a reload with a new demo password
     /// writes it again.
     seeded: tokio::sync::Mutex<Option<Arc<SecretMaterial>>>,
@@ -130,6 +148,7 @@ impl Gatekeeper {
             keys: KeyCache::default(),
             settings,
             clock,
+            recent: Default::default(),
             seeded: tokio::sync::Mutex::new(None),
         }
     }
@@ -220,6 +239,7 @@ impl Gatekeeper {
             return Err(Error::UserDisabled);
         }
         let context = super::login::initial_context(&user, input)?;
+        let idle_limit = self.idle_limit(&user).await?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the
         // tokens are signed with the secret in force now, not one a rotation has since retired.
         let secrets = self.secrets.current();
@@ -232,6 +252,8 @@ impl Gatekeeper {
             expires_at: now.saturating_add(self.settings.master_ttl),
             client_app: input.client_app.clone(),
             user_id: user.id.clone(),
+            last_active: now,
+            idle_limit,
             ..Session::default()
         };
         let host = input.host.as_deref();
@@ -259,7 +281,7 @@ impl Gatekeeper {
             session_token,
             master_token,
             session_ttl: self.settings.session_ttl,
-            master_ttl: self.settings.master_ttl,
+            master_ttl: idle_limit.min(self.settings.master_ttl),
             parameters: super::parameters::merge(
                 vec![
                     ("AUTOCOMMIT".to_string(), Value::Bool(true)),
@@ -269,6 +291,79 @@ impl Gatekeeper {
             ),
             session,
         })
+    }
+
+    /// The idle limit of a new session of `user`, in seconds: SESSION_IDLE_TIMEOUT_MINS of the user's
+    /// session policy, else the account's, else the configured default. Fixed at login, so a policy
+    /// change applies to new sessions.
+    async fn idle_limit(&self, user: &User) -> Result<u64> {
+        let account = self.directory.account().await?;
+        let policy = self
+            .directory
+            .attached_policy::<SessionPolicy>(Some(user), &account)
+            .await?;
+        Ok(match policy {
+            Some(p) => u64::from(p.session_idle_timeout_mins.max(1)) * 60,
+            None => self.settings.session_idle_seconds,
+        })
+    }
+
+    /// Reads the session and its user and records the request as activity, concurrently: one round
+    /// trip. The write is skipped when this instance wrote it lately. The write is conditional on the
+    /// session not being idle, so idle-ness is decided by it when it ran, else by the read.
+    async fn read_and_touch(&self, id: u64, user: &str, now: u64) -> Result<Checked> {
+        let read = self
+            .store
+            .session_and_object(id, now, ObjectKind::User, user);
+        let (read, touched) = if self.recent.is_fresh(id, now) {
+            (read.await, None)
+        } else {
+            let (read, touched) = tokio::join!(read, self.store.touch(id, now));
+            (read, Some(touched?))
+        };
+        let (session, user) = read?;
+        let Some(found) = &session else {
+            return Ok(Checked {
+                session,
+                user,
+                idle: false,
+            });
+        };
+        let alive = touched.unwrap_or_else(|| !found.is_idle(now));
+        if alive {
+            if touched.is_some() {
+                self.recent.record(id, now, found.idle_limit);
+            }
+            return Ok(Checked {
+                session,
+                user,
+                idle: false,
+            });
+        }
+        self.recent.forget(id);
+        // The touch was refused: idle, or deleted or expired since the read (then it is gone).
+        let idle = found.is_idle(now);
+        Ok(Checked {
+            session: session.filter(|_| idle),
+            user,
+            idle,
+        })
+    }
+
+    /// Ends an idle session (at its renewal, so the driver first gets 390112, then 390114).
+    async fn end_idle(&self, session: &Session) -> Result<()> {
+        self.store.delete(session.id).await?;
+        self.recent.forget(session.id);
+        tracing::info!(
+            target: "snowgate::audit",
+            event = "session_ended",
+            session_id = session.id,
+            user = ?session.user,
+            reason = "idle timeout",
+            idle_limit_seconds = session.idle_limit,
+            "session ended: idle longer than its session policy allows"
+        );
+        Ok(())
     }
 
     /// Stores a new session. Ids are random in a 2^53 space; one retry covers the unlikely collision.
@@ -322,11 +417,15 @@ impl Gatekeeper {
     pub(super) async fn authenticated(&self, session_token: &str) -> Result<(Session, User)> {
         let now = self.now();
         let claims = self.claims(session_token, TokenKind::Session, now).await?;
-        let (session, doc) = self
-            .store
-            .session_and_object(claims.session_id, now, ObjectKind::User, &claims.sub)
+        let checked = self
+            .read_and_touch(claims.session_id, &claims.sub, now)
             .await?;
+        let (session, doc) = (checked.session, checked.user);
         let session = session.ok_or(Error::SessionGone)?;
+        if checked.idle {
+            // Drivers renew on 390112; the renewal answers 390114 and ends the session.
+            return Err(Error::SessionTokenExpired);
+        }
         if !session.accepts_token(&claims.jti, now, RENEW_GRACE_SECONDS) {
             return Err(Error::SessionTokenExpired);
         }
@@ -370,11 +469,15 @@ impl Gatekeeper {
         }
         let now = self.now();
         let claims = self.claims(master_token, TokenKind::Master, now).await?;
-        let (session, doc) = self
-            .store
-            .session_and_object(claims.session_id, now, ObjectKind::User, &claims.sub)
+        let checked = self
+            .read_and_touch(claims.session_id, &claims.sub, now)
             .await?;
+        let (session, doc) = (checked.session, checked.user);
         let session = session.ok_or(Error::SessionGone)?;
+        if checked.idle {
+            self.end_idle(&session).await?;
+            return Err(Error::MasterTokenExpired);
+        }
         let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
         self.check_rights(&session, user).await?;
         let secrets = self.secrets.current();
@@ -400,6 +503,10 @@ impl Gatekeeper {
             session_token,
             session_ttl: self.settings.session_ttl,
             master_ttl_left: claims.exp.saturating_sub(now),
+            master_validity: match session.idle_limit {
+                0 => claims.exp.saturating_sub(now),
+                limit => limit.min(claims.exp.saturating_sub(now)),
+            },
             session,
         })
     }

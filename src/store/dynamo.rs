@@ -153,6 +153,13 @@ impl DynamoStore {
         if session.renewed_at > 0 {
             item.insert("renewed_at".into(), n(session.renewed_at));
         }
+        item.insert("last_active".into(), n(session.last_active));
+        item.insert("idle_limit".into(), n(session.idle_limit));
+        // DynamoDB conditions cannot add: the idle deadline is kept precomputed for `touch`.
+        item.insert(
+            "idle_until".into(),
+            n(session.last_active.saturating_add(session.idle_limit)),
+        );
         for (name, value) in CONTEXT_ATTRIBUTES
             .iter()
             .zip(context_values(&session.context))
@@ -196,6 +203,8 @@ impl DynamoStore {
             token_id: s("token_id").unwrap_or_default(),
             previous_token_id: s("prev_token_id").filter(|p| !p.is_empty()),
             renewed_at: n("renewed_at").unwrap_or(0),
+            last_active: n("last_active").unwrap_or(0),
+            idle_limit: n("idle_limit").unwrap_or(0),
         })
     }
 }
@@ -288,6 +297,33 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":t", AttributeValue::S(token_id.into()))
             .expression_attribute_values(":none", AttributeValue::S(String::new()))
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("UpdateItem", &e)),
+        }
+    }
+
+    async fn touch(&self, id: u64, now: u64) -> Result<bool, StoreError> {
+        // No limit (0, or a session stored before limits) never goes idle; otherwise the stored
+        // deadline must still be ahead, so a late write never revives an idle session.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression(
+                "SET last_active = :now, idle_until = :now + if_not_exists(idle_limit, :zero)",
+            )
+            .condition_expression(
+                "attribute_exists(pk) AND #exp > :now AND (attribute_not_exists(idle_limit) \
+                 OR idle_limit = :zero OR idle_until > :now)",
+            )
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
             .send()
             .await;
         match result {
