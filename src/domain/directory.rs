@@ -79,6 +79,14 @@ pub struct User {
     /// The role that created the user; `None` in records written before ownership was kept.
     #[serde(default)]
     pub owner: Option<String>,
+    /// Epoch seconds when the password was last set by a statement (0: before this was recorded, or
+    /// by the configuration), for PASSWORD_MIN_AGE_DAYS and PASSWORD_MAX_AGE_DAYS.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub password_set_at: u64,
+    /// Hashes of the passwords before the current one, newest first, as many as the governing password
+    /// policy's PASSWORD_HISTORY compares (none without a policy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub password_history: Vec<String>,
     /// The authentication, password and session policies set on the user (they win over the
     /// account's).
     #[serde(default, flatten)]
@@ -86,6 +94,10 @@ pub struct User {
     /// The store version this was read at (0: not read from the store).
     #[serde(skip)]
     pub version: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl User {

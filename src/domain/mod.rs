@@ -10,6 +10,7 @@ pub mod ident;
 pub mod keys;
 pub mod login;
 pub mod parameters;
+pub mod password_rules;
 pub mod passwords;
 pub mod policies;
 pub mod query;

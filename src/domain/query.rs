@@ -223,6 +223,8 @@ impl Gatekeeper {
             client_ip: ctx.client_ip,
             role,
             now: self.now(),
+            user: &ctx.user,
+            hasher: &self.hasher,
         };
         let (kind, object) = statement.audit_label();
         let result = admin::run(&admin_ctx, statement).await;

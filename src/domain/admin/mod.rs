@@ -74,6 +74,10 @@ pub struct AdminContext<'a> {
     /// The administrator's session role: system roles it does not hold, it cannot grant or revoke.
     pub role: &'a str,
     pub now: u64,
+    /// The session's user: changing one's own password is held to PASSWORD_MIN_AGE_DAYS.
+    pub user: &'a str,
+    /// New passwords are hashed, and compared with the old ones, on the hashing threads.
+    pub hasher: &'a super::passwords::PasswordHasher,
 }
 
 /// Runs one command; the caller has checked that the session's role is an administrator role.
