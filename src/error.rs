@@ -51,6 +51,10 @@ pub enum Error {
         "Incoming request with IP/Token {0} is not allowed to access Snowflake. Contact your local security administrator or please create a case with Snowflake Support or reach us on our support line."
     )]
     IpNotAllowed(String),
+    /// The user's (else the account's) authentication policy refuses this login; the detail names
+    /// the rule, and is only sent once the credential is proven.
+    #[error("Authentication attempt rejected by the current authentication policy: {0}.")]
+    PolicyRefused(String),
     #[error("Session token expired.")]
     SessionTokenExpired,
     #[error("Authentication token has expired. The user must authenticate again.")]

@@ -107,6 +107,11 @@ async fn setup(app: &TestApp) -> World {
         format!("CREATE USER victim PASSWORD='{VICTIM_PASSWORD}'"),
         "CREATE ROLE analyst".to_string(),
         "CREATE NETWORK POLICY office ALLOWED_IP_LIST=('10.0.0.0/8')".to_string(),
+        "CREATE AUTHENTICATION POLICY guard CLIENT_TYPES=('DRIVERS')".to_string(),
+        "CREATE PASSWORD POLICY strict PASSWORD_MIN_LENGTH=20".to_string(),
+        "CREATE SESSION POLICY brief SESSION_IDLE_TIMEOUT_MINS=30".to_string(),
+        "ALTER USER victim SET AUTHENTICATION POLICY guard".to_string(),
+        "ALTER ACCOUNT SET PASSWORD POLICY strict".to_string(),
         format!(
             "CREATE USER svc_key TYPE=SERVICE RSA_PUBLIC_KEY='{}'",
             key().public_b64
@@ -129,6 +134,12 @@ async fn snapshot(app: &TestApp, w: &World) -> Vec<Value> {
         (&w.admin.session, "SHOW USERS"),
         (&w.admin.session, "SHOW ROLES"),
         (&w.admin.session, "SHOW NETWORK POLICIES"),
+        (&w.admin.session, "SHOW AUTHENTICATION POLICIES"),
+        (&w.admin.session, "SHOW PASSWORD POLICIES"),
+        (&w.admin.session, "SHOW SESSION POLICIES"),
+        (&w.admin.session, "DESC AUTHENTICATION POLICY guard"),
+        (&w.admin.session, "DESC PASSWORD POLICY strict"),
+        (&w.admin.session, "DESC SESSION POLICY brief"),
         (&w.admin.session, "DESC USER victim"),
         (&w.admin.session, "DESC USER svc_key"),
         (&w.admin.session, context),
@@ -226,6 +237,13 @@ async fn sql_past_the_limits_gets_errors_and_changes_nothing(app: TestApp) {
             (
                 "ALTER USER",
                 format!("ALTER USER victim SET COMMENT = {open}'x'{close}"),
+            ),
+            (
+                "CREATE AUTHENTICATION POLICY",
+                format!(
+                    "CREATE AUTHENTICATION POLICY p CLIENT_POLICY = {}'1'{close}",
+                    "(A = ".repeat(depth)
+                ),
             ),
         ] {
             for (who, token) in [
@@ -984,6 +1002,18 @@ fn sql_cases(w: &World) -> Vec<Case> {
         "SHOW USERS".to_string(),
         "SHOW ROLES".to_string(),
         "SHOW NETWORK POLICIES".to_string(),
+        "CREATE AUTHENTICATION POLICY anything".to_string(),
+        "CREATE OR REPLACE AUTHENTICATION POLICY guard".to_string(),
+        "ALTER AUTHENTICATION POLICY guard UNSET CLIENT_TYPES".to_string(),
+        "ALTER PASSWORD POLICY strict SET PASSWORD_MIN_LENGTH=8".to_string(),
+        "ALTER SESSION POLICY brief RENAME TO gone".to_string(),
+        "DROP SESSION POLICY brief".to_string(),
+        "ALTER ACCOUNT UNSET PASSWORD POLICY".to_string(),
+        "ALTER ACCOUNT SET SESSION POLICY brief".to_string(),
+        "ALTER USER victim UNSET AUTHENTICATION POLICY".to_string(),
+        "ALTER USER embucket SET SESSION POLICY brief".to_string(),
+        "SHOW AUTHENTICATION POLICIES".to_string(),
+        "DESC PASSWORD POLICY strict".to_string(),
         "USE ROLE ACCOUNTADMIN".to_string(),
         "USE ROLE SECURITYADMIN".to_string(),
         "USE ROLE analyst".to_string(),
@@ -1057,6 +1087,36 @@ fn sql_cases(w: &World) -> Vec<Case> {
         "CREATE NETWORK POLICY bad ALLOWED_IP_LIST=('999.1.1.1/99')".to_string(),
         "CREATE NETWORK POLICY bad ALLOWED_IP_LIST=('10.0.0.0/8' 'x')".to_string(),
         "ALTER USER victim SET PASSWORD=".to_string(),
+        "DROP AUTHENTICATION POLICY guard".to_string(),
+        "DROP PASSWORD POLICY strict".to_string(),
+        "ALTER AUTHENTICATION POLICY guard RENAME TO other".to_string(),
+        "ALTER ACCOUNT SET PASSWORD POLICY nosuchpolicy".to_string(),
+        "CREATE SESSION POLICY brief".to_string(),
+        "ALTER ACCOUNT SET PASSWORD POLICY strict2".to_string(),
+        "ALTER USER victim SET AUTHENTICATION POLICY guard2".to_string(),
+        "ALTER PASSWORD POLICY strict SET PASSWORD_MIN_LENGTH=7".to_string(),
+        "ALTER PASSWORD POLICY strict SET PASSWORD_MAX_LENGTH=19".to_string(),
+        "ALTER PASSWORD POLICY strict SET PASSWORD_MAX_RETRIES=4294967296".to_string(),
+        "ALTER PASSWORD POLICY strict SET NO_SUCH_OPTION=1".to_string(),
+        "ALTER SESSION POLICY brief SET SESSION_IDLE_TIMEOUT_MINS=1441".to_string(),
+        "ALTER SESSION POLICY brief SET SESSION_IDLE_TIMEOUT_MINS=30, BOGUS=1".to_string(),
+        "ALTER AUTHENTICATION POLICY guard SET AUTHENTICATION_METHODS=('PASSWORD', 'TELEPATHY')".to_string(),
+        "ALTER AUTHENTICATION POLICY guard SET AUTHENTICATION_METHODS=()".to_string(),
+        "ALTER AUTHENTICATION POLICY guard SET CLIENT_POLICY=(PYTHON_DRIVER=(MINIMUM_VERSION='99999999999'))".to_string(),
+        "ALTER AUTHENTICATION POLICY guard SET CLIENT_POLICY=(PYTHON_DRIVER=(MINIMUM_VERSION=(MINIMUM_VERSION='1')))".to_string(),
+        "ALTER AUTHENTICATION POLICY guard SET PAT_POLICY=(MAX_EXPIRY_IN_DAYS=0)".to_string(),
+        format!(
+            "ALTER AUTHENTICATION POLICY guard SET SECURITY_INTEGRATIONS=({})",
+            vec!["'I'"; 1_000].join(",")
+        ),
+        format!(
+            "ALTER AUTHENTICATION POLICY guard SET CLIENT_TYPES=('{}')",
+            "D".repeat(60_000)
+        ),
+        format!(
+            "ALTER AUTHENTICATION POLICY guard SET PAT_POLICY=({})",
+            vec!["MAX_EXPIRY_IN_DAYS=1"; 200].join(",")
+        ),
     ] {
         cases.push(query(
             format!("ACCOUNTADMIN runs failing {:.80}", sql),

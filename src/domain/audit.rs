@@ -72,6 +72,20 @@ impl Attempt<'_> {
     }
 }
 
+/// An authentication policy refused a proven login: which policy (empty: none named, Snowflake's
+/// defaults), which rule, which method. Never a credential.
+pub fn policy_refusal(user: &str, policy: &str, rule: &str, method: &str) {
+    tracing::warn!(
+        target: "snowgate::audit",
+        event = "authentication_policy",
+        user = ?user,
+        policy = ?policy,
+        rule,
+        method,
+        "login refused by authentication policy"
+    );
+}
+
 /// A user was locked after too many failed logins: logged once, by the attempt that locked it.
 pub fn locked(user: &str, failures: u32, minutes: u64) {
     tracing::warn!(

@@ -596,17 +596,19 @@ impl Directory {
         })
     }
 
-    /// Like [`Self::effective_policy`], but `None` when neither the user nor the account has a
-    /// policy of kind `T` (or its record is gone): for rules that apply only under a policy.
-    pub async fn attached_policy<T: PolicyRecord>(
-        &self,
-        user: Option<&User>,
-        account: &AccountSettings,
-    ) -> Result<Option<T>> {
-        let name = user
-            .and_then(|u| u.policies.get(T::KIND))
-            .or_else(|| account.policies.get(T::KIND));
-        match name {
+    /// The policy of kind `T` set on `user`, else on the account (read only then), else `None` (also
+    /// when its record is gone): for rules that apply only under a policy.
+    pub async fn attached_policy<T: PolicyRecord>(&self, user: Option<&User>) -> Result<Option<T>> {
+        let name = match user.and_then(|u| u.policies.get(T::KIND)) {
+            Some(name) => Some(name.to_string()),
+            None => self
+                .account()
+                .await?
+                .policies
+                .get(T::KIND)
+                .map(str::to_string),
+        };
+        match name.as_deref() {
             Some(name) => self.policy_record(name).await,
             None => Ok(None),
         }

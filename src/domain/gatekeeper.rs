@@ -12,6 +12,7 @@ use super::audit::{Attempt, Method};
 use super::directory::{Directory, User};
 use super::keys::KeyCache;
 use super::passwords::PasswordHasher;
+use super::policies::AuthMethod;
 use super::policies::SessionPolicy;
 use super::session::{Session, new_session_id};
 use super::tokens::{Claims, TokenError, TokenKind};
@@ -75,6 +76,8 @@ pub struct LoginInput {
     pub authenticator: Option<String>,
     pub client_app: Option<String>,
     pub client_version: Option<String>,
+    /// `CLIENT_ENVIRONMENT.APPLICATION` (bounded): tells the Snowflake CLI from the connector.
+    pub application: Option<String>,
     pub database: Option<String>,
     pub schema: Option<String>,
     pub warehouse: Option<String>,
@@ -220,14 +223,14 @@ impl Gatekeeper {
         self.seed_demo_user().await?;
         let now = self.now();
         let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
-        let (user, account) = match authenticator.as_deref() {
+        let ((user, account), method) = match authenticator.as_deref() {
             None | Some("") | Some("SNOWFLAKE") => {
                 attempt.method = Some(Method::Password);
-                self.password_login(input, now).await?
+                (self.password_login(input, now).await?, AuthMethod::Password)
             }
             Some("SNOWFLAKE_JWT") => {
                 attempt.method = Some(Method::KeyPair);
-                self.key_pair_login(input, now).await?
+                (self.key_pair_login(input, now).await?, AuthMethod::Keypair)
             }
             Some(other) => {
                 return Err(Error::BadRequest(format!(
@@ -238,6 +241,8 @@ impl Gatekeeper {
         if user.disabled {
             return Err(Error::UserDisabled);
         }
+        self.check_authentication_policy(&user, input, method)
+            .await?;
         let context = super::login::initial_context(&user, input)?;
         let idle_limit = self.idle_limit(&user).await?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the
@@ -297,10 +302,9 @@ impl Gatekeeper {
     /// session policy, else the account's, else the configured default. Fixed at login, so a policy
     /// change applies to new sessions.
     async fn idle_limit(&self, user: &User) -> Result<u64> {
-        let account = self.directory.account().await?;
         let policy = self
             .directory
-            .attached_policy::<SessionPolicy>(Some(user), &account)
+            .attached_policy::<SessionPolicy>(Some(user))
             .await?;
         Ok(match policy {
             Some(p) => u64::from(p.session_idle_timeout_mins.max(1)) * 60,

@@ -7,12 +7,13 @@ use std::net::IpAddr;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::audit;
-use super::directory::{User, UserType, canonical_ip};
+use super::authentication_policies::{Client, refusal};
+use super::directory::{AccountSettings, User, UserType, canonical_ip};
 use super::gatekeeper::{Gatekeeper, LoginInput, Settings};
 use super::ident::{Identifier, account_name};
 use super::keys::{claimed_identity, signature_valid};
 use super::password_rules;
-use super::policies::PasswordPolicy;
+use super::policies::{AuthMethod, AuthenticationPolicy, PasswordPolicy};
 use super::session::SessionContext;
 use crate::error::{Error, Result};
 
@@ -30,6 +31,36 @@ impl Gatekeeper {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The user's authentication policy, else the account's, must allow logging in with `method`
+    /// from this client. Checked once the credential is proven, so only its holder learns the
+    /// policy's rules, and a refusal never tells whether a user exists. The account's settings are
+    /// read only when the user has no policy of its own.
+    pub(super) async fn check_authentication_policy(
+        &self,
+        user: &User,
+        input: &LoginInput,
+        method: AuthMethod,
+    ) -> Result<()> {
+        let account = match user.policies.authentication_policy {
+            Some(_) => AccountSettings::default(),
+            None => self.directory.account().await?,
+        };
+        let policy: AuthenticationPolicy = self
+            .directory
+            .effective_policy(Some(user), &account)
+            .await?;
+        let client = Client {
+            app_id: input.client_app.as_deref(),
+            version: input.client_version.as_deref(),
+            application: input.application.as_deref(),
+        };
+        let Some(refused) = refusal(&policy, user, method, &client) else {
+            return Ok(());
+        };
+        audit::policy_refusal(&user.name, &policy.name, refused.rule, method.as_str());
+        Err(Error::PolicyRefused(refused.message))
     }
 
     /// The account of a login that names `named`: `None` when an account is pinned
@@ -67,10 +98,9 @@ impl Gatekeeper {
             .map_or_else(|| login.to_uppercase(), |u| u.name.clone());
         // A password policy (the user's, else the account's; unknown names get the account's) sets
         // the lockout and the password's age; without one, the settings' lockout and no expiry.
-        let account = self.directory.account().await?;
         let policy = self
             .directory
-            .attached_policy::<PasswordPolicy>(user.as_ref(), &account)
+            .attached_policy::<PasswordPolicy>(user.as_ref())
             .await?;
         let lockout = Lockout::of(policy.as_ref(), &self.settings);
         let failures = self.store.failures(&counter, now).await?;

@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod admin;
 pub mod audit;
+pub mod authentication_policies;
 pub mod directory;
 pub mod gatekeeper;
 pub mod ident;

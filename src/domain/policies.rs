@@ -87,6 +87,8 @@ pub struct PatPolicy {
     pub network_policy_evaluation: NetworkPolicyEvaluation,
     #[serde(default = "yes")]
     pub require_role_restriction_for_service_users: bool,
+    pub require_role_restriction_for_person_users: bool,
+    pub blocked_roles_list: Vec<String>,
 }
 
 impl Default for PatPolicy {
@@ -96,6 +98,8 @@ impl Default for PatPolicy {
             max_expiry_in_days: 365,
             network_policy_evaluation: NetworkPolicyEvaluation::EnforcedRequired,
             require_role_restriction_for_service_users: true,
+            require_role_restriction_for_person_users: false,
+            blocked_roles_list: Vec::new(),
         }
     }
 }
@@ -106,6 +110,7 @@ impl Default for PatPolicy {
 pub struct WorkloadIdentityPolicy {
     pub allowed_providers: Vec<String>,
     pub allowed_aws_accounts: Vec<String>,
+    pub allowed_aws_partitions: Vec<String>,
     pub allowed_azure_issuers: Vec<String>,
     pub allowed_oidc_issuers: Vec<String>,
 }
@@ -115,6 +120,7 @@ impl Default for WorkloadIdentityPolicy {
         Self {
             allowed_providers: all(),
             allowed_aws_accounts: all(),
+            allowed_aws_partitions: all(),
             allowed_azure_issuers: all(),
             allowed_oidc_issuers: all(),
         }
@@ -137,6 +143,10 @@ pub struct AuthenticationPolicy {
     pub comment: Option<String>,
     pub created_on: u64,
     pub owner: Option<String>,
+    /// The schema the policy was created in (Snowflake's policies are schema objects); shown by
+    /// SHOW, not part of the key.
+    pub database_name: Option<String>,
+    pub schema_name: Option<String>,
     #[serde(skip)]
     pub version: u64,
 }
@@ -155,6 +165,8 @@ impl Default for AuthenticationPolicy {
             comment: None,
             created_on: 0,
             owner: None,
+            database_name: None,
+            schema_name: None,
             version: 0,
         }
     }
@@ -187,6 +199,10 @@ pub struct PasswordPolicy {
     pub comment: Option<String>,
     pub created_on: u64,
     pub owner: Option<String>,
+    /// The schema the policy was created in (Snowflake's policies are schema objects); shown by
+    /// SHOW, not part of the key.
+    pub database_name: Option<String>,
+    pub schema_name: Option<String>,
     #[serde(skip)]
     pub version: u64,
 }
@@ -209,6 +225,8 @@ impl Default for PasswordPolicy {
             comment: None,
             created_on: 0,
             owner: None,
+            database_name: None,
+            schema_name: None,
             version: 0,
         }
     }
@@ -225,6 +243,10 @@ pub struct SessionPolicy {
     pub comment: Option<String>,
     pub created_on: u64,
     pub owner: Option<String>,
+    /// The schema the policy was created in (Snowflake's policies are schema objects); shown by
+    /// SHOW, not part of the key.
+    pub database_name: Option<String>,
+    pub schema_name: Option<String>,
     #[serde(skip)]
     pub version: u64,
 }
@@ -240,6 +262,8 @@ impl Default for SessionPolicy {
             comment: None,
             created_on: 0,
             owner: None,
+            database_name: None,
+            schema_name: None,
             version: 0,
         }
     }
@@ -293,6 +317,157 @@ impl AttachedPolicies {
     }
 }
 
+/// Names and values of a small enum, as SQL spells them.
+macro_rules! spelled {
+    ($t:ident { $($name:literal => $variant:ident),* $(,)? }) => {
+        impl $t {
+            pub const NAMES: &'static [(&'static str, $t)] = &[$(($name, $t::$variant)),*];
+
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::NAMES
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(s))
+                    .map(|(_, v)| *v)
+            }
+
+            pub fn as_str(self) -> &'static str {
+                Self::NAMES
+                    .iter()
+                    .find(|(_, v)| *v == self)
+                    .map_or("", |(n, _)| n)
+            }
+        }
+    };
+}
+
+spelled!(MfaEnrollment {
+    "REQUIRED" => Required,
+    "REQUIRED_PASSWORD_ONLY" => RequiredPasswordOnly,
+    "OPTIONAL" => Optional,
+});
+
+spelled!(NetworkPolicyEvaluation {
+    "ENFORCED_REQUIRED" => EnforcedRequired,
+    "ENFORCED_NOT_REQUIRED" => EnforcedNotRequired,
+    "NOT_ENFORCED" => NotEnforced,
+});
+
+/// `CLIENT_TYPES` values.
+pub const CLIENT_TYPES: [&str; 5] = ["ALL", "SNOWFLAKE_UI", "DRIVERS", "SNOWSQL", "SNOWFLAKE_CLI"];
+
+/// The clients `CLIENT_POLICY` may name.
+pub const POLICY_CLIENTS: [&str; 12] = [
+    "JDBC_DRIVER",
+    "ODBC_DRIVER",
+    "PYTHON_DRIVER",
+    "JAVASCRIPT_DRIVER",
+    "C_DRIVER",
+    "GO_DRIVER",
+    "PHP_DRIVER",
+    "DOTNET_DRIVER",
+    "SQL_API",
+    "SNOWFLAKE_CLI",
+    "SNOWSQL",
+    "SPARK_CONNECTOR",
+];
+
+/// `WORKLOAD_IDENTITY_POLICY = (ALLOWED_PROVIDERS = …)` values.
+pub const WORKLOAD_PROVIDERS: [&str; 5] = ["ALL", "AWS", "AZURE", "GCP", "OIDC"];
+
+/// `PAT_POLICY` expiries: Snowflake's range of days.
+pub const PAT_EXPIRY_DAYS: (u32, u32) = (1, 365);
+
+/// A version as `CLIENT_POLICY` compares them: up to four dot-separated numbers of up to nine
+/// digits each (`3.12.1`); anything else is no version. Bounded, so a hostile version costs nothing.
+pub fn parse_version(text: &str) -> Option<Vec<u32>> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > 40 {
+        return None;
+    }
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    parts
+        .iter()
+        .map(|p| {
+            let digits = !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit());
+            digits.then(|| p.parse().ok()).flatten()
+        })
+        .collect()
+}
+
+/// Whether `version` is at least `minimum`, numerically part by part (missing parts are 0). An
+/// unreadable client version never satisfies a minimum.
+pub fn version_at_least(version: &str, minimum: &str) -> bool {
+    let (Some(mut v), Some(mut m)) = (parse_version(version), parse_version(minimum)) else {
+        return false;
+    };
+    v.resize(4, 0);
+    m.resize(4, 0);
+    v >= m
+}
+
+/// One numeric password policy property: its name, Snowflake's range and the field it sets.
+pub struct PasswordField {
+    pub name: &'static str,
+    pub min: u32,
+    pub max: u32,
+    pub get: fn(&PasswordPolicy) -> u32,
+    pub set: fn(&mut PasswordPolicy, u32),
+    pub description: &'static str,
+}
+
+macro_rules! password_fields {
+    ($($name:literal, $field:ident, $min:literal, $max:literal, $desc:literal;)*) => {
+        pub const PASSWORD_FIELDS: &[PasswordField] = &[$(PasswordField {
+            name: $name,
+            min: $min,
+            max: $max,
+            get: |p| p.$field,
+            set: |p, v| p.$field = v,
+            description: $desc,
+        }),*];
+    };
+}
+
+password_fields! {
+    "PASSWORD_MIN_LENGTH", password_min_length, 8, 256, "Minimum length of new password";
+    "PASSWORD_MAX_LENGTH", password_max_length, 8, 256, "Maximum length of new password";
+    "PASSWORD_MIN_UPPER_CASE_CHARS", password_min_upper_case_chars, 0, 256, "Minimum number of uppercase characters in new password";
+    "PASSWORD_MIN_LOWER_CASE_CHARS", password_min_lower_case_chars, 0, 256, "Minimum number of lowercase characters in new password";
+    "PASSWORD_MIN_NUMERIC_CHARS", password_min_numeric_chars, 0, 256, "Minimum number of numeric characters in new password";
+    "PASSWORD_MIN_SPECIAL_CHARS", password_min_special_chars, 0, 256, "Minimum number of special characters in new password";
+    "PASSWORD_MIN_AGE_DAYS", password_min_age_days, 0, 999, "Period after a password is changed during which a password cannot be changed again, in days";
+    "PASSWORD_MAX_AGE_DAYS", password_max_age_days, 0, 999, "Period after which password must be changed, in days";
+    "PASSWORD_MAX_RETRIES", password_max_retries, 1, 10, "Number of attempts users have to enter the correct password before their account is locked";
+    "PASSWORD_LOCKOUT_TIME_MINS", password_lockout_time_mins, 1, 999, "Period of time for which users will be locked after entering their password incorrectly many times (specified by MAX_RETRIES), in minutes";
+    "PASSWORD_HISTORY", password_history, 0, 24, "Number of most recent passwords that may not be repeated by the user";
+}
+
+impl PasswordPolicy {
+    /// What a field range cannot tell: the maximum length holds the minimum and every required
+    /// character.
+    pub fn inconsistency(&self) -> Option<String> {
+        let required = self.password_min_upper_case_chars
+            + self.password_min_lower_case_chars
+            + self.password_min_numeric_chars
+            + self.password_min_special_chars;
+        if self.password_max_length < self.password_min_length {
+            return Some("PASSWORD_MAX_LENGTH must not be less than PASSWORD_MIN_LENGTH.".into());
+        }
+        if required > self.password_max_length {
+            return Some(
+                "The minimum numbers of upper case, lower case, numeric and special characters add up to more than PASSWORD_MAX_LENGTH.".into(),
+            );
+        }
+        None
+    }
+}
+
+/// `SESSION_IDLE_TIMEOUT_MINS` and `SESSION_UI_IDLE_TIMEOUT_MINS`: Snowflake's range.
+pub const SESSION_TIMEOUT_MINS: (u32, u32) = (5, 1440);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,6 +482,18 @@ mod tests {
         assert_eq!((pw.password_min_length, pw.password_max_retries), (14, 5));
         let s: SessionPolicy = serde_json::from_str(r#"{"name":"P"}"#).unwrap();
         assert_eq!(s.session_idle_timeout_mins, 240);
+    }
+
+    #[test]
+    fn versions_compare_numerically_and_boundedly() {
+        assert!(version_at_least("3.12.1", "3.9"));
+        assert!(version_at_least("3.9.0", "3.9"));
+        assert!(!version_at_least("3.8.99", "3.9"));
+        assert!(!version_at_least("3.x", "1.0"));
+        assert!(!version_at_least("", "1.0"));
+        assert!(!version_at_least(&"9.".repeat(1000), "1.0"));
+        assert!(!version_at_least("99999999999", "1.0"));
+        assert_eq!(parse_version("1.2.3.4.5"), None);
     }
 
     #[test]

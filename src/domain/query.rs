@@ -225,6 +225,8 @@ impl Gatekeeper {
             now: self.now(),
             user: &ctx.user,
             hasher: &self.hasher,
+            database: ctx.context.database.as_deref(),
+            schema: ctx.context.schema.as_deref(),
         };
         let (kind, object) = statement.audit_label();
         let result = admin::run(&admin_ctx, statement).await;

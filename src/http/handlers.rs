@@ -32,6 +32,7 @@ pub async fn login(
     params.check_limits()?;
     let data = body.data;
     data.check_limits()?;
+    let application = data.application();
     let session_parameters: Vec<(String, Value)> = data
         .session_parameters
         .unwrap_or_default()
@@ -42,6 +43,7 @@ pub async fn login(
     // The host is written into the tokens.
     crate::snowflake::limits::check_len("Host", host, 512)?;
     let input = LoginInput {
+        application,
         account: data.account_name,
         login_name: data.login_name,
         password: data.password,

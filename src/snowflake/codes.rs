@@ -50,6 +50,9 @@ pub const SERVICE_UNAVAILABLE: &str = "390503";
 pub const PASSWORD_EXPIRED: &str = "390106";
 pub const ROLE_NOT_GRANTED: &str = "390189";
 pub const IP_NOT_ALLOWED: &str = "390422";
+/// An authentication policy refused the login: snowgate's choice (no public source gives
+/// Snowflake's), next to the network policy refusals (`docs/protocol.md` §5).
+pub const AUTHENTICATION_POLICY_REFUSED: &str = "390430";
 
 use crate::error::{Error, SqlErrorKind};
 
@@ -68,6 +71,7 @@ pub fn of(error: &Error) -> &'static str {
         Error::PasswordExpired => PASSWORD_EXPIRED,
         Error::RoleNotGranted(_) => ROLE_NOT_GRANTED,
         Error::IpNotAllowed(_) => IP_NOT_ALLOWED,
+        Error::PolicyRefused(_) => AUTHENTICATION_POLICY_REFUSED,
         Error::SessionTokenExpired => SESSION_TOKEN_EXPIRED,
         Error::MasterTokenExpired => MASTER_TOKEN_EXPIRED,
         Error::MasterTokenInvalid => MASTER_TOKEN_INVALID,

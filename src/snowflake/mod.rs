@@ -122,6 +122,19 @@ pub struct LoginData {
     pub role_name: Option<String>,
 }
 
+impl LoginData {
+    /// `CLIENT_ENVIRONMENT.APPLICATION` when it is a short string: the Snowflake CLI names itself
+    /// there (authentication policies' `CLIENT_TYPES`).
+    pub fn application(&self) -> Option<String> {
+        let app = self
+            .client_environment
+            .as_ref()?
+            .get("APPLICATION")?
+            .as_str()?;
+        (app.len() <= limits::MAX_CLIENT_APP_BYTES).then(|| app.to_string())
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {

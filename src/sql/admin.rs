@@ -7,9 +7,11 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 
 use super::{limits, properties};
 use crate::domain::admin::command::{
-    AdminCommand, CreateMode, GrantCommand, PolicyCommand, RoleCommand, ShowCommand, UserCommand,
+    AdminCommand, AttachPolicy, CreateMode, GrantCommand, KindPolicyAction, KindPolicyCommand,
+    ObjectName, PolicyChange, PolicyCommand, PolicyTarget, RoleCommand, ShowCommand, UserCommand,
 };
 use crate::domain::ident::Identifier;
+use crate::domain::policies::PolicyKind;
 use crate::domain::statement::SqlRejection;
 
 /// A property value as written; [`properties`] gives it its type.
@@ -18,9 +20,16 @@ pub enum Value {
     Str(String),
     Ident(Identifier),
     Number(String),
-    /// Of scalars only: lists do not nest.
+    /// Of scalars only.
     List(Vec<Value>),
+    /// `(NAME = value, …)`, names upper-cased: the nested properties of authentication policies
+    /// (`PAT_POLICY = (MAX_EXPIRY_IN_DAYS = 30)`), at most [`MAX_VALUE_DEPTH`] deep.
+    Pairs(Vec<(String, Value)>),
 }
+
+/// How deep parenthesised values nest: `CLIENT_POLICY = (PYTHON_DRIVER = (MINIMUM_VERSION = …))`
+/// is two. Bounds the parser's recursion.
+pub const MAX_VALUE_DEPTH: usize = 3;
 
 /// Deliberately opaque: values may be passwords or keys.
 impl std::fmt::Debug for Value {
@@ -245,10 +254,25 @@ impl Parser {
         }
     }
 
-    /// A scalar, or a parenthesised list of scalars: lists do not nest, so nothing here recurses.
+    /// A scalar, a parenthesised list of scalars, or parenthesised `NAME = value` pairs.
     fn value(&mut self) -> Result<Value, SqlRejection> {
+        self.nested_value(1)
+    }
+
+    /// Recursion bounded by [`MAX_VALUE_DEPTH`].
+    fn nested_value(&mut self, depth: usize) -> Result<Value, SqlRejection> {
         if !self.eat(&Token::LParen) {
             return self.scalar();
+        }
+        if depth > MAX_VALUE_DEPTH {
+            return Err(SqlRejection::Syntax(format!(
+                "statement too complex: property values nest at most {MAX_VALUE_DEPTH} levels deep."
+            )));
+        }
+        let pairs = matches!(self.peek(), Some(Token::Word(w)) if w.quote_style.is_none())
+            && self.tokens.get(self.pos + 1) == Some(&Token::Eq);
+        if pairs {
+            return self.pairs(depth);
         }
         let mut items = Vec::new();
         if self.eat(&Token::RParen) {
@@ -262,6 +286,39 @@ impl Parser {
             if !self.eat(&Token::Comma) {
                 return Err(self.unexpected());
             }
+        }
+    }
+
+    /// After `(`: `NAME = value` pairs, comma-separated, to the closing `)`.
+    fn pairs(&mut self, depth: usize) -> Result<Value, SqlRejection> {
+        let mut pairs = Vec::new();
+        loop {
+            let name = self.property_name()?;
+            if !self.eat(&Token::Eq) {
+                return Err(self.unexpected());
+            }
+            pairs.push((name, self.nested_value(depth + 1)?));
+            if self.eat(&Token::RParen) {
+                return Ok(Value::Pairs(pairs));
+            }
+            if !self.eat(&Token::Comma) {
+                return Err(self.unexpected());
+            }
+        }
+    }
+
+    /// An unquoted word, upper-cased.
+    fn property_name(&mut self) -> Result<String, SqlRejection> {
+        match self.peek() {
+            Some(Token::Word(w)) if w.quote_style.is_none() => {
+                let name = w.value.to_ascii_uppercase();
+                self.pos += 1;
+                Ok(name)
+            }
+            _ => Err(SqlRejection::Syntax(format!(
+                "syntax error: expected a property name, found {}.",
+                self.describe_next()
+            ))),
         }
     }
 
@@ -357,9 +414,8 @@ impl Parser {
                 return Ok(Head::AlterAccount);
             }
             return match self.object_kind()? {
-                Kind::User => Ok(Head::Alter(Kind::User)),
-                Kind::NetworkPolicy => Ok(Head::Alter(Kind::NetworkPolicy)),
                 Kind::Role => Err(unsupported("ALTER ROLE")),
+                kind => Ok(Head::Alter(kind)),
             };
         }
         if self.eat_kw("DROP") {
@@ -367,9 +423,8 @@ impl Parser {
         }
         if self.eat_kw("DESC") || self.eat_kw("DESCRIBE") {
             return match self.object_kind()? {
-                Kind::User => Ok(Head::Describe(Kind::User)),
-                Kind::NetworkPolicy => Ok(Head::Describe(Kind::NetworkPolicy)),
                 Kind::Role => Err(unsupported("DESCRIBE ROLE")),
+                kind => Ok(Head::Describe(kind)),
             };
         }
         if self.eat_kw("SHOW") {
@@ -394,6 +449,10 @@ impl Parser {
             self.expect_kw("POLICIES")?;
             return Ok(Head::Show(Kind::NetworkPolicy));
         }
+        if let Some(kind) = self.policy_kind() {
+            self.expect_kw("POLICIES")?;
+            return Ok(Head::Show(Kind::Policy(kind)));
+        }
         Err(unsupported("this SHOW statement"))
     }
 
@@ -413,22 +472,34 @@ impl Parser {
         match self.head()? {
             Head::Create(or_replace, kind) => self.create(or_replace, kind),
             Head::AlterAccount => {
+                if let Some(attach) = self.attach(PolicyTarget::Account)? {
+                    return Ok(attach);
+                }
                 let mut changes = typed(self.alter()?, properties::account)?;
                 // Later settings win, as they would one after the other.
                 let last = changes.pop().ok_or_else(|| self.unexpected())?;
                 Ok(AdminCommand::Account(last))
             }
             Head::Alter(kind) => self.alter_object(kind),
+            Head::Drop(Kind::Policy(kind)) => {
+                let if_exists = self.if_exists()?;
+                let name = self.object_name()?;
+                Ok(policy(kind, KindPolicyAction::Drop { name, if_exists }))
+            }
             Head::Drop(kind) => {
                 let if_exists = self.if_exists()?;
                 let name = self.ident()?;
                 Ok(match kind {
                     Kind::User => AdminCommand::User(UserCommand::Drop { name, if_exists }),
                     Kind::Role => AdminCommand::Role(RoleCommand::Drop { name, if_exists }),
-                    Kind::NetworkPolicy => {
+                    Kind::NetworkPolicy | Kind::Policy(_) => {
                         AdminCommand::NetworkPolicy(PolicyCommand::Drop { name, if_exists })
                     }
                 })
+            }
+            Head::Describe(Kind::Policy(kind)) => {
+                let name = self.object_name()?;
+                Ok(policy(kind, KindPolicyAction::Describe { name }))
             }
             Head::Describe(kind) => {
                 let name = self.ident()?;
@@ -443,6 +514,9 @@ impl Parser {
                     Kind::User => ShowCommand::Users { like },
                     Kind::Role => ShowCommand::Roles { like },
                     Kind::NetworkPolicy => ShowCommand::NetworkPolicies { like },
+                    Kind::Policy(kind) => {
+                        return Ok(policy(kind, KindPolicyAction::Show { like }));
+                    }
                 }))
             }
             Head::Grant(grant) => self.grant(grant),
@@ -454,6 +528,19 @@ impl Parser {
             or_replace,
             if_not_exists: self.if_not_exists()?,
         };
+        if let Kind::Policy(kind) = kind {
+            let name = self.object_name()?;
+            let props = self.properties()?;
+            let settings = typed(Alter::Set(props), properties::kind_policy(kind))?;
+            return Ok(policy(
+                kind,
+                KindPolicyAction::Create {
+                    name,
+                    mode,
+                    settings,
+                },
+            ));
+        }
         let name = self.ident()?;
         let props = self.properties()?;
         Ok(match kind {
@@ -473,17 +560,31 @@ impl Parser {
                     comment,
                 })
             }
-            Kind::NetworkPolicy => AdminCommand::NetworkPolicy(PolicyCommand::Create {
-                name,
-                mode,
-                properties: typed(Alter::Set(props), properties::policy)?,
-            }),
+            Kind::NetworkPolicy | Kind::Policy(_) => {
+                AdminCommand::NetworkPolicy(PolicyCommand::Create {
+                    name,
+                    mode,
+                    properties: typed(Alter::Set(props), properties::policy)?,
+                })
+            }
         })
     }
 
     fn alter_object(&mut self, kind: Kind) -> Result<AdminCommand, SqlRejection> {
         let if_exists = self.if_exists()?;
+        if let Kind::Policy(kind) = kind {
+            return self.alter_policy(kind, if_exists);
+        }
         let name = self.ident()?;
+        if let Kind::User = kind {
+            let target = PolicyTarget::User {
+                name: name.clone(),
+                if_exists,
+            };
+            if let Some(attach) = self.attach(target)? {
+                return Ok(attach);
+            }
+        }
         let alter = self.alter()?;
         Ok(match kind {
             Kind::NetworkPolicy => AdminCommand::NetworkPolicy(PolicyCommand::Alter {
@@ -500,6 +601,82 @@ impl Parser {
                     unlock,
                 })
             }
+        })
+    }
+
+    /// After `ALTER {AUTHENTICATION|PASSWORD|SESSION} POLICY [IF EXISTS]`.
+    fn alter_policy(
+        &mut self,
+        kind: PolicyKind,
+        if_exists: bool,
+    ) -> Result<AdminCommand, SqlRejection> {
+        let name = self.object_name()?;
+        let change = if self.eat_kw("RENAME") {
+            self.expect_kw("TO")?;
+            PolicyChange::Rename(self.object_name()?)
+        } else {
+            PolicyChange::Settings(typed(self.alter()?, properties::kind_policy(kind))?)
+        };
+        Ok(policy(
+            kind,
+            KindPolicyAction::Alter {
+                name,
+                if_exists,
+                change,
+            },
+        ))
+    }
+
+    /// `SET {AUTHENTICATION|PASSWORD|SESSION} POLICY name [FORCE]` or `UNSET … POLICY` on the
+    /// account or a user; `None` (nothing read) for any other `SET` / `UNSET`.
+    fn attach(&mut self, target: PolicyTarget) -> Result<Option<AdminCommand>, SqlRejection> {
+        let set = self.peek_kw("SET");
+        if !(set || self.peek_kw("UNSET")) {
+            return Ok(None);
+        }
+        let start = self.pos;
+        self.pos += 1;
+        let Some(kind) = self.policy_kind().filter(|_| self.peek_kw("POLICY")) else {
+            self.pos = start;
+            return Ok(None);
+        };
+        self.pos += 1;
+        let policy = if set { Some(self.object_name()?) } else { None };
+        let force = set && self.eat_kw("FORCE");
+        Ok(Some(AdminCommand::AttachPolicy(AttachPolicy {
+            kind,
+            target,
+            policy,
+            force,
+        })))
+    }
+
+    /// `AUTHENTICATION`, `PASSWORD` or `SESSION`, eaten; nothing eaten otherwise.
+    fn policy_kind(&mut self) -> Option<PolicyKind> {
+        let kind = [
+            ("AUTHENTICATION", PolicyKind::Authentication),
+            ("PASSWORD", PolicyKind::Password),
+            ("SESSION", PolicyKind::Session),
+        ]
+        .into_iter()
+        .find(|(kw, _)| self.peek_kw(kw))
+        .map(|(_, k)| k)?;
+        self.pos += 1;
+        Some(kind)
+    }
+
+    /// `name`, `schema.name` or `database.schema.name`.
+    fn object_name(&mut self) -> Result<ObjectName, SqlRejection> {
+        let mut parts = vec![self.ident()?];
+        while parts.len() < 3 && self.eat(&Token::Period) {
+            parts.push(self.ident()?);
+        }
+        let name = parts.pop().ok_or_else(|| self.unexpected())?;
+        let schema = parts.pop();
+        Ok(ObjectName {
+            database: parts.pop(),
+            schema,
+            name,
         })
     }
 
@@ -528,8 +705,12 @@ impl Parser {
             self.expect_kw("POLICY")?;
             return Ok(Kind::NetworkPolicy);
         }
+        if let Some(kind) = self.policy_kind() {
+            self.expect_kw("POLICY")?;
+            return Ok(Kind::Policy(kind));
+        }
         Err(SqlRejection::Unsupported(format!(
-            "objects of type {} (snowgate administers users, roles and network policies)",
+            "objects of type {} (snowgate administers users, roles and policies)",
             self.describe_next()
         )))
     }
@@ -540,6 +721,11 @@ enum Kind {
     User,
     Role,
     NetworkPolicy,
+    Policy(PolicyKind),
+}
+
+fn policy(kind: PolicyKind, action: KindPolicyAction) -> AdminCommand {
+    AdminCommand::Policy(KindPolicyCommand { kind, action })
 }
 
 /// A statement's first words. `Alter` and `Describe` never hold `Kind::Role` (refused in `head`).
@@ -691,5 +877,95 @@ mod tests {
         }
         assert!(is_admin("  create user x") && is_admin("DESC USER x") && !is_admin("select 1"));
         assert!(is_admin("/* dbt */ -- c\n alter user u set comment = 'x'"));
+    }
+
+    #[test]
+    fn policies_of_three_kinds_parse_into_one_shape() {
+        use crate::domain::admin::command::{AuthSetting, PolicySetting};
+        let AdminCommand::Policy(KindPolicyCommand { kind, action }) = parse(
+            "create or replace authentication policy if not exists db.sch.ap \
+             authentication_methods = ('keypair', 'PASSWORD') \
+             client_policy = (python_driver = (minimum_version = '3.0.1')) \
+             pat_policy = (max_expiry_in_days = 30, network_policy_evaluation = not_enforced) \
+             comment = 'c'",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(kind, PolicyKind::Authentication);
+        let KindPolicyAction::Create {
+            name,
+            mode,
+            settings,
+        } = action
+        else {
+            panic!()
+        };
+        assert!(mode.or_replace && mode.if_not_exists);
+        assert_eq!(
+            (name.database, name.schema, name.name),
+            (Some(id("DB")), Some(id("SCH")), id("AP"))
+        );
+        assert!(
+            matches!(&settings[1], PolicySetting::Authentication(AuthSetting::ClientPolicy(Some(m))) if m["PYTHON_DRIVER"] == "3.0.1")
+        );
+        assert!(
+            matches!(&settings[2], PolicySetting::Authentication(AuthSetting::Pat(Some(p))) if p.max_expiry_in_days == 30 && p.default_expiry_in_days == 15)
+        );
+        for sql in [
+            "alter session policy sp set session_idle_timeout_mins = 30",
+            "alter password policy if exists pp unset password_min_length, comment",
+            "alter password policy pp rename to db.s.pp2",
+            "drop session policy if exists sp",
+            "show password policies like 'p%'",
+            "desc authentication policy x.y.ap",
+            "alter account set authentication policy ap force",
+            "alter account unset session policy",
+            "alter user if exists u set password policy pp",
+            "alter user u unset authentication policy",
+        ] {
+            assert!(
+                matches!(
+                    parse(sql),
+                    Ok(AdminCommand::Policy(_) | AdminCommand::AttachPolicy(_))
+                ),
+                "{sql}"
+            );
+        }
+        assert!(is_admin("alter session policy sp set comment = 'x'"));
+        assert!(!is_admin("alter session set timezone = 'UTC'"));
+    }
+
+    #[test]
+    fn hostile_policy_values_are_refused() {
+        for sql in [
+            "create password policy p password_min_length = 7",
+            "create password policy p password_max_retries = 11",
+            "create password policy p password_history = 99999999999999",
+            "create password policy p password_min_length = '-1'",
+            "create session policy s session_idle_timeout_mins = 4",
+            "create authentication policy a authentication_methods = ('TELEPATHY')",
+            "create authentication policy a authentication_methods = ()",
+            "create authentication policy a client_types = ('ALL', 'DRIVERS')",
+            "create authentication policy a client_policy = (python_driver = (minimum_version = '1.x'))",
+            "create authentication policy a client_policy = (cobol_driver = (minimum_version = '1'))",
+            "create authentication policy a pat_policy = (max_expiry_in_days = 0)",
+            "create authentication policy a pat_policy = (max_expiry_in_days = 1, max_expiry_in_days = 2)",
+            "create authentication policy a mfa_enrollment = sometimes",
+            "create authentication policy a shoe_size = 42",
+            "create session policy s password_min_length = 8",
+        ] {
+            assert!(
+                matches!(parse(sql), Err(SqlRejection::InvalidValue(_))),
+                "{sql}: {:?}",
+                parse(sql)
+            );
+        }
+        let deep = format!(
+            "create authentication policy a pat_policy = {}1{}",
+            "(a = ".repeat(4),
+            ")".repeat(4)
+        );
+        assert!(matches!(parse(&deep), Err(SqlRejection::Syntax(m)) if m.contains("nest")));
     }
 }

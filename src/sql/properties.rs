@@ -4,13 +4,23 @@
 //!
 //! `value` is `Some` for `SET` / `CREATE`, `None` for `UNSET`.
 
+use std::collections::BTreeMap;
+
 use secrecy::SecretString;
 
 use super::admin::Value;
-use crate::domain::admin::command::{AccountCommand, IpEntry, PolicyProperty, UserProperty};
+use crate::domain::admin::command::{
+    AccountCommand, AuthSetting, IpEntry, PolicyProperty, PolicySetting, SessionSetting,
+    UserProperty,
+};
 use crate::domain::directory::{NetworkPolicy, RsaKey, UserType};
 use crate::domain::ident::Identifier;
 use crate::domain::keys::parse_public_key;
+use crate::domain::policies::{
+    AuthMethod, CLIENT_TYPES, MfaEnrollment, NetworkPolicyEvaluation, PASSWORD_FIELDS,
+    PAT_EXPIRY_DAYS, POLICY_CLIENTS, PatPolicy, PolicyKind, SESSION_TIMEOUT_MINS,
+    WORKLOAD_PROVIDERS, WorkloadIdentityPolicy, parse_version,
+};
 use crate::domain::statement::SqlRejection;
 
 type Typed<T> = Result<T, SqlRejection>;
@@ -102,7 +112,7 @@ fn text(name: &str, value: &Value) -> Typed<String> {
     match value {
         Value::Str(s) | Value::Number(s) => Ok(s.clone()),
         Value::Ident(i) => Ok(i.to_string()),
-        Value::List(_) => Err(invalid(format!("{name} must be a string."))),
+        Value::List(_) | Value::Pairs(_) => Err(invalid(format!("{name} must be a string."))),
     }
 }
 
@@ -174,6 +184,282 @@ fn ip_list(name: &str, value: &Value) -> Typed<Vec<IpEntry>> {
             let net = NetworkPolicy::parse_entry(&written)
                 .map_err(|why| invalid(format!("Invalid {name}: {why}.")))?;
             Ok(IpEntry { written, net })
+        })
+        .collect()
+}
+
+/// The typing of one kind of policy's properties.
+pub type PolicyTyper = fn(&str, Option<&Value>) -> Typed<PolicySetting>;
+
+pub fn kind_policy(kind: PolicyKind) -> PolicyTyper {
+    match kind {
+        PolicyKind::Authentication => authentication_setting,
+        PolicyKind::Password => password_setting,
+        PolicyKind::Session => session_setting,
+    }
+}
+
+/// Most entries in one list property: far above any real policy, and bounded beyond the
+/// statement's token limit so one list cannot fill a record.
+pub const MAX_LIST_ITEMS: usize = 100;
+
+fn unknown(kind: PolicyKind, name: &str) -> SqlRejection {
+    invalid(format!("Invalid property '{name}' for {}.", kind.label()))
+}
+
+fn authentication_setting(name: &str, value: Option<&Value>) -> Typed<PolicySetting> {
+    if name == "COMMENT" {
+        return Ok(PolicySetting::Comment(given(name, value, text)?));
+    }
+    Ok(PolicySetting::Authentication(match name {
+        "AUTHENTICATION_METHODS" => AuthSetting::Methods(given(name, value, methods)?),
+        "MFA_ENROLLMENT" => AuthSetting::MfaEnrollment(given(name, value, |n, v| {
+            one_of(
+                n,
+                v,
+                MfaEnrollment::parse,
+                "REQUIRED, REQUIRED_PASSWORD_ONLY or OPTIONAL",
+            )
+        })?),
+        "CLIENT_TYPES" => AuthSetting::ClientTypes(given(name, value, |n, v| {
+            word_list(n, v, Some(&CLIENT_TYPES))
+        })?),
+        "CLIENT_POLICY" => AuthSetting::ClientPolicy(given(name, value, client_policy)?),
+        "SECURITY_INTEGRATIONS" => {
+            AuthSetting::SecurityIntegrations(given(name, value, |n, v| word_list(n, v, None))?)
+        }
+        "PAT_POLICY" => AuthSetting::Pat(given(name, value, pat_policy)?),
+        "WORKLOAD_IDENTITY_POLICY" => {
+            AuthSetting::WorkloadIdentity(given(name, value, workload_identity_policy)?)
+        }
+        other => return Err(unknown(PolicyKind::Authentication, other)),
+    }))
+}
+
+fn password_setting(name: &str, value: Option<&Value>) -> Typed<PolicySetting> {
+    if name == "COMMENT" {
+        return Ok(PolicySetting::Comment(given(name, value, text)?));
+    }
+    let field = PASSWORD_FIELDS
+        .iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| unknown(PolicyKind::Password, name))?;
+    let number = value
+        .map(|v| number(field.name, v, (field.min, field.max)))
+        .transpose()?;
+    Ok(PolicySetting::Password(field.name, number))
+}
+
+fn session_setting(name: &str, value: Option<&Value>) -> Typed<PolicySetting> {
+    if name == "COMMENT" {
+        return Ok(PolicySetting::Comment(given(name, value, text)?));
+    }
+    let minutes = |n: &str, v: &Value| number(n, v, SESSION_TIMEOUT_MINS);
+    let roles = |n: &str, v: &Value| word_list(n, v, None);
+    Ok(PolicySetting::Session(match name {
+        "SESSION_IDLE_TIMEOUT_MINS" => {
+            SessionSetting::IdleTimeoutMins(given(name, value, minutes)?)
+        }
+        "SESSION_UI_IDLE_TIMEOUT_MINS" => {
+            SessionSetting::UiIdleTimeoutMins(given(name, value, minutes)?)
+        }
+        "ALLOWED_SECONDARY_ROLES" => {
+            SessionSetting::AllowedSecondaryRoles(given(name, value, roles)?)
+        }
+        "BLOCKED_SECONDARY_ROLES" => {
+            SessionSetting::BlockedSecondaryRoles(given(name, value, roles)?)
+        }
+        other => return Err(unknown(PolicyKind::Session, other)),
+    }))
+}
+
+/// A whole number within `range`, given as a number or a string of digits.
+fn number(name: &str, value: &Value, (min, max): (u32, u32)) -> Typed<u32> {
+    let out_of_range = || {
+        invalid(format!(
+            "{name} must be a whole number from {min} to {max}."
+        ))
+    };
+    let digits = match value {
+        Value::Number(n) | Value::Str(n) => n.trim(),
+        _ => return Err(out_of_range()),
+    };
+    if digits.is_empty() || digits.len() > 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(out_of_range());
+    }
+    digits
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(out_of_range)
+}
+
+/// A scalar naming one of an enum's values.
+fn one_of<T>(name: &str, value: &Value, parse: fn(&str) -> Option<T>, expected: &str) -> Typed<T> {
+    text(name, value)
+        .ok()
+        .and_then(|t| parse(t.trim()))
+        .ok_or_else(|| invalid(format!("{name} must be {expected}.")))
+}
+
+/// A parenthesised list of names or strings, upper-cased (unless quoted as identifiers),
+/// duplicates dropped, at most [`MAX_LIST_ITEMS`]; each one of `allowed` when given. `ALL`
+/// stands alone.
+fn word_list(name: &str, value: &Value, allowed: Option<&[&str]>) -> Typed<Vec<String>> {
+    let Value::List(items) = value else {
+        return Err(invalid(format!("{name} must be a parenthesised list.")));
+    };
+    if items.len() > MAX_LIST_ITEMS {
+        return Err(invalid(format!(
+            "{name} holds at most {MAX_LIST_ITEMS} entries."
+        )));
+    }
+    let mut words: Vec<String> = Vec::new();
+    for item in items {
+        let word = match item {
+            Value::Str(s) => s.trim().to_uppercase(),
+            Value::Ident(i) => i.to_string(),
+            _ => return Err(invalid(format!("{name} must be a list of names."))),
+        };
+        if word.is_empty() {
+            return Err(invalid(format!("{name} must not hold an empty name.")));
+        }
+        if let Some(allowed) = allowed
+            && !allowed.contains(&word.as_str())
+        {
+            return Err(invalid(format!(
+                "{name} accepts only {}.",
+                allowed.join(", ")
+            )));
+        }
+        if !words.contains(&word) {
+            words.push(word);
+        }
+    }
+    if words.len() > 1 && words.iter().any(|w| w == "ALL") {
+        return Err(invalid(format!(
+            "{name}: 'ALL' cannot be combined with other values."
+        )));
+    }
+    Ok(words)
+}
+
+fn methods(name: &str, value: &Value) -> Typed<Vec<AuthMethod>> {
+    let names: Vec<&str> = AuthMethod::NAMES.iter().map(|(n, _)| *n).collect();
+    let words = word_list(name, value, Some(&names))?;
+    if words.is_empty() {
+        return Err(invalid(format!("{name} must not be empty.")));
+    }
+    Ok(words.iter().filter_map(|w| AuthMethod::parse(w)).collect())
+}
+
+/// `(NAME = value, …)`, each name at most once.
+fn pairs<'v>(name: &str, value: &'v Value) -> Typed<&'v [(String, Value)]> {
+    match value {
+        Value::Pairs(pairs) if pairs.len() <= MAX_LIST_ITEMS => {
+            for (i, (key, _)) in pairs.iter().enumerate() {
+                if pairs[..i].iter().any(|(k, _)| k == key) {
+                    return Err(invalid(format!("{name}: {key} is given twice.")));
+                }
+            }
+            Ok(pairs)
+        }
+        Value::List(items) if items.is_empty() => Ok(&[]),
+        _ => Err(invalid(format!(
+            "{name} must be a parenthesised list of NAME = value."
+        ))),
+    }
+}
+
+/// `(PYTHON_DRIVER = (MINIMUM_VERSION = '3.0.0'), …)`.
+fn client_policy(name: &str, value: &Value) -> Typed<BTreeMap<String, String>> {
+    let mut policy = BTreeMap::new();
+    for (client, settings) in pairs(name, value)? {
+        if !POLICY_CLIENTS.contains(&client.as_str()) {
+            return Err(invalid(format!(
+                "{name}: unknown client '{client}'; expected one of {}.",
+                POLICY_CLIENTS.join(", ")
+            )));
+        }
+        let minimum = match pairs(client, settings)? {
+            [(key, version)] if key == "MINIMUM_VERSION" => text(key, version)?,
+            _ => {
+                return Err(invalid(format!(
+                    "{name}: {client} takes (MINIMUM_VERSION = 'x.y.z')."
+                )));
+            }
+        };
+        if parse_version(&minimum).is_none() {
+            return Err(invalid(format!(
+                "{name}: {client}'s MINIMUM_VERSION must be up to four dot-separated numbers."
+            )));
+        }
+        policy.insert(client.clone(), minimum.trim().to_string());
+    }
+    Ok(policy)
+}
+
+fn pat_policy(name: &str, value: &Value) -> Typed<PatPolicy> {
+    let mut pat = PatPolicy::default();
+    for (key, v) in pairs(name, value)? {
+        match key.as_str() {
+            "DEFAULT_EXPIRY_IN_DAYS" => {
+                pat.default_expiry_in_days = number(key, v, PAT_EXPIRY_DAYS)?
+            }
+            "MAX_EXPIRY_IN_DAYS" => pat.max_expiry_in_days = number(key, v, PAT_EXPIRY_DAYS)?,
+            "NETWORK_POLICY_EVALUATION" => {
+                pat.network_policy_evaluation = one_of(
+                    key,
+                    v,
+                    NetworkPolicyEvaluation::parse,
+                    "ENFORCED_REQUIRED, ENFORCED_NOT_REQUIRED or NOT_ENFORCED",
+                )?
+            }
+            "REQUIRE_ROLE_RESTRICTION_FOR_SERVICE_USERS" => {
+                pat.require_role_restriction_for_service_users = boolean(key, v)?
+            }
+            "REQUIRE_ROLE_RESTRICTION_FOR_PERSON_USERS" => {
+                pat.require_role_restriction_for_person_users = boolean(key, v)?
+            }
+            "BLOCKED_ROLES_LIST" => pat.blocked_roles_list = word_list(key, v, None)?,
+            other => return Err(invalid(format!("Invalid property '{other}' for {name}."))),
+        }
+    }
+    Ok(pat)
+}
+
+fn workload_identity_policy(name: &str, value: &Value) -> Typed<WorkloadIdentityPolicy> {
+    let mut policy = WorkloadIdentityPolicy::default();
+    for (key, v) in pairs(name, value)? {
+        let list = |allowed: Option<&[&str]>| word_list(key, v, allowed);
+        match key.as_str() {
+            "ALLOWED_PROVIDERS" => policy.allowed_providers = list(Some(&WORKLOAD_PROVIDERS))?,
+            "ALLOWED_AWS_ACCOUNTS" => policy.allowed_aws_accounts = list(None)?,
+            "ALLOWED_AWS_PARTITIONS" => policy.allowed_aws_partitions = list(None)?,
+            "ALLOWED_AZURE_ISSUERS" => policy.allowed_azure_issuers = string_list(key, v)?,
+            "ALLOWED_OIDC_ISSUERS" => policy.allowed_oidc_issuers = string_list(key, v)?,
+            other => return Err(invalid(format!("Invalid property '{other}' for {name}."))),
+        }
+    }
+    Ok(policy)
+}
+
+/// Issuer URLs keep their case.
+fn string_list(name: &str, value: &Value) -> Typed<Vec<String>> {
+    let Value::List(items) = value else {
+        return Err(invalid(format!("{name} must be a parenthesised list.")));
+    };
+    if items.len() > MAX_LIST_ITEMS {
+        return Err(invalid(format!(
+            "{name} holds at most {MAX_LIST_ITEMS} entries."
+        )));
+    }
+    items
+        .iter()
+        .map(|item| match item {
+            Value::Str(s) if s.eq_ignore_ascii_case("ALL") => Ok("ALL".to_string()),
+            Value::Str(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+            _ => Err(invalid(format!("{name} must be a list of strings."))),
         })
         .collect()
 }

@@ -12,18 +12,23 @@ pub const MAX_CHANGES: usize = 64;
 
 /// Whether the first two words make a session statement (so it is not administration).
 pub fn is_session_statement(head: &[Token]) -> bool {
-    let words: Vec<String> = head.iter().take(2).map(upper).collect();
-    matches!(
-        words
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice(),
-        ["ALTER", "SESSION"] | ["SHOW", "PARAMETERS"]
-    ) || matches!(
-        words.first().map(String::as_str),
-        Some("BEGIN" | "START" | "COMMIT" | "ROLLBACK")
-    )
+    let words: Vec<String> = head.iter().take(3).map(upper).collect();
+    // `ALTER SESSION POLICY p …` administers a session policy.
+    let session_policy = words.get(2).is_some_and(|w| w == "POLICY");
+    !session_policy
+        && matches!(
+            words
+                .iter()
+                .take(2)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["ALTER", "SESSION"] | ["SHOW", "PARAMETERS"]
+        )
+        || matches!(
+            words.first().map(String::as_str),
+            Some("BEGIN" | "START" | "COMMIT" | "ROLLBACK")
+        )
 }
 
 /// An unquoted word upper-cased; anything else as an empty string.

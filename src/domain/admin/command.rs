@@ -6,11 +6,16 @@
 //! A property is one variant holding `Some(value)` from `SET` (or `CREATE`) and `None` from `UNSET`,
 //! so adding one takes a variant here, an arm in the front end's parser and an arm in its executor.
 
+use std::collections::BTreeMap;
+
 use ipnet::IpNet;
 use secrecy::SecretString;
 
 use crate::domain::directory::{RsaKey, UserType};
 use crate::domain::ident::Identifier;
+use crate::domain::policies::{
+    AuthMethod, MfaEnrollment, PatPolicy, PolicyKind, WorkloadIdentityPolicy,
+};
 
 #[derive(Debug, Clone)]
 pub enum AdminCommand {
@@ -20,6 +25,10 @@ pub enum AdminCommand {
     Grant(GrantCommand),
     Account(AccountCommand),
     Show(ShowCommand),
+    /// CREATE, ALTER, DROP, SHOW and DESCRIBE of authentication, password and session policies.
+    Policy(KindPolicyCommand),
+    /// `ALTER ACCOUNT|USER … SET|UNSET {AUTHENTICATION|PASSWORD|SESSION} POLICY`.
+    AttachPolicy(AttachPolicy),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -145,6 +154,163 @@ pub enum ShowCommand {
     DescribeNetworkPolicy { name: Identifier },
 }
 
+/// A possibly qualified object name (`db.schema.name`): policies are schema objects in Snowflake.
+/// The key is the last part; the others are recorded for SHOW.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectName {
+    pub database: Option<Identifier>,
+    pub schema: Option<Identifier>,
+    pub name: Identifier,
+}
+
+/// One statement about an authentication, password or session policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindPolicyCommand {
+    pub kind: PolicyKind,
+    pub action: KindPolicyAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KindPolicyAction {
+    Create {
+        name: ObjectName,
+        mode: CreateMode,
+        settings: Vec<PolicySetting>,
+    },
+    Alter {
+        name: ObjectName,
+        if_exists: bool,
+        change: PolicyChange,
+    },
+    Drop {
+        name: ObjectName,
+        if_exists: bool,
+    },
+    Show {
+        like: Option<String>,
+    },
+    Describe {
+        name: ObjectName,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyChange {
+    /// `SET` (`Some` values) or `UNSET` (`None`: back to Snowflake's default).
+    Settings(Vec<PolicySetting>),
+    Rename(ObjectName),
+}
+
+/// One property of an authentication, password or session policy; `None` unsets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySetting {
+    Comment(Option<String>),
+    Authentication(AuthSetting),
+    /// A numeric password property, by its name in [`crate::domain::policies::PASSWORD_FIELDS`];
+    /// its range is checked.
+    Password(&'static str, Option<u32>),
+    Session(SessionSetting),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthSetting {
+    Methods(Option<Vec<AuthMethod>>),
+    MfaEnrollment(Option<MfaEnrollment>),
+    ClientTypes(Option<Vec<String>>),
+    /// Client → minimum version (a valid version).
+    ClientPolicy(Option<BTreeMap<String, String>>),
+    SecurityIntegrations(Option<Vec<String>>),
+    /// Given whole: sub-properties not written take their defaults.
+    Pat(Option<PatPolicy>),
+    WorkloadIdentity(Option<WorkloadIdentityPolicy>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionSetting {
+    IdleTimeoutMins(Option<u32>),
+    UiIdleTimeoutMins(Option<u32>),
+    AllowedSecondaryRoles(Option<Vec<String>>),
+    BlockedSecondaryRoles(Option<Vec<String>>),
+}
+
+/// Sets (`policy: Some`) or unsets the policy of one kind on the account or a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachPolicy {
+    pub kind: PolicyKind,
+    pub target: PolicyTarget,
+    pub policy: Option<ObjectName>,
+    /// Replace a policy of that kind already set.
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyTarget {
+    Account,
+    User { name: Identifier, if_exists: bool },
+}
+
+impl KindPolicyCommand {
+    fn audit_label(&self) -> (&'static str, String) {
+        let label = |verbs: [&'static str; 3]| match self.kind {
+            PolicyKind::Authentication => verbs[0],
+            PolicyKind::Password => verbs[1],
+            PolicyKind::Session => verbs[2],
+        };
+        let name = |n: &ObjectName| n.name.to_string();
+        match &self.action {
+            KindPolicyAction::Create { name: n, .. } => (
+                label([
+                    "CREATE AUTHENTICATION POLICY",
+                    "CREATE PASSWORD POLICY",
+                    "CREATE SESSION POLICY",
+                ]),
+                name(n),
+            ),
+            KindPolicyAction::Alter { name: n, .. } => (
+                label([
+                    "ALTER AUTHENTICATION POLICY",
+                    "ALTER PASSWORD POLICY",
+                    "ALTER SESSION POLICY",
+                ]),
+                name(n),
+            ),
+            KindPolicyAction::Drop { name: n, .. } => (
+                label([
+                    "DROP AUTHENTICATION POLICY",
+                    "DROP PASSWORD POLICY",
+                    "DROP SESSION POLICY",
+                ]),
+                name(n),
+            ),
+            KindPolicyAction::Show { .. } => (
+                label([
+                    "SHOW AUTHENTICATION POLICIES",
+                    "SHOW PASSWORD POLICIES",
+                    "SHOW SESSION POLICIES",
+                ]),
+                "-".into(),
+            ),
+            KindPolicyAction::Describe { name: n } => (
+                label([
+                    "DESCRIBE AUTHENTICATION POLICY",
+                    "DESCRIBE PASSWORD POLICY",
+                    "DESCRIBE SESSION POLICY",
+                ]),
+                name(n),
+            ),
+        }
+    }
+}
+
+impl AttachPolicy {
+    fn audit_label(&self) -> (&'static str, String) {
+        match &self.target {
+            PolicyTarget::Account => ("ALTER ACCOUNT", "ACCOUNT".into()),
+            PolicyTarget::User { name, .. } => ("ALTER USER", name.to_string()),
+        }
+    }
+}
+
 impl AdminCommand {
     /// The statement's kind and the object it names, for the audit trail: never a property value.
     pub fn audit_label(&self) -> (&'static str, String) {
@@ -178,6 +344,8 @@ impl AdminCommand {
             AdminCommand::Show(ShowCommand::DescribeNetworkPolicy { name: n }) => {
                 ("DESCRIBE NETWORK POLICY", name(n))
             }
+            AdminCommand::Policy(c) => c.audit_label(),
+            AdminCommand::AttachPolicy(c) => c.audit_label(),
         }
     }
 }

@@ -5,6 +5,7 @@
 mod account;
 pub mod command;
 mod grants;
+mod kind_policies;
 mod network_policies;
 mod roles;
 mod show;
@@ -78,6 +79,9 @@ pub struct AdminContext<'a> {
     pub user: &'a str,
     /// New passwords are hashed, and compared with the old ones, on the hashing threads.
     pub hasher: &'a super::passwords::PasswordHasher,
+    /// The session's current database and schema: where a policy named without them is created.
+    pub database: Option<&'a str>,
+    pub schema: Option<&'a str>,
 }
 
 /// Runs one command; the caller has checked that the session's role is an administrator role.
@@ -95,6 +99,8 @@ pub async fn run(ctx: &AdminContext<'_>, command: AdminCommand) -> Result<Answer
             account::run(ctx, c).await
         }
         AdminCommand::Show(c) => show::run(ctx, c).await,
+        AdminCommand::Policy(c) => kind_policies::run(ctx, c).await,
+        AdminCommand::AttachPolicy(c) => kind_policies::attach(ctx, c).await,
     }
 }
 
