@@ -23,6 +23,7 @@ on_every_store!(
     min_age_holds_for_ones_own_password_only,
     an_expired_password_is_refused_at_login_until_reset,
     lockout_follows_the_policy,
+    policies_set_with_sql_are_enforced,
 );
 
 fn dir(app: &TestApp) -> Directory {
@@ -324,6 +325,52 @@ async fn lockout_follows_the_policy(app: TestApp) {
     app.advance(3 * 60);
     assert_eq!(
         password_login(&app, None, "ann", "password-1").await["success"],
+        true
+    );
+}
+
+async fn policies_set_with_sql_are_enforced(app: TestApp) {
+    let admin = app.login().await.session;
+    ok(&app, &admin, "CREATE USER ann PASSWORD = 'anything'").await;
+    ok(&app, &admin, "CREATE PASSWORD POLICY acct PASSWORD_MIN_LENGTH = 10 PASSWORD_MIN_UPPER_CASE_CHARS = 0 PASSWORD_MIN_NUMERIC_CHARS = 0").await;
+    ok(
+        &app,
+        &admin,
+        "CREATE PASSWORD POLICY mine PASSWORD_MIN_LENGTH = 12 PASSWORD_MAX_RETRIES = 1",
+    )
+    .await;
+    ok(&app, &admin, "ALTER ACCOUNT SET PASSWORD POLICY acct").await;
+    refused(
+        &app,
+        &admin,
+        "CREATE USER bob PASSWORD = 'nine-char'",
+        "PASSWORD_MIN_LENGTH = 10",
+    )
+    .await;
+    ok(&app, &admin, "CREATE USER bob PASSWORD = 'ten-chars!'").await;
+    ok(&app, &admin, "ALTER USER ann SET PASSWORD POLICY mine").await;
+    refused(
+        &app,
+        &admin,
+        "ALTER USER ann SET PASSWORD = 'Eleven-ch1!'",
+        "PASSWORD_MIN_LENGTH = 12",
+    )
+    .await;
+    ok(&app, &admin, "ALTER USER ann SET PASSWORD = 'Twelve-char1'").await;
+    // The user's policy allows one failure before the lock.
+    assert_failure(&password_login(&app, None, "ann", "wrong").await, "390100");
+    assert_failure(
+        &password_login(&app, None, "ann", "Twelve-char1").await,
+        "390102",
+    );
+    ok(&app, &admin, "ALTER USER ann SET MINS_TO_UNLOCK = 0").await;
+    // Unset on the user: the account's governs again; unset there too: no rules at all.
+    ok(&app, &admin, "ALTER USER ann UNSET PASSWORD POLICY").await;
+    ok(&app, &admin, "ALTER USER ann SET PASSWORD = 'ten-chars!'").await;
+    ok(&app, &admin, "ALTER ACCOUNT UNSET PASSWORD POLICY").await;
+    ok(&app, &admin, "ALTER USER ann SET PASSWORD = 'x'").await;
+    assert_eq!(
+        password_login(&app, None, "ann", "x").await["success"],
         true
     );
 }

@@ -65,6 +65,7 @@ on_every_store_with_long_tokens!(
     a_query_counts_as_activity,
     the_users_policy_wins_over_the_accounts,
     a_policy_change_applies_to_new_sessions,
+    policies_set_with_sql_govern_new_sessions,
 );
 
 async fn login(app: &TestApp, user: &str, password: &str) -> (Tokens, Value) {
@@ -230,4 +231,30 @@ async fn a_policy_change_applies_to_new_sessions(app: TestApp) {
     assert_eq!(v["data"]["masterValidityInSeconds"], 4 * HOUR);
     app.advance(11 * 60);
     assert_eq!(heartbeat(&app, &later.session).await["success"], true);
+}
+
+async fn policies_set_with_sql_govern_new_sessions(app: TestApp) {
+    let admin = login(&app, "embucket", "embucket").await.0.session;
+    ok(&app, &admin, "CREATE USER ann PASSWORD = 'pw-123456'").await;
+    ok(
+        &app,
+        &admin,
+        "CREATE SESSION POLICY acct SESSION_IDLE_TIMEOUT_MINS = 15",
+    )
+    .await;
+    ok(
+        &app,
+        &admin,
+        "CREATE SESSION POLICY long_idle SESSION_IDLE_TIMEOUT_MINS = 120",
+    )
+    .await;
+    ok(&app, &admin, "ALTER ACCOUNT SET SESSION POLICY acct").await;
+    ok(&app, &admin, "ALTER USER ann SET SESSION POLICY long_idle").await;
+    let (ann, v) = login(&app, "ann", "pw-123456").await;
+    assert_eq!(v["data"]["masterValidityInSeconds"], 120 * 60);
+    let (me, v) = login(&app, "embucket", "embucket").await;
+    assert_eq!(v["data"]["masterValidityInSeconds"], 15 * 60);
+    app.advance(60 * 60);
+    assert_idle_ended(&app, &me).await;
+    assert_eq!(heartbeat(&app, &ann.session).await["success"], true);
 }
