@@ -174,8 +174,10 @@ impl Gatekeeper {
                 let hash = user.password_hash.as_deref();
                 if !self.hasher.verify(&secrets.demo_password, hash).await? {
                     let hash = self.hasher.hash(&secrets.demo_password).await?;
+                    // The configured password has no recorded age: it never expires by policy.
                     let updated = User {
                         password_hash: Some(hash),
+                        password_set_at: 0,
                         ..user.clone()
                     };
                     self.directory.update_user(&updated, &user).await?;
