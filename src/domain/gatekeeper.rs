@@ -277,6 +277,8 @@ impl Gatekeeper {
                 ..session
             })
             .await?;
+        // The login itself is the session's first activity: no write needed for a while.
+        self.recent.record(session.id, now, idle_limit);
         let master_token = secrets.keyring.mint(
             TokenKind::Master,
             &session,
