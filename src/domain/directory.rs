@@ -596,30 +596,32 @@ impl Directory {
         })
     }
 
-    /// The policy of kind `T` set on `user`, else on the account (read only then), else `None` (also
-    /// when its record is gone): for rules that apply only under a policy.
-    pub async fn attached_policy<T: PolicyRecord>(&self, user: Option<&User>) -> Result<Option<T>> {
-        let name = match user.and_then(|u| u.policies.get(T::KIND)) {
-            Some(name) => Some(name.to_string()),
-            None => self
-                .account()
-                .await?
-                .policies
-                .get(T::KIND)
-                .map(str::to_string),
-        };
-        match name.as_deref() {
+    /// The policy of kind `T` set on `user`, else on the account (as read by the caller), else `None`
+    /// (also when its record is gone): for rules that apply only under a policy.
+    pub async fn attached_policy<T: PolicyRecord>(
+        &self,
+        user: Option<&User>,
+        account: &AccountSettings,
+    ) -> Result<Option<T>> {
+        let name = user
+            .and_then(|u| u.policies.get(T::KIND))
+            .or_else(|| account.policies.get(T::KIND));
+        match name {
             Some(name) => self.policy_record(name).await,
             None => Ok(None),
         }
     }
 
-    /// The policy that governs `user`'s logins: the user's own, else the account's, else none.
-    pub async fn policy_for(&self, user: Option<&User>) -> Result<Option<NetworkPolicy>> {
-        let name = match user.and_then(|u| u.network_policy.clone()) {
-            Some(n) => Some(n),
-            None => self.account().await?.network_policy,
-        };
+    /// The network policy that governs `user`'s logins: the user's own, else the account's (as
+    /// read by the caller, so a login reads the account once), else none.
+    pub async fn network_policy_for(
+        &self,
+        user: Option<&User>,
+        account: &AccountSettings,
+    ) -> Result<Option<NetworkPolicy>> {
+        let name = user
+            .and_then(|u| u.network_policy.clone())
+            .or_else(|| account.network_policy.clone());
         match name {
             Some(n) => self.policy(&n).await,
             None => Ok(None),

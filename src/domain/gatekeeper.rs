@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use super::audit::{Attempt, Method};
-use super::directory::{Directory, User};
+use super::directory::{AccountSettings, Directory, User};
 use super::keys::KeyCache;
 use super::passwords::PasswordHasher;
 use super::policies::AuthMethod;
@@ -225,14 +225,23 @@ impl Gatekeeper {
         self.seed_demo_user().await?;
         let now = self.now();
         let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
+        // Read once: the network policy before the credential and the authentication policy after
+        // it both fall back to the account's.
+        let settings = self.directory.account().await?;
         let ((user, account), method) = match authenticator.as_deref() {
             None | Some("") | Some("SNOWFLAKE") => {
                 attempt.method = Some(Method::Password);
-                (self.password_login(input, now).await?, AuthMethod::Password)
+                (
+                    self.password_login(input, &settings, now).await?,
+                    AuthMethod::Password,
+                )
             }
             Some("SNOWFLAKE_JWT") => {
                 attempt.method = Some(Method::KeyPair);
-                (self.key_pair_login(input, now).await?, AuthMethod::Keypair)
+                (
+                    self.key_pair_login(input, &settings, now).await?,
+                    AuthMethod::Keypair,
+                )
             }
             Some(other) => {
                 return Err(Error::BadRequest(format!(
@@ -243,10 +252,10 @@ impl Gatekeeper {
         if user.disabled {
             return Err(Error::UserDisabled);
         }
-        self.check_authentication_policy(&user, input, method)
+        self.check_authentication_policy(&user, &settings, input, method)
             .await?;
         let context = super::login::initial_context(&user, input)?;
-        let idle_limit = self.idle_limit(&user).await?;
+        let idle_limit = self.idle_limit(&user, &settings).await?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the
         // tokens are signed with the secret in force now, not one a rotation has since retired.
         let secrets = self.secrets.current();
@@ -305,10 +314,10 @@ impl Gatekeeper {
     /// The idle limit of a new session of `user`, in seconds: SESSION_IDLE_TIMEOUT_MINS of the user's
     /// session policy, else the account's, else the configured default. Fixed at login, so a policy
     /// change applies to new sessions.
-    async fn idle_limit(&self, user: &User) -> Result<u64> {
+    async fn idle_limit(&self, user: &User, account: &AccountSettings) -> Result<u64> {
         let policy = self
             .directory
-            .attached_policy::<SessionPolicy>(Some(user))
+            .attached_policy::<SessionPolicy>(Some(user), account)
             .await?;
         Ok(match policy {
             Some(p) => u64::from(p.session_idle_timeout_mins.max(1)) * 60,

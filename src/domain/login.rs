@@ -18,10 +18,16 @@ use super::session::SessionContext;
 use crate::error::{Error, Result};
 
 impl Gatekeeper {
-    /// The user's network policy, else the account's, must admit the client; checked before any
-    /// credential so a refused address learns nothing about them.
-    async fn check_network_policy(&self, user: Option<&User>, ip: Option<IpAddr>) -> Result<()> {
-        match self.directory.policy_for(user).await? {
+    /// The user's network policy, else the account's (`account`: the settings this login read),
+    /// must admit the client; checked before any credential so a refused address learns nothing
+    /// about them.
+    async fn check_network_policy(
+        &self,
+        user: Option<&User>,
+        account: &AccountSettings,
+        ip: Option<IpAddr>,
+    ) -> Result<()> {
+        match self.directory.network_policy_for(user, account).await? {
             Some(policy) if !policy.admits(ip) => {
                 let shown = ip
                     .map(|i| canonical_ip(i).to_string())
@@ -34,23 +40,18 @@ impl Gatekeeper {
     }
 
     /// The user's authentication policy, else the account's, must allow logging in with `method`
-    /// from this client. Checked once the credential is proven, so only its holder learns the
-    /// policy's rules, and a refusal never tells whether a user exists. The account's settings are
-    /// read only when the user has no policy of its own.
+    /// from this client (`account`: the settings this login read). Checked once the credential is
+    /// proven, so only its holder learns the policy's rules, and a refusal never tells whether a
+    /// user exists.
     pub(super) async fn check_authentication_policy(
         &self,
         user: &User,
+        account: &AccountSettings,
         input: &LoginInput,
         method: AuthMethod,
     ) -> Result<()> {
-        let account = match user.policies.authentication_policy {
-            Some(_) => AccountSettings::default(),
-            None => self.directory.account().await?,
-        };
-        let policy: AuthenticationPolicy = self
-            .directory
-            .effective_policy(Some(user), &account)
-            .await?;
+        let policy: AuthenticationPolicy =
+            self.directory.effective_policy(Some(user), account).await?;
         let client = Client {
             app_id: input.client_app.as_deref(),
             version: input.client_version.as_deref(),
@@ -77,6 +78,7 @@ impl Gatekeeper {
     pub(super) async fn password_login(
         &self,
         input: &LoginInput,
+        settings: &AccountSettings,
         now: u64,
     ) -> Result<(User, String)> {
         let Some(account_name) = self.account_for(input.account.as_deref()) else {
@@ -90,7 +92,7 @@ impl Gatekeeper {
             .filter(|n| !n.is_empty())
             .ok_or_else(|| Error::BadRequest("LOGIN_NAME is required.".into()))?;
         let user = self.directory.user_by_login(login).await?;
-        self.check_network_policy(user.as_ref(), input.client_ip)
+        self.check_network_policy(user.as_ref(), settings, input.client_ip)
             .await?;
         // Unknown names are counted (and locked) like real ones, so the answers never tell them apart.
         let counter = user
@@ -100,7 +102,7 @@ impl Gatekeeper {
         // the lockout and the password's age; without one, the settings' lockout and no expiry.
         let policy = self
             .directory
-            .attached_policy::<PasswordPolicy>(user.as_ref())
+            .attached_policy::<PasswordPolicy>(user.as_ref(), settings)
             .await?;
         let lockout = Lockout::of(policy.as_ref(), &self.settings);
         let failures = self.store.failures(&counter, now).await?;
@@ -167,6 +169,7 @@ impl Gatekeeper {
     pub(super) async fn key_pair_login(
         &self,
         input: &LoginInput,
+        settings: &AccountSettings,
         now: u64,
     ) -> Result<(User, String)> {
         let refused = |why: &str| {
@@ -196,7 +199,7 @@ impl Gatekeeper {
             return Err(refused("LOGIN_NAME differs from the JWT subject"));
         }
         let user = self.directory.user_by_login(&id.user).await?;
-        self.check_network_policy(user.as_ref(), input.client_ip)
+        self.check_network_policy(user.as_ref(), settings, input.client_ip)
             .await?;
         let user = user.ok_or_else(|| refused("unknown user"))?;
         let key = user

@@ -933,6 +933,19 @@ mod tests {
             );
         }
         assert!(is_admin("alter session policy sp set comment = 'x'"));
+        let label = |sql: &str| parse(sql).unwrap().audit_label();
+        assert_eq!(
+            label("drop session policy db.s.x"),
+            ("DROP SESSION POLICY", "X".to_string())
+        );
+        assert_eq!(
+            label("show authentication policies"),
+            ("SHOW AUTHENTICATION POLICIES", "-".to_string())
+        );
+        assert_eq!(
+            label("alter user bob set password policy p"),
+            ("ALTER USER", "BOB".to_string())
+        );
         assert!(!is_admin("alter session set timezone = 'UTC'"));
     }
 

@@ -251,54 +251,48 @@ pub enum PolicyTarget {
 
 impl KindPolicyCommand {
     fn audit_label(&self) -> (&'static str, String) {
-        let label = |verbs: [&'static str; 3]| match self.kind {
-            PolicyKind::Authentication => verbs[0],
-            PolicyKind::Password => verbs[1],
-            PolicyKind::Session => verbs[2],
+        /// By action (create, alter, drop, show, describe), then by kind, in [`PolicyKind`] order.
+        const LABELS: [[&str; 3]; 5] = [
+            [
+                "CREATE AUTHENTICATION POLICY",
+                "CREATE PASSWORD POLICY",
+                "CREATE SESSION POLICY",
+            ],
+            [
+                "ALTER AUTHENTICATION POLICY",
+                "ALTER PASSWORD POLICY",
+                "ALTER SESSION POLICY",
+            ],
+            [
+                "DROP AUTHENTICATION POLICY",
+                "DROP PASSWORD POLICY",
+                "DROP SESSION POLICY",
+            ],
+            [
+                "SHOW AUTHENTICATION POLICIES",
+                "SHOW PASSWORD POLICIES",
+                "SHOW SESSION POLICIES",
+            ],
+            [
+                "DESCRIBE AUTHENTICATION POLICY",
+                "DESCRIBE PASSWORD POLICY",
+                "DESCRIBE SESSION POLICY",
+            ],
+        ];
+        let (action, name) = match &self.action {
+            KindPolicyAction::Create { name, .. } => (0, Some(name)),
+            KindPolicyAction::Alter { name, .. } => (1, Some(name)),
+            KindPolicyAction::Drop { name, .. } => (2, Some(name)),
+            KindPolicyAction::Show { .. } => (3, None),
+            KindPolicyAction::Describe { name } => (4, Some(name)),
         };
-        let name = |n: &ObjectName| n.name.to_string();
-        match &self.action {
-            KindPolicyAction::Create { name: n, .. } => (
-                label([
-                    "CREATE AUTHENTICATION POLICY",
-                    "CREATE PASSWORD POLICY",
-                    "CREATE SESSION POLICY",
-                ]),
-                name(n),
-            ),
-            KindPolicyAction::Alter { name: n, .. } => (
-                label([
-                    "ALTER AUTHENTICATION POLICY",
-                    "ALTER PASSWORD POLICY",
-                    "ALTER SESSION POLICY",
-                ]),
-                name(n),
-            ),
-            KindPolicyAction::Drop { name: n, .. } => (
-                label([
-                    "DROP AUTHENTICATION POLICY",
-                    "DROP PASSWORD POLICY",
-                    "DROP SESSION POLICY",
-                ]),
-                name(n),
-            ),
-            KindPolicyAction::Show { .. } => (
-                label([
-                    "SHOW AUTHENTICATION POLICIES",
-                    "SHOW PASSWORD POLICIES",
-                    "SHOW SESSION POLICIES",
-                ]),
-                "-".into(),
-            ),
-            KindPolicyAction::Describe { name: n } => (
-                label([
-                    "DESCRIBE AUTHENTICATION POLICY",
-                    "DESCRIBE PASSWORD POLICY",
-                    "DESCRIBE SESSION POLICY",
-                ]),
-                name(n),
-            ),
-        }
+        let kind = match self.kind {
+            PolicyKind::Authentication => 0,
+            PolicyKind::Password => 1,
+            PolicyKind::Session => 2,
+        };
+        let object = name.map_or_else(|| "-".to_string(), |n| n.name.to_string());
+        (LABELS[action][kind], object)
     }
 }
 

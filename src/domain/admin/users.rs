@@ -141,9 +141,10 @@ async fn set_password(
     password: SecretString,
     creating: bool,
 ) -> Result<()> {
+    let account = ctx.directory.account().await?;
     let policy = ctx
         .directory
-        .attached_policy::<PasswordPolicy>(Some(user))
+        .attached_policy::<PasswordPolicy>(Some(user), &account)
         .await?;
     let keep = password_rules::previous_kept(policy.as_ref());
     if let Some(policy) = &policy {
