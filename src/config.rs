@@ -86,6 +86,7 @@ Settings (environment variables):
   SNOWGATE_MASTER_TOKEN_TTL_SECONDS  master token lifetime [default: 604800]
   SNOWGATE_LOCKOUT_FAILURES          failed password logins before a user is locked [default: 5]
   SNOWGATE_LOCKOUT_MINUTES           how long a lock lasts [default: 15]
+  SNOWGATE_SESSION_IDLE_SECONDS      idle limit of sessions no session policy governs [default: 14400]
   SNOWGATE_MAX_BODY_BYTES            request body limit, before and after gunzip [default: 1048576]
   SNOWGATE_MAX_URI_BYTES             request target (path and query) limit, else HTTP 414 [default: 8192]
   SNOWGATE_MAX_HEADER_BYTES          all headers together, else HTTP 431 [default: 16384]
@@ -131,8 +132,19 @@ impl Config {
                 defaults.lockout_seconds / 60,
             )?
             .saturating_mul(60),
+            session_idle_seconds: number(
+                &get,
+                "SNOWGATE_SESSION_IDLE_SECONDS",
+                defaults.session_idle_seconds,
+            )?,
             account: account_pin(get("SNOWGATE_ACCOUNT"))?,
         };
+        if settings.session_idle_seconds == 0 {
+            return Err(ConfigError::Invalid {
+                name: "SNOWGATE_SESSION_IDLE_SECONDS",
+                reason: "the idle limit must be at least one second".into(),
+            });
+        }
         if settings.lockout_failures == 0 {
             return Err(ConfigError::Invalid {
                 name: "SNOWGATE_LOCKOUT_FAILURES",
@@ -290,6 +302,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(c.settings.session_ttl, 259_200);
         assert_eq!(c.settings.master_ttl, 604_800);
+        assert_eq!(c.settings.session_idle_seconds, 14_400);
         assert_eq!(c.demo_user, "embucket");
         assert_eq!(c.demo_password.expose_secret(), "embucket");
         assert!(c.jwt_secret.is_none());
@@ -298,11 +311,13 @@ mod tests {
 
         let c = Config::from_lookup(|k| match k {
             "SNOWGATE_TOKEN_TTL_SECONDS" => Some("2".into()),
+            "SNOWGATE_SESSION_IDLE_SECONDS" => Some("5".into()),
             "SNOWGATE_LISTEN" => Some("0.0.0.0:9999".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(c.settings.session_ttl, 2);
+        assert_eq!(c.settings.session_idle_seconds, 5);
         assert_eq!(c.listen.port(), 9999);
     }
 

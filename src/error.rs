@@ -97,6 +97,11 @@ pub enum Error {
         "Your user account has been temporarily locked due to too many failed attempts. Try again after {minutes} minutes or contact your account administrator for assistance."
     )]
     UserLocked { minutes: u64 },
+    /// The right password, older than the governing password policy's PASSWORD_MAX_AGE_DAYS.
+    #[error(
+        "Specified password has expired. Password must be changed using the Snowflake web console."
+    )]
+    PasswordExpired,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -309,6 +309,9 @@ impl SessionStore for CountingStore {
     async fn rotate_token(&self, id: u64, token_id: &str, now: u64) -> Result<bool, StoreError> {
         self.inner.rotate_token(id, token_id, now).await
     }
+    async fn touch(&self, id: u64, now: u64) -> Result<bool, StoreError> {
+        self.inner.touch(id, now).await
+    }
     async fn delete(&self, id: u64) -> Result<(), StoreError> {
         self.inner.delete(id).await
     }

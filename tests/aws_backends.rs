@@ -33,7 +33,7 @@ fn secret_json(jwt: &str, password: &str) -> String {
 /// An app whose secrets come from `source`, with the wall clock, over `store`.
 fn app_over(store: Arc<dyn Store>, source: Arc<SecretsManagerSource>) -> common::TestApp {
     let gate = Gatekeeper::new(
-        store,
+        Arc::clone(&store),
         Arc::new(source),
         Settings::default(),
         snowgate::domain::gatekeeper::system_clock(),
@@ -45,6 +45,7 @@ fn app_over(store: Arc<dyn Store>, source: Arc<SecretsManagerSource>) -> common:
             trusted_proxies: Default::default(),
         }),
         clock: Arc::default(),
+        store,
     }
 }
 

@@ -27,3 +27,8 @@ async fn memory_lockout_keeps_the_contract() {
 async fn memory_session_and_object_keeps_the_contract() {
     contract::run_session_and_object(Arc::new(MemoryStore::new())).await;
 }
+
+#[tokio::test]
+async fn memory_touch_keeps_the_contract() {
+    contract::run_touch(Arc::new(MemoryStore::new())).await;
+}

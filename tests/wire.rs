@@ -27,8 +27,9 @@ fn behind_proxy() -> TestApp {
         "embucket".into(),
         SecretString::from("embucket"),
     );
+    let store: Arc<dyn snowgate::store::Store> = Arc::new(MemoryStore::new());
     let gate = Gatekeeper::new(
-        Arc::new(MemoryStore::new()),
+        Arc::clone(&store),
         Arc::new(secrets),
         Settings::default(),
         Arc::new(|| common::START),
@@ -41,6 +42,7 @@ fn behind_proxy() -> TestApp {
     TestApp {
         router: snowgate::app(state),
         clock: Default::default(),
+        store,
     }
 }
 

@@ -79,6 +79,14 @@ pub struct User {
     /// The role that created the user; `None` in records written before ownership was kept.
     #[serde(default)]
     pub owner: Option<String>,
+    /// Epoch seconds when the password was last set by a statement (0: before this was recorded, or
+    /// by the configuration), for PASSWORD_MIN_AGE_DAYS and PASSWORD_MAX_AGE_DAYS.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub password_set_at: u64,
+    /// Hashes of the passwords before the current one, newest first, as many as the governing password
+    /// policy's PASSWORD_HISTORY compares (none without a policy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub password_history: Vec<String>,
     /// The authentication, password and session policies set on the user (they win over the
     /// account's).
     #[serde(default, flatten)]
@@ -89,6 +97,10 @@ pub struct User {
     /// The store version this was read at (0: not read from the store).
     #[serde(skip)]
     pub version: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl User {
@@ -585,6 +597,22 @@ impl Directory {
             Some(name) => self.policy_record(name).await?.unwrap_or_default(),
             None => T::default(),
         })
+    }
+
+    /// The policy of kind `T` set on `user`, else on the account (as read by the caller), else `None`
+    /// (also when its record is gone): for rules that apply only under a policy.
+    pub async fn attached_policy<T: PolicyRecord>(
+        &self,
+        user: Option<&User>,
+        account: &AccountSettings,
+    ) -> Result<Option<T>> {
+        let name = user
+            .and_then(|u| u.policies.get(T::KIND))
+            .or_else(|| account.policies.get(T::KIND));
+        match name {
+            Some(name) => self.policy_record(name).await,
+            None => Ok(None),
+        }
     }
 
     /// The network policy that governs `user`'s logins: the user's own, else the account's (as

@@ -9,11 +9,12 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use super::audit::{Attempt, Method};
-use super::directory::{Directory, User};
+use super::directory::{AccountSettings, Directory, User};
 use super::keys::KeyCache;
 use super::login::Verified;
 use super::passwords::PasswordHasher;
 use super::policies::AuthMethod;
+use super::policies::SessionPolicy;
 use super::session::{Session, new_session_id};
 use super::tokens::{Claims, TokenError, TokenKind};
 use crate::domain::secret_source::{SecretMaterial, SecretSource};
@@ -47,6 +48,9 @@ pub struct Settings {
     /// The one account this deployment serves (normalised by `account_name`); logins naming another
     /// are refused, and a login naming none gets this one. `None` serves whatever account is named.
     pub account: Option<String>,
+    /// Idle limit of sessions no session policy governs (Snowflake's SESSION_IDLE_TIMEOUT_MINS
+    /// default, 4 hours); `SNOWGATE_SESSION_IDLE_SECONDS` shortens it for tests.
+    pub session_idle_seconds: u64,
 }
 
 impl Default for Settings {
@@ -57,6 +61,7 @@ impl Default for Settings {
             lockout_failures: 5,
             lockout_seconds: 15 * 60,
             account: None,
+            session_idle_seconds: 4 * 3600,
         }
     }
 }
@@ -96,6 +101,8 @@ pub struct LoginOutcome {
     pub session_token: String,
     pub master_token: String,
     pub session_ttl: u64,
+    /// `masterValidityInSeconds`: the idle limit (drivers derive their keep-alive heartbeat from
+    /// it), or the master token's lifetime if shorter.
     pub master_ttl: u64,
     pub parameters: Vec<(String, Value)>,
 }
@@ -107,6 +114,16 @@ pub struct Renewed {
     pub session_ttl: u64,
     /// Seconds left on the (echoed) master token.
     pub master_ttl_left: u64,
+    /// `masterValidityInSeconds`: the idle limit, or the master token's time left if shorter.
+    pub master_validity: u64,
+}
+
+/// What the store says of a session at a request: read and activity recorded together.
+struct Checked {
+    session: Option<Session>,
+    user: Option<crate::domain::storage::Versioned>,
+    /// The session had been idle for its whole limit: it is over.
+    idle: bool,
 }
 
 pub struct Gatekeeper {
@@ -117,6 +134,7 @@ pub struct Gatekeeper {
     pub(super) keys: KeyCache,
     pub(super) settings: Settings,
     clock: Clock,
+    recent: super::activity::RecentActivity,
     /// The secret material the demo user was last written from; a reload with a new demo password
     /// writes it again.
     seeded: tokio::sync::Mutex<Option<Arc<SecretMaterial>>>,
@@ -137,6 +155,7 @@ impl Gatekeeper {
             keys: KeyCache::default(),
             settings,
             clock,
+            recent: Default::default(),
             seeded: tokio::sync::Mutex::new(None),
         }
     }
@@ -159,8 +178,10 @@ impl Gatekeeper {
                 let hash = user.password_hash.as_deref();
                 if !self.hasher.verify(&secrets.demo_password, hash).await? {
                     let hash = self.hasher.hash(&secrets.demo_password).await?;
+                    // The configured password has no recorded age: it never expires by policy.
                     let updated = User {
                         password_hash: Some(hash),
+                        password_set_at: 0,
                         ..user.clone()
                     };
                     self.directory.update_user(&updated, &user).await?;
@@ -246,6 +267,7 @@ impl Gatekeeper {
             .await?;
         let mut context = super::login::initial_context(&user, input)?;
         super::login::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
+        let idle_limit = self.idle_limit(&user, &settings).await?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the
         // tokens are signed with the secret in force now, not one a rotation has since retired.
         let secrets = self.secrets.current();
@@ -259,6 +281,8 @@ impl Gatekeeper {
             client_app: input.client_app.clone(),
             user_id: user.id.clone(),
             role_restriction,
+            last_active: now,
+            idle_limit,
             ..Session::default()
         };
         let host = input.host.as_deref();
@@ -275,6 +299,8 @@ impl Gatekeeper {
                 ..session
             })
             .await?;
+        // The login itself is the session's first activity: no write needed for a while.
+        self.recent.record(session.id, now, idle_limit);
         let master_token = secrets.keyring.mint(
             TokenKind::Master,
             &session,
@@ -287,7 +313,7 @@ impl Gatekeeper {
             session_token,
             master_token,
             session_ttl: self.settings.session_ttl,
-            master_ttl: self.settings.master_ttl,
+            master_ttl: idle_limit.min(self.settings.master_ttl),
             parameters: super::parameters::merge(
                 vec![
                     ("AUTOCOMMIT".to_string(), Value::Bool(true)),
@@ -297,6 +323,78 @@ impl Gatekeeper {
             ),
             session,
         })
+    }
+
+    /// The idle limit of a new session of `user`, in seconds: SESSION_IDLE_TIMEOUT_MINS of the user's
+    /// session policy, else the account's, else the configured default. Fixed at login, so a policy
+    /// change applies to new sessions.
+    async fn idle_limit(&self, user: &User, account: &AccountSettings) -> Result<u64> {
+        let policy = self
+            .directory
+            .attached_policy::<SessionPolicy>(Some(user), account)
+            .await?;
+        Ok(match policy {
+            Some(p) => u64::from(p.session_idle_timeout_mins.max(1)) * 60,
+            None => self.settings.session_idle_seconds,
+        })
+    }
+
+    /// Reads the session and its user and records the request as activity, concurrently: one round
+    /// trip. The write is skipped when this instance wrote it lately. The write is conditional on the
+    /// session not being idle, so idle-ness is decided by it when it ran, else by the read.
+    async fn read_and_touch(&self, id: u64, user: &str, now: u64) -> Result<Checked> {
+        let read = self
+            .store
+            .session_and_object(id, now, ObjectKind::User, user);
+        let (read, touched) = if self.recent.is_fresh(id, now) {
+            (read.await, None)
+        } else {
+            let (read, touched) = tokio::join!(read, self.store.touch(id, now));
+            (read, Some(touched?))
+        };
+        let (session, user) = read?;
+        let Some(found) = &session else {
+            return Ok(Checked {
+                session,
+                user,
+                idle: false,
+            });
+        };
+        let alive = touched.unwrap_or_else(|| !found.is_idle(now));
+        if alive {
+            if touched.is_some() {
+                self.recent.record(id, now, found.idle_limit);
+            }
+            return Ok(Checked {
+                session,
+                user,
+                idle: false,
+            });
+        }
+        self.recent.forget(id);
+        // The touch was refused: idle, or deleted or expired since the read (then it is gone).
+        let idle = found.is_idle(now);
+        Ok(Checked {
+            session: session.filter(|_| idle),
+            user,
+            idle,
+        })
+    }
+
+    /// Ends an idle session (at its renewal, so the driver first gets 390112, then 390114).
+    async fn end_idle(&self, session: &Session) -> Result<()> {
+        self.store.delete(session.id).await?;
+        self.recent.forget(session.id);
+        tracing::info!(
+            target: "snowgate::audit",
+            event = "session_ended",
+            session_id = session.id,
+            user = ?session.user,
+            reason = "idle timeout",
+            idle_limit_seconds = session.idle_limit,
+            "session ended: idle longer than its session policy allows"
+        );
+        Ok(())
     }
 
     /// Stores a new session. Ids are random in a 2^53 space; one retry covers the unlikely collision.
@@ -350,11 +448,15 @@ impl Gatekeeper {
     pub(super) async fn authenticated(&self, session_token: &str) -> Result<(Session, User)> {
         let now = self.now();
         let claims = self.claims(session_token, TokenKind::Session, now).await?;
-        let (session, doc) = self
-            .store
-            .session_and_object(claims.session_id, now, ObjectKind::User, &claims.sub)
+        let checked = self
+            .read_and_touch(claims.session_id, &claims.sub, now)
             .await?;
+        let (session, doc) = (checked.session, checked.user);
         let session = session.ok_or(Error::SessionGone)?;
+        if checked.idle {
+            // Drivers renew on 390112; the renewal answers 390114 and ends the session.
+            return Err(Error::SessionTokenExpired);
+        }
         if !session.accepts_token(&claims.jti, now, RENEW_GRACE_SECONDS) {
             return Err(Error::SessionTokenExpired);
         }
@@ -398,11 +500,15 @@ impl Gatekeeper {
         }
         let now = self.now();
         let claims = self.claims(master_token, TokenKind::Master, now).await?;
-        let (session, doc) = self
-            .store
-            .session_and_object(claims.session_id, now, ObjectKind::User, &claims.sub)
+        let checked = self
+            .read_and_touch(claims.session_id, &claims.sub, now)
             .await?;
+        let (session, doc) = (checked.session, checked.user);
         let session = session.ok_or(Error::SessionGone)?;
+        if checked.idle {
+            self.end_idle(&session).await?;
+            return Err(Error::MasterTokenExpired);
+        }
         let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
         self.check_rights(&session, user).await?;
         let secrets = self.secrets.current();
@@ -428,6 +534,10 @@ impl Gatekeeper {
             session_token,
             session_ttl: self.settings.session_ttl,
             master_ttl_left: claims.exp.saturating_sub(now),
+            master_validity: match session.idle_limit {
+                0 => claims.exp.saturating_sub(now),
+                limit => limit.min(claims.exp.saturating_sub(now)),
+            },
             session,
         })
     }

@@ -1,6 +1,7 @@
 //! The domain: users, sessions, tokens and the query context. Free of HTTP and AWS types; it talks to
 //! storage and secrets only through their traits.
 
+pub mod activity;
 pub mod admin;
 pub mod audit;
 pub mod authentication_policies;
@@ -10,6 +11,7 @@ pub mod ident;
 pub mod keys;
 pub mod login;
 pub mod parameters;
+pub mod password_rules;
 pub mod passwords;
 pub mod pats;
 pub mod policies;

@@ -239,6 +239,7 @@ impl Gatekeeper {
             role,
             user: &ctx.user,
             now: self.now(),
+            hasher: &self.hasher,
             database: ctx.context.database.as_deref(),
             schema: ctx.context.schema.as_deref(),
         };

@@ -60,11 +60,24 @@ pub struct Session {
     /// The role a programmatic access token with a ROLE_RESTRICTION holds the session to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_restriction: Option<String>,
+    /// Epoch seconds of the last authenticated request (login, query, heartbeat, renewal).
+    #[serde(default)]
+    pub last_active: u64,
+    /// Seconds without a request after which the session ends (its session policy's
+    /// SESSION_IDLE_TIMEOUT_MINS, fixed at login). 0: no idle limit (sessions stored before there was one).
+    #[serde(default)]
+    pub idle_limit: u64,
 }
 
 impl Session {
     pub fn is_expired(&self, now: u64) -> bool {
         self.expires_at <= now
+    }
+
+    /// Whether the session has been idle for its whole limit at `now`: it is over, and no request
+    /// revives it.
+    pub fn is_idle(&self, now: u64) -> bool {
+        self.idle_limit > 0 && self.last_active.saturating_add(self.idle_limit) <= now
     }
 
     /// Whether a session token with id `jti` is this session's: the current one, or the one it

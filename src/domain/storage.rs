@@ -53,6 +53,10 @@ pub trait SessionStore: Send + Sync {
     /// `previous_token_id`, `renewed_at` is `now`. `Ok(false)` (nothing written) when there is no such
     /// live session.
     async fn rotate_token(&self, id: u64, token_id: &str, now: u64) -> Result<bool, StoreError>;
+    /// Records activity: `last_active` becomes `now`, only if the session exists, has not expired and
+    /// is not idle at `now` ([`Session::is_idle`]), so that it never revives an idle or deleted
+    /// session. `Ok(false)` (nothing written) otherwise.
+    async fn touch(&self, id: u64, now: u64) -> Result<bool, StoreError>;
     /// Removes the session. Idempotent: deleting a missing session succeeds.
     async fn delete(&self, id: u64) -> Result<(), StoreError>;
 }

@@ -131,7 +131,7 @@ pub async fn token_request(
         // Drivers replace their master token with this one, so it is always echoed.
         master_token: master.expose_secret().to_string(),
         validity_in_seconds_mt: renewed.master_ttl_left,
-        master_validity_in_seconds: renewed.master_ttl_left,
+        master_validity_in_seconds: renewed.master_validity,
         session_id: renewed.session.id,
     })))
 }

@@ -46,6 +46,8 @@ pub const USER_LOCKED: &str = "390102";
 pub const INTERNAL_ERROR: &str = "000603";
 /// Retry later: the backend is unavailable (HTTP 503) or too busy (HTTP 429); drivers retry both.
 pub const SERVICE_UNAVAILABLE: &str = "390503";
+/// The password outlived PASSWORD_MAX_AGE_DAYS (Snowflake's code and wording).
+pub const PASSWORD_EXPIRED: &str = "390106";
 pub const ROLE_NOT_GRANTED: &str = "390189";
 pub const IP_NOT_ALLOWED: &str = "390422";
 /// A programmatic access token login failed; the body carries `nextAction: RETRY_LOGIN`.
@@ -72,6 +74,7 @@ pub fn of(error: &Error) -> &'static str {
         Error::NetworkPolicyRequired => NETWORK_POLICY_REQUIRED,
         Error::UserDisabled => USER_DISABLED,
         Error::UserLocked { .. } => USER_LOCKED,
+        Error::PasswordExpired => PASSWORD_EXPIRED,
         Error::RoleNotGranted(_) => ROLE_NOT_GRANTED,
         Error::IpNotAllowed(_) => IP_NOT_ALLOWED,
         Error::PolicyRefused(_) => AUTHENTICATION_POLICY_REFUSED,

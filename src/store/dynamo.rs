@@ -156,6 +156,13 @@ impl DynamoStore {
         if let Some(role) = &session.role_restriction {
             item.insert("role_restriction".into(), s(role));
         }
+        item.insert("last_active".into(), n(session.last_active));
+        item.insert("idle_limit".into(), n(session.idle_limit));
+        // DynamoDB conditions cannot add: the idle deadline is kept precomputed for `touch`.
+        item.insert(
+            "idle_until".into(),
+            n(session.last_active.saturating_add(session.idle_limit)),
+        );
         for (name, value) in CONTEXT_ATTRIBUTES
             .iter()
             .zip(context_values(&session.context))
@@ -200,6 +207,8 @@ impl DynamoStore {
             previous_token_id: s("prev_token_id").filter(|p| !p.is_empty()),
             renewed_at: n("renewed_at").unwrap_or(0),
             role_restriction: s("role_restriction"),
+            last_active: n("last_active").unwrap_or(0),
+            idle_limit: n("idle_limit").unwrap_or(0),
         })
     }
 }
@@ -292,6 +301,33 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":t", AttributeValue::S(token_id.into()))
             .expression_attribute_values(":none", AttributeValue::S(String::new()))
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("UpdateItem", &e)),
+        }
+    }
+
+    async fn touch(&self, id: u64, now: u64) -> Result<bool, StoreError> {
+        // No limit (0, or a session stored before limits) never goes idle; otherwise the stored
+        // deadline must still be ahead, so a late write never revives an idle session.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression(
+                "SET last_active = :now, idle_until = :now + if_not_exists(idle_limit, :zero)",
+            )
+            .condition_expression(
+                "attribute_exists(pk) AND #exp > :now AND (attribute_not_exists(idle_limit) \
+                 OR idle_limit = :zero OR idle_until > :now)",
+            )
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
             .send()
             .await;
         match result {

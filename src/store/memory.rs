@@ -210,6 +210,17 @@ impl SessionStore for MemoryStore {
         }
     }
 
+    async fn touch(&self, id: u64, now: u64) -> Result<bool, StoreError> {
+        let mut sessions = self.lock()?;
+        match sessions.get_mut(&id) {
+            Some(s) if !s.is_expired(now) && !s.is_idle(now) => {
+                s.last_active = s.last_active.max(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn delete(&self, id: u64) -> Result<(), StoreError> {
         self.lock()?.remove(&id);
         Ok(())

@@ -379,6 +379,16 @@ impl SessionStore for SqliteStore {
         .await
     }
 
+    async fn touch(&self, id: u64, now: u64) -> Result<bool, StoreError> {
+        self.write(Some(now), move |tx| match live_session(tx, id, now)? {
+            Some(s) if !s.is_idle(now) => edit_session(tx, id, now, |s| {
+                s.last_active = s.last_active.max(now);
+            }),
+            _ => Ok(false),
+        })
+        .await
+    }
+
     async fn delete(&self, id: u64) -> Result<(), StoreError> {
         self.run(move |conn| {
             conn.execute("DELETE FROM sessions WHERE id = ?1", [int(id)])

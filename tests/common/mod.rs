@@ -56,6 +56,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub struct TestApp {
     pub router: Router,
     pub clock: Arc<AtomicU64>,
+    /// The app's store, for tests that set up records no statement writes yet.
+    pub store: Arc<dyn Store>,
 }
 
 impl TestApp {
@@ -69,6 +71,20 @@ impl TestApp {
 
     /// An app with the test token lifetimes and the rest of `settings` (e.g. an account pin).
     pub fn with_settings(store: Arc<dyn Store>, jwt_secret: &str, settings: Settings) -> Self {
+        let settings = Settings {
+            session_ttl: 100,
+            master_ttl: 1000,
+            ..settings
+        };
+        Self::with_exact_settings(store, jwt_secret, settings)
+    }
+
+    /// An app with exactly `settings` (token lifetimes included).
+    pub fn with_exact_settings(
+        store: Arc<dyn Store>,
+        jwt_secret: &str,
+        settings: Settings,
+    ) -> Self {
         let clock = Arc::new(AtomicU64::new(START));
         let c = Arc::clone(&clock);
         let secrets = StaticSecrets::new(
@@ -77,13 +93,9 @@ impl TestApp {
             SecretString::from("embucket"),
         );
         let gate = Gatekeeper::new(
-            store,
+            Arc::clone(&store),
             Arc::new(secrets),
-            Settings {
-                session_ttl: 100,
-                master_ttl: 1000,
-                ..settings
-            },
+            settings,
             Arc::new(move || c.load(Ordering::SeqCst)),
         );
         let state = AppState {
@@ -94,6 +106,7 @@ impl TestApp {
         Self {
             router: snowgate::app(state),
             clock,
+            store,
         }
     }
 

@@ -409,3 +409,54 @@ pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
         r#"{"role":true}"#
     );
 }
+
+/// Activity: `touch` moves `last_active` on live, non-idle sessions only, and never revives an idle,
+/// expired or deleted one.
+pub async fn run_touch(store: Arc<dyn SessionStore>) {
+    let idle = |id| Session {
+        last_active: NOW,
+        idle_limit: 10,
+        ..session(id)
+    };
+    let a = idle(new_session_id());
+    store.create(&a).await.unwrap();
+    assert!(store.touch(a.id, NOW + 9).await.unwrap());
+    let got = store.get(a.id, NOW + 9).await.unwrap().unwrap();
+    assert_eq!(got.last_active, NOW + 9);
+    assert_eq!(got.idle_limit, 10);
+    assert_eq!(got.context, a.context, "activity keeps the context");
+    // The limit counts from the last touch: still alive 9 s after it, idle 10 s after it.
+    assert!(store.touch(a.id, NOW + 18).await.unwrap());
+    assert!(
+        !store.touch(a.id, NOW + 28).await.unwrap(),
+        "idle: not revived"
+    );
+    let got = store.get(a.id, NOW + 28).await.unwrap().unwrap();
+    assert_eq!(got.last_active, NOW + 18, "a refused touch writes nothing");
+    assert!(got.is_idle(NOW + 28));
+
+    // A session without a limit never goes idle, but still expires.
+    let b = session(new_session_id());
+    store.create(&b).await.unwrap();
+    assert!(store.touch(b.id, NOW + 99).await.unwrap());
+    assert_eq!(
+        store
+            .get(b.id, NOW + 99)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_active,
+        NOW + 99
+    );
+    assert!(!store.touch(b.id, b.expires_at).await.unwrap());
+
+    // Deleted or unknown sessions are not created by a touch.
+    let c = idle(new_session_id());
+    store.create(&c).await.unwrap();
+    store.delete(c.id).await.unwrap();
+    assert!(!store.touch(c.id, NOW + 1).await.unwrap());
+    assert_eq!(store.get(c.id, NOW + 1).await.unwrap(), None);
+    let unknown = new_session_id();
+    assert!(!store.touch(unknown, NOW).await.unwrap());
+    assert_eq!(store.get(unknown, NOW).await.unwrap(), None);
+}

@@ -75,9 +75,12 @@ pub struct AdminContext<'a> {
     pub client_ip: Option<IpAddr>,
     /// The administrator's session role: system roles it does not hold, it cannot grant or revoke.
     pub role: &'a str,
-    /// The session's user (whose own programmatic access tokens any role may manage).
+    /// The session's user: any role may manage its own programmatic access tokens, and changing
+    /// one's own password is held to PASSWORD_MIN_AGE_DAYS.
     pub user: &'a str,
     pub now: u64,
+    /// New passwords are hashed, and compared with the old ones, on the hashing threads.
+    pub hasher: &'a super::passwords::PasswordHasher,
     /// The session's current database and schema: where a policy named without them is created.
     pub database: Option<&'a str>,
     pub schema: Option<&'a str>,

@@ -2,8 +2,12 @@
 
 use super::command::{CreateMode, UserCommand, UserProperty};
 use super::{AdminContext, Answer, exists, invalid, may_manage, missing, owns, user_owner};
-use crate::domain::directory::{User, UserType, hash_password};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::domain::directory::{User, UserType};
 use crate::domain::ident::Identifier;
+use crate::domain::password_rules;
+use crate::domain::policies::PasswordPolicy;
 use crate::error::Result;
 
 pub(super) async fn run(ctx: &AdminContext<'_>, command: UserCommand) -> Result<Answer> {
@@ -43,7 +47,7 @@ async fn create(
         owner: Some(ctx.role.to_string()),
         ..User::default()
     };
-    apply_all(ctx, &mut user, properties).await?;
+    let password = apply_all(ctx, &mut user, properties).await?;
     let previous = dir.user(name.as_str()).await?;
     if let Some(existing) = &previous {
         if mode.if_not_exists {
@@ -53,6 +57,9 @@ async fn create(
             return Err(exists(&name));
         }
         may_change(ctx, existing)?;
+    }
+    if let Some(password) = password {
+        set_password(ctx, &mut user, password, true).await?;
     }
     check(ctx, &user).await?;
     if !dir.put_user(&user, previous.as_ref()).await? {
@@ -77,7 +84,9 @@ async fn alter(
     };
     may_change(ctx, &previous)?;
     let mut user = previous.clone();
-    apply_all(ctx, &mut user, properties).await?;
+    if let Some(password) = apply_all(ctx, &mut user, properties).await? {
+        set_password(ctx, &mut user, password, false).await?;
+    }
     check(ctx, &user).await?;
     // An unlock alone changes no property: nothing to write.
     if user != previous && !dir.update_user(&user, &previous).await? {
@@ -102,25 +111,82 @@ async fn drop(ctx: &AdminContext<'_>, name: Identifier, if_exists: bool) -> Resu
     }
 }
 
+/// Applies the properties; a new password is returned, to be checked and set once every other
+/// property (a policy among them) is in place.
 async fn apply_all(
     ctx: &AdminContext<'_>,
     user: &mut User,
     properties: Vec<UserProperty>,
-) -> Result<()> {
+) -> Result<Option<SecretString>> {
+    let mut password = None;
     for property in properties {
-        apply(ctx, user, property).await?;
+        match property {
+            UserProperty::Password(Some(p)) => password = Some(p),
+            UserProperty::Password(None) => {
+                password = None;
+                user.password_hash = None;
+            }
+            other => apply(ctx, user, other).await?,
+        }
     }
+    Ok(password)
+}
+
+/// Checks a new password against the password policy that governs `user` (its own, else the
+/// account's; none: no rules, as before policies existed), then sets it. Hashing and the
+/// comparisons with old passwords run on the hashing threads.
+async fn set_password(
+    ctx: &AdminContext<'_>,
+    user: &mut User,
+    password: SecretString,
+    creating: bool,
+) -> Result<()> {
+    let account = ctx.directory.account().await?;
+    let policy = ctx
+        .directory
+        .attached_policy::<PasswordPolicy>(Some(user), &account)
+        .await?;
+    let keep = password_rules::previous_kept(policy.as_ref());
+    if let Some(policy) = &policy {
+        if let Some(rule) = password_rules::broken_rule(policy, password.expose_secret()) {
+            return Err(invalid(rule));
+        }
+        // Administrators may change another user's password at any time.
+        if !creating
+            && ctx.user == user.name
+            && let Some(why) = password_rules::too_soon(policy, user.password_set_at, ctx.now)
+        {
+            return Err(invalid(why));
+        }
+        if policy.password_history > 0 {
+            let recent = user
+                .password_hash
+                .iter()
+                .chain(user.password_history.iter().take(keep));
+            for hash in recent {
+                if ctx.hasher.verify(&password, Some(hash)).await? {
+                    return Err(invalid(password_rules::reused(policy.password_history)));
+                }
+            }
+        }
+    }
+    let hash = ctx.hasher.hash(&password).await?;
+    let mut history = std::mem::take(&mut user.password_history);
+    if let Some(old) = user.password_hash.replace(hash) {
+        history.insert(0, old);
+    }
+    history.truncate(keep);
+    user.password_history = history;
+    user.password_set_at = ctx.now;
     Ok(())
 }
 
-/// Sets (`Some`) or unsets (`None`) one property.
+/// Sets (`Some`) or unsets (`None`) one property; passwords are [`set_password`]'s.
 async fn apply(ctx: &AdminContext<'_>, user: &mut User, property: UserProperty) -> Result<()> {
     let name = |i: Option<Identifier>| i.map(Identifier::into_string);
     match property {
         UserProperty::Type(t) => user.user_type = t.unwrap_or_default(),
-        UserProperty::Password(p) => {
-            user.password_hash = p.map(|p| hash_password(&p)).transpose()?
-        }
+        UserProperty::Password(_) => {}
         UserProperty::LoginName(l) => user.login_name = l,
         UserProperty::DefaultRole(r) => user.default_role = name(r),
         UserProperty::DefaultWarehouse(w) => user.default_warehouse = name(w),
