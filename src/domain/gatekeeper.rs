@@ -188,7 +188,21 @@ impl Gatekeeper {
                 attempt.session_id = Some(out.session.id);
                 attempt.record(None, "login succeeded");
             }
-            Err(e) => attempt.record(Some(crate::snowflake::codes::of(e)), "login refused"),
+            Err(e) => {
+                attempt.record(Some(crate::snowflake::codes::of(e)), "login refused");
+                if !attempt.in_history {
+                    let now = self.now();
+                    let user = self.failed_login_user(&input, now).await;
+                    let event = super::login_history::event(
+                        &input,
+                        attempt.method,
+                        user.as_deref(),
+                        now,
+                        Some(e),
+                    );
+                    self.record_login(&event).await;
+                }
+            }
         }
         result
     }
@@ -242,12 +256,17 @@ impl Gatekeeper {
             now,
             self.settings.session_ttl,
         );
-        let session = self
-            .create_session(Session {
+        // The history record is written alongside the session, not after it: no extra round trip.
+        let event = super::login_history::event(input, attempt.method, Some(&user.name), now, None);
+        attempt.in_history = true;
+        let (session, ()) = tokio::join!(
+            self.create_session(Session {
                 token_id,
                 ..session
-            })
-            .await?;
+            }),
+            self.record_login(&event)
+        );
+        let session = session?;
         let master_token = secrets.keyring.mint(
             TokenKind::Master,
             &session,

@@ -8,6 +8,7 @@ pub mod gatekeeper;
 pub mod ident;
 pub mod keys;
 pub mod login;
+pub mod login_history;
 pub mod parameters;
 pub mod passwords;
 pub mod policies;
