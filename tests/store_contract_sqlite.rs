@@ -142,3 +142,9 @@ async fn expired_sessions_and_counters_are_swept_from_the_file() {
         "only LATER is left"
     );
 }
+
+#[tokio::test]
+async fn sqlite_login_history_keeps_the_contract() {
+    let (store, _dir) = store().await;
+    contract::history::run(store).await;
+}
