@@ -257,7 +257,8 @@ impl Gatekeeper {
             self.settings.session_ttl,
         );
         // The history record is written alongside the session, not after it: no extra round trip.
-        let event = super::login_history::event(input, attempt.method, Some(&user.name), now, None);
+        let event =
+            super::login_history::event(input, attempt.method, Some(&user.name), self.now(), None);
         attempt.in_history = true;
         let (session, ()) = tokio::join!(
             self.create_session(Session {

@@ -55,11 +55,23 @@ pub struct HistoryQuery {
     pub now: u64,
 }
 
-/// A new event id: the time in the high bits, so ids grow with time; random below, so instances
-/// never need to agree on a counter. At most 2^32 seconds (year 2106) × 2^21 < 2^53.
+/// A new event id: the time in the high bits, so ids grow with time: `now` (the service's clock, in
+/// seconds), then the millisecond of the system clock, so that two logins of one second keep their
+/// order; random below, so that instances never need to agree on a counter. At most 2^32 seconds
+/// (year 2106) × 2^21 < 2^53.
 pub fn new_event_id(now: u64) -> u64 {
     let seconds = now.min(u64::from(u32::MAX));
-    (seconds << 21) | rand::random_range(1..(1u64 << 21))
+    let system = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    // The system clock may have passed into the next second since `now` was read (or a test moves
+    // the service's clock): then the event is at the end of its second, or at its start.
+    let millis = match system.as_secs().cmp(&now) {
+        std::cmp::Ordering::Equal => u64::from(system.subsec_millis()),
+        std::cmp::Ordering::Greater => 999,
+        std::cmp::Ordering::Less => 0,
+    };
+    (seconds << 21) | (millis << 11) | rand::random_range(1..(1u64 << 11))
 }
 
 /// REPORTED_CLIENT_TYPE from the driver's CLIENT_APP_ID (as reported, not authenticated).
