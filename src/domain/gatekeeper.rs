@@ -190,7 +190,9 @@ impl Gatekeeper {
             }
             Err(e) => {
                 attempt.record(Some(crate::snowflake::codes::of(e)), "login refused");
-                if !attempt.in_history {
+                // A refusal for load (a full hashing queue, a backend down) is not recorded: under
+                // a flood a write per refused request would add to the load it sheds.
+                if !attempt.in_history && !matches!(e, Error::Busy | Error::Unavailable(_)) {
                     let now = self.now();
                     let user = self.failed_login_user(&input, now).await;
                     let event = super::login_history::event(
