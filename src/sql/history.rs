@@ -9,6 +9,7 @@ use sqlparser::ast::{
     SetExpr, Statement as Ast, TableFactor, UnaryOperator, Value, WildcardAdditionalOptions,
 };
 
+use super::limits;
 use crate::domain::ident::Identifier;
 use crate::domain::login_history::MAX_RESULT_LIMIT;
 use crate::domain::statement::{
@@ -199,7 +200,13 @@ fn user_name(value: &Expr) -> Result<String, SqlRejection> {
     string_literal(value)
         .and_then(Identifier::from_user_input)
         .map(Identifier::into_string)
-        .ok_or_else(|| invalid("USER_NAME must be a user name in a string, e.g. 'ALICE'.".into()))
+        .filter(|name| name.chars().count() <= limits::MAX_IDENTIFIER_CHARS)
+        .ok_or_else(|| {
+            invalid(format!(
+                "USER_NAME must be a user name of at most {} characters in a string, e.g. 'ALICE'.",
+                limits::MAX_IDENTIFIER_CHARS
+            ))
+        })
 }
 
 /// An integer literal, possibly negative.
@@ -429,6 +436,11 @@ fn filters(expr: &Expr, out: &mut Vec<HistoryFilter>, depth: usize) -> Result<()
         }
         BinaryOperator::Eq => {
             let column = column(left)?;
+            if column == HistoryColumn::EventTimestamp {
+                return Err(unsupported(
+                    "a condition on EVENT_TIMESTAMP (TIME_RANGE_START and TIME_RANGE_END select times)",
+                ));
+            }
             let value = match right.as_ref() {
                 Expr::Value(v) => match &v.value {
                     Value::SingleQuotedString(s) => s.clone(),
@@ -639,6 +651,7 @@ mod tests {
             "select * from table(information_schema.login_history()) where is_success <> 'NO'",
             "select * from table(information_schema.login_history()) where is_success = 'NO' or 1 = 1",
             "select * from table(information_schema.login_history()) order by user_name",
+            "select * from table(information_schema.login_history()) where event_timestamp = '2026-01-01'",
             "select * from table(information_schema.login_history()) limit 1 offset 2",
             "select * from table(information_schema.login_history()), t",
             "select * from table(information_schema.login_history()) join t on true",

@@ -648,6 +648,12 @@ const HISTORY_PAGE: i32 = 1_000;
 /// Most pages one history read may take (10 000 events fit in far fewer).
 const HISTORY_MAX_PAGES: usize = 64;
 
+/// Items to ask for when `wanted` more are needed: no more than that (reads are paid per item),
+/// at most [`HISTORY_PAGE`].
+fn page_size(wanted: usize) -> i32 {
+    i32::try_from(wanted).map_or(HISTORY_PAGE, |w| w.clamp(1, HISTORY_PAGE))
+}
+
 fn history_sk(time: u64, id: u64) -> String {
     format!("{time:020}#{id:016}")
 }
@@ -676,7 +682,7 @@ impl DynamoStore {
                 )
                 .scan_index_forward(false)
                 .consistent_read(true)
-                .limit(HISTORY_PAGE)
+                .limit(page_size(query.limit.saturating_sub(out.len())))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
