@@ -6,13 +6,11 @@
 #[macro_use]
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-
-use async_trait::async_trait;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use common::counting::CountingStore;
 use common::sql::*;
 use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -21,12 +19,7 @@ use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::EncodePublicKey;
 use serde_json::{Value, json};
 use snowgate::domain::keys::fingerprint;
-use snowgate::domain::session::{Session as SnowSession, SessionContext};
-use snowgate::store::memory::MemoryStore;
-use snowgate::store::{
-    DirectoryStore, Failures, LockoutStore, ObjectKind, SessionStore, Store, StoreError, Versioned,
-    Write,
-};
+use snowgate::store::Store;
 
 on_every_store!(
     methods_refuse_passwords_or_keys,
@@ -284,105 +277,19 @@ async fn the_users_policy_wins_over_the_accounts(app: TestApp) {
     );
 }
 
-/// A memory store that counts reads of the account's settings.
-struct CountingStore {
-    inner: MemoryStore,
-    account_reads: AtomicUsize,
-}
-
-#[async_trait]
-impl SessionStore for CountingStore {
-    async fn create(&self, session: &SnowSession) -> Result<(), StoreError> {
-        self.inner.create(session).await
-    }
-    async fn get(&self, id: u64, now: u64) -> Result<Option<SnowSession>, StoreError> {
-        self.inner.get(id, now).await
-    }
-    async fn update_context(
-        &self,
-        id: u64,
-        context: &SessionContext,
-        now: u64,
-    ) -> Result<bool, StoreError> {
-        self.inner.update_context(id, context, now).await
-    }
-    async fn rotate_token(&self, id: u64, token_id: &str, now: u64) -> Result<bool, StoreError> {
-        self.inner.rotate_token(id, token_id, now).await
-    }
-    async fn touch(&self, id: u64, now: u64) -> Result<bool, StoreError> {
-        self.inner.touch(id, now).await
-    }
-    async fn delete(&self, id: u64) -> Result<(), StoreError> {
-        self.inner.delete(id).await
-    }
-}
-
-#[async_trait]
-impl DirectoryStore for CountingStore {
-    async fn get_object(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-    ) -> Result<Option<Versioned>, StoreError> {
-        if kind == ObjectKind::Account {
-            self.account_reads.fetch_add(1, Ordering::SeqCst);
-        }
-        self.inner.get_object(kind, name).await
-    }
-    async fn put_object(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-        doc: &str,
-        write: Write,
-    ) -> Result<u64, StoreError> {
-        self.inner.put_object(kind, name, doc, write).await
-    }
-    async fn delete_object(&self, kind: ObjectKind, name: &str) -> Result<bool, StoreError> {
-        self.inner.delete_object(kind, name).await
-    }
-    async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<Versioned>, StoreError> {
-        self.inner.list_objects(kind).await
-    }
-}
-
-#[async_trait]
-impl LockoutStore for CountingStore {
-    async fn failures(&self, name: &str, now: u64) -> Result<Failures, StoreError> {
-        self.inner.failures(name, now).await
-    }
-    async fn record_failure(
-        &self,
-        name: &str,
-        attempt: &str,
-        now: u64,
-        until: u64,
-    ) -> Result<(Failures, bool), StoreError> {
-        self.inner.record_failure(name, attempt, now, until).await
-    }
-    async fn clear_failures(&self, name: &str) -> Result<(), StoreError> {
-        self.inner.clear_failures(name).await
-    }
-}
-
-impl Store for CountingStore {}
-
 /// Production's store is DynamoDB: a login reads the account's settings once, for both the network
 /// and the authentication policy, whether or not they are set.
 #[tokio::test]
 async fn a_login_reads_the_accounts_settings_once() {
-    let store = Arc::new(CountingStore {
-        inner: MemoryStore::new(),
-        account_reads: AtomicUsize::new(0),
-    });
+    let store = Arc::new(CountingStore::memory());
     let app = TestApp::with_store(Arc::clone(&store) as Arc<dyn Store>, "test-secret");
     let admin = setup(&app).await;
     let reads_of_one_login = |body: Value| {
         let (app, store) = (&app, &store);
         async move {
-            let before = store.account_reads.load(Ordering::SeqCst);
+            let before = store.count("get_object/ACCOUNT");
             let v = answer(app, body).await;
-            (store.account_reads.load(Ordering::SeqCst) - before, v)
+            (store.count("get_object/ACCOUNT") - before, v)
         }
     };
     let (reads, v) = reads_of_one_login(login_body("bob", "pw-bob-123")).await;

@@ -7,6 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
+use common::counting::CountingStore;
 use common::sql::ok;
 use common::{START, TestApp, Tokens, assert_failure};
 use serde_json::{Value, json};
@@ -259,108 +260,12 @@ async fn policies_set_with_sql_govern_new_sessions(app: TestApp) {
     assert_eq!(heartbeat(&app, &ann.session).await["success"], true);
 }
 
-/// A memory store that counts activity writes, to check that chatty clients do not write on every
-/// request.
-struct CountingStore {
-    inner: snowgate::store::memory::MemoryStore,
-    touches: std::sync::atomic::AtomicU64,
-}
-
-mod counting {
-    use async_trait::async_trait;
-    use snowgate::domain::session::{Session, SessionContext};
-    use snowgate::store::{
-        DirectoryStore, Failures, LockoutStore, ObjectKind, SessionStore, Store, StoreError,
-        Versioned, Write,
-    };
-
-    use super::CountingStore;
-
-    #[async_trait]
-    impl SessionStore for CountingStore {
-        async fn create(&self, s: &Session) -> Result<(), StoreError> {
-            self.inner.create(s).await
-        }
-        async fn get(&self, id: u64, now: u64) -> Result<Option<Session>, StoreError> {
-            self.inner.get(id, now).await
-        }
-        async fn update_context(
-            &self,
-            id: u64,
-            c: &SessionContext,
-            now: u64,
-        ) -> Result<bool, StoreError> {
-            self.inner.update_context(id, c, now).await
-        }
-        async fn rotate_token(&self, id: u64, t: &str, now: u64) -> Result<bool, StoreError> {
-            self.inner.rotate_token(id, t, now).await
-        }
-        async fn touch(&self, id: u64, now: u64) -> Result<bool, StoreError> {
-            self.touches
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.inner.touch(id, now).await
-        }
-        async fn delete(&self, id: u64) -> Result<(), StoreError> {
-            self.inner.delete(id).await
-        }
-    }
-
-    #[async_trait]
-    impl DirectoryStore for CountingStore {
-        async fn get_object(
-            &self,
-            k: ObjectKind,
-            n: &str,
-        ) -> Result<Option<Versioned>, StoreError> {
-            self.inner.get_object(k, n).await
-        }
-        async fn put_object(
-            &self,
-            k: ObjectKind,
-            n: &str,
-            d: &str,
-            w: Write,
-        ) -> Result<u64, StoreError> {
-            self.inner.put_object(k, n, d, w).await
-        }
-        async fn delete_object(&self, k: ObjectKind, n: &str) -> Result<bool, StoreError> {
-            self.inner.delete_object(k, n).await
-        }
-        async fn list_objects(&self, k: ObjectKind) -> Result<Vec<Versioned>, StoreError> {
-            self.inner.list_objects(k).await
-        }
-    }
-
-    #[async_trait]
-    impl LockoutStore for CountingStore {
-        async fn failures(&self, n: &str, now: u64) -> Result<Failures, StoreError> {
-            self.inner.failures(n, now).await
-        }
-        async fn record_failure(
-            &self,
-            n: &str,
-            a: &str,
-            now: u64,
-            until: u64,
-        ) -> Result<(Failures, bool), StoreError> {
-            self.inner.record_failure(n, a, now, until).await
-        }
-        async fn clear_failures(&self, n: &str) -> Result<(), StoreError> {
-            self.inner.clear_failures(n).await
-        }
-    }
-
-    impl Store for CountingStore {}
-}
-
 #[tokio::test]
 async fn a_chatty_client_writes_its_activity_once_a_minute() {
-    let store = Arc::new(CountingStore {
-        inner: snowgate::store::memory::MemoryStore::new(),
-        touches: Default::default(),
-    });
+    // Chatty clients must not write on every request.
+    let store = Arc::new(CountingStore::memory());
     let app = TestApp::with_exact_settings(store.clone(), "test-secret", settings());
-    let touches = || store.touches.load(std::sync::atomic::Ordering::SeqCst);
+    let touches = || store.count("touch");
     let (t, _) = login(&app, "embucket", "embucket").await;
     for _ in 0..30 {
         assert_eq!(heartbeat(&app, &t.session).await["success"], true);

@@ -46,3 +46,11 @@ async fn dynamodb_touch_keeps_the_contract() {
     let table = common::aws::create_table(&client).await;
     contract::run_touch(Arc::new(DynamoStore::new(client, table))).await;
 }
+
+#[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
+async fn dynamodb_login_history_keeps_the_contract() {
+    let client = aws_sdk_dynamodb::Client::new(&common::aws::sdk_config().await);
+    let table = common::aws::create_table(&client).await;
+    contract::history::run(Arc::new(DynamoStore::new(client, table))).await;
+}

@@ -148,3 +148,9 @@ async fn sqlite_touch_keeps_the_contract() {
     let (store, _dir) = store().await;
     contract::run_touch(store).await;
 }
+
+#[tokio::test]
+async fn sqlite_login_history_keeps_the_contract() {
+    let (store, _dir) = store().await;
+    contract::history::run(store).await;
+}

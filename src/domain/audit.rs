@@ -43,6 +43,8 @@ pub struct Attempt<'a> {
     pub client_ip: Option<IpAddr>,
     pub request_id: Option<&'a str>,
     pub session_id: Option<u64>,
+    /// The login history already holds this attempt (written with its session).
+    pub in_history: bool,
 }
 
 /// An address as people read it, or `-`.

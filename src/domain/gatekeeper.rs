@@ -216,7 +216,23 @@ impl Gatekeeper {
                 attempt.session_id = Some(out.session.id);
                 attempt.record(None, "login succeeded");
             }
-            Err(e) => attempt.record(Some(crate::snowflake::codes::of(e)), "login refused"),
+            Err(e) => {
+                attempt.record(Some(crate::snowflake::codes::of(e)), "login refused");
+                // A refusal for load (a full hashing queue, a backend down) is not recorded: under
+                // a flood a write per refused request would add to the load it sheds.
+                if !attempt.in_history && !matches!(e, Error::Busy | Error::Unavailable(_)) {
+                    let now = self.now();
+                    let user = self.failed_login_user(&input, now).await;
+                    let event = super::login_history::event(
+                        &input,
+                        attempt.method,
+                        user.as_deref(),
+                        now,
+                        Some(e),
+                    );
+                    self.record_login(&event).await;
+                }
+            }
         }
         result
     }
@@ -293,12 +309,18 @@ impl Gatekeeper {
             now,
             self.settings.session_ttl,
         );
-        let session = self
-            .create_session(Session {
+        // The history record is written alongside the session, not after it: no extra round trip.
+        let event =
+            super::login_history::event(input, attempt.method, Some(&user.name), self.now(), None);
+        attempt.in_history = true;
+        let (session, ()) = tokio::join!(
+            self.create_session(Session {
                 token_id,
                 ..session
-            })
-            .await?;
+            }),
+            self.record_login(&event)
+        );
+        let session = session?;
         // The login itself is the session's first activity: no write needed for a while.
         self.recent.record(session.id, now, idle_limit);
         let master_token = secrets.keyring.mint(

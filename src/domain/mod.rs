@@ -10,6 +10,7 @@ pub mod gatekeeper;
 pub mod ident;
 pub mod keys;
 pub mod login;
+pub mod login_history;
 pub mod parameters;
 pub mod password_rules;
 pub mod passwords;

@@ -50,6 +50,8 @@ pub enum ColumnType {
         scale: u8,
     },
     Boolean,
+    /// TIMESTAMP_LTZ(9): cells are epoch seconds with nine decimals.
+    TimestampLtz,
 }
 
 /// A one-statement result: text columns, rows, and the session context after the statement.
@@ -135,6 +137,7 @@ impl Gatekeeper {
                     .await
             }
             Statement::Admin(admin) => self.administer(&ctx, admin, role_checked).await,
+            Statement::LoginHistory(read) => self.login_history(&ctx, read).await,
         };
         result.map_err(|e| e.with_query_id(&ctx.query_id))
     }

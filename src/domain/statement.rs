@@ -4,6 +4,7 @@
 
 use super::admin::AdminCommand;
 use super::ident::Identifier;
+pub use super::login_history::HistoryColumn;
 
 /// Turns statement text into [`Statement`]s, within bounded work.
 pub trait SqlFrontEnd: Send + Sync {
@@ -24,6 +25,57 @@ pub trait SqlFrontEnd: Send + Sync {
 pub enum Statement {
     Context(ContextStatement),
     Admin(AdminCommand),
+    /// `SELECT … FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY[_BY_USER](…))`.
+    LoginHistory(LoginHistoryStatement),
+}
+
+/// A read of the login history, as `INFORMATION_SCHEMA.LOGIN_HISTORY_BY_USER(USER_NAME => …,
+/// RESULT_LIMIT => …)` or `LOGIN_HISTORY(TIME_RANGE_START => …, TIME_RANGE_END => …, RESULT_LIMIT =>
+/// …)` with a column list, equality filters, an order and a limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginHistoryStatement {
+    /// `LOGIN_HISTORY_BY_USER` (one user) rather than `LOGIN_HISTORY` (every user).
+    pub by_user: bool,
+    /// `USER_NAME => '…'`, as a name is stored (an unquoted-style name upper-cased); `None`: the
+    /// current user.
+    pub user_name: Option<String>,
+    pub range_start: Option<TimePoint>,
+    pub range_end: Option<TimePoint>,
+    /// `RESULT_LIMIT`, already checked to be within 1..=10000.
+    pub result_limit: Option<u64>,
+    /// The columns selected, in order; `None` for `*`.
+    pub columns: Option<Vec<HistoryColumn>>,
+    /// `WHERE a = 'x' AND b = 1`: each cell must equal its literal.
+    pub filters: Vec<HistoryFilter>,
+    pub order: HistoryOrder,
+    /// `LIMIT n`.
+    pub limit: Option<u64>,
+}
+
+/// A point in time an argument names, resolved when the statement runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimePoint {
+    /// `CURRENT_TIMESTAMP()`.
+    Now,
+    /// `DATEADD(unit, n, CURRENT_TIMESTAMP())`: seconds from now.
+    Relative(i64),
+    /// A timestamp string (UTC, the session's time zone): epoch seconds.
+    Absolute(u64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryFilter {
+    pub column: HistoryColumn,
+    /// The literal as the cell would show it: `'NO'` is `NO`, `390100` is `390100`.
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HistoryOrder {
+    /// Newest first: the functions' own order.
+    #[default]
+    Descending,
+    Ascending,
 }
 
 /// A statement snowgate can answer from the session alone.

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use thiserror::Error;
 
+pub use super::login_history::{HistoryQuery, LoginEvent};
 use super::session::{Session, SessionContext};
 
 #[derive(Debug, Error)]
@@ -160,9 +161,18 @@ pub trait LockoutStore: Send + Sync {
     async fn clear_failures(&self, name: &str) -> Result<(), StoreError>;
 }
 
+/// The login history: one record per login attempt, each gone after its `expires_at`.
+#[async_trait]
+pub trait LoginHistoryStore: Send + Sync {
+    /// Stores one event. Events are never changed afterwards.
+    async fn record_login(&self, event: &LoginEvent) -> Result<(), StoreError>;
+    /// The events `query` selects, newest first (by time, then id); expired ones are left out.
+    async fn login_history(&self, query: &HistoryQuery) -> Result<Vec<LoginEvent>, StoreError>;
+}
+
 /// Everything the service stores.
 #[async_trait]
-pub trait Store: SessionStore + DirectoryStore + LockoutStore {
+pub trait Store: SessionStore + DirectoryStore + LockoutStore + LoginHistoryStore {
     /// The session and a directory object in one read: every request checks the session's user, and
     /// DynamoDB does both in one round trip. The default reads them one after the other.
     async fn session_and_object(

@@ -216,6 +216,7 @@ fn row_type(name: String, type_: ColumnType) -> RowType {
             RowType::fixed(name, precision.into(), scale.into())
         }
         ColumnType::Boolean => RowType::boolean(name),
+        ColumnType::TimestampLtz => RowType::timestamp_ltz(name),
     }
 }
 

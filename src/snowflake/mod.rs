@@ -266,6 +266,19 @@ impl RowType {
         }
     }
 
+    /// A TIMESTAMP_LTZ(9) column: the JSON cell is `<epoch seconds>.<9 digits>`, which the drivers
+    /// turn into a datetime in the session's time zone.
+    pub fn timestamp_ltz(name: String) -> Self {
+        Self {
+            type_: "timestamp_ltz",
+            precision: Some(0),
+            scale: Some(9),
+            length: None,
+            byte_length: None,
+            ..Self::text(name)
+        }
+    }
+
     /// A BOOLEAN column.
     pub fn boolean(name: String) -> Self {
         Self {

@@ -3,6 +3,7 @@
 //! dialect, administration in [`admin`]. The domain never sees SQL syntax, only [`Statement`]s.
 
 pub mod admin;
+mod history;
 pub mod limits;
 mod properties;
 pub mod session;
@@ -49,7 +50,11 @@ pub fn parse_statement(sql: &str) -> Result<Statement, SqlRejection> {
     } else if let Some(statement) = session::parse(&tokens) {
         statement.map(Statement::Context)
     } else {
-        parse_tokens(tokens).map(Statement::Context)
+        let ast = parse_one(tokens)?;
+        if let Some(read) = history::parse(&ast)? {
+            return Ok(Statement::LoginHistory(read));
+        }
+        context_statement(&ast).map(Statement::Context)
     }
 }
 
@@ -80,21 +85,29 @@ pub fn parse(sql: &str) -> Result<ContextStatement, SqlRejection> {
 /// Tokens come from [`limits::lex`]: `sqlparser` only ever sees a measured token stream (and never
 /// logs the text, which it would from `parse_sql`).
 fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<ContextStatement, SqlRejection> {
-    let statements = Parser::new(&SnowflakeDialect {})
+    context_statement(&parse_one(tokens)?)
+}
+
+/// The one statement of `tokens`.
+fn parse_one(tokens: Vec<TokenWithSpan>) -> Result<Ast, SqlRejection> {
+    let mut statements = Parser::new(&SnowflakeDialect {})
         .with_recursion_limit(limits::PARSER_RECURSION_LIMIT)
         .with_tokens_with_locations(tokens)
         .parse_statements()
         .map_err(|e| SqlRejection::Syntax(syntax_error(&e)))?;
-    let statement = match statements.as_slice() {
-        [] => return Err(SqlRejection::Syntax("Empty SQL statement.".into())),
-        [one] => one,
-        more => {
-            return Err(SqlRejection::Unsupported(format!(
-                "multiple statements in one request ({} given)",
-                more.len()
-            )));
-        }
-    };
+    match statements.len() {
+        0 => Err(SqlRejection::Syntax("Empty SQL statement.".into())),
+        1 => statements
+            .pop()
+            .ok_or_else(|| SqlRejection::Syntax("Empty SQL statement.".into())),
+        more => Err(SqlRejection::Unsupported(format!(
+            "multiple statements in one request ({more} given)"
+        ))),
+    }
+}
+
+/// A session-context statement: `USE …` or a plain `SELECT` list.
+fn context_statement(statement: &Ast) -> Result<ContextStatement, SqlRejection> {
     match statement {
         Ast::Use(target) => parse_use(target).map(ContextStatement::Use),
         Ast::Query(query) => {

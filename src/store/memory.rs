@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 
 use super::{
-    DirectoryStore, Failures, LockoutStore, ObjectKind, SessionStore, Store, StoreError, Versioned,
-    Write,
+    DirectoryStore, Failures, HistoryQuery, LockoutStore, LoginEvent, LoginHistoryStore,
+    ObjectKind, SessionStore, Store, StoreError, Versioned, Write,
 };
 use crate::domain::session::{Session, SessionContext};
 
@@ -17,6 +17,13 @@ use crate::domain::session::{Session, SessionContext};
 type Objects = HashMap<ObjectKind, BTreeMap<String, Versioned>>;
 
 const SWEEP_EVERY: usize = 1024;
+
+/// Most login events kept: a flood of logins must not grow memory without bound, so beyond this the
+/// oldest are dropped (a durable store keeps all seven days).
+pub const MAX_HISTORY_EVENTS: usize = 10_000;
+
+/// Login events by (time, id): oldest first.
+type History = BTreeMap<(u64, u64), LoginEvent>;
 
 /// A failure count and the last attempt counted.
 type Counter = (Failures, String);
@@ -26,6 +33,7 @@ pub struct MemoryStore {
     sessions: Mutex<HashMap<u64, Session>>,
     objects: Mutex<Objects>,
     failures: Mutex<HashMap<String, Counter>>,
+    history: Mutex<History>,
 }
 
 impl MemoryStore {
@@ -224,5 +232,45 @@ impl SessionStore for MemoryStore {
     async fn delete(&self, id: u64) -> Result<(), StoreError> {
         self.lock()?.remove(&id);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl LoginHistoryStore for MemoryStore {
+    async fn record_login(&self, event: &LoginEvent) -> Result<(), StoreError> {
+        let mut history = self
+            .history
+            .lock()
+            .map_err(|_| StoreError::Fault("memory store lock poisoned".into()))?;
+        history.insert((event.time, event.id), event.clone());
+        // Expired and surplus events go, oldest first; each insert removes at most what it added
+        // plus what expired, so the cost stays small on average.
+        while let Some((_, oldest)) = history.first_key_value() {
+            if oldest.expires_at > event.time && history.len() <= MAX_HISTORY_EVENTS {
+                break;
+            }
+            history.pop_first();
+        }
+        Ok(())
+    }
+
+    async fn login_history(&self, query: &HistoryQuery) -> Result<Vec<LoginEvent>, StoreError> {
+        let history = self
+            .history
+            .lock()
+            .map_err(|_| StoreError::Fault("memory store lock poisoned".into()))?;
+        // `range` panics on an inverted range.
+        if query.from > query.to {
+            return Ok(Vec::new());
+        }
+        Ok(history
+            .range((query.from, 0)..=(query.to, u64::MAX))
+            .rev()
+            .map(|(_, e)| e)
+            .filter(|e| e.expires_at > query.now)
+            .filter(|e| query.user.is_none() || e.user_name == query.user)
+            .take(query.limit)
+            .cloned()
+            .collect())
     }
 }

@@ -18,8 +18,8 @@ use rusqlite::{
 };
 
 use super::{
-    DirectoryStore, Failures, LockoutStore, ObjectKind, SessionStore, Store, StoreError, Versioned,
-    Write,
+    DirectoryStore, Failures, HistoryQuery, LockoutStore, LoginEvent, LoginHistoryStore,
+    ObjectKind, SessionStore, Store, StoreError, Versioned, Write,
 };
 use crate::domain::session::{Session, SessionContext};
 
@@ -57,6 +57,16 @@ CREATE TABLE IF NOT EXISTS failures (
     until INTEGER NOT NULL,
     attempt TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS login_history (
+    id INTEGER PRIMARY KEY,
+    user_name TEXT,
+    time INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_history_by_user ON login_history (user_name, time, id);
+CREATE INDEX IF NOT EXISTS login_history_by_time ON login_history (time, id);
+CREATE INDEX IF NOT EXISTS login_history_by_expiry ON login_history (expires_at);
 ";
 
 pub struct SqliteStore {
@@ -227,6 +237,7 @@ fn sweep_expired(tx: &Transaction<'_>, now: u64) -> Result<(), StoreError> {
     let now = int(now);
     tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
         .and_then(|_| tx.execute("DELETE FROM failures WHERE until <= ?1", [now]))
+        .and_then(|_| tx.execute("DELETE FROM login_history WHERE expires_at <= ?1", [now]))
         .map(drop)
         .map_err(|e| sql_error("sweep", &e))
 }
@@ -542,4 +553,56 @@ fn counter(
     )
     .optional()
     .map_err(|e| sql_error("get failures", &e))
+}
+
+#[async_trait]
+impl LoginHistoryStore for SqliteStore {
+    async fn record_login(&self, event: &LoginEvent) -> Result<(), StoreError> {
+        let doc = serde_json::to_string(event)
+            .map_err(|e| StoreError::Fault(format!("login event not serialisable: {e}")))?;
+        let (id, user, time, expires) = (
+            int(event.id),
+            event.user_name.clone(),
+            int(event.time),
+            int(event.expires_at),
+        );
+        self.write(Some(event.time), move |tx| {
+            tx.execute(
+                "INSERT INTO login_history (id, user_name, time, expires_at, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+                params![id, user, time, expires, doc],
+            )
+            .map(drop)
+            .map_err(|e| sql_error("record login", &e))
+        })
+        .await
+    }
+
+    async fn login_history(&self, query: &HistoryQuery) -> Result<Vec<LoginEvent>, StoreError> {
+        let q = query.clone();
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT doc FROM login_history
+                     WHERE (?1 IS NULL OR user_name = ?1) AND time >= ?2 AND time <= ?3
+                       AND expires_at > ?4
+                     ORDER BY time DESC, id DESC LIMIT ?5",
+                )
+                .map_err(|e| sql_error("login history", &e))?;
+            let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+            let rows = stmt
+                .query_map(
+                    params![q.user, int(q.from), int(q.to), int(q.now), limit],
+                    |r| r.get::<_, String>(0),
+                )
+                .map_err(|e| sql_error("login history", &e))?;
+            rows.map(|doc| {
+                let doc = doc.map_err(|e| sql_error("login history", &e))?;
+                serde_json::from_str(&doc)
+                    .map_err(|e| StoreError::Fault(format!("corrupt login event: {e}")))
+            })
+            .collect()
+        })
+        .await
+    }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod aws;
+pub mod counting;
 pub mod keys;
 pub mod sql;
 

@@ -1,12 +1,14 @@
 //! The store contract, written once.
 
+pub mod history;
+
 use std::sync::Arc;
 
 use snowgate::domain::session::{Session, SessionContext, new_session_id};
 use snowgate::domain::statement::ParameterValue;
 use snowgate::store::{SessionStore, StoreError};
 
-const NOW: u64 = 1_800_000_000;
+pub const NOW: u64 = 1_800_000_000;
 
 fn session(id: u64) -> Session {
     Session {
