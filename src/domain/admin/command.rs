@@ -145,6 +145,8 @@ pub struct GrantCommand {
 pub enum AccountCommand {
     /// `SET NETWORK_POLICY = p` (`Some`) or `UNSET NETWORK_POLICY` (`None`).
     NetworkPolicy(Option<Identifier>),
+    /// `SET|UNSET ALLOW_CLIENT_MFA_CACHING`: whether MFA logins may get a cached MFA token.
+    AllowClientMfaCaching(bool),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
