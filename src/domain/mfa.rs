@@ -114,6 +114,24 @@ impl Seed {
         Self(rand::random())
     }
 
+    /// The seed of an enrolment URI's `secret=` (base32, as an authenticator app reads it); `None`
+    /// unless it is a valid seed of the length snowgate makes.
+    pub fn from_base32(text: &str) -> Option<Self> {
+        const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let mut out = Vec::with_capacity(SEED_BYTES);
+        let (mut buffer, mut bits) = (0u32, 0u32);
+        for c in text.bytes().take(64) {
+            let v = ALPHABET.iter().position(|&a| a == c.to_ascii_uppercase())?;
+            buffer = (buffer << 5) | v as u32;
+            bits += 5;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((buffer >> bits) as u8);
+            }
+        }
+        Some(Self(out.try_into().ok()?))
+    }
+
     /// The seed as an authenticator app reads it (RFC 4648 base32, no padding).
     pub fn base32(&self) -> String {
         base32(&self.0)
@@ -350,6 +368,9 @@ mod tests {
     fn base32_matches_rfc_4648() {
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
         assert_eq!(rfc_seed().base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        let back = Seed::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").map(|s| s.base32());
+        assert_eq!(back.as_deref(), Some("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"));
+        assert!(Seed::from_base32("MZXW6YTBOI").is_none());
     }
 
     #[test]

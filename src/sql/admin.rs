@@ -8,8 +8,8 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 use super::{limits, properties};
 use crate::domain::admin::command::{
     AdminCommand, AttachPolicy, CreateMode, GrantCommand, KindPolicyAction, KindPolicyCommand,
-    MfaAction, MfaCommand, ObjectName, PatAction, PatCommand, PolicyChange, PolicyCommand, PolicyTarget, RoleCommand,
-    ShowCommand, UserCommand,
+    MfaAction, MfaCommand, ObjectName, PatAction, PatCommand, PolicyChange, PolicyCommand,
+    PolicyTarget, RoleCommand, ShowCommand, UserCommand,
 };
 use crate::domain::ident::Identifier;
 use crate::domain::policies::PolicyKind;
