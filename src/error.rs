@@ -45,6 +45,14 @@ pub enum Error {
     /// answer whatever the reason.
     #[error("Programmatic access token is invalid.")]
     InvalidPat,
+    /// A password login of a user enrolled in TOTP MFA gave no passcode (and no valid MFA token).
+    #[error(
+        "Failed to authenticate: MFA with TOTP is required. To authenticate, provide both your password and a current TOTP passcode."
+    )]
+    MfaRequired,
+    /// The TOTP passcode was wrong, malformed, outside the time window or already used.
+    #[error("Failed to authenticate: the TOTP passcode is invalid or has already been used.")]
+    InvalidPasscode,
     /// A PAT login of a user under no network policy, while the authentication policy requires one.
     #[error("Network policy is required.")]
     NetworkPolicyRequired,

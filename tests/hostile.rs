@@ -464,6 +464,7 @@ fn field_cases() -> Vec<Case> {
         "CLIENT_APP_VERSION",
         "SVN_REVISION",
         "EXT_AUTHN_DUO_METHOD",
+        "PASSCODE",
         "databaseName",
         "schemaName",
         "warehouse",
@@ -515,10 +516,34 @@ fn field_cases() -> Vec<Case> {
         "CLIENT_APP_ID",
         "AUTHENTICATOR",
         "TOKEN",
+        "PASSCODE",
+        "EXT_AUTHN_DUO_METHOD",
     ] {
         let mut body = failing_login();
         body["data"][field] = json!("A".repeat(BODY_LIMIT - 1_000));
         cases.push(Case::json(format!("login: huge {field}"), LOGIN, &body));
+    }
+    // Passcodes of every wrong shape, with and without the passcode-in-password flags.
+    let nines = "9".repeat(64);
+    for passcode in [
+        "1",
+        "1234567",
+        "abcdef",
+        "１２３４５６",
+        "12\u{0}456",
+        &nines,
+    ] {
+        for in_password in [json!(null), json!(true), json!("true"), json!(1)] {
+            let mut body = failing_login();
+            body["data"]["EXT_AUTHN_DUO_METHOD"] = json!("passcode");
+            body["data"]["PASSCODE"] = json!(passcode);
+            body["data"]["passcodeInPassword"] = in_password.clone();
+            cases.push(Case::json(
+                format!("login: passcode {passcode:?}, in password {in_password}"),
+                LOGIN,
+                &body,
+            ));
+        }
     }
     let mut many = failing_login();
     many["data"]["SESSION_PARAMETERS"] = (0..3_000).map(|i| (format!("P{i}"), json!(i))).collect();
@@ -1140,6 +1165,10 @@ fn sql_cases(w: &World) -> Vec<Case> {
         "CREATE OR REPLACE ROLE analyst".to_string(),
         "DROP ROLE analyst".to_string(),
         "GRANT ROLE ACCOUNTADMIN TO USER victim".to_string(),
+        "ALTER USER embucket ADD MFA METHOD TOTP".to_string(),
+        "ALTER USER embucket REMOVE MFA METHOD TOTP".to_string(),
+        "SHOW MFA METHODS FOR USER embucket".to_string(),
+        "ALTER ACCOUNT SET ALLOW_CLIENT_MFA_CACHING = TRUE".to_string(),
         "GRANT ROLE analyst TO USER victim".to_string(),
         "REVOKE ROLE PUBLIC FROM USER svc_key".to_string(),
         "CREATE NETWORK POLICY open ALLOWED_IP_LIST=('0.0.0.0/0')".to_string(),

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::Request;
-use common::{TestApp, login_body};
+use common::{START, TestApp, login_body};
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -199,5 +199,53 @@ async fn one_info_line_per_refused_request() {
         assert!(line.contains(route), "{line}");
         assert!(line.contains("client_ip=10.1.2.3"), "{line}");
         assert!(!line.contains("Some("), "{line}");
+    }
+}
+
+/// An MFA enrolment and logins with a passcode and a cached MFA token, at trace level: neither the
+/// seed, nor the MFA token, nor the password reaches the log.
+#[tokio::test]
+async fn mfa_seeds_passcodes_and_tokens_stay_out_of_the_log() {
+    let mut leaked: Vec<String> = vec!["hunter2-mfa-pw".to_string()];
+    let logs = capture(false, "trace", async {
+        let app = TestApp::new();
+        let admin = app.login().await.session;
+        app.query(&admin, "CREATE USER mfa_u PASSWORD='hunter2-mfa-pw'")
+            .await;
+        app.query(&admin, "ALTER ACCOUNT SET ALLOW_CLIENT_MFA_CACHING = TRUE")
+            .await;
+        let me = app.login_as("mfa_u", "hunter2-mfa-pw").await.session;
+        let (_, v) = app.query(&me, "ALTER USER ADD MFA METHOD TOTP").await;
+        let uri = v["data"]["rowset"][0][2]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let secret = uri
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("secret="))
+            .unwrap_or_default()
+            .to_string();
+        let seed = snowgate::domain::mfa::Seed::from_base32(&secret).expect("a seed");
+        let code = seed.code_at(START / 30);
+        let body = json!({"data": {"ACCOUNT_NAME": "acme", "LOGIN_NAME": "mfa_u",
+            "PASSWORD": "hunter2-mfa-pw", "EXT_AUTHN_DUO_METHOD": "passcode", "PASSCODE": code,
+            "SESSION_PARAMETERS": {"CLIENT_REQUEST_MFA_TOKEN": true}}});
+        let (_, v) = app.post("/session/v1/login-request", None, body).await;
+        let token = v["data"]["mfaToken"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(!token.is_empty(), "{v}");
+        let body = json!({"data": {"ACCOUNT_NAME": "acme", "LOGIN_NAME": "mfa_u",
+            "PASSWORD": "hunter2-mfa-pw", "TOKEN": token}});
+        let (_, v) = app.post("/session/v1/login-request", None, body).await;
+        assert_eq!(v["success"], true, "{v}");
+        // The passcode is not looked for: six digits may occur in ids and times by chance.
+        leaked.extend([secret, token]);
+    })
+    .await;
+    for secret in &leaked {
+        assert!(!secret.is_empty());
+        assert!(!logs.contains(secret.as_str()), "{secret} leaked:\n{logs}");
     }
 }

@@ -45,6 +45,8 @@ pub struct Attempt<'a> {
     pub session_id: Option<u64>,
     /// The login history already holds this attempt (written with its session).
     pub in_history: bool,
+    /// The second factor of an MFA login (`TOTP`, `MFA_TOKEN`).
+    pub second_factor: Option<&'static str>,
 }
 
 /// An address as people read it, or `-`.
@@ -63,6 +65,7 @@ impl Attempt<'_> {
             event = "authentication",
             method,
             outcome,
+            second_factor = self.second_factor.unwrap_or("-"),
             code = code.unwrap_or("-"),
             reason,
             user = ?self.user.unwrap_or("-"),

@@ -94,6 +94,19 @@ pub fn refusal(
     method: AuthMethod,
     client: &Client<'_>,
 ) -> Option<Refusal> {
+    refusal_with_mfa(policy, user, method, client, false)
+}
+
+/// [`refusal`] of a login that gave a second factor (`second_factor`) or not: under
+/// `MFA_ENROLLMENT = REQUIRED` (or `REQUIRED_PASSWORD_ONLY`) a PERSON user's password login needs
+/// one; other methods and SERVICE users are not concerned.
+pub fn refusal_with_mfa(
+    policy: &AuthenticationPolicy,
+    user: &User,
+    method: AuthMethod,
+    client: &Client<'_>,
+    second_factor: bool,
+) -> Option<Refusal> {
     let refuse = |rule, message: String| Some(Refusal { rule, message });
     if !policy.allows(method) {
         return refuse(
@@ -125,10 +138,14 @@ pub fn refusal(
         );
     }
     let mfa_required = policy.mfa_enrollment != MfaEnrollment::Optional;
-    if mfa_required && method == AuthMethod::Password && user.user_type == UserType::Person {
+    if mfa_required
+        && !second_factor
+        && method == AuthMethod::Password
+        && user.user_type == UserType::Person
+    {
         return refuse(
             "MFA_ENROLLMENT",
-            "multi-factor authentication is required for password logins of this user, and snowgate does not offer it yet".into(),
+            "multi-factor authentication is required for password logins of this user: enrol with ALTER USER ADD MFA METHOD TOTP and give a passcode".into(),
         );
     }
     None
@@ -223,6 +240,8 @@ mod tests {
             Some("MFA_ENROLLMENT")
         );
         assert_eq!(rule(&mfa, &person, AuthMethod::Keypair, &py), None);
+        let with_mfa = refusal_with_mfa(&mfa, &person, AuthMethod::Password, &py, true);
+        assert!(with_mfa.is_none());
         assert_eq!(rule(&mfa, &service, AuthMethod::Keypair, &py), None);
     }
 }

@@ -94,6 +94,12 @@ pub struct User {
     /// Programmatic access tokens (secrets hashed), kept here so a PAT login is one read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pats: Vec<crate::domain::pats::Pat>,
+    /// The TOTP second factor (seed sealed), kept here so an MFA login is one read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_totp: Option<crate::domain::mfa::TotpEnrollment>,
+    /// Cached MFA tokens (hashed) that skip the passcode until they expire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mfa_tokens: Vec<crate::domain::mfa::MfaToken>,
     /// The store version this was read at (0: not read from the store).
     #[serde(skip)]
     pub version: u64,
@@ -234,6 +240,9 @@ pub struct AccountSettings {
     /// The account's authentication, password and session policies.
     #[serde(default, flatten)]
     pub policies: AttachedPolicies,
+    /// `ALLOW_CLIENT_MFA_CACHING`: a successful MFA login may get a cached MFA token.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_client_mfa_caching: bool,
     #[serde(skip)]
     pub version: u64,
 }

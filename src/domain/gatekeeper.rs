@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::audit::{Attempt, Method};
 use super::directory::{AccountSettings, Directory, User};
 use super::keys::KeyCache;
+use super::login::SecondFactor;
 use super::login::Verified;
 use super::passwords::PasswordHasher;
 use super::policies::AuthMethod;
@@ -91,6 +92,8 @@ pub struct LoginInput {
     pub client_ip: Option<IpAddr>,
     /// The driver's request id: its retries of one login share it, so they count as one failure.
     pub request_id: Option<String>,
+    /// What the login says about a second factor.
+    pub mfa: super::mfa::MfaInput,
 }
 
 #[derive(Debug)]
@@ -105,6 +108,8 @@ pub struct LoginOutcome {
     /// it), or the master token's lifetime if shorter.
     pub master_ttl: u64,
     pub parameters: Vec<(String, Value)>,
+    /// A new cached MFA token (`data.mfaToken`), when the login asked for one and may have it.
+    pub mfa_token: Option<String>,
 }
 
 #[derive(Debug)]
@@ -257,6 +262,11 @@ impl Gatekeeper {
                 attempt.method = Some(Method::KeyPair);
                 self.key_pair_login(input, &settings, now).await?
             }
+            // Node names MFA logins; the others send none (they are password logins).
+            Some("USERNAME_PASSWORD_MFA") => {
+                attempt.method = Some(Method::Password);
+                self.password_login(input, &settings, now).await?
+            }
             Some("PROGRAMMATIC_ACCESS_TOKEN") => {
                 attempt.method = Some(Method::Pat);
                 self.pat_login(input, &settings, now).await?
@@ -275,11 +285,13 @@ impl Gatekeeper {
             account,
             method,
             role_restriction,
+            second_factor,
+            mfa_token,
         } = verified;
         if user.disabled {
             return Err(Error::UserDisabled);
         }
-        self.check_authentication_policy(&user, &settings, input, method)
+        self.check_authentication_policy_mfa(&user, &settings, input, method, second_factor)
             .await?;
         let mut context = super::login::initial_context(&user, input)?;
         super::login::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
@@ -310,8 +322,10 @@ impl Gatekeeper {
             self.settings.session_ttl,
         );
         // The history record is written alongside the session, not after it: no extra round trip.
-        let event =
+        let mut event =
             super::login_history::event(input, attempt.method, Some(&user.name), self.now(), None);
+        event.second_factor = second_factor.map(|f| f.as_str().to_string());
+        attempt.second_factor = second_factor.map(SecondFactor::as_str);
         attempt.in_history = true;
         let (session, ()) = tokio::join!(
             self.create_session(Session {
@@ -344,6 +358,7 @@ impl Gatekeeper {
                 input.session_parameters.clone(),
             ),
             session,
+            mfa_token,
         })
     }
 

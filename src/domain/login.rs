@@ -7,11 +7,12 @@ use std::net::IpAddr;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::audit;
-use super::authentication_policies::{Client, refusal};
+use super::authentication_policies::{Client, refusal_with_mfa};
 use super::directory::{AccountSettings, User, UserType, canonical_ip};
 use super::gatekeeper::{Gatekeeper, LoginInput, Settings};
 use super::ident::{Identifier, account_name};
 use super::keys::{claimed_identity, signature_valid};
+use super::mfa;
 use super::password_rules;
 use super::pats::{self, Pat, PatStatus};
 use super::policies::{
@@ -28,6 +29,34 @@ pub(super) struct Verified {
     pub account: String,
     pub method: AuthMethod,
     pub role_restriction: Option<String>,
+    /// The second factor a password login gave, if the user is enrolled in MFA.
+    pub second_factor: Option<SecondFactor>,
+    /// A new cached MFA token for the client.
+    pub mfa_token: Option<String>,
+}
+
+/// The second factor of an MFA login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// A TOTP passcode.
+    Totp,
+    /// A cached MFA token from an earlier TOTP login.
+    MfaToken,
+}
+
+impl SecondFactor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecondFactor::Totp => "TOTP",
+            SecondFactor::MfaToken => "MFA_TOKEN",
+        }
+    }
+}
+
+/// What the second-factor check decided.
+struct Mfa {
+    factor: Option<SecondFactor>,
+    token: Option<String>,
 }
 
 impl Verified {
@@ -37,6 +66,8 @@ impl Verified {
             account,
             method,
             role_restriction: None,
+            second_factor: None,
+            mfa_token: None,
         }
     }
 
@@ -74,12 +105,27 @@ impl Gatekeeper {
     /// from this client (`account`: the settings this login read). Checked once the credential is
     /// proven, so only its holder learns the policy's rules, and a refusal never tells whether a
     /// user exists.
+    // Kept for the login methods that never carry a second factor (workload identity, OAuth).
+    #[allow(dead_code)]
     pub(super) async fn check_authentication_policy(
         &self,
         user: &User,
         account: &AccountSettings,
         input: &LoginInput,
         method: AuthMethod,
+    ) -> Result<()> {
+        self.check_authentication_policy_mfa(user, account, input, method, None)
+            .await
+    }
+
+    /// [`Self::check_authentication_policy`] of a login that gave `second_factor` (or none).
+    pub(super) async fn check_authentication_policy_mfa(
+        &self,
+        user: &User,
+        account: &AccountSettings,
+        input: &LoginInput,
+        method: AuthMethod,
+        second_factor: Option<SecondFactor>,
     ) -> Result<()> {
         let policy: AuthenticationPolicy =
             self.directory.effective_policy(Some(user), account).await?;
@@ -88,7 +134,9 @@ impl Gatekeeper {
             version: input.client_version.as_deref(),
             application: input.application.as_deref(),
         };
-        let Some(refused) = refusal(&policy, user, method, &client) else {
+        let Some(refused) =
+            refusal_with_mfa(&policy, user, method, &client, second_factor.is_some())
+        else {
             return Ok(());
         };
         audit::policy_refusal(&user.name, &policy.name, refused.rule, method.as_str());
@@ -141,7 +189,8 @@ impl Gatekeeper {
             return Err(lockout.locked());
         }
         let empty = SecretString::from("");
-        let password = input.password.as_ref().unwrap_or(&empty);
+        let given = input.password.as_ref().unwrap_or(&empty);
+        let password = given;
         // A PAT given as the password: a cheap hash, before the argon2 work.
         if let Some(user) = &user
             && let Some(pat) = pats::find(&user.pats, password)
@@ -154,6 +203,8 @@ impl Gatekeeper {
             }
             return Ok(Verified::by_pat(user.clone(), account, pat));
         }
+        let (password, passcode) = passcode_of(input, given);
+        let password = &password;
         let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
         // One argon2 verification on every path, so timing does not tell which check failed.
         let matches = self.hasher.verify(password, hash).await?;
@@ -165,6 +216,18 @@ impl Gatekeeper {
                 .is_some_and(|u| u.user_type != UserType::Service);
         match user {
             Some(user) if ok => {
+                // The failures are cleared only once the second factor, if any, is given.
+                let mfa = match self
+                    .second_factor(&user, input, settings, passcode.as_ref(), now)
+                    .await
+                {
+                    Err(Error::InvalidPasscode) => {
+                        self.count_failure(&counter, input.request_id.as_deref(), now, &lockout)
+                            .await?;
+                        return Err(Error::InvalidPasscode);
+                    }
+                    other => other?,
+                };
                 if failures.count > 0 {
                     self.store.clear_failures(&counter).await?;
                 }
@@ -177,7 +240,11 @@ impl Gatekeeper {
                 {
                     return Err(Error::PasswordExpired);
                 }
-                Ok(Verified::by(user, account, AuthMethod::Password))
+                Ok(Verified {
+                    second_factor: mfa.factor,
+                    mfa_token: mfa.token,
+                    ..Verified::by(user, account, AuthMethod::Password)
+                })
             }
             _ => {
                 self.count_failure(&counter, input.request_id.as_deref(), now, &lockout)
@@ -185,6 +252,109 @@ impl Gatekeeper {
                 Err(Error::InvalidCredentials)
             }
         }
+    }
+
+    /// The second factor of a user whose password was right: none needed when not enrolled; else a
+    /// valid cached MFA token (where the account allows caching) or a fresh TOTP passcode.
+    async fn second_factor(
+        &self,
+        user: &User,
+        input: &LoginInput,
+        settings: &AccountSettings,
+        passcode: Option<&SecretString>,
+        now: u64,
+    ) -> Result<Mfa> {
+        if user.mfa_totp.is_none() {
+            return Ok(Mfa {
+                factor: None,
+                token: None,
+            });
+        }
+        let caching = settings.allow_client_mfa_caching;
+        if caching
+            && passcode.is_none()
+            && input
+                .token
+                .as_ref()
+                .is_some_and(|t| mfa::token_valid(&user.mfa_tokens, t.expose_secret(), now))
+        {
+            return Ok(Mfa {
+                factor: Some(SecondFactor::MfaToken),
+                token: None,
+            });
+        }
+        let Some(code) = passcode else {
+            tracing::info!(user = ?user.name, "login refused: MFA passcode required");
+            return Err(Error::MfaRequired);
+        };
+        let token = caching && input.mfa.wants_token;
+        self.accept_passcode(user.clone(), code.expose_secret(), token, now)
+            .await
+    }
+
+    /// Checks `code` against the user's seed and records its step (and a new MFA token when
+    /// `token`) conditionally on the record read, so two instances never both take one code. A
+    /// concurrent change of the record is read again once.
+    async fn accept_passcode(
+        &self,
+        mut user: User,
+        code: &str,
+        token: bool,
+        now: u64,
+    ) -> Result<Mfa> {
+        for retry in [false, true] {
+            let secrets = self.secrets.current();
+            let enrollment = user.mfa_totp.as_ref().ok_or(Error::InvalidPasscode)?;
+            let Some(seed) = secrets
+                .keyring
+                .sealing_key_for(&enrollment.kid)
+                .and_then(|k| k.open(enrollment, &user.id))
+            else {
+                tracing::warn!(user = ?user.name, "TOTP seed cannot be opened (sealed under a secret version no longer loaded): the user must enrol again");
+                return Err(Error::InvalidPasscode);
+            };
+            let Some(step) = seed.matching_step(code, now, enrollment.last_step) else {
+                tracing::info!(user = ?user.name, "login refused: wrong, stale or reused TOTP passcode");
+                return Err(Error::InvalidPasscode);
+            };
+            // Sealed again under the current secret, so a rotation never strands an active user.
+            let mut sealed = match enrollment.kid == secrets.keyring.current_kid() {
+                true => enrollment.clone(),
+                false => secrets
+                    .keyring
+                    .sealing_key()
+                    .seal(&seed, &user.id, enrollment.created_on),
+            };
+            sealed.last_step = step;
+            sealed.last_used = now;
+            let mut updated = user.clone();
+            updated.mfa_totp = Some(sealed);
+            let secret = token.then(|| {
+                let (secret, kept) = mfa::new_mfa_token(now);
+                mfa::remember_token(&mut updated.mfa_tokens, kept, now);
+                secret
+            });
+            match self.directory.update_user(&updated, &user).await {
+                Ok(_) => {
+                    return Ok(Mfa {
+                        factor: Some(SecondFactor::Totp),
+                        token: secret,
+                    });
+                }
+                Err(Error::Conflict) if !retry => {
+                    let id = user.id.clone();
+                    user = self
+                        .directory
+                        .user(&user.name)
+                        .await?
+                        .filter(|u| u.id == id)
+                        .ok_or(Error::InvalidPasscode)?;
+                }
+                Err(Error::Conflict) => return Err(Error::InvalidPasscode),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::InvalidPasscode)
     }
 
     /// Counts a failed password; the failure that reaches the limit locks the user (logged once).
@@ -351,6 +521,19 @@ impl Gatekeeper {
         }
         Ok(Verified::by(user, id.account, AuthMethod::Keypair))
     }
+}
+
+/// The password to verify and the TOTP passcode of a login: appended to the password when the
+/// driver says so, else PASSCODE.
+fn passcode_of(input: &LoginInput, given: &SecretString) -> (SecretString, Option<SecretString>) {
+    if input.mfa.in_password() {
+        let (password, code) = mfa::split_passcode(given.expose_secret());
+        return (
+            SecretString::from(password.to_string()),
+            code.map(|c| SecretString::from(c.to_string())),
+        );
+    }
+    (given.clone(), input.mfa.passcode.clone())
 }
 
 /// How many failed passwords lock a user, and for how long.

@@ -11,6 +11,7 @@ pub mod ident;
 pub mod keys;
 pub mod login;
 pub mod login_history;
+pub mod mfa;
 pub mod parameters;
 pub mod password_rules;
 pub mod passwords;

@@ -232,10 +232,11 @@ impl Gatekeeper {
         role_checked: bool,
     ) -> Result<QueryOutcome> {
         // A front end whose `is_admin` missed this statement still gets it checked.
-        if !role_checked && !matches!(statement, AdminCommand::Pat(_)) {
+        if !role_checked && !matches!(statement, AdminCommand::Pat(_) | AdminCommand::Mfa(_)) {
             self.check_admin_role(ctx).await?;
         }
         let role = ctx.context.role.as_deref().unwrap_or("PUBLIC");
+        let secrets = self.secrets.current();
         let admin_ctx = AdminContext {
             directory: &self.directory,
             client_ip: ctx.client_ip,
@@ -245,6 +246,8 @@ impl Gatekeeper {
             hasher: &self.hasher,
             database: ctx.context.database.as_deref(),
             schema: ctx.context.schema.as_deref(),
+            keyring: &secrets.keyring,
+            account: &ctx.account,
         };
         let (kind, object) = statement.audit_label();
         let result = admin::run(&admin_ctx, statement).await;

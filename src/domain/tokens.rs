@@ -55,15 +55,19 @@ pub struct SigningKey {
     kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Seals TOTP seeds: derived from the same secret, for another use (see [`super::mfa`]).
+    sealing: super::mfa::SealingKey,
 }
 
 impl SigningKey {
     pub fn new(kid: impl Into<String>, secret: &SecretString) -> Self {
+        let kid = kid.into();
         let bytes = secret.expose_secret().as_bytes();
         Self {
-            kid: kid.into(),
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
+            sealing: super::mfa::SealingKey::new(&kid, secret),
+            kid,
         }
     }
 
@@ -85,6 +89,16 @@ impl Keyring {
 
     pub fn current_kid(&self) -> &str {
         self.current.kid()
+    }
+
+    /// The key new TOTP seeds are sealed with.
+    pub fn sealing_key(&self) -> &super::mfa::SealingKey {
+        &self.current.sealing
+    }
+
+    /// The key that sealed a seed under secret version `kid`, while that version is still loaded.
+    pub fn sealing_key_for(&self, kid: &str) -> Option<&super::mfa::SealingKey> {
+        self.find(kid).map(|k| &k.sealing)
     }
 
     fn find(&self, kid: &str) -> Option<&SigningKey> {

@@ -12,6 +12,7 @@ use super::AppState;
 use super::extract::{ClientIp, Drained, Params, SnowflakeJson, SnowflakeToken};
 use crate::domain::SERVER_VERSION;
 use crate::domain::gatekeeper::LoginInput;
+use crate::domain::mfa::MfaInput;
 use crate::domain::parameters;
 use crate::domain::query::{ColumnType, StatementKind};
 use crate::error::{Error, Result};
@@ -42,7 +43,24 @@ pub async fn login(
     let host = headers.get(HOST).and_then(|h| h.to_str().ok());
     // The host is written into the tokens.
     crate::snowflake::limits::check_len("Host", host, 512)?;
+    let mfa = MfaInput {
+        passcode_method: data
+            .ext_authn_duo_method
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("passcode")),
+        passcode: data.passcode,
+        passcode_in_password: data
+            .passcode_in_password
+            .as_ref()
+            .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
+        wants_token: session_parameters.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("CLIENT_REQUEST_MFA_TOKEN")
+                && (v.as_bool() == Some(true)
+                    || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true")))
+        }),
+    };
     let input = LoginInput {
+        mfa,
         application,
         account: data.account_name,
         login_name: data.login_name,
@@ -77,8 +95,11 @@ pub async fn login(
         rem_me_validity_in_seconds: 0,
         id_token: None,
         id_token_validity_in_seconds: 0,
-        mfa_token: None,
-        mfa_token_validity_in_seconds: 0,
+        mfa_token_validity_in_seconds: out
+            .mfa_token
+            .as_ref()
+            .map_or(0, |_| crate::domain::mfa::MFA_TOKEN_SECONDS),
+        mfa_token: out.mfa_token,
         session_info: SessionInfo {
             database_name: ctx.database,
             schema_name: ctx.schema,

@@ -7,6 +7,10 @@ pub const SESSION_TOKEN_EXPIRED: &str = "390112";
 pub const MASTER_TOKEN_EXPIRED: &str = "390114";
 pub const MASTER_TOKEN_INVALID: &str = "390115";
 pub const BAD_REQUEST: &str = "390400";
+/// An enrolled user's password login without a second factor.
+pub const MFA_REQUIRED: &str = "394507";
+/// A wrong, stale or replayed TOTP passcode.
+pub const MFA_PASSCODE_INVALID: &str = "394508";
 
 /// SQL: the feature is not supported (sqlState 0A000).
 pub const SQL_UNSUPPORTED_FEATURE: &str = "000002";
@@ -71,6 +75,8 @@ pub fn of(error: &Error) -> &'static str {
         Error::InvalidCredentials => INCORRECT_USERNAME_OR_PASSWORD,
         Error::InvalidJwt => INVALID_JWT,
         Error::InvalidPat => PAT_INVALID,
+        Error::MfaRequired => MFA_REQUIRED,
+        Error::InvalidPasscode => MFA_PASSCODE_INVALID,
         Error::NetworkPolicyRequired => NETWORK_POLICY_REQUIRED,
         Error::UserDisabled => USER_DISABLED,
         Error::UserLocked { .. } => USER_LOCKED,

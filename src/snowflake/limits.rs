@@ -13,6 +13,8 @@ pub const MAX_NAME_BYTES: usize = 1024;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// A key-pair JWT signed with a 4096-bit key is about 1 KB.
 pub const MAX_TOKEN_BYTES: usize = 8192;
+/// A TOTP passcode is 6 digits; anything much longer is refused before it is looked at.
+pub const MAX_PASSCODE_BYTES: usize = 64;
 pub const MAX_CLIENT_APP_BYTES: usize = 256;
 pub const MAX_AUTHENTICATOR_BYTES: usize = 256;
 pub const MAX_REQUEST_ID_BYTES: usize = 256;
@@ -48,10 +50,16 @@ impl LoginData {
         }
         check_len("PASSWORD", secret(&self.password), MAX_PASSWORD_BYTES)?;
         check_len("TOKEN", secret(&self.token), MAX_TOKEN_BYTES)?;
+        check_len("PASSCODE", secret(&self.passcode), MAX_PASSCODE_BYTES)?;
         let client = [
             (
                 "AUTHENTICATOR",
                 &self.authenticator,
+                MAX_AUTHENTICATOR_BYTES,
+            ),
+            (
+                "EXT_AUTHN_DUO_METHOD",
+                &self.ext_authn_duo_method,
                 MAX_AUTHENTICATOR_BYTES,
             ),
             ("CLIENT_APP_ID", &self.client_app_id, MAX_CLIENT_APP_BYTES),

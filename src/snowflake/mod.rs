@@ -128,6 +128,14 @@ pub struct LoginData {
     pub authenticator: Option<String>,
     #[serde(rename = "TOKEN")]
     pub token: Option<SecretString>,
+    /// `passcode` asks for TOTP MFA; `push` (JDBC sends it on every login) asks for nothing.
+    #[serde(rename = "EXT_AUTHN_DUO_METHOD")]
+    pub ext_authn_duo_method: Option<String>,
+    #[serde(rename = "PASSCODE")]
+    pub passcode: Option<SecretString>,
+    /// Node's flag for a passcode appended to the password.
+    #[serde(rename = "passcodeInPassword")]
+    pub passcode_in_password: Option<Value>,
     #[serde(rename = "CLIENT_APP_ID")]
     pub client_app_id: Option<String>,
     #[serde(rename = "CLIENT_APP_VERSION")]

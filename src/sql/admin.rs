@@ -8,8 +8,8 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 use super::{limits, properties};
 use crate::domain::admin::command::{
     AdminCommand, AttachPolicy, CreateMode, GrantCommand, KindPolicyAction, KindPolicyCommand,
-    ObjectName, PatAction, PatCommand, PolicyChange, PolicyCommand, PolicyTarget, RoleCommand,
-    ShowCommand, UserCommand,
+    MfaAction, MfaCommand, ObjectName, PatAction, PatCommand, PolicyChange, PolicyCommand,
+    PolicyTarget, RoleCommand, ShowCommand, UserCommand,
 };
 use crate::domain::ident::Identifier;
 use crate::domain::policies::PolicyKind;
@@ -95,6 +95,9 @@ pub fn is_pat(sql: &str) -> bool {
         pos: 0,
     };
     if p.eat_kw("SHOW") {
+        if p.eat_kw("MFA") {
+            return p.peek_kw("METHODS");
+        }
         return p.eat_kw("USER") && (p.peek_kw("PATS") || p.peek_kw("PROGRAMMATIC"));
     }
     if !(p.eat_kw("ALTER") && p.eat_kw("USER")) {
@@ -103,7 +106,8 @@ pub fn is_pat(sql: &str) -> bool {
     if p.peek_kw("IF") {
         p.pos += 2;
     }
-    p.at_pat_verb() || (p.ident().is_ok() && p.at_pat_verb())
+    let at_verb = |p: &Parser| p.at_pat_verb() || p.at_mfa_verb();
+    at_verb(&p) || (p.ident().is_ok() && at_verb(&p))
 }
 
 /// `ALTER USER IF EXISTS name MODIFY PROGRAMMATIC`: seven words decide a PAT statement.
@@ -214,6 +218,40 @@ impl Parser {
             .iter()
             .any(|v| self.peek_kw(v))
             && (self.peek_kw_at(1, "PAT") || self.peek_kw_at(1, "PROGRAMMATIC"))
+    }
+
+    /// At `ADD|REMOVE MFA`.
+    fn at_mfa_verb(&self) -> bool {
+        (self.peek_kw("ADD") || self.peek_kw("REMOVE")) && self.peek_kw_at(1, "MFA")
+    }
+
+    /// After `ALTER USER [IF EXISTS] [name]`, at `ADD|REMOVE MFA METHOD TOTP`.
+    fn mfa(
+        &mut self,
+        user: Option<Identifier>,
+        if_exists: bool,
+    ) -> Result<AdminCommand, SqlRejection> {
+        let action = match self.eat_kw("ADD") {
+            true => MfaAction::Add,
+            false => {
+                self.expect_kw("REMOVE")?;
+                MfaAction::Remove
+            }
+        };
+        self.expect_kw("MFA")?;
+        self.expect_kw("METHOD")?;
+        // TOTP is the only method; REMOVE also takes its name as SHOW MFA METHODS lists it.
+        if !self.eat_kw("TOTP") {
+            return Err(SqlRejection::Unsupported(format!(
+                "MFA method {} (only TOTP)",
+                self.describe_next()
+            )));
+        }
+        Ok(AdminCommand::Mfa(MfaCommand {
+            user,
+            if_exists,
+            action,
+        }))
     }
 
     /// `PAT` or `PROGRAMMATIC ACCESS TOKEN` (`PATS` / `… TOKENS` when `plural`).
@@ -489,6 +527,10 @@ impl Parser {
 
     fn show_head(&mut self) -> Result<Head, SqlRejection> {
         self.eat_kw("TERSE");
+        if self.eat_kw("MFA") {
+            self.expect_kw("METHODS")?;
+            return Ok(Head::ShowMfa);
+        }
         if self.eat_kw("USER") {
             self.pat_object(true)?;
             return Ok(Head::ShowPats);
@@ -574,6 +616,20 @@ impl Parser {
                 }))
             }
             Head::Grant(grant) => self.grant(grant),
+            Head::ShowMfa => {
+                let user = match self.eat_kw("FOR") {
+                    true => {
+                        self.expect_kw("USER")?;
+                        Some(self.ident()?)
+                    }
+                    false => None,
+                };
+                Ok(AdminCommand::Mfa(MfaCommand {
+                    user,
+                    if_exists: false,
+                    action: MfaAction::Show,
+                }))
+            }
             Head::ShowPats => {
                 let user = match self.eat_kw("FOR") {
                     true => {
@@ -713,9 +769,15 @@ impl Parser {
         if is_user && self.at_pat_verb() {
             return self.pat(None, if_exists);
         }
+        if is_user && self.at_mfa_verb() {
+            return self.mfa(None, if_exists);
+        }
         let name = self.ident()?;
         if is_user && self.at_pat_verb() {
             return self.pat(Some(name), if_exists);
+        }
+        if is_user && self.at_mfa_verb() {
+            return self.mfa(Some(name), if_exists);
         }
         if is_user {
             let target = PolicyTarget::User {
@@ -879,6 +941,7 @@ enum Head {
     Show(Kind),
     Grant(bool),
     ShowPats,
+    ShowMfa,
 }
 
 #[cfg(test)]
@@ -995,6 +1058,33 @@ mod tests {
             parse("alter account unset network_policy").unwrap(),
             AdminCommand::Account(AccountCommand::NetworkPolicy(None))
         ));
+    }
+
+    #[test]
+    fn mfa_statements() {
+        let mfa = |sql: &str| match parse(sql) {
+            Ok(AdminCommand::Mfa(m)) => Some((m.user.map(|u| u.into_string()), m.action)),
+            _ => None,
+        };
+        assert_eq!(
+            mfa("ALTER USER ADD MFA METHOD TOTP"),
+            Some((None, MfaAction::Add))
+        );
+        assert_eq!(
+            mfa("alter user if exists joe remove mfa method totp"),
+            Some((Some("JOE".into()), MfaAction::Remove))
+        );
+        assert_eq!(mfa("SHOW MFA METHODS"), Some((None, MfaAction::Show)));
+        assert_eq!(
+            mfa("SHOW MFA METHODS FOR USER joe"),
+            Some((Some("JOE".into()), MfaAction::Show))
+        );
+        assert!(parse("ALTER USER ADD MFA METHOD PASSKEY").is_err());
+        assert!(parse("ALTER USER joe ADD MFA METHOD").is_err());
+        assert!(is_pat("ALTER USER ADD MFA METHOD TOTP"));
+        assert!(is_pat("ALTER USER IF EXISTS joe REMOVE MFA METHOD TOTP"));
+        assert!(is_pat("SHOW MFA METHODS"));
+        assert!(!is_pat("ALTER USER joe SET DISABLED = TRUE"));
     }
 
     #[test]

@@ -144,10 +144,14 @@ pub fn role_comment(name: &str, value: &Value) -> Typed<String> {
 
 /// `ALTER ACCOUNT SET|UNSET name`: only the network policy.
 pub fn account(name: &str, value: Option<&Value>) -> Typed<AccountCommand> {
+    if name == "ALLOW_CLIENT_MFA_CACHING" {
+        let allowed = given(name, value, boolean)?.unwrap_or(false);
+        return Ok(AccountCommand::AllowClientMfaCaching(allowed));
+    }
     if name != "NETWORK_POLICY" {
         let verb = if value.is_some() { "SET" } else { "UNSET" };
         return Err(SqlRejection::Unsupported(format!(
-            "ALTER ACCOUNT {verb} {name} (only NETWORK_POLICY)"
+            "ALTER ACCOUNT {verb} {name} (only NETWORK_POLICY and ALLOW_CLIENT_MFA_CACHING)"
         )));
     }
     Ok(AccountCommand::NetworkPolicy(given(

@@ -1,4 +1,4 @@
-//! ALTER ACCOUNT SET / UNSET NETWORK_POLICY.
+//! ALTER ACCOUNT SET / UNSET NETWORK_POLICY and ALLOW_CLIENT_MFA_CACHING.
 
 use super::command::AccountCommand;
 use super::{AdminContext, Answer, invalid, lockout};
@@ -20,6 +20,9 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: AccountCommand) -> Resu
             account.network_policy = Some(name.into_string());
         }
         AccountCommand::NetworkPolicy(None) => account.network_policy = None,
+        AccountCommand::AllowClientMfaCaching(allowed) => {
+            account.allow_client_mfa_caching = allowed;
+        }
     }
     dir.set_account(&account).await?;
     Ok(Answer::done())

@@ -27,6 +27,8 @@ pub enum AdminCommand {
     Show(ShowCommand),
     /// Programmatic access tokens: allowed to any role for the session's own user.
     Pat(PatCommand),
+    /// TOTP multi-factor methods: allowed to any role for the session's own user.
+    Mfa(MfaCommand),
     /// CREATE, ALTER, DROP, SHOW and DESCRIBE of authentication, password and session policies.
     Policy(KindPolicyCommand),
     /// `ALTER ACCOUNT|USER … SET|UNSET {AUTHENTICATION|PASSWORD|SESSION} POLICY`.
@@ -145,6 +147,8 @@ pub struct GrantCommand {
 pub enum AccountCommand {
     /// `SET NETWORK_POLICY = p` (`Some`) or `UNSET NETWORK_POLICY` (`None`).
     NetworkPolicy(Option<Identifier>),
+    /// `SET|UNSET ALLOW_CLIENT_MFA_CACHING`: whether MFA logins may get a cached MFA token.
+    AllowClientMfaCaching(bool),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +225,42 @@ impl PatCommand {
             Some(n) => (kind, format!("{user}.{n}")),
             None => (kind, user),
         }
+    }
+}
+
+/// `ALTER USER [IF EXISTS] [<user>] ADD|REMOVE MFA METHOD TOTP` and `SHOW MFA METHODS [FOR USER u]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaCommand {
+    /// `None`: the session's own user.
+    pub user: Option<Identifier>,
+    pub if_exists: bool,
+    pub action: MfaAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaAction {
+    Add,
+    Remove,
+    Show,
+}
+
+impl MfaCommand {
+    /// Whether the command is about the session's own user `me`.
+    pub fn is_about(&self, me: &str) -> bool {
+        self.user.as_ref().is_none_or(|u| u.as_str() == me)
+    }
+
+    fn audit_label(&self) -> (&'static str, String) {
+        let user = self
+            .user
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |u| u.to_string());
+        let kind = match self.action {
+            MfaAction::Add => "ALTER USER ADD MFA METHOD",
+            MfaAction::Remove => "ALTER USER REMOVE MFA METHOD",
+            MfaAction::Show => "SHOW MFA METHODS",
+        };
+        (kind, user)
     }
 }
 
@@ -409,6 +449,7 @@ impl AdminCommand {
                 ("DESCRIBE NETWORK POLICY", name(n))
             }
             AdminCommand::Pat(p) => p.audit_label(),
+            AdminCommand::Mfa(m) => m.audit_label(),
             AdminCommand::Policy(c) => c.audit_label(),
             AdminCommand::AttachPolicy(c) => c.audit_label(),
         }

@@ -6,6 +6,7 @@ mod account;
 pub mod command;
 mod grants;
 mod kind_policies;
+mod mfa;
 mod network_policies;
 mod pats;
 mod roles;
@@ -84,6 +85,10 @@ pub struct AdminContext<'a> {
     /// The session's current database and schema: where a policy named without them is created.
     pub database: Option<&'a str>,
     pub schema: Option<&'a str>,
+    /// Seals the TOTP seeds of new MFA enrolments.
+    pub keyring: &'a crate::domain::tokens::Keyring,
+    /// The session's account, named in the enrolment URI.
+    pub account: &'a str,
 }
 
 /// Runs one command; the caller has checked that the session's role is an administrator role.
@@ -102,6 +107,7 @@ pub async fn run(ctx: &AdminContext<'_>, command: AdminCommand) -> Result<Answer
         }
         AdminCommand::Show(c) => show::run(ctx, c).await,
         AdminCommand::Pat(c) => pats::run(ctx, c).await,
+        AdminCommand::Mfa(c) => mfa::run(ctx, c).await,
         AdminCommand::Policy(c) => kind_policies::run(ctx, c).await,
         AdminCommand::AttachPolicy(c) => kind_policies::attach(ctx, c).await,
     }
