@@ -73,8 +73,6 @@ pub enum StartupError {
         table: String,
         source: store::StoreError,
     },
-    #[error("the demo user could not be written to the directory: {0}")]
-    DemoUser(Error),
     #[error("the data directory {dir} is not usable: {source}")]
     DataDir {
         dir: String,
@@ -106,11 +104,7 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
             _ => env_secrets(config),
         };
         let state = state_with(store, Arc::new(secrets), config);
-        state
-            .gate
-            .seed_demo_user()
-            .await
-            .map_err(StartupError::DemoUser)?;
+        seed_in_background(&state);
         return Ok(state);
     }
     let sdk = aws::sdk_config().await;
@@ -136,13 +130,21 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
         None => local_store(config).await?,
     };
     let state = state_with(store, secrets, config);
-    // Written now so that a broken store stops the start-up, not the first login.
-    state
-        .gate
-        .seed_demo_user()
-        .await
-        .map_err(StartupError::DemoUser)?;
+    seed_in_background(&state);
     Ok(state)
+}
+
+/// Writes the demo user while the server already listens: the password hash is argon2's cost (tens
+/// of milliseconds), which would otherwise come before the first answer of every cold start. A login
+/// waits for it (`seed_demo_user` holds its lock until done, and retries after a failure). The store
+/// itself was checked before this (DynamoDB's `warm_up`, SQLite's open).
+fn seed_in_background(state: &AppState) {
+    let gate = Arc::clone(&state.gate);
+    tokio::spawn(async move {
+        if let Err(e) = gate.seed_demo_user().await {
+            tracing::warn!(error = %e, "the demo user could not be written yet; the next login retries");
+        }
+    });
 }
 
 /// The store of a server without a DynamoDB table, as `SNOWGATE_STORE` chooses.
