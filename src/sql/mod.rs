@@ -13,8 +13,9 @@ use sqlparser::ast::{
     SelectItem, SetExpr, Statement as Ast, UnaryOperator, Use, Value,
 };
 use sqlparser::dialect::SnowflakeDialect;
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::TokenWithSpan;
+use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use crate::domain::ident::Identifier;
 pub use crate::domain::statement::{
@@ -47,6 +48,8 @@ pub fn parse_statement(sql: &str) -> Result<Statement, SqlRejection> {
     let tokens = limits::lex(sql)?;
     if admin::is_admin(sql) {
         admin::parse_tokens(tokens).map(Statement::Admin)
+    } else if let Some(select) = select_current(&tokens) {
+        Ok(Statement::Context(select))
     } else if let Some(statement) = session::parse(&tokens) {
         statement.map(Statement::Context)
     } else {
@@ -56,6 +59,57 @@ pub fn parse_statement(sql: &str) -> Result<Statement, SqlRejection> {
         }
         context_statement(&ast).map(Statement::Context)
     }
+}
+
+/// `SELECT CURRENT_X() [AS alias], …` read straight off the tokens: drivers and tools send this
+/// form on every connect and health check, and the full parser costs more than the rest of the
+/// request. Anything else (a constant, an alias without `AS`, a `FROM`, a keyword as alias) is
+/// `None` and goes to the full parser, which answers these forms the same way (checked in the tests
+/// below).
+fn select_current(tokens: &[TokenWithSpan]) -> Option<ContextStatement> {
+    let mut solid = tokens
+        .iter()
+        .map(|t| &t.token)
+        .filter(|t| !matches!(t, Token::Whitespace(_)));
+    let plain = |t: Option<&Token>, kw: &str| matches!(t, Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw));
+    if !plain(solid.next(), "SELECT") {
+        return None;
+    }
+    let mut columns = Vec::new();
+    loop {
+        let Some(Token::Word(f)) = solid.next() else {
+            return None;
+        };
+        let function = context_function(&f.value).filter(|_| f.quote_style.is_none())?;
+        if solid.next() != Some(&Token::LParen) || solid.next() != Some(&Token::RParen) {
+            return None;
+        }
+        let mut name = format!("{}()", f.value.to_ascii_uppercase());
+        let mut next = solid.next();
+        if plain(next, "AS") {
+            let Some(Token::Word(alias)) = solid.next() else {
+                return None;
+            };
+            if alias.keyword != Keyword::NoKeyword || !matches!(alias.quote_style, None | Some('"'))
+            {
+                return None;
+            }
+            name =
+                Identifier::from_parsed(&alias.value, alias.quote_style.is_some())?.into_string();
+            next = solid.next();
+        }
+        columns.push(SelectColumn {
+            name,
+            value: SelectValue::Function(function),
+        });
+        match next {
+            Some(Token::Comma) => continue,
+            Some(Token::SemiColon) if matches!(solid.next(), None | Some(Token::EOF)) => break,
+            None | Some(Token::EOF) => break,
+            _ => return None,
+        }
+    }
+    Some(ContextStatement::SelectCurrent(columns))
 }
 
 fn context_function(name: &str) -> Option<ContextFunction> {
@@ -368,6 +422,37 @@ mod tests {
 
     fn id(s: &str) -> Identifier {
         Identifier::from_parsed(s, true).unwrap()
+    }
+
+    /// The token-level reading of `SELECT CURRENT_X()` agrees with the full parser wherever it
+    /// answers, and leaves every other form to it.
+    #[test]
+    fn the_select_current_shortcut_agrees_with_the_parser() {
+        for sql in [
+            "SELECT CURRENT_DATABASE()",
+            "select current_database(), current_schema()",
+            "SELECT CURRENT_USER(), CURRENT_ROLE() ;",
+            "SELECT current_warehouse() AS wh, CURRENT_ACCOUNT() as \"Acct\"",
+            "SELECT CURRENT_VERSION()",
+            "  SELECT /* probe */ CURRENT_SESSION() -- tail",
+        ] {
+            let tokens = limits::lex(sql).unwrap();
+            let fast = select_current(&tokens).unwrap_or_else(|| panic!("no shortcut: {sql}"));
+            assert_eq!(Ok(fast), parse_tokens(tokens), "{sql}");
+        }
+        for sql in [
+            "SELECT CURRENT_DATABASE() FROM t",
+            "SELECT CURRENT_DATABASE() db",
+            "SELECT CURRENT_DATABASE() AS select",
+            "SELECT 1",
+            "SELECT CURRENT_DATABASE(1)",
+            "SELECT \"CURRENT_DATABASE\"()",
+            "SELECT CURRENT_DATABASE(); SELECT 1",
+            "SELECT CURRENT_DATABASE(),",
+            "SELECT SYSTEM$CANCEL_ALL_QUERIES(1)",
+        ] {
+            assert_eq!(select_current(&limits::lex(sql).unwrap()), None, "{sql}");
+        }
     }
 
     #[test]
