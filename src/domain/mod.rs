@@ -8,6 +8,7 @@ pub mod authentication_policies;
 pub mod directory;
 pub mod gatekeeper;
 pub mod ident;
+pub mod jwks;
 pub mod keys;
 pub mod login;
 pub mod login_history;
