@@ -94,6 +94,9 @@ pub struct User {
     /// Programmatic access tokens (secrets hashed), kept here so a PAT login is one read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pats: Vec<crate::domain::pats::Pat>,
+    /// Workload identities (`WORKLOAD_IDENTITY` is the one named `DEFAULT`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workload_identities: Vec<crate::domain::workload_identity::WorkloadIdentity>,
     /// The store version this was read at (0: not read from the store).
     #[serde(skip)]
     pub version: u64,

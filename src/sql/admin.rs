@@ -9,7 +9,7 @@ use super::{limits, properties};
 use crate::domain::admin::command::{
     AdminCommand, AttachPolicy, CreateMode, GrantCommand, KindPolicyAction, KindPolicyCommand,
     ObjectName, PatAction, PatCommand, PolicyChange, PolicyCommand, PolicyTarget, RoleCommand,
-    ShowCommand, UserCommand,
+    ShowCommand, UserCommand, WifAction, WifCommand,
 };
 use crate::domain::ident::Identifier;
 use crate::domain::policies::PolicyKind;
@@ -216,6 +216,12 @@ impl Parser {
             && (self.peek_kw_at(1, "PAT") || self.peek_kw_at(1, "PROGRAMMATIC"))
     }
 
+    /// At `ADD|MODIFY|REMOVE WORKLOAD`.
+    fn at_wif_verb(&self) -> bool {
+        ["ADD", "MODIFY", "REMOVE"].iter().any(|v| self.peek_kw(v))
+            && self.peek_kw_at(1, "WORKLOAD")
+    }
+
     /// `PAT` or `PROGRAMMATIC ACCESS TOKEN` (`PATS` / `… TOKENS` when `plural`).
     fn pat_object(&mut self, plural: bool) -> Result<(), SqlRejection> {
         if self.eat_kw(if plural { "PATS" } else { "PAT" }) {
@@ -339,7 +345,8 @@ impl Parser {
         }
     }
 
-    /// After `(`: `NAME = value` pairs, comma-separated, to the closing `)`.
+    /// After `(`: `NAME = value` pairs, separated by commas or (as in `WORKLOAD_IDENTITY = (TYPE =
+    /// AWS ARN = '…')`) by spaces, to the closing `)`.
     fn pairs(&mut self, depth: usize) -> Result<Value, SqlRejection> {
         let mut pairs = Vec::new();
         loop {
@@ -351,9 +358,7 @@ impl Parser {
             if self.eat(&Token::RParen) {
                 return Ok(Value::Pairs(pairs));
             }
-            if !self.eat(&Token::Comma) {
-                return Err(self.unexpected());
-            }
+            self.eat(&Token::Comma);
         }
     }
 
@@ -490,6 +495,12 @@ impl Parser {
     fn show_head(&mut self) -> Result<Head, SqlRejection> {
         self.eat_kw("TERSE");
         if self.eat_kw("USER") {
+            if self.eat_kw("WORKLOAD") {
+                for kw in ["IDENTITY", "AUTHENTICATION", "METHODS"] {
+                    self.expect_kw(kw)?;
+                }
+                return Ok(Head::ShowWorkloadIdentities);
+            }
             self.pat_object(true)?;
             return Ok(Head::ShowPats);
         }
@@ -574,21 +585,73 @@ impl Parser {
                 }))
             }
             Head::Grant(grant) => self.grant(grant),
-            Head::ShowPats => {
-                let user = match self.eat_kw("FOR") {
-                    true => {
-                        self.expect_kw("USER")?;
-                        Some(self.ident()?)
-                    }
-                    false => None,
-                };
-                Ok(AdminCommand::Pat(PatCommand {
-                    user,
-                    if_exists: false,
-                    action: PatAction::Show,
-                }))
-            }
+            Head::ShowPats => Ok(AdminCommand::Pat(PatCommand {
+                user: self.for_user()?,
+                if_exists: false,
+                action: PatAction::Show,
+            })),
+            Head::ShowWorkloadIdentities => Ok(AdminCommand::WorkloadIdentity(WifCommand {
+                user: self.for_user()?,
+                if_exists: false,
+                action: WifAction::Show,
+            })),
         }
+    }
+
+    /// `[FOR USER <u>]` ending a SHOW USER … statement.
+    fn for_user(&mut self) -> Result<Option<Identifier>, SqlRejection> {
+        if !self.eat_kw("FOR") {
+            return Ok(None);
+        }
+        self.expect_kw("USER")?;
+        Ok(Some(self.ident()?))
+    }
+
+    /// After `ALTER USER [IF EXISTS] [name]`, at `ADD|MODIFY|REMOVE WORKLOAD`.
+    fn wif(
+        &mut self,
+        user: Option<Identifier>,
+        if_exists: bool,
+    ) -> Result<AdminCommand, SqlRejection> {
+        let verb = match self.next() {
+            Some(Token::Word(w)) => w.value.to_ascii_uppercase(),
+            _ => return Err(self.unexpected()),
+        };
+        self.expect_kw("WORKLOAD")?;
+        self.expect_kw("IDENTITY")?;
+        let name = self.ident()?;
+        let action = match verb.as_str() {
+            "ADD" => {
+                let pairs: Vec<(String, Value)> = self
+                    .properties()?
+                    .into_iter()
+                    .map(|p| (p.name, p.value))
+                    .collect();
+                WifAction::Add {
+                    name,
+                    provider: properties::workload_identity(&pairs)?,
+                }
+            }
+            "MODIFY" if self.eat_kw("RENAME") => {
+                self.expect_kw("TO")?;
+                WifAction::Modify {
+                    name,
+                    properties: Vec::new(),
+                    rename: Some(self.ident()?),
+                }
+            }
+            "MODIFY" => WifAction::Modify {
+                name,
+                properties: typed(self.alter()?, properties::wif_modify)?,
+                rename: None,
+            },
+            _ => WifAction::Remove { name },
+        };
+        Ok(AdminCommand::WorkloadIdentity(WifCommand {
+            user,
+            if_exists,
+            action,
+        }))
     }
 
     /// After `ALTER USER [IF EXISTS] [name]`, at `ADD|MODIFY|ROTATE|REMOVE`.
@@ -713,9 +776,15 @@ impl Parser {
         if is_user && self.at_pat_verb() {
             return self.pat(None, if_exists);
         }
+        if is_user && self.at_wif_verb() {
+            return self.wif(None, if_exists);
+        }
         let name = self.ident()?;
         if is_user && self.at_pat_verb() {
             return self.pat(Some(name), if_exists);
+        }
+        if is_user && self.at_wif_verb() {
+            return self.wif(Some(name), if_exists);
         }
         if is_user {
             let target = PolicyTarget::User {
@@ -879,6 +948,7 @@ enum Head {
     Show(Kind),
     Grant(bool),
     ShowPats,
+    ShowWorkloadIdentities,
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::domain::ident::Identifier;
 use crate::domain::policies::{
     AuthMethod, MfaEnrollment, PatPolicy, PolicyKind, WorkloadIdentityPolicy,
 };
+use crate::domain::workload_identity::Provider;
 
 #[derive(Debug, Clone)]
 pub enum AdminCommand {
@@ -31,6 +32,9 @@ pub enum AdminCommand {
     Policy(KindPolicyCommand),
     /// `ALTER ACCOUNT|USER … SET|UNSET {AUTHENTICATION|PASSWORD|SESSION} POLICY`.
     AttachPolicy(AttachPolicy),
+    /// `ALTER USER … ADD|MODIFY|REMOVE WORKLOAD IDENTITY` and `SHOW USER WORKLOAD IDENTITY
+    /// AUTHENTICATION METHODS`.
+    WorkloadIdentity(WifCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,6 +82,8 @@ pub enum UserProperty {
     Comment(Option<String>),
     DisplayName(Option<String>),
     Email(Option<String>),
+    /// The identity named `DEFAULT`.
+    WorkloadIdentity(Option<Provider>),
 }
 
 /// Opaque: values may be passwords.
@@ -216,6 +222,59 @@ impl PatCommand {
             PatAction::Rotate { name, .. } => ("ALTER USER ROTATE PAT", Some(name)),
             PatAction::Remove { name } => ("ALTER USER REMOVE PAT", Some(name)),
             PatAction::Show => ("SHOW USER PATS", None),
+        };
+        match name {
+            Some(n) => (kind, format!("{user}.{n}")),
+            None => (kind, user),
+        }
+    }
+}
+
+/// `ALTER USER [IF EXISTS] [<user>] ADD|MODIFY|REMOVE WORKLOAD IDENTITY …` and `SHOW USER WORKLOAD
+/// IDENTITY AUTHENTICATION METHODS [FOR USER u]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WifCommand {
+    /// `None`: the session's own user.
+    pub user: Option<Identifier>,
+    pub if_exists: bool,
+    pub action: WifAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WifAction {
+    Add {
+        name: Identifier,
+        provider: Provider,
+    },
+    /// `SET` (`Some` values), `UNSET` (`None`) or `RENAME TO`.
+    Modify {
+        name: Identifier,
+        properties: Vec<WifProperty>,
+        rename: Option<Identifier>,
+    },
+    Remove {
+        name: Identifier,
+    },
+    Show,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WifProperty {
+    Disabled(Option<bool>),
+    Comment(Option<String>),
+}
+
+impl WifCommand {
+    fn audit_label(&self) -> (&'static str, String) {
+        let user = self
+            .user
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |u| u.to_string());
+        let (kind, name) = match &self.action {
+            WifAction::Add { name, .. } => ("ALTER USER ADD WORKLOAD IDENTITY", Some(name)),
+            WifAction::Modify { name, .. } => ("ALTER USER MODIFY WORKLOAD IDENTITY", Some(name)),
+            WifAction::Remove { name } => ("ALTER USER REMOVE WORKLOAD IDENTITY", Some(name)),
+            WifAction::Show => ("SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS", None),
         };
         match name {
             Some(n) => (kind, format!("{user}.{n}")),
@@ -411,6 +470,7 @@ impl AdminCommand {
             AdminCommand::Pat(p) => p.audit_label(),
             AdminCommand::Policy(c) => c.audit_label(),
             AdminCommand::AttachPolicy(c) => c.audit_label(),
+            AdminCommand::WorkloadIdentity(c) => c.audit_label(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod pats;
 mod roles;
 mod show;
 mod users;
+mod workload_identities;
 
 use std::net::IpAddr;
 
@@ -104,6 +105,7 @@ pub async fn run(ctx: &AdminContext<'_>, command: AdminCommand) -> Result<Answer
         AdminCommand::Pat(c) => pats::run(ctx, c).await,
         AdminCommand::Policy(c) => kind_policies::run(ctx, c).await,
         AdminCommand::AttachPolicy(c) => kind_policies::attach(ctx, c).await,
+        AdminCommand::WorkloadIdentity(c) => workload_identities::run(ctx, c).await,
     }
 }
 
