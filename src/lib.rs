@@ -7,6 +7,7 @@ pub mod domain;
 pub mod entrypoints;
 pub mod error;
 pub mod http;
+pub mod jwks_http;
 pub mod keygen;
 pub mod logging;
 pub mod secrets;
