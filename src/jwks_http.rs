@@ -40,7 +40,10 @@ impl HttpsJwksFetcher {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| format!("the CA file {} is not PEM: {e}", path.display()))?;
             if certs.is_empty() {
-                return Err(format!("the CA file {} holds no certificate", path.display()));
+                return Err(format!(
+                    "the CA file {} holds no certificate",
+                    path.display()
+                ));
             }
             for cert in certs {
                 roots
