@@ -69,6 +69,9 @@ pub struct Config {
     pub secret_refresh: Duration,
     /// Proxies whose `X-Forwarded-For` header is believed; empty means none.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A PEM bundle of CAs trusted, besides the system's, when fetching issuers' keys
+    /// (`SNOWGATE_EXTRA_CA_FILE`); checked at start-up.
+    pub extra_ca_file: Option<PathBuf>,
     /// Deadlines, connection cap and request-line/header limits of the front door.
     pub server: ServerLimits,
 }
@@ -101,6 +104,8 @@ Settings (environment variables):
   SNOWGATE_DATA_DIR                  directory of the SQLite store [default: ./snowgate-data]
   SNOWGATE_SECRET_ID                 Secrets Manager secret [default: the variables above]
   SNOWGATE_SECRET_REFRESH_SECONDS    secret refresh interval [default: 300]
+  SNOWGATE_EXTRA_CA_FILE             PEM CA bundle trusted besides the system roots when fetching
+                                     OIDC issuers' keys [default: none]
   AWS_ENDPOINT_URL[_DYNAMODB|_SECRETS_MANAGER]  AWS endpoint overrides [default: AWS]
   RUST_LOG                           log filter; third-party crates stay capped [default: info]";
 
@@ -179,7 +184,17 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let server = server_limits(&get)?;
+        let extra_ca_file = get("SNOWGATE_EXTRA_CA_FILE").map(PathBuf::from);
+        if let Some(path) = &extra_ca_file {
+            crate::jwks_http::HttpsJwksFetcher::new(Some(path)).map_err(|reason| {
+                ConfigError::Invalid {
+                    name: "SNOWGATE_EXTRA_CA_FILE",
+                    reason,
+                }
+            })?;
+        }
         Ok(Self {
+            extra_ca_file,
             server,
             trusted_proxies,
             listen,

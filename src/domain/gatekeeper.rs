@@ -76,6 +76,8 @@ pub struct LoginInput {
     /// (`AUTHENTICATOR=PROGRAMMATIC_ACCESS_TOKEN`).
     pub token: Option<SecretString>,
     pub authenticator: Option<String>,
+    /// `PROVIDER` of a workload identity login.
+    pub provider: Option<String>,
     pub client_app: Option<String>,
     pub client_version: Option<String>,
     /// `CLIENT_ENVIRONMENT.APPLICATION` (bounded): tells the Snowflake CLI from the connector.
@@ -138,6 +140,8 @@ pub struct Gatekeeper {
     /// The secret material the demo user was last written from; a reload with a new demo password
     /// writes it again.
     seeded: tokio::sync::Mutex<Option<Arc<SecretMaterial>>>,
+    /// Issuers' key sets (OIDC workload identity); set once at start-up by [`Gatekeeper::set_jwks`].
+    pub(super) jwks: std::sync::OnceLock<Arc<super::jwks::JwksCache>>,
 }
 
 impl Gatekeeper {
@@ -157,7 +161,14 @@ impl Gatekeeper {
             clock,
             recent: Default::default(),
             seeded: tokio::sync::Mutex::new(None),
+            jwks: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Where issuers' keys come from. Without it, logins needing them are refused. A second call
+    /// keeps the first cache.
+    pub fn set_jwks(&self, cache: Arc<super::jwks::JwksCache>) {
+        let _ = self.jwks.set(cache);
     }
 
     pub fn now(&self) -> u64 {
@@ -260,6 +271,10 @@ impl Gatekeeper {
             Some("PROGRAMMATIC_ACCESS_TOKEN") => {
                 attempt.method = Some(Method::Pat);
                 self.pat_login(input, &settings, now).await?
+            }
+            Some("WORKLOAD_IDENTITY") => {
+                attempt.method = Some(Method::WorkloadIdentity);
+                self.workload_identity_login(input, &settings, now).await?
             }
             Some(other) => {
                 return Err(Error::BadRequest(format!(

@@ -24,6 +24,7 @@ pub mod session_statements;
 pub mod statement;
 pub mod storage;
 pub mod tokens;
+pub mod workload_login;
 pub mod workload_identity;
 
 pub use gatekeeper::{Clock, Gatekeeper, Settings};
