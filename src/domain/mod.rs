@@ -24,8 +24,8 @@ pub mod session_statements;
 pub mod statement;
 pub mod storage;
 pub mod tokens;
-pub mod workload_login;
 pub mod workload_identity;
+pub mod workload_login;
 
 pub use gatekeeper::{Clock, Gatekeeper, Settings};
 

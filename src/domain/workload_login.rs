@@ -73,7 +73,8 @@ impl Gatekeeper {
         self.check_network_policy(user.as_ref(), settings, input.client_ip)
             .await?;
         let user = user.ok_or_else(|| refused("no user has this issuer and subject"))?;
-        let audiences = oidc_audiences(&user, &claim).ok_or_else(|| refused("identity disabled"))?;
+        let audiences =
+            oidc_audiences(&user, &claim).ok_or_else(|| refused("identity disabled"))?;
         self.check_workload_policy(&user, settings, &claim.issuer)
             .await?;
         let cache = self
