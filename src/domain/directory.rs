@@ -286,7 +286,8 @@ record!(
     AccountSettings,
     AuthenticationPolicy,
     PasswordPolicy,
-    SessionPolicy
+    SessionPolicy,
+    crate::domain::security_integrations::ExternalOauth
 );
 
 /// An authentication, password or session policy record.
@@ -585,6 +586,40 @@ impl Directory {
 
     pub async fn delete_role(&self, name: &str) -> Result<bool> {
         Ok(self.store.delete_object(ObjectKind::Role, name).await?)
+    }
+
+    pub async fn integration(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::domain::security_integrations::ExternalOauth>> {
+        self.get(ObjectKind::SecurityIntegration, name).await
+    }
+
+    pub async fn integrations(
+        &self,
+    ) -> Result<Vec<crate::domain::security_integrations::ExternalOauth>> {
+        self.list(ObjectKind::SecurityIntegration).await
+    }
+
+    pub async fn put_integration(
+        &self,
+        integration: &crate::domain::security_integrations::ExternalOauth,
+        replace: bool,
+    ) -> Result<bool> {
+        self.put(
+            ObjectKind::SecurityIntegration,
+            &integration.name,
+            integration,
+            replace,
+        )
+        .await
+    }
+
+    pub async fn delete_integration(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .store
+            .delete_object(ObjectKind::SecurityIntegration, name)
+            .await?)
     }
 
     pub async fn policy(&self, name: &str) -> Result<Option<NetworkPolicy>> {

@@ -19,6 +19,7 @@ pub mod pats;
 pub mod policies;
 pub mod query;
 pub mod secret_source;
+pub mod security_integrations;
 pub mod session;
 pub mod session_statements;
 pub mod statement;

@@ -79,6 +79,8 @@ pub enum ObjectKind {
     /// OIDC workload identity (a digest of issuer and subject) → user name, so a login that names no
     /// user (the Go driver's) is two reads.
     OidcSubject,
+    /// External OAuth security integrations.
+    SecurityIntegration,
 }
 
 impl ObjectKind {
@@ -93,6 +95,7 @@ impl ObjectKind {
             ObjectKind::PasswordPolicy => "PASSWORD_POLICY",
             ObjectKind::SessionPolicy => "SESSION_POLICY",
             ObjectKind::OidcSubject => "OIDC_SUBJECT",
+            ObjectKind::SecurityIntegration => "SECURITY_INTEGRATION",
         }
     }
 }

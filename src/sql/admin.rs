@@ -5,11 +5,11 @@
 
 use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 
-use super::{limits, properties};
+use super::{integrations, limits, properties};
 use crate::domain::admin::command::{
-    AdminCommand, AttachPolicy, CreateMode, GrantCommand, KindPolicyAction, KindPolicyCommand,
-    ObjectName, PatAction, PatCommand, PolicyChange, PolicyCommand, PolicyTarget, RoleCommand,
-    ShowCommand, UserCommand, WifAction, WifCommand,
+    AdminCommand, AttachPolicy, CreateMode, GrantCommand, IntegrationCommand, KindPolicyAction,
+    KindPolicyCommand, ObjectName, PatAction, PatCommand, PolicyChange, PolicyCommand,
+    PolicyTarget, RoleCommand, ShowCommand, UserCommand, WifAction, WifCommand,
 };
 use crate::domain::ident::Identifier;
 use crate::domain::policies::PolicyKind;
@@ -507,6 +507,10 @@ impl Parser {
         if self.eat_kw("USERS") {
             return Ok(Head::Show(Kind::User));
         }
+        if self.eat_kw("SECURITY") || self.peek_kw("INTEGRATIONS") {
+            self.expect_kw("INTEGRATIONS")?;
+            return Ok(Head::Show(Kind::Integration));
+        }
         if self.eat_kw("ROLES") {
             return Ok(Head::Show(Kind::Role));
         }
@@ -545,6 +549,22 @@ impl Parser {
                 let last = changes.pop().ok_or_else(|| self.unexpected())?;
                 Ok(AdminCommand::Account(last))
             }
+            Head::Alter(Kind::Integration) => {
+                let if_exists = self.if_exists()?;
+                let name = self.ident()?;
+                let properties = typed(self.alter()?, integrations::property)?;
+                Ok(AdminCommand::Integration(IntegrationCommand::Alter {
+                    name,
+                    if_exists,
+                    properties,
+                }))
+            }
+            Head::Describe(Kind::Integration) => {
+                let name = self.ident()?;
+                Ok(AdminCommand::Integration(IntegrationCommand::Describe {
+                    name,
+                }))
+            }
             Head::Alter(kind) => self.alter_object(kind),
             Head::Drop(Kind::Policy(kind)) => {
                 let if_exists = self.if_exists()?;
@@ -559,6 +579,9 @@ impl Parser {
                     Kind::Role => AdminCommand::Role(RoleCommand::Drop { name, if_exists }),
                     Kind::NetworkPolicy | Kind::Policy(_) => {
                         AdminCommand::NetworkPolicy(PolicyCommand::Drop { name, if_exists })
+                    }
+                    Kind::Integration => {
+                        AdminCommand::Integration(IntegrationCommand::Drop { name, if_exists })
                     }
                 })
             }
@@ -581,6 +604,9 @@ impl Parser {
                     Kind::NetworkPolicy => ShowCommand::NetworkPolicies { like },
                     Kind::Policy(kind) => {
                         return Ok(policy(kind, KindPolicyAction::Show { like }));
+                    }
+                    Kind::Integration => {
+                        return Ok(AdminCommand::Integration(IntegrationCommand::Show { like }));
                     }
                 }))
             }
@@ -741,6 +767,14 @@ impl Parser {
         let name = self.ident()?;
         let props = self.properties()?;
         Ok(match kind {
+            Kind::Integration => AdminCommand::Integration(IntegrationCommand::Create {
+                name,
+                mode,
+                properties: integrations::create(typed(
+                    Alter::Set(props),
+                    integrations::property,
+                )?)?,
+            }),
             Kind::User => AdminCommand::User(UserCommand::Create {
                 name,
                 mode,
@@ -915,6 +949,10 @@ impl Parser {
             self.expect_kw("POLICY")?;
             return Ok(Kind::NetworkPolicy);
         }
+        if self.eat_kw("SECURITY") || self.peek_kw("INTEGRATION") {
+            self.expect_kw("INTEGRATION")?;
+            return Ok(Kind::Integration);
+        }
         if let Some(kind) = self.policy_kind() {
             self.expect_kw("POLICY")?;
             return Ok(Kind::Policy(kind));
@@ -932,6 +970,8 @@ enum Kind {
     Role,
     NetworkPolicy,
     Policy(PolicyKind),
+    /// `[SECURITY] INTEGRATION` (External OAuth only).
+    Integration,
 }
 
 fn policy(kind: PolicyKind, action: KindPolicyAction) -> AdminCommand {

@@ -35,6 +35,32 @@ pub enum AdminCommand {
     /// `ALTER USER … ADD|MODIFY|REMOVE WORKLOAD IDENTITY` and `SHOW USER WORKLOAD IDENTITY
     /// AUTHENTICATION METHODS`.
     WorkloadIdentity(WifCommand),
+    /// CREATE, ALTER, DROP, SHOW and DESCRIBE of External OAuth security integrations.
+    Integration(IntegrationCommand),
+}
+
+#[derive(Debug, Clone)]
+pub enum IntegrationCommand {
+    Create {
+        name: Identifier,
+        mode: CreateMode,
+        properties: Vec<crate::domain::security_integrations::IntegrationProperty>,
+    },
+    Alter {
+        name: Identifier,
+        if_exists: bool,
+        properties: Vec<crate::domain::security_integrations::IntegrationProperty>,
+    },
+    Drop {
+        name: Identifier,
+        if_exists: bool,
+    },
+    Show {
+        like: Option<String>,
+    },
+    Describe {
+        name: Identifier,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -471,6 +497,19 @@ impl AdminCommand {
             AdminCommand::Policy(c) => c.audit_label(),
             AdminCommand::AttachPolicy(c) => c.audit_label(),
             AdminCommand::WorkloadIdentity(c) => c.audit_label(),
+            AdminCommand::Integration(c) => match c {
+                IntegrationCommand::Create { name: n, .. } => {
+                    ("CREATE SECURITY INTEGRATION", name(n))
+                }
+                IntegrationCommand::Alter { name: n, .. } => {
+                    ("ALTER SECURITY INTEGRATION", name(n))
+                }
+                IntegrationCommand::Drop { name: n, .. } => ("DROP SECURITY INTEGRATION", name(n)),
+                IntegrationCommand::Show { .. } => ("SHOW INTEGRATIONS", "-".into()),
+                IntegrationCommand::Describe { name: n } => {
+                    ("DESCRIBE SECURITY INTEGRATION", name(n))
+                }
+            },
         }
     }
 }

@@ -5,6 +5,7 @@
 mod account;
 pub mod command;
 mod grants;
+mod integrations;
 mod kind_policies;
 mod network_policies;
 mod pats;
@@ -106,6 +107,7 @@ pub async fn run(ctx: &AdminContext<'_>, command: AdminCommand) -> Result<Answer
         AdminCommand::Policy(c) => kind_policies::run(ctx, c).await,
         AdminCommand::AttachPolicy(c) => kind_policies::attach(ctx, c).await,
         AdminCommand::WorkloadIdentity(c) => workload_identities::run(ctx, c).await,
+        AdminCommand::Integration(c) => integrations::run(ctx, c).await,
     }
 }
 
