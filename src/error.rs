@@ -45,6 +45,13 @@ pub enum Error {
     /// answer whatever the reason.
     #[error("Programmatic access token is invalid.")]
     InvalidPat,
+    /// An External OAuth login failed (bad signature, issuer, audience, user or role): one answer.
+    #[error("Invalid OAuth access token.")]
+    InvalidOauth,
+    /// A correctly signed OAuth access token past its `exp`; carries a digest of the token (never
+    /// the token) so a user can tell which one.
+    #[error("OAuth access token expired. [{0}]")]
+    OauthExpired(String),
     /// A PAT login of a user under no network policy, while the authentication policy requires one.
     #[error("Network policy is required.")]
     NetworkPolicyRequired,

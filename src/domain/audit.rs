@@ -14,6 +14,8 @@ pub enum Method {
     Pat,
     /// `AUTHENTICATOR=WORKLOAD_IDENTITY` (any provider).
     WorkloadIdentity,
+    /// `AUTHENTICATOR=OAUTH`: an External OAuth access token.
+    Oauth,
     Renew,
     Heartbeat,
     Logout,
@@ -27,6 +29,7 @@ impl Method {
             Method::KeyPair => "key_pair",
             Method::Pat => "pat",
             Method::WorkloadIdentity => "workload_identity",
+            Method::Oauth => "oauth",
             Method::Renew => "renew",
             Method::Heartbeat => "heartbeat",
             Method::Logout => "logout",

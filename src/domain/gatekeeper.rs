@@ -78,6 +78,9 @@ pub struct LoginInput {
     pub authenticator: Option<String>,
     /// `PROVIDER` of a workload identity login.
     pub provider: Option<String>,
+    /// `CLIENT_ENVIRONMENT.OAUTH_TYPE` was sent: with a TOKEN and no PASSWORD, an OAuth login even
+    /// without AUTHENTICATOR (the Go driver's OAuth flows).
+    pub oauth_flow: bool,
     pub client_app: Option<String>,
     pub client_version: Option<String>,
     /// `CLIENT_ENVIRONMENT.APPLICATION` (bounded): tells the Snowflake CLI from the connector.
@@ -259,7 +262,16 @@ impl Gatekeeper {
         // Read once: the network policy before the credential and the authentication policy after
         // it both fall back to the account's.
         let settings = self.directory.account().await?;
+        let go_oauth = input.oauth_flow && input.token.is_some() && input.password.is_none();
         let verified = match authenticator.as_deref() {
+            None | Some("") if go_oauth => {
+                attempt.method = Some(Method::Oauth);
+                self.oauth_login(input, &settings, now).await?
+            }
+            Some("OAUTH") => {
+                attempt.method = Some(Method::Oauth);
+                self.oauth_login(input, &settings, now).await?
+            }
             None | Some("") | Some("SNOWFLAKE") => {
                 attempt.method = Some(Method::Password);
                 self.password_login(input, &settings, now).await?

@@ -12,6 +12,7 @@ pub mod jwks;
 pub mod keys;
 pub mod login;
 pub mod login_history;
+pub mod oauth_login;
 pub mod parameters;
 pub mod password_rules;
 pub mod passwords;

@@ -52,6 +52,8 @@ pub const ROLE_NOT_GRANTED: &str = "390189";
 pub const IP_NOT_ALLOWED: &str = "390422";
 /// A programmatic access token login failed; the body carries `nextAction: RETRY_LOGIN`.
 pub const PAT_INVALID: &str = "394400";
+pub const OAUTH_INVALID: &str = "390303";
+pub const OAUTH_EXPIRED: &str = "390318";
 /// A PAT login needs its user under a network policy (the authentication policy's PAT_POLICY).
 pub const NETWORK_POLICY_REQUIRED: &str = "390432";
 /// An authentication policy refused the login: snowgate's choice (no public source gives
@@ -71,6 +73,8 @@ pub fn of(error: &Error) -> &'static str {
         Error::InvalidCredentials => INCORRECT_USERNAME_OR_PASSWORD,
         Error::InvalidJwt => INVALID_JWT,
         Error::InvalidPat => PAT_INVALID,
+        Error::InvalidOauth => OAUTH_INVALID,
+        Error::OauthExpired(_) => OAUTH_EXPIRED,
         Error::NetworkPolicyRequired => NETWORK_POLICY_REQUIRED,
         Error::UserDisabled => USER_DISABLED,
         Error::UserLocked { .. } => USER_LOCKED,
