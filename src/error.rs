@@ -45,6 +45,10 @@ pub enum Error {
     /// answer whatever the reason.
     #[error("Programmatic access token is invalid.")]
     InvalidPat,
+    /// A workload identity login failed (attestation refused, unknown identity, replay): one
+    /// answer whatever the reason; the log says which.
+    #[error("Workload identity attestation is invalid or matches no user.")]
+    InvalidWorkloadIdentity,
     /// A PAT login of a user under no network policy, while the authentication policy requires one.
     #[error("Network policy is required.")]
     NetworkPolicyRequired,

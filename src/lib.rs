@@ -13,6 +13,7 @@ pub mod secrets;
 pub mod snowflake;
 pub mod sql;
 pub mod store;
+pub mod sts;
 
 use std::sync::Arc;
 
@@ -225,14 +226,28 @@ pub fn state_with(
     config: &Config,
 ) -> AppState {
     AppState {
-        gate: Arc::new(Gatekeeper::new(
-            store,
-            secrets,
-            config.settings.clone(),
-            system_clock(),
+        gate: Arc::new(with_sts(
+            Gatekeeper::new(store, secrets, config.settings.clone(), system_clock()),
+            config,
         )),
         body_limit: config.body_limit,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+    }
+}
+
+/// The STS client of workload identity logins; without TLS roots, such logins answer "unavailable".
+fn with_sts(gate: Gatekeeper, config: &Config) -> Gatekeeper {
+    let endpoint = config.sts_endpoint.clone();
+    let host = endpoint
+        .as_deref()
+        .and_then(config::endpoint_host)
+        .map(str::to_string);
+    match sts::Sts::new(endpoint) {
+        Ok(client) => gate.with_sts(Arc::new(client), host),
+        Err(e) => {
+            tracing::warn!(error = %e, "no STS client: AWS workload identity logins will fail");
+            gate
+        }
     }
 }
 

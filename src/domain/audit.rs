@@ -12,6 +12,8 @@ pub enum Method {
     KeyPair,
     /// A programmatic access token, as TOKEN or as the password.
     Pat,
+    /// `AUTHENTICATOR=WORKLOAD_IDENTITY`.
+    WorkloadIdentity,
     Renew,
     Heartbeat,
     Logout,
@@ -24,6 +26,7 @@ impl Method {
             Method::Password => "password",
             Method::KeyPair => "key_pair",
             Method::Pat => "pat",
+            Method::WorkloadIdentity => "workload_identity",
             Method::Renew => "renew",
             Method::Heartbeat => "heartbeat",
             Method::Logout => "logout",

@@ -76,6 +76,8 @@ pub struct LoginInput {
     /// (`AUTHENTICATOR=PROGRAMMATIC_ACCESS_TOKEN`).
     pub token: Option<SecretString>,
     pub authenticator: Option<String>,
+    /// `AUTHENTICATOR=WORKLOAD_IDENTITY`'s PROVIDER.
+    pub provider: Option<String>,
     pub client_app: Option<String>,
     pub client_version: Option<String>,
     /// `CLIENT_ENVIRONMENT.APPLICATION` (bounded): tells the Snowflake CLI from the connector.
@@ -138,9 +140,26 @@ pub struct Gatekeeper {
     /// The secret material the demo user was last written from; a reload with a new demo password
     /// writes it again.
     seeded: tokio::sync::Mutex<Option<Arc<SecretMaterial>>>,
+    /// Replays AWS workload identity attestations to STS.
+    pub(super) sts: Arc<dyn super::wif_aws::CallerIdentity>,
+    /// The configured STS endpoint's host, allowed in attestations besides AWS's own.
+    pub(super) sts_extra_host: Option<String>,
+    pub(super) attestations_seen: super::wif_aws::ReplayCache,
 }
 
 impl Gatekeeper {
+    /// Workload identity logins (AWS) replay attestations through `sts`; `extra_host` is one more
+    /// host an attestation may be signed for (the configured STS endpoint's).
+    pub fn with_sts(
+        mut self,
+        sts: Arc<dyn super::wif_aws::CallerIdentity>,
+        extra_host: Option<String>,
+    ) -> Self {
+        self.sts = sts;
+        self.sts_extra_host = extra_host.map(|h| h.to_ascii_lowercase());
+        self
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         secrets: Arc<dyn SecretSource>,
@@ -157,6 +176,9 @@ impl Gatekeeper {
             clock,
             recent: Default::default(),
             seeded: tokio::sync::Mutex::new(None),
+            sts: Arc::new(super::wif_aws::NoSts),
+            sts_extra_host: None,
+            attestations_seen: Default::default(),
         }
     }
 
@@ -260,6 +282,10 @@ impl Gatekeeper {
             Some("PROGRAMMATIC_ACCESS_TOKEN") => {
                 attempt.method = Some(Method::Pat);
                 self.pat_login(input, &settings, now).await?
+            }
+            Some("WORKLOAD_IDENTITY") => {
+                attempt.method = Some(Method::WorkloadIdentity);
+                self.workload_identity_login(input, &settings, now).await?
             }
             Some(other) => {
                 return Err(Error::BadRequest(format!(

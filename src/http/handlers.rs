@@ -49,6 +49,7 @@ pub async fn login(
         password: data.password,
         token: data.token,
         authenticator: data.authenticator,
+        provider: data.provider,
         client_app: data.client_app_id,
         client_version: data.client_app_version,
         request_id: params.request_id().map(str::to_string),

@@ -128,6 +128,9 @@ pub struct LoginData {
     pub authenticator: Option<String>,
     #[serde(rename = "TOKEN")]
     pub token: Option<SecretString>,
+    /// `AUTHENTICATOR=WORKLOAD_IDENTITY`: AWS, AZURE, GCP or OIDC.
+    #[serde(rename = "PROVIDER")]
+    pub provider: Option<String>,
     #[serde(rename = "CLIENT_APP_ID")]
     pub client_app_id: Option<String>,
     #[serde(rename = "CLIENT_APP_VERSION")]
