@@ -67,8 +67,9 @@ impl Gatekeeper {
             .as_ref()
             .ok_or_else(|| refuse("no TOKEN"))?
             .expose_secret();
-        // The outbound-JWT form (STS GetWebIdentityToken) needs the issuer's keys: not yet.
-        if token.starts_with("eyJ") {
+        // The outbound-JWT form (STS GetWebIdentityToken) needs the issuer's keys: not yet. (A
+        // base64 attestation has no dots; a JWT has two.)
+        if token.contains('.') {
             return Err(refuse("outbound-JWT attestations are not supported yet"));
         }
         let request = wif_aws::check(token, now, self.sts_extra_host.as_deref()).map_err(refuse)?;
