@@ -9,6 +9,9 @@ DynamoDB table it runs on DynamoDB.
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -172,3 +175,30 @@ def test_the_workload_identity_policy_is_enforced(wif_server, as_role):
     with pytest.raises(DatabaseError) as info:
         wif_connect(wif_server, name)
     assert info.value.errno == POLICY_REFUSED
+
+
+def test_no_attestation_or_credential_reaches_the_log(start_server, aws_endpoint, as_role):
+    server = start_server({"RUST_LOG": "trace", "SNOWGATE_STS_ENDPOINT": aws_endpoint})
+    arn = as_role(unique("logs").lower())
+    name = service_user(server, arn)
+    token = create_attestation(AttestationProvider.AWS).credential
+    assert raw_login(server, token, name)["success"]
+    assert raw_login(server, token, name)["code"] == WIF_INVALID  # replayed
+    garbage = "Z" * 40 + uuid.uuid4().hex
+    assert raw_login(server, garbage, name)["code"] == WIF_INVALID
+    server.close_connections()
+    server.stop()
+    log = server.log()
+    assert "workload identity login refused" in log, log[-2000:]
+    headers = json.loads(base64.b64decode(token))["headers"]
+    signature = headers["Authorization"].rsplit("Signature=", 1)[1]
+    secrets = {
+        "attestation": token,
+        "attestation prefix": token[:60],
+        "signature": signature,
+        "session token": os.environ["AWS_SESSION_TOKEN"][:40],
+        "secret key": os.environ["AWS_SECRET_ACCESS_KEY"],
+        "garbage token": garbage,
+    }
+    leaks = [label for label, secret in secrets.items() if secret in log]
+    assert not leaks, f"in the log: {leaks}"
