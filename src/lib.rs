@@ -7,6 +7,7 @@ pub mod domain;
 pub mod entrypoints;
 pub mod error;
 pub mod http;
+pub mod jwks_http;
 pub mod keygen;
 pub mod logging;
 pub mod secrets;
@@ -225,11 +226,14 @@ pub fn state_with(
     secrets: Arc<dyn SecretSource>,
     config: &Config,
 ) -> AppState {
+    let gate = Gatekeeper::new(store, secrets, config.settings.clone(), system_clock());
+    match jwks_http::HttpsJwksFetcher::new(config.extra_ca_file.as_deref()) {
+        Ok(fetcher) => gate.set_jwks(Arc::new(domain::jwks::JwksCache::new(Arc::new(fetcher)))),
+        // Checked when the configuration was read; if it fails now, OIDC logins are refused.
+        Err(reason) => tracing::error!(%reason, "issuers' keys cannot be fetched"),
+    }
     AppState {
-        gate: Arc::new(with_sts(
-            Gatekeeper::new(store, secrets, config.settings.clone(), system_clock()),
-            config,
-        )),
+        gate: Arc::new(with_sts(gate, config)),
         body_limit: config.body_limit,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
     }

@@ -214,6 +214,7 @@ async fn hostile_requests_get_errors_and_change_nothing(app: TestApp) {
     cases.extend(sql_cases(&w));
     cases.extend(pat_cases(&w));
     cases.extend(workload_identity_cases(&w));
+    cases.extend(oidc_cases(&w));
     assert!(cases.len() >= 200, "only {} cases", cases.len());
     let wrong = run(&app, &cases).await;
     assert!(
@@ -1199,6 +1200,73 @@ fn pat_cases(w: &World) -> Vec<Case> {
         (
             "lower-case authenticator",
             json!({"AUTHENTICATOR": "programmatic_access_tokenx", "TOKEN": "x"}),
+        ),
+    ] {
+        cases.push(login(label, data));
+    }
+    cases
+}
+
+/// OIDC workload identity: junk tokens and providers at login, bad identity definitions in SQL.
+fn oidc_cases(w: &World) -> Vec<Case> {
+    let admin = w.admin.session.as_str();
+    let issuer = "https://issuer.example";
+    let mut cases: Vec<Case> = [
+        format!("CREATE USER bad TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = '{issuer}')"),
+        format!("CREATE USER bad TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = '{issuer}' SUBJECT = '{}')", "s".repeat(300)),
+        "CREATE USER bad TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = 'ftp://x' SUBJECT = 'a')".to_string(),
+        format!("CREATE USER bad TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = '{issuer}' SUBJECT = 'a' OIDC_AUDIENCE_LIST = (1, 2))"),
+        format!("CREATE USER bad WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = '{issuer}' SUBJECT = 'a')"),
+        format!("ALTER USER victim ADD WORKLOAD IDENTITY x TYPE = OIDC ISSUER = '{issuer}' SUBJECT = 'a'"),
+        format!("ALTER USER svc_key ADD WORKLOAD IDENTITY x TYPE = OIDC ISSUER = '{issuer}' SUBJECT = 'a' SUBJECT = 'b'"),
+    ]
+    .iter()
+    .map(|sql| query(format!("OIDC statement {sql:.80}"), admin, sql))
+    .collect();
+    let login = |label: &str, data: Value| {
+        let mut body = json!({"data": {"ACCOUNT_NAME": "acme",
+            "AUTHENTICATOR": "WORKLOAD_IDENTITY", "PROVIDER": "OIDC"}});
+        for (k, v) in data.as_object().expect("an object") {
+            body["data"][k] = v.clone();
+        }
+        Case::json(format!("OIDC login: {label}"), LOGIN, &body)
+    };
+    let unsigned = |claims: Value| {
+        format!(
+            "{}.{}.",
+            b64url(br#"{"alg":"none"}"#),
+            b64url(claims.to_string().as_bytes())
+        )
+    };
+    for (label, data) in [
+        ("garbage token", json!({"TOKEN": "garbage"})),
+        ("no token", json!({})),
+        ("numeric token", json!({"TOKEN": 7})),
+        ("overlong token", json!({"TOKEN": "e".repeat(20_000)})),
+        ("no provider", json!({"PROVIDER": null, "TOKEN": "x"})),
+        (
+            "object provider",
+            json!({"PROVIDER": {"a": 1}, "TOKEN": "x"}),
+        ),
+        (
+            "overlong provider",
+            json!({"PROVIDER": "O".repeat(5_000), "TOKEN": "x"}),
+        ),
+        (
+            "unknown provider",
+            json!({"PROVIDER": "MOON", "TOKEN": "x"}),
+        ),
+        (
+            "alg none",
+            json!({"TOKEN": unsigned(json!({"iss": issuer, "sub": "a", "aud": "snowflakecomputing.com", "exp": 9_999_999_999u64}))}),
+        ),
+        (
+            "http issuer",
+            json!({"TOKEN": unsigned(json!({"iss": "http://169.254.169.254", "sub": "a"}))}),
+        ),
+        (
+            "other account",
+            json!({"ACCOUNT_NAME": "other", "TOKEN": "x"}),
         ),
     ] {
         cases.push(login(label, data));

@@ -12,7 +12,7 @@ pub enum Method {
     KeyPair,
     /// A programmatic access token, as TOKEN or as the password.
     Pat,
-    /// `AUTHENTICATOR=WORKLOAD_IDENTITY`.
+    /// `AUTHENTICATOR=WORKLOAD_IDENTITY` (any provider).
     WorkloadIdentity,
     Renew,
     Heartbeat,

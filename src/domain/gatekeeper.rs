@@ -76,7 +76,7 @@ pub struct LoginInput {
     /// (`AUTHENTICATOR=PROGRAMMATIC_ACCESS_TOKEN`).
     pub token: Option<SecretString>,
     pub authenticator: Option<String>,
-    /// `AUTHENTICATOR=WORKLOAD_IDENTITY`'s PROVIDER.
+    /// `PROVIDER` of a workload identity login.
     pub provider: Option<String>,
     pub client_app: Option<String>,
     pub client_version: Option<String>,
@@ -145,6 +145,8 @@ pub struct Gatekeeper {
     /// The configured STS endpoint's host, allowed in attestations besides AWS's own.
     pub(super) sts_extra_host: Option<String>,
     pub(super) attestations_seen: super::wif_aws::ReplayCache,
+    /// Issuers' key sets (OIDC workload identity); set once at start-up by [`Gatekeeper::set_jwks`].
+    pub(super) jwks: std::sync::OnceLock<Arc<super::jwks::JwksCache>>,
 }
 
 impl Gatekeeper {
@@ -179,7 +181,14 @@ impl Gatekeeper {
             sts: Arc::new(super::wif_aws::NoSts),
             sts_extra_host: None,
             attestations_seen: Default::default(),
+            jwks: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Where issuers' keys come from. Without it, logins needing them are refused. A second call
+    /// keeps the first cache.
+    pub fn set_jwks(&self, cache: Arc<super::jwks::JwksCache>) {
+        let _ = self.jwks.set(cache);
     }
 
     pub fn now(&self) -> u64 {

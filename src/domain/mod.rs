@@ -8,6 +8,7 @@ pub mod authentication_policies;
 pub mod directory;
 pub mod gatekeeper;
 pub mod ident;
+pub mod jwks;
 pub mod keys;
 pub mod login;
 pub mod login_history;
@@ -26,6 +27,7 @@ pub mod tokens;
 pub mod wif_aws;
 mod wif_login;
 pub mod workload_identity;
+pub mod workload_login;
 
 pub use gatekeeper::{Clock, Gatekeeper, Settings};
 

@@ -23,7 +23,8 @@ fn refuse(why: &str) -> Error {
 }
 
 impl Gatekeeper {
-    pub(super) async fn workload_identity_login(
+    /// `PROVIDER=AWS` (dispatched by `workload_login`).
+    pub(super) async fn aws_workload_login(
         &self,
         input: &LoginInput,
         settings: &AccountSettings,
@@ -32,16 +33,6 @@ impl Gatekeeper {
         let Some(account) = self.account_for(input.account.as_deref()) else {
             return Err(refuse("the account named is not the one served"));
         };
-        let provider = input.provider.as_deref().map(str::to_ascii_uppercase);
-        match provider.as_deref() {
-            Some("AWS") => {}
-            Some(_) => {
-                return Err(Error::BadRequest(
-                    "Workload identity PROVIDER must be AWS.".into(),
-                ));
-            }
-            None => return Err(Error::BadRequest("PROVIDER is required.".into())),
-        }
         let caller = self.aws_caller(input, now).await?;
         let (user, index) = self.user_of(input, &caller).await?;
         self.check_network_policy(Some(&user), settings, input.client_ip)
@@ -139,11 +130,9 @@ impl Gatekeeper {
 
 /// The enabled AWS identity of `user` that `caller` is.
 fn bound_identity(user: &User, caller: &AwsArn) -> Option<usize> {
-    user.workload_identities
-        .iter()
-        .position(|w| match &w.provider {
-            Provider::Aws { arn, .. } => !w.disabled && arn.matches(caller),
-        })
+    user.workload_identities.iter().position(
+        |w| matches!(&w.provider, Provider::Aws { arn, .. } if !w.disabled && arn.matches(caller)),
+    )
 }
 
 /// The WORKLOAD_IDENTITY_POLICY rule that refuses `caller`, if any.

@@ -15,6 +15,13 @@ pub const MAX_COMMENT_CHARS: usize = 256;
 pub const MAX_ARN_CHARS: usize = 2_048;
 /// Longest ISSUER URL.
 pub const MAX_ISSUER_CHARS: usize = 1_024;
+/// Longest OIDC SUBJECT, as Snowflake.
+pub const MAX_SUBJECT_CHARS: usize = 255;
+/// Most entries of OIDC_AUDIENCE_LIST, and the longest entry.
+pub const MAX_AUDIENCES: usize = 16;
+pub const MAX_AUDIENCE_CHARS: usize = 1_024;
+/// The audience an OIDC token must carry when the identity names none.
+pub const DEFAULT_AUDIENCE: &str = "snowflakecomputing.com";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadIdentity {
@@ -40,6 +47,15 @@ pub enum Provider {
         #[serde(default)]
         issuer: Option<String>,
     },
+    /// A JWT from any OpenID Connect issuer (GitHub Actions, Trigger.dev, …), verified against the
+    /// issuer's published keys: `iss` = `issuer`, `sub` = `subject`, `aud` one of `audiences` (or
+    /// [`DEFAULT_AUDIENCE`] when empty).
+    Oidc {
+        issuer: String,
+        subject: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        audiences: Vec<String>,
+    },
 }
 
 impl Provider {
@@ -47,6 +63,7 @@ impl Provider {
     pub fn type_name(&self) -> &'static str {
         match self {
             Provider::Aws { .. } => "AWS",
+            Provider::Oidc { .. } => "OIDC",
         }
     }
 
@@ -59,6 +76,27 @@ impl Provider {
                 "type": arn.kind.as_str(),
                 "iamRole": arn.name,
             }),
+            Provider::Oidc {
+                issuer,
+                subject,
+                audiences,
+            } => serde_json::json!({
+                "issuer": issuer,
+                "subject": subject,
+                "audienceList": audiences,
+            }),
+        }
+    }
+}
+
+impl Provider {
+    /// The `(issuer, subject)` an OIDC identity is found by at login.
+    pub fn oidc_key(&self) -> Option<(&str, &str)> {
+        match self {
+            Provider::Oidc {
+                issuer, subject, ..
+            } => Some((issuer, subject)),
+            _ => None,
         }
     }
 }

@@ -128,7 +128,7 @@ pub struct LoginData {
     pub authenticator: Option<String>,
     #[serde(rename = "TOKEN")]
     pub token: Option<SecretString>,
-    /// `AUTHENTICATOR=WORKLOAD_IDENTITY`: AWS, AZURE, GCP or OIDC.
+    /// Workload identity's provider (AWS, AZURE, GCP, OIDC).
     #[serde(rename = "PROVIDER")]
     pub provider: Option<String>,
     #[serde(rename = "CLIENT_APP_ID")]

@@ -77,8 +77,16 @@ pub fn workload_identity(pairs: &[(String, Value)]) -> Typed<Provider> {
             only(pairs, &["TYPE", "ARN", "ISSUER"], "AWS")?;
             aws_identity(get("ARN"), get("ISSUER"))
         }
+        "OIDC" => {
+            only(
+                pairs,
+                &["TYPE", "ISSUER", "SUBJECT", "OIDC_AUDIENCE_LIST"],
+                "OIDC",
+            )?;
+            oidc_identity(get("ISSUER"), get("SUBJECT"), get("OIDC_AUDIENCE_LIST"))
+        }
         other => Err(invalid(format!(
-            "Workload identity TYPE '{other}' is not supported (AWS is)."
+            "Workload identity TYPE '{other}' is not supported (AWS and OIDC are)."
         ))),
     }
 }
@@ -100,6 +108,61 @@ fn aws_identity(arn: Option<&Value>, issuer: Option<&Value>) -> Typed<Provider> 
     let arn = AwsArn::parse(&text("ARN", arn)?).map_err(invalid)?;
     let issuer = issuer.map(|v| issuer_url("ISSUER", v)).transpose()?;
     Ok(Provider::Aws { arn, issuer })
+}
+
+fn oidc_identity(
+    issuer: Option<&Value>,
+    subject: Option<&Value>,
+    audiences: Option<&Value>,
+) -> Typed<Provider> {
+    let (Some(issuer), Some(subject)) = (issuer, subject) else {
+        return Err(invalid(
+            "A workload identity of TYPE = OIDC needs ISSUER and SUBJECT.",
+        ));
+    };
+    let issuer = issuer_url("ISSUER", issuer)?;
+    let subject = text("SUBJECT", subject)?;
+    if subject.is_empty() || subject.chars().count() > wif::MAX_SUBJECT_CHARS {
+        return Err(invalid(format!(
+            "SUBJECT must hold 1 to {} characters.",
+            wif::MAX_SUBJECT_CHARS
+        )));
+    }
+    let audiences = match audiences {
+        Some(v) => audience_list(v)?,
+        None => Vec::new(),
+    };
+    Ok(Provider::Oidc {
+        issuer,
+        subject,
+        audiences,
+    })
+}
+
+/// `OIDC_AUDIENCE_LIST = ('…', …)`: non-empty strings, kept as written (audiences are exact).
+fn audience_list(value: &Value) -> Typed<Vec<String>> {
+    let name = "OIDC_AUDIENCE_LIST";
+    let Value::List(items) = value else {
+        return Err(invalid(format!("{name} must be a parenthesised list.")));
+    };
+    if items.len() > wif::MAX_AUDIENCES {
+        return Err(invalid(format!(
+            "{name} holds at most {} entries.",
+            wif::MAX_AUDIENCES
+        )));
+    }
+    items
+        .iter()
+        .map(|item| match item {
+            Value::Str(s) if !s.is_empty() && s.chars().count() <= wif::MAX_AUDIENCE_CHARS => {
+                Ok(s.clone())
+            }
+            _ => Err(invalid(format!(
+                "{name} must be a list of strings of 1 to {} characters.",
+                wif::MAX_AUDIENCE_CHARS
+            ))),
+        })
+        .collect()
 }
 
 /// An https URL of bounded length (an OIDC issuer).

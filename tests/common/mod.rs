@@ -60,6 +60,8 @@ pub struct TestApp {
     pub clock: Arc<AtomicU64>,
     /// The app's store, for tests that set up records no statement writes yet.
     pub store: Arc<dyn Store>,
+    /// The app's gatekeeper, for tests that plug in collaborators (e.g. an issuers' key fetcher).
+    pub gate: Arc<Gatekeeper>,
 }
 
 impl TestApp {
@@ -101,8 +103,9 @@ impl TestApp {
             Arc::new(move || c.load(Ordering::SeqCst)),
         )
         .with_sts(Arc::new(sts::FakeSts), None);
+        let gate = Arc::new(gate);
         let state = AppState {
-            gate: Arc::new(gate),
+            gate: Arc::clone(&gate),
             body_limit: BODY_LIMIT,
             trusted_proxies: Default::default(),
         };
@@ -110,6 +113,7 @@ impl TestApp {
             router: snowgate::app(state),
             clock,
             store,
+            gate,
         }
     }
 

@@ -224,6 +224,7 @@ async fn check(ctx: &AdminContext<'_>, user: &User) -> Result<()> {
             "Only a user of TYPE = SERVICE can have a workload identity.",
         ));
     }
+    super::workload_identities::check_oidc_free(ctx, user).await?;
     let login = user.effective_login();
     if ctx.directory.login_taken(&login, &user.name).await? {
         return Err(invalid(format!("LOGIN_NAME '{login}' is already in use.")));

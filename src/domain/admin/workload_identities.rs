@@ -58,9 +58,20 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: WifCommand) -> Result<A
         }
     };
     if user != previous {
+        check_oidc_free(ctx, &user).await?;
         ctx.directory.update_user(&user, &previous).await?;
     }
     Ok(answer)
+}
+
+/// One OIDC identity (issuer and subject) belongs to one user: a login must name one user.
+pub(super) async fn check_oidc_free(ctx: &AdminContext<'_>, user: &User) -> Result<()> {
+    match ctx.directory.oidc_taken(user).await? {
+        Some((issuer, subject)) => Err(invalid(format!(
+            "The OIDC workload identity ISSUER = '{issuer}' SUBJECT = '{subject}' belongs to another user."
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Adds an identity named `name` (its absence checked by the caller).
