@@ -52,6 +52,10 @@ pub enum Error {
     /// the token) so a user can tell which one.
     #[error("OAuth access token expired. [{0}]")]
     OauthExpired(String),
+    /// A workload identity login failed (attestation refused, unknown identity, replay): one
+    /// answer whatever the reason; the log says which.
+    #[error("Workload identity attestation is invalid or matches no user.")]
+    InvalidWorkloadIdentity,
     /// A PAT login of a user under no network policy, while the authentication policy requires one.
     #[error("Network policy is required.")]
     NetworkPolicyRequired,

@@ -14,6 +14,7 @@ pub mod secrets;
 pub mod snowflake;
 pub mod sql;
 pub mod store;
+pub mod sts;
 
 use std::sync::Arc;
 
@@ -232,9 +233,25 @@ pub fn state_with(
         Err(reason) => tracing::error!(%reason, "issuers' keys cannot be fetched"),
     }
     AppState {
-        gate: Arc::new(gate),
+        gate: Arc::new(with_sts(gate, config)),
         body_limit: config.body_limit,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+    }
+}
+
+/// The STS client of workload identity logins; without TLS roots, such logins answer "unavailable".
+fn with_sts(gate: Gatekeeper, config: &Config) -> Gatekeeper {
+    let endpoint = config.sts_endpoint.clone();
+    let host = endpoint
+        .as_deref()
+        .and_then(config::endpoint_host)
+        .map(str::to_string);
+    match sts::Sts::new(endpoint) {
+        Ok(client) => gate.with_sts(Arc::new(client), host),
+        Err(e) => {
+            tracing::warn!(error = %e, "no STS client: AWS workload identity logins will fail");
+            gate
+        }
     }
 }
 

@@ -113,6 +113,7 @@ async fn setup(app: &TestApp) -> World {
             "CREATE USER svc_key TYPE=SERVICE RSA_PUBLIC_KEY='{}'",
             key().public_b64
         ),
+        "CREATE USER svc_wif TYPE=SERVICE WORKLOAD_IDENTITY=(TYPE=AWS ARN='arn:aws:iam::123456789012:role/app')".to_string(),
     ] {
         let (_, v) = app.query(&admin.session, &sql).await;
         assert_eq!(v["success"], true, "{sql}: {v}");
@@ -145,6 +146,10 @@ async fn snapshot(app: &TestApp, w: &World) -> Vec<Value> {
         (&w.admin.session, "DESC USER victim"),
         (&w.admin.session, "DESC USER svc_key"),
         (&w.admin.session, "SHOW USER PATS FOR USER victim"),
+        (
+            &w.admin.session,
+            "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif",
+        ),
         (&w.admin.session, context),
         (&w.victim.session, context),
     ] {
@@ -208,6 +213,7 @@ async fn hostile_requests_get_errors_and_change_nothing(app: TestApp) {
     cases.extend(key_pair_cases());
     cases.extend(sql_cases(&w));
     cases.extend(pat_cases(&w));
+    cases.extend(workload_identity_cases(&w));
     cases.extend(oidc_cases(&w));
     assert!(cases.len() >= 200, "only {} cases", cases.len());
     let wrong = run(&app, &cases).await;
@@ -950,6 +956,90 @@ fn key_pair_cases() -> Vec<Case> {
 
 /// Programmatic access tokens: statements that must fail (bad values, other users' tokens from
 /// PUBLIC, overlong names) and PAT logins with garbage, empty, overlong or misplaced secrets.
+/// AWS workload identity: broken attestations at login, and broken identity statements.
+fn workload_identity_cases(w: &World) -> Vec<Case> {
+    let public = w.victim.session.as_str();
+    let admin = w.admin.session.as_str();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut cases = Vec::new();
+    let attestation = json!({"url": "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+        "method": "POST", "headers": {"Host": "sts.amazonaws.com"}});
+    let deep = format!("{}1{}", "[".repeat(5_000), "]".repeat(5_000));
+    let many: serde_json::Map<String, Value> =
+        (0..500).map(|i| (format!("H{i}"), json!("v"))).collect();
+    let relay = json!({"url": "https://169.254.169.254/?Action=GetCallerIdentity&Version=2011-06-15",
+        "method": "POST", "headers": {"Host": "169.254.169.254"}});
+    for (label, data) in [
+        ("garbage token", json!({"TOKEN": "garbage"})),
+        ("empty token", json!({"TOKEN": ""})),
+        ("no token", json!({})),
+        ("numeric token", json!({"TOKEN": 12345})),
+        ("jwt-shaped token", json!({"TOKEN": "a.b.c"})),
+        ("base64 of nothing useful", json!({"TOKEN": b64("null")})),
+        ("deeply nested json", json!({"TOKEN": b64(&deep)})),
+        (
+            "missing headers",
+            json!({"TOKEN": b64(&attestation.to_string())}),
+        ),
+        (
+            "500 headers",
+            json!({"TOKEN": b64(&json!({"url": "x", "method": "POST", "headers": many}).to_string())}),
+        ),
+        ("metadata relay", json!({"TOKEN": b64(&relay.to_string())})),
+        ("token too long", json!({"TOKEN": "A".repeat(20_000)})),
+        ("provider missing", json!({"PROVIDER": null, "TOKEN": "x"})),
+        (
+            "provider unknown",
+            json!({"PROVIDER": "MOON", "TOKEN": "x"}),
+        ),
+        (
+            "provider too long",
+            json!({"PROVIDER": "A".repeat(5_000), "TOKEN": "x"}),
+        ),
+        (
+            "provider not a string",
+            json!({"PROVIDER": ["AWS"], "TOKEN": "x"}),
+        ),
+        (
+            "another user's login name",
+            json!({"LOGIN_NAME": "victim", "TOKEN": "x"}),
+        ),
+    ] {
+        let mut body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY",
+            "PROVIDER": "AWS"}});
+        for (k, v) in data.as_object().expect("an object") {
+            body["data"][k] = v.clone();
+        }
+        cases.push(Case::json(format!("WIF login: {label}"), LOGIN, &body));
+    }
+    let long_arn = format!("arn:aws:iam::123456789012:role/{}", "a/".repeat(3_000));
+    let statements = [
+        (public, "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY DEFAULT".to_string()),
+        (public, "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif".to_string()),
+        (admin, "ALTER USER svc_wif ADD WORKLOAD IDENTITY DEFAULT TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'".to_string()),
+        (admin, format!("ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{long_arn}')")),
+        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123:role/x')".to_string()),
+        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x' ARN = 'arn:aws:iam::123456789012:role/y')".to_string()),
+        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = (A = (B = (C = 1))))".to_string()),
+        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = 'https://x' SUBJECT = 's')".to_string()),
+        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = ()".to_string()),
+        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x' ISSUER = 'ftp://x')".to_string()),
+        (admin, "ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT SET TYPE = AWS".to_string()),
+        (admin, format!("ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT SET COMMENT = '{}'", "c".repeat(300))),
+        (admin, format!("ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT RENAME TO {}", "n".repeat(300))),
+        (admin, "ALTER USER svc_wif MODIFY WORKLOAD IDENTITY nope SET DISABLED = TRUE".to_string()),
+        (admin, "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY".to_string()),
+        (admin, "ALTER USER victim ADD WORKLOAD IDENTITY x TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'".to_string()),
+        (admin, "ALTER USER victim SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x')".to_string()),
+        (admin, "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER nobody".to_string()),
+        (admin, "SHOW USER WORKLOAD IDENTITY METHODS".to_string()),
+    ];
+    for (token, sql) in statements {
+        cases.push(query(format!("WIF statement {sql:.80}"), token, &sql));
+    }
+    cases
+}
+
 fn pat_cases(w: &World) -> Vec<Case> {
     let public = w.victim.session.as_str();
     let admin = w.admin.session.as_str();

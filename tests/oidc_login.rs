@@ -32,8 +32,8 @@ on_every_store!(
 const ISSUER: &str = "https://token.actions.example";
 const SUBJECT: &str = "repo:acme/app:ref:refs/heads/main";
 const LOGIN: &str = "/session/v1/login-request";
-/// snowgate's answer to a refused workload identity (the same as a wrong password).
-const REFUSED: &str = "390100";
+/// snowgate's answer to a refused workload identity (docs: 394700, shared with AWS).
+const REFUSED: &str = "394700";
 
 #[derive(Default)]
 struct FakeFetcher {

@@ -143,11 +143,28 @@ pub struct Gatekeeper {
     /// The secret material the demo user was last written from; a reload with a new demo password
     /// writes it again.
     seeded: tokio::sync::Mutex<Option<Arc<SecretMaterial>>>,
+    /// Replays AWS workload identity attestations to STS.
+    pub(super) sts: Arc<dyn super::wif_aws::CallerIdentity>,
+    /// The configured STS endpoint's host, allowed in attestations besides AWS's own.
+    pub(super) sts_extra_host: Option<String>,
+    pub(super) attestations_seen: super::wif_aws::ReplayCache,
     /// Issuers' key sets (OIDC workload identity); set once at start-up by [`Gatekeeper::set_jwks`].
     pub(super) jwks: std::sync::OnceLock<Arc<super::jwks::JwksCache>>,
 }
 
 impl Gatekeeper {
+    /// Workload identity logins (AWS) replay attestations through `sts`; `extra_host` is one more
+    /// host an attestation may be signed for (the configured STS endpoint's).
+    pub fn with_sts(
+        mut self,
+        sts: Arc<dyn super::wif_aws::CallerIdentity>,
+        extra_host: Option<String>,
+    ) -> Self {
+        self.sts = sts;
+        self.sts_extra_host = extra_host.map(|h| h.to_ascii_lowercase());
+        self
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         secrets: Arc<dyn SecretSource>,
@@ -164,6 +181,9 @@ impl Gatekeeper {
             clock,
             recent: Default::default(),
             seeded: tokio::sync::Mutex::new(None),
+            sts: Arc::new(super::wif_aws::NoSts),
+            sts_extra_host: None,
+            attestations_seen: Default::default(),
             jwks: std::sync::OnceLock::new(),
         }
     }

@@ -26,6 +26,8 @@ pub mod session_statements;
 pub mod statement;
 pub mod storage;
 pub mod tokens;
+pub mod wif_aws;
+mod wif_login;
 pub mod workload_identity;
 pub mod workload_login;
 

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 
 fn refused(why: &str) -> Error {
     tracing::info!(reason = why, "workload identity login refused");
-    Error::InvalidCredentials
+    Error::InvalidWorkloadIdentity
 }
 
 /// What an OIDC token claims before it is verified: only used to pick the user and the issuer.
@@ -50,6 +50,7 @@ impl Gatekeeper {
         let provider = input.provider.as_deref().map(str::to_ascii_uppercase);
         match provider.as_deref() {
             Some("OIDC") => self.oidc_login(input, settings, now).await,
+            Some("AWS") => self.aws_workload_login(input, settings, now).await,
             _ => Err(refused("PROVIDER missing or not supported")),
         }
     }

@@ -54,6 +54,7 @@ impl LoginData {
                 &self.authenticator,
                 MAX_AUTHENTICATOR_BYTES,
             ),
+            ("PROVIDER", &self.provider, MAX_AUTHENTICATOR_BYTES),
             ("CLIENT_APP_ID", &self.client_app_id, MAX_CLIENT_APP_BYTES),
             ("PROVIDER", &self.provider, MAX_AUTHENTICATOR_BYTES),
             (

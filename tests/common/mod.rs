@@ -6,6 +6,7 @@ pub mod aws;
 pub mod counting;
 pub mod keys;
 pub mod sql;
+pub mod sts;
 
 /// Runs each named test body on every store: in memory, on SQLite (a fresh directory each) and on
 /// DynamoDB (moto_server), so every backend answers the same requests the same way. The DynamoDB
@@ -100,7 +101,8 @@ impl TestApp {
             Arc::new(secrets),
             settings,
             Arc::new(move || c.load(Ordering::SeqCst)),
-        );
+        )
+        .with_sts(Arc::new(sts::FakeSts), None);
         let gate = Arc::new(gate);
         let state = AppState {
             gate: Arc::clone(&gate),

@@ -90,7 +90,7 @@ def test_audience_list_and_refusals(oidc_server, issuer):
     for token in refused:
         with pytest.raises(DatabaseError) as info:
             wif_connect(oidc_server, token)
-        assert info.value.errno == 390100
+        assert info.value.errno == 394700
         assert token not in str(info.value)
     assert_not_logged(oidc_server, *refused)
 
@@ -101,4 +101,4 @@ def test_without_the_ca_the_issuer_is_not_trusted(start_server, issuer):
     make_user(server, issuer, subject)
     with pytest.raises(DatabaseError) as info:
         wif_connect(server, issuer.token(subject))
-    assert info.value.errno == 390100
+    assert info.value.errno == 394700
