@@ -146,6 +146,7 @@ async fn snapshot(app: &TestApp, w: &World) -> Vec<Value> {
         (&w.admin.session, "DESC USER victim"),
         (&w.admin.session, "DESC USER svc_key"),
         (&w.admin.session, "SHOW USER PATS FOR USER victim"),
+        (&w.admin.session, "SHOW INTEGRATIONS"),
         (
             &w.admin.session,
             "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif",
@@ -215,6 +216,7 @@ async fn hostile_requests_get_errors_and_change_nothing(app: TestApp) {
     cases.extend(pat_cases(&w));
     cases.extend(workload_identity_cases(&w));
     cases.extend(oidc_cases(&w));
+    cases.extend(oauth_cases(&w));
     assert!(cases.len() >= 200, "only {} cases", cases.len());
     let wrong = run(&app, &cases).await;
     assert!(
@@ -1267,6 +1269,93 @@ fn oidc_cases(w: &World) -> Vec<Case> {
         (
             "other account",
             json!({"ACCOUNT_NAME": "other", "TOKEN": "x"}),
+        ),
+    ] {
+        cases.push(login(label, data));
+    }
+    cases
+}
+
+/// External OAuth: bad integration definitions (by an administrator and by a plain user) and junk
+/// OAuth logins.
+fn oauth_cases(w: &World) -> Vec<Case> {
+    let admin = w.admin.session.as_str();
+    let public = w.victim.session.as_str();
+    let head = "CREATE SECURITY INTEGRATION evil TYPE = EXTERNAL_OAUTH ENABLED = TRUE \
+                EXTERNAL_OAUTH_ISSUER = 'https://idp.example' \
+                EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM = 'sub'";
+    let key = format!("EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'", key().public_b64);
+    let mut cases: Vec<Case> = [
+        (admin, head.to_string()),
+        (
+            admin,
+            format!("{head} {key} EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://idp.example/k'"),
+        ),
+        (
+            admin,
+            format!("{head} EXTERNAL_OAUTH_JWS_KEYS_URL = 'file:///etc/passwd'"),
+        ),
+        (
+            admin,
+            format!("{head} EXTERNAL_OAUTH_RSA_PUBLIC_KEY = 'AAAA'"),
+        ),
+        (
+            admin,
+            format!(
+                "{head} {key} EXTERNAL_OAUTH_AUDIENCE_LIST = ({})",
+                vec!["'a'"; 100].join(",")
+            ),
+        ),
+        (
+            admin,
+            format!(
+                "{head} {key} EXTERNAL_OAUTH_ISSUER = '{}'",
+                "i".repeat(5_000)
+            ),
+        ),
+        (admin, format!("{head} {key} EXTERNAL_OAUTH_TYPE = SAML")),
+        (
+            admin,
+            "CREATE SECURITY INTEGRATION evil TYPE = SAML2 ENABLED = TRUE".to_string(),
+        ),
+        (
+            admin,
+            "ALTER SECURITY INTEGRATION nothing SET ENABLED = TRUE".to_string(),
+        ),
+        (admin, "DROP SECURITY INTEGRATION nothing".to_string()),
+        (admin, "DESC SECURITY INTEGRATION nothing".to_string()),
+        (public, format!("{head} {key}")),
+        (public, "SHOW INTEGRATIONS".to_string()),
+    ]
+    .iter()
+    .map(|(token, sql)| query(format!("OAuth statement {sql:.80}"), token, sql))
+    .collect();
+    let login = |label: &str, data: Value| {
+        let mut body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "OAUTH"}});
+        for (k, v) in data.as_object().expect("an object") {
+            body["data"][k] = v.clone();
+        }
+        Case::json(format!("OAuth login: {label}"), LOGIN, &body)
+    };
+    let unsigned = format!(
+        "{}.{}.",
+        b64url(br#"{"alg":"none"}"#),
+        b64url(json!({"iss": "https://idp.example", "sub": "victim", "iat": 1, "exp": 9_999_999_999u64}).to_string().as_bytes())
+    );
+    for (label, data) in [
+        ("garbage token", json!({"TOKEN": "garbage"})),
+        ("no token", json!({})),
+        ("array token", json!({"TOKEN": ["a"]})),
+        ("overlong token", json!({"TOKEN": "o".repeat(20_000)})),
+        ("alg none", json!({"TOKEN": unsigned})),
+        ("a session token", json!({"TOKEN": w.victim.session})),
+        (
+            "Go form, junk",
+            json!({"AUTHENTICATOR": null, "TOKEN": "x", "CLIENT_ENVIRONMENT": {"OAUTH_TYPE": "OAUTH_CLIENT_CREDENTIALS"}}),
+        ),
+        (
+            "Go form, object type",
+            json!({"AUTHENTICATOR": null, "TOKEN": "x", "CLIENT_ENVIRONMENT": {"OAUTH_TYPE": {"a": [1]}}}),
         ),
     ] {
         cases.push(login(label, data));

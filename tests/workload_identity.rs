@@ -293,10 +293,10 @@ async fn hostile_attestations_are_refused(app: TestApp) {
     assert_failure(&v, "390400");
     let body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY",
         "PROVIDER": "AZURE", "TOKEN": fresh().token()}});
-    assert_failure(&app.post(LOGIN, None, body).await.1, "390100");
+    assert_failure(&app.post(LOGIN, None, body).await.1, WIF_INVALID);
     let body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY",
         "TOKEN": fresh().token()}});
-    assert_failure(&app.post(LOGIN, None, body).await.1, "390100");
+    assert_failure(&app.post(LOGIN, None, body).await.1, WIF_INVALID);
     // Nothing was recorded as a use.
     let show = app
         .admin()
