@@ -463,3 +463,52 @@ async fn the_cache_holds_a_bounded_number_of_urls() {
         .unwrap();
     assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 101);
 }
+
+#[tokio::test]
+async fn a_failed_fetch_is_not_retried_for_thirty_seconds() {
+    let fetcher = Arc::new(FakeFetcher::default());
+    let cache = JwksCache::new(fetcher.clone());
+    for _ in 0..5 {
+        assert!(cache.issuer_keys(ISSUER, Some("r1"), NOW).await.is_err());
+    }
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 1);
+    // Once the issuer is back and the interval over, the next login fetches.
+    let back = fetcher_with(&[rsa_jwk("rsa1", "r1")]);
+    *fetcher.documents.lock().unwrap() = back.documents.lock().unwrap().clone();
+    assert!(
+        cache
+            .issuer_keys(ISSUER, Some("r1"), NOW + 10)
+            .await
+            .is_err()
+    );
+    let keys = cache
+        .issuer_keys(ISSUER, Some("r1"), NOW + 31)
+        .await
+        .unwrap();
+    assert!(keys.has_kid("r1"));
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn an_issuer_outage_keeps_serving_the_keys_held() {
+    let fetcher = fetcher_with(&[rsa_jwk("rsa1", "r1")]);
+    let cache = JwksCache::new(fetcher.clone());
+    cache.issuer_keys(ISSUER, Some("r1"), NOW).await.unwrap();
+    fetcher.documents.lock().unwrap().clear();
+    // An unknown kid after the refresh interval tries once, fails, and the held set still serves.
+    for t in [40, 41, 50] {
+        let keys = cache
+            .issuer_keys(ISSUER, Some("new"), NOW + t)
+            .await
+            .unwrap();
+        assert!(keys.has_kid("r1"));
+    }
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 3);
+    // Past the cache's lifetime, nothing is held any more.
+    assert!(
+        cache
+            .issuer_keys(ISSUER, Some("r1"), NOW + 3600)
+            .await
+            .is_err()
+    );
+}

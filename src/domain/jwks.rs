@@ -282,12 +282,17 @@ pub trait JwksFetcher: Send + Sync {
 }
 
 struct Cached {
+    /// Empty after a fetch that failed with nothing held.
     keys: Arc<KeySet>,
     fetched_at: u64,
+    /// No fetch before this (set after a failure).
+    retry_after: u64,
 }
 
 /// Key sets by URL, each trusted for [`CACHE_SECONDS`], refetched early (at most every
-/// [`REFRESH_MIN_SECONDS`]) when a token names a `kid` the set lacks.
+/// [`REFRESH_MIN_SECONDS`]) when a token names a `kid` the set lacks. A failed fetch is not retried
+/// for [`REFRESH_MIN_SECONDS`] either, so a stream of logins cannot become a stream of slow fetches;
+/// meanwhile the set already held (if any) keeps serving, so an issuer's short outage stops no login.
 pub struct JwksCache {
     fetcher: Arc<dyn JwksFetcher>,
     entries: Mutex<HashMap<String, Cached>>,
@@ -309,12 +314,10 @@ impl JwksCache {
         now: u64,
     ) -> Result<Arc<KeySet>, FetchError> {
         if let Some(keys) = self.cached(url, kid, now) {
-            return Ok(keys);
+            return keys;
         }
-        let document = self.fetcher.fetch(url).await?;
-        let keys = Arc::new(KeySet::from_jwks(&document)?);
-        self.store(url, keys.clone(), now);
-        Ok(keys)
+        let fetched = self.fetch_jwks(url).await;
+        self.settle(url, fetched, now)
     }
 
     /// The key set of an OIDC issuer, found through `<issuer>/.well-known/openid-configuration`.
@@ -329,26 +332,82 @@ impl JwksCache {
             issuer.trim_end_matches('/')
         );
         if let Some(keys) = self.cached(&discovery, kid, now) {
-            return Ok(keys);
+            return keys;
         }
-        let document = self.fetcher.fetch(&discovery).await?;
-        let jwks_uri = jwks_uri(&document, issuer)?;
-        let keys = Arc::new(KeySet::from_jwks(&self.fetcher.fetch(&jwks_uri).await?)?);
-        self.store(&discovery, keys.clone(), now);
-        Ok(keys)
+        let fetched = self.fetch_discovered(&discovery, issuer).await;
+        self.settle(&discovery, fetched, now)
     }
 
-    fn cached(&self, url: &str, kid: Option<&str>, now: u64) -> Option<Arc<KeySet>> {
+    async fn fetch_jwks(&self, url: &str) -> Result<Arc<KeySet>, FetchError> {
+        let document = self.fetcher.fetch(url).await?;
+        Ok(Arc::new(KeySet::from_jwks(&document)?))
+    }
+
+    async fn fetch_discovered(
+        &self,
+        discovery: &str,
+        issuer: &str,
+    ) -> Result<Arc<KeySet>, FetchError> {
+        let document = self.fetcher.fetch(discovery).await?;
+        let jwks_uri = jwks_uri(&document, issuer)?;
+        self.fetch_jwks(&jwks_uri).await
+    }
+
+    /// What the cache answers without fetching: the held set when it may serve this token, or the
+    /// failure of a fetch tried too recently to try again.
+    fn cached(
+        &self,
+        url: &str,
+        kid: Option<&str>,
+        now: u64,
+    ) -> Option<Result<Arc<KeySet>, FetchError>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(url)?;
         let age = now.saturating_sub(entry.fetched_at);
-        let fresh = age < CACHE_SECONDS;
+        let held = !entry.keys.is_empty() && age < CACHE_SECONDS;
         let kid_known = kid.is_none_or(|kid| entry.keys.has_kid(kid));
-        (fresh && (kid_known || age < REFRESH_MIN_SECONDS)).then(|| entry.keys.clone())
+        let no_fetch_yet = now < entry.retry_after;
+        match (held, no_fetch_yet) {
+            (true, true) => Some(Ok(entry.keys.clone())),
+            (true, false) if kid_known || age < REFRESH_MIN_SECONDS => Some(Ok(entry.keys.clone())),
+            (false, true) => Some(Err(FetchError::Unreachable)),
+            _ => None,
+        }
     }
 
-    fn store(&self, url: &str, keys: Arc<KeySet>, now: u64) {
+    fn settle(
+        &self,
+        url: &str,
+        fetched: Result<Arc<KeySet>, FetchError>,
+        now: u64,
+    ) -> Result<Arc<KeySet>, FetchError> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let retry_after = now.saturating_add(REFRESH_MIN_SECONDS);
+        let held = entries
+            .get_mut(url)
+            .filter(|c| !c.keys.is_empty() && now.saturating_sub(c.fetched_at) < CACHE_SECONDS);
+        let (entry, answer) = match (fetched, held) {
+            (Ok(keys), _) => (
+                Cached {
+                    keys: keys.clone(),
+                    fetched_at: now,
+                    retry_after: 0,
+                },
+                Ok(keys),
+            ),
+            (Err(_), Some(held)) => {
+                held.retry_after = retry_after;
+                return Ok(held.keys.clone());
+            }
+            (Err(e), None) => (
+                Cached {
+                    keys: Arc::new(KeySet::default()),
+                    fetched_at: now,
+                    retry_after,
+                },
+                Err(e),
+            ),
+        };
         if entries.len() >= MAX_CACHED_URLS && !entries.contains_key(url) {
             let stalest = entries
                 .iter()
@@ -358,13 +417,8 @@ impl JwksCache {
                 entries.remove(&stalest);
             }
         }
-        entries.insert(
-            url.to_string(),
-            Cached {
-                keys,
-                fetched_at: now,
-            },
-        );
+        entries.insert(url.to_string(), entry);
+        answer
     }
 }
 
