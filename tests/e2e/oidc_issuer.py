@@ -87,6 +87,9 @@ class Issuer:
             )
         )
         self.fetches: list[str] = []
+        # None: serve normally; "redirect": answer /keys with a redirect elsewhere; "huge": a key set
+        # past snowgate's size limit.
+        self.mode: str | None = None
         self._server: ThreadingHTTPServer | None = None
         self.url = ""
 
@@ -110,6 +113,14 @@ class Issuer:
                 issuer.fetches.append(self.path)
                 if self.path == "/.well-known/openid-configuration":
                     body = {"issuer": issuer.url, "jwks_uri": issuer.url + "/keys"}
+                elif self.path == "/keys" and issuer.mode == "redirect":
+                    self.send_response(302)
+                    self.send_header("Location", "https://127.0.0.1:1/keys")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                elif self.path == "/keys" and issuer.mode == "huge":
+                    body = {**issuer.jwks(), "padding": "x" * 400_000}
                 elif self.path == "/keys":
                     body = issuer.jwks()
                 else:

@@ -102,3 +102,16 @@ def test_without_the_ca_the_issuer_is_not_trusted(start_server, issuer):
     with pytest.raises(DatabaseError) as info:
         wif_connect(server, issuer.token(subject))
     assert info.value.errno == 394700
+
+
+@pytest.mark.parametrize("mode", ["redirect", "huge"])
+def test_redirected_or_oversized_key_sets_are_refused(oidc_server, issuer, mode):
+    subject = f"repo:{uuid.uuid4().hex}"
+    make_user(oidc_server, issuer, subject)
+    issuer.mode = mode
+    try:
+        with pytest.raises(DatabaseError) as info:
+            wif_connect(oidc_server, issuer.token(subject))
+        assert info.value.errno == 394700
+    finally:
+        issuer.mode = None
