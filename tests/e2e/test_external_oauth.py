@@ -33,7 +33,7 @@ def setup(start_server, issuer):
     admin = server.connect()
     user, role = unique("OAUTH_USER"), unique("OAUTH_ROLE")
     for sql in (
-        f"CREATE SECURITY INTEGRATION idp TYPE = EXTERNAL_OAUTH ENABLED = TRUE "
+        f"CREATE OR REPLACE SECURITY INTEGRATION idp TYPE = EXTERNAL_OAUTH ENABLED = TRUE "
         f"EXTERNAL_OAUTH_TYPE = CUSTOM EXTERNAL_OAUTH_ISSUER = '{issuer.url}' "
         f"EXTERNAL_OAUTH_JWS_KEYS_URL = '{issuer.url}/keys' "
         f"EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM = 'sub' "
