@@ -512,3 +512,14 @@ async fn an_issuer_outage_keeps_serving_the_keys_held() {
             .is_err()
     );
 }
+
+#[test]
+fn rsa_keys_are_measured_to_the_bit() {
+    // The rsa1 modulus with its top bit cleared is a 2047-bit number: refused, though 256 bytes long.
+    let mut jwk = rsa_jwk("rsa1", "r1");
+    let mut n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+    n[0] &= 0x7f;
+    jwk["n"] = json!(b64(&n));
+    let doc = json!({"keys": [jwk]}).to_string();
+    assert!(KeySet::from_jwks(doc.as_bytes()).is_err());
+}

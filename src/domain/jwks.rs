@@ -141,8 +141,7 @@ fn verifying_key(jwk: &Jwk) -> Option<VerifyingKey> {
     let alg = match &jwk.algorithm {
         AlgorithmParameters::RSA(rsa) => {
             let modulus = URL_SAFE_NO_PAD.decode(rsa.n.trim_end_matches('=')).ok()?;
-            let significant = modulus.iter().skip_while(|b| **b == 0).count();
-            if significant * 8 < MIN_KEY_BITS {
+            if modulus_bits(&modulus) < MIN_KEY_BITS {
                 return None;
             }
             match jwk.common.key_algorithm {
@@ -165,6 +164,15 @@ fn verifying_key(jwk: &Jwk) -> Option<VerifyingKey> {
         alg,
         key,
     })
+}
+
+/// The exact bit length of a big-endian modulus (a 2041-bit key is not a 2048-bit one).
+fn modulus_bits(modulus: &[u8]) -> usize {
+    let significant: Vec<&u8> = modulus.iter().skip_while(|b| **b == 0).collect();
+    match significant.first() {
+        Some(first) => significant.len() * 8 - first.leading_zeros() as usize,
+        None => 0,
+    }
 }
 
 /// The `kid` a token names, if it is well-formed enough to say (for deciding on a refresh).
