@@ -11,12 +11,14 @@ use base64::engine::general_purpose::STANDARD;
 use common::sql::*;
 use common::*;
 use serde_json::{Value, json};
+use snowgate::domain::jwks::{FetchError, JwksCache, JwksFetcher};
 
 on_every_store!(
     identities_in_sql,
     a_fresh_attestation_logs_in_once,
     hostile_attestations_are_refused,
     the_workload_identity_policy_holds,
+    the_outbound_jwt_form_needs_the_issuer,
 );
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/app";
@@ -356,4 +358,90 @@ async fn the_workload_identity_policy_holds(app: TestApp) {
         &wif_login(&app, &attestation(t, CALLER).token(), None).await,
         "390430",
     );
+}
+
+const AWS_ISSUER: &str = "https://abc-123.tokens.sts.global.api.aws";
+
+/// Serves the `p384` fixture as the AWS issuer's only key, `e1`.
+struct AwsIssuer;
+
+#[async_trait::async_trait]
+impl JwksFetcher for AwsIssuer {
+    async fn fetch(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        let pem = std::fs::read_to_string("tests/fixtures/jwks/p384.pub.pem").unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let spki = STANDARD.decode(body).unwrap();
+        let point = &spki[spki.len() - 97..];
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let jwk = json!({"kty": "EC", "kid": "e1", "crv": "P-384",
+            "x": b64(&point[1..=48]), "y": b64(&point[49..])});
+        let doc = match url.strip_prefix(AWS_ISSUER) {
+            Some("/.well-known/openid-configuration") => {
+                json!({"issuer": AWS_ISSUER, "jwks_uri": format!("{AWS_ISSUER}/keys")})
+            }
+            Some("/keys") => json!({ "keys": [jwk] }),
+            _ => return Err(FetchError::Unreachable),
+        };
+        Ok(doc.to_string().into_bytes())
+    }
+}
+
+fn outbound_jwt(app: &TestApp, claims: Value) -> String {
+    let pem = std::fs::read_to_string("tests/fixtures/jwks/p384.pem").unwrap();
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES384);
+    header.kid = Some("e1".into());
+    let mut all = json!({"iss": AWS_ISSUER, "sub": ROLE, "aud": "snowflakecomputing.com",
+        "iat": now(app), "exp": now(app) + 300});
+    for (k, v) in claims.as_object().unwrap() {
+        all[k] = v.clone();
+    }
+    jsonwebtoken::encode(&header, &all, &key).unwrap()
+}
+
+async fn the_outbound_jwt_form_needs_the_issuer(app: TestApp) {
+    app.gate
+        .set_jwks(std::sync::Arc::new(JwksCache::new(std::sync::Arc::new(
+            AwsIssuer,
+        ))));
+    // Without ISSUER on the identity, a JWT is refused even if well signed.
+    service_user(&app, "svc", ROLE).await;
+    let token = outbound_jwt(&app, json!({}));
+    assert_failure(&wif_login(&app, &token, Some("svc")).await, WIF_INVALID);
+    app.admin()
+        .await
+        .ok(&format!(
+            "ALTER USER svc SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{ROLE}' ISSUER = '{AWS_ISSUER}')"
+        ))
+        .await;
+    let v = wif_login(&app, &token, Some("svc")).await;
+    assert_eq!(v["success"], true, "{v}");
+    let v = wif_login(&app, &token, None).await;
+    assert_eq!(v["success"], true, "{v}");
+    for (label, claims) in [
+        ("other audience", json!({"aud": "example.com"})),
+        ("expired", json!({"exp": now(&app) - 600})),
+        (
+            "other role",
+            json!({"sub": "arn:aws:iam::123456789012:role/other"}),
+        ),
+        ("other issuer", json!({"iss": "https://evil.example"})),
+        ("not an ARN", json!({"sub": "someone"})),
+    ] {
+        let token = outbound_jwt(&app, claims);
+        let v = wif_login(&app, &token, Some("svc")).await;
+        assert_eq!(v["code"], WIF_INVALID, "{label}: {v}");
+    }
+    // Signed by another key: the fixture's RSA key under the same kid.
+    let pem = std::fs::read_to_string("tests/fixtures/jwks/rsa1.pem").unwrap();
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("e1".into());
+    let forged = jsonwebtoken::encode(
+        &header,
+        &json!({"iss": AWS_ISSUER, "sub": ROLE, "aud": "snowflakecomputing.com", "exp": now(&app) + 300}),
+        &key,
+    )
+    .unwrap();
+    assert_failure(&wif_login(&app, &forged, Some("svc")).await, WIF_INVALID);
 }

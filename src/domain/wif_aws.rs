@@ -117,11 +117,14 @@ pub fn check(
     })
 }
 
-/// The lower-case host of `https://<host>/?<QUERY>`; `None` for any other URL.
+/// The lower-case host of `https://<host>/?<QUERY>` (the Go driver leaves out the `/`); `None` for
+/// any other URL.
 fn url_host(url: &str) -> Option<String> {
     let rest = url.strip_prefix("https://")?;
-    let (host, query) = rest.split_once("/?")?;
-    (query == QUERY && !host.is_empty()).then(|| host.to_ascii_lowercase())
+    let (host, query) = rest.split_once('?')?;
+    let host = host.strip_suffix('/').unwrap_or(host);
+    let plain = !host.is_empty() && !host.contains(['/', '@', '#']);
+    (query == QUERY && plain).then(|| host.to_ascii_lowercase())
 }
 
 /// `sts.amazonaws.com`, `sts.<region>.amazonaws.com` or `sts.<region>.amazonaws.com.cn`.
@@ -285,6 +288,29 @@ mod tests {
             "sts.US-EAST-1.amazonaws.com",
         ] {
             assert!(!sts_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_of_every_driver() {
+        let host = Some("sts.us-east-1.amazonaws.com".to_string());
+        let q = "?Action=GetCallerIdentity&Version=2011-06-15";
+        assert_eq!(
+            url_host(&format!("https://sts.us-east-1.amazonaws.com/{q}")),
+            host
+        );
+        assert_eq!(
+            url_host(&format!("https://STS.us-east-1.amazonaws.com{q}")),
+            host
+        );
+        for bad in [
+            format!("https://sts.amazonaws.com/x{q}"),
+            format!("https://user@sts.amazonaws.com/{q}"),
+            format!("http://sts.amazonaws.com/{q}"),
+            format!("https://sts.amazonaws.com/{q}&x=1"),
+            format!("https:///{q}"),
+        ] {
+            assert_eq!(url_host(&bad), None, "{bad}");
         }
     }
 

@@ -8,6 +8,7 @@ use secrecy::ExposeSecret;
 use super::audit;
 use super::directory::{AccountSettings, User};
 use super::gatekeeper::{Gatekeeper, LoginInput};
+use super::jwks::{self, Expectations};
 use super::login::Verified;
 use super::policies::{AuthMethod, AuthenticationPolicy, WorkloadIdentityPolicy};
 use super::wif_aws::{self, MAX_SKEW_SECONDS};
@@ -33,8 +34,20 @@ impl Gatekeeper {
         let Some(account) = self.account_for(input.account.as_deref()) else {
             return Err(refuse("the account named is not the one served"));
         };
-        let caller = self.aws_caller(input, now).await?;
-        let (user, index) = self.user_of(input, &caller).await?;
+        let token = input
+            .token
+            .as_ref()
+            .ok_or_else(|| refuse("no TOKEN"))?
+            .expose_secret();
+        // A base64 attestation has no dots; the outbound JWT (STS GetWebIdentityToken) has two.
+        let (user, index, caller) = match token.contains('.') {
+            true => self.aws_jwt(input, token, now).await?,
+            false => {
+                let caller = self.aws_caller(token, now).await?;
+                let (user, index) = self.user_of(input, &caller, None).await?;
+                (user, index, caller)
+            }
+        };
         self.check_network_policy(Some(&user), settings, input.client_ip)
             .await?;
         let policy: AuthenticationPolicy = self
@@ -52,17 +65,7 @@ impl Gatekeeper {
     }
 
     /// The IAM identity that signed the attestation, as STS tells it.
-    async fn aws_caller(&self, input: &LoginInput, now: u64) -> Result<AwsArn> {
-        let token = input
-            .token
-            .as_ref()
-            .ok_or_else(|| refuse("no TOKEN"))?
-            .expose_secret();
-        // The outbound-JWT form (STS GetWebIdentityToken) needs the issuer's keys: not yet. (A
-        // base64 attestation has no dots; a JWT has two.)
-        if token.contains('.') {
-            return Err(refuse("outbound-JWT attestations are not supported yet"));
-        }
+    async fn aws_caller(&self, token: &str, now: u64) -> Result<AwsArn> {
         let request = wif_aws::check(token, now, self.sts_extra_host.as_deref()).map_err(refuse)?;
         let until = request.signed_at.saturating_add(MAX_SKEW_SECONDS + 1);
         if !self
@@ -79,8 +82,52 @@ impl Gatekeeper {
         AwsArn::from_caller(&arn).ok_or_else(|| refuse("STS named no IAM role or user"))
     }
 
-    /// The user bound to `caller` (and the index of the identity), among those LOGIN_NAME names.
-    async fn user_of(&self, input: &LoginInput, caller: &AwsArn) -> Result<(User, usize)> {
+    /// The outbound-JWT form: an ES384 JWT from STS `GetWebIdentityToken` whose `sub` is the role,
+    /// for an identity with `ISSUER`. The user is found first, so only issuers an administrator
+    /// configured are ever fetched; then the JWT is verified against the issuer's keys with
+    /// audience `snowflakecomputing.com`. (A JWT is a bearer token until it expires: no one-use
+    /// memory here.)
+    async fn aws_jwt(
+        &self,
+        input: &LoginInput,
+        token: &str,
+        now: u64,
+    ) -> Result<(User, usize, AwsArn)> {
+        let (issuer, caller) =
+            jwt_identity(token).ok_or_else(|| refuse("malformed outbound JWT"))?;
+        let (user, index) = self.user_of(input, &caller, Some(&issuer)).await?;
+        let cache = self
+            .jwks
+            .get()
+            .ok_or_else(|| refuse("no key fetcher configured"))?;
+        let kid = jwks::token_kid(token);
+        let keys = cache
+            .issuer_keys(&issuer, kid.as_deref(), now)
+            .await
+            .map_err(|_| refuse("the issuer's keys could not be fetched"))?;
+        let audiences = [wif_aws::AUDIENCE.to_string()];
+        let expect = Expectations {
+            issuer: &issuer,
+            audiences: &audiences,
+            require_iat: false,
+            now,
+        };
+        let claims = jwks::verify(token, &keys, &expect).map_err(|e| refuse(&e.to_string()))?;
+        let subject = claims.get("sub").and_then(|s| s.as_str());
+        if subject.and_then(AwsArn::from_caller).as_ref() != Some(&caller) {
+            return Err(refuse("subject changed"));
+        }
+        Ok((user, index, caller))
+    }
+
+    /// The user bound to `caller` (and the index of the identity), among those LOGIN_NAME names;
+    /// with `issuer`, only identities with that ISSUER count.
+    async fn user_of(
+        &self,
+        input: &LoginInput,
+        caller: &AwsArn,
+        issuer: Option<&str>,
+    ) -> Result<(User, usize)> {
         let login = input
             .login_name
             .as_deref()
@@ -98,7 +145,7 @@ impl Gatekeeper {
         };
         let mut found = candidates
             .into_iter()
-            .filter_map(|u| bound_identity(&u, caller).map(|i| (u, i)));
+            .filter_map(|u| bound_identity(&u, caller, issuer).map(|i| (u, i)));
         let first = found
             .next()
             .ok_or_else(|| refuse("no user has this identity"))?;
@@ -128,11 +175,32 @@ impl Gatekeeper {
     }
 }
 
-/// The enabled AWS identity of `user` that `caller` is.
-fn bound_identity(user: &User, caller: &AwsArn) -> Option<usize> {
-    user.workload_identities.iter().position(
-        |w| matches!(&w.provider, Provider::Aws { arn, .. } if !w.disabled && arn.matches(caller)),
-    )
+/// The enabled AWS identity of `user` that `caller` is (with `issuer`: that has this ISSUER).
+fn bound_identity(user: &User, caller: &AwsArn, issuer: Option<&str>) -> Option<usize> {
+    user.workload_identities
+        .iter()
+        .position(|w| match &w.provider {
+            Provider::Aws { arn, issuer: own } => {
+                !w.disabled
+                    && arn.matches(caller)
+                    && issuer.is_none_or(|i| own.as_deref() == Some(i))
+            }
+            _ => false,
+        })
+}
+
+/// The (unverified) `iss` and IAM `sub` of an outbound JWT: only used to find the user.
+fn jwt_identity(token: &str) -> Option<(String, AwsArn)> {
+    if token.len() > jwks::MAX_TOKEN_BYTES {
+        return None;
+    }
+    let claims: serde_json::Map<String, serde_json::Value> =
+        jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
+    let issuer = claims.get("iss")?.as_str()?;
+    let caller = AwsArn::from_caller(claims.get("sub")?.as_str()?)?;
+    issuer
+        .starts_with("https://")
+        .then(|| (issuer.to_string(), caller))
 }
 
 /// The WORKLOAD_IDENTITY_POLICY rule that refuses `caller`, if any.

@@ -108,6 +108,7 @@ class Matrix:
     tmp: Path
     pat_secret: str = ""
     oauth_token: str = ""
+    sts_endpoint: str = ""
 
     def env(self) -> dict[str, str]:
         """What every client script reads: where the server is and who logs in."""
@@ -153,6 +154,18 @@ def matrix(tmp_path) -> Iterator[Matrix]:
 def short_ttl_matrix(tmp_path) -> Iterator[Matrix]:
     """Session tokens live 2 seconds: a client that keeps working past that renewed its token."""
     with _matrix(tmp_path, {"SNOWGATE_TOKEN_TTL_SECONDS": "2"}) as m:
+        yield m
+
+
+@pytest.fixture
+def wif_matrix(tmp_path) -> Iterator[Matrix]:
+    """AWS workload identity attestations are replayed to the moto_server of
+    SNOWGATE_TEST_AWS_ENDPOINT (which scripts/test starts)."""
+    endpoint = os.environ.get("SNOWGATE_TEST_AWS_ENDPOINT", "").strip().rstrip("/")
+    if not endpoint:
+        pytest.fail("SNOWGATE_TEST_AWS_ENDPOINT (a moto_server) is needed", pytrace=False)
+    with _matrix(tmp_path, {"SNOWGATE_STS_ENDPOINT": endpoint}) as m:
+        m.sts_endpoint = endpoint
         yield m
 
 
