@@ -151,6 +151,12 @@ async fn bad_integrations_are_refused(app: TestApp) {
         "EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'",
         public_b64("rsa_small")
     );
+    let no_audience = create_sql("bad", &key).replace(
+        &format!("EXTERNAL_OAUTH_AUDIENCE_LIST = ('{AUDIENCE}')"),
+        "",
+    );
+    let v = app.query(&admin, &no_audience).await.1;
+    assert_eq!(v["success"], false, "no audience list: {v}");
     for extra in [
         String::new(),
         format!("{key} EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://idp.example/keys'"),

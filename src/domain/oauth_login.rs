@@ -53,14 +53,9 @@ impl Gatekeeper {
             .find(|i| i.enabled && i.issuer == issuer)
             .ok_or_else(|| refused("no enabled integration for this issuer"))?;
         let keys = self.integration_keys(&integration, token, now).await?;
-        let mut audiences = integration.audiences.clone();
-        // Without a list, the token is meant for this server: its URL, as Snowflake's account URL.
-        if let Some(host) = &input.host {
-            audiences.extend([format!("https://{host}"), host.clone()]);
-        }
         let expect = Expectations {
             issuer: &integration.issuer,
-            audiences: &audiences,
+            audiences: &integration.audiences,
             require_iat: true,
             now,
         };

@@ -81,6 +81,11 @@ impl ExternalOauth {
         if self.user_mapping_claims.is_empty() {
             return Err("EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM is required.".into());
         }
+        // Snowflake also accepts its account URL as `aud`; snowgate has no fixed URL to expect (the
+        // Host header is the client's to choose), so the audiences must be named.
+        if self.audiences.is_empty() {
+            return Err("EXTERNAL_OAUTH_AUDIENCE_LIST is required: name the audiences tokens for snowgate carry.".into());
+        }
         if self.jws_keys_url.is_some() == self.rsa_public_key.is_some() {
             return Err(
                 "Exactly one of EXTERNAL_OAUTH_JWS_KEYS_URL and EXTERNAL_OAUTH_RSA_PUBLIC_KEY must be set."
