@@ -69,8 +69,14 @@ pub struct Config {
     pub secret_refresh: Duration,
     /// Proxies whose `X-Forwarded-For` header is believed; empty means none.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A PEM bundle of CAs trusted, besides the system's, when fetching issuers' keys
+    /// (`SNOWGATE_EXTRA_CA_FILE`); checked at start-up.
+    pub extra_ca_file: Option<PathBuf>,
     /// Deadlines, connection cap and request-line/header limits of the front door.
     pub server: ServerLimits,
+    /// Where AWS workload identity attestations are replayed (`SNOWGATE_STS_ENDPOINT`); `None`:
+    /// the STS host each was signed for.
+    pub sts_endpoint: Option<String>,
 }
 
 /// Every setting with its variable and default, for `--help`.
@@ -101,6 +107,11 @@ Settings (environment variables):
   SNOWGATE_DATA_DIR                  directory of the SQLite store [default: ./snowgate-data]
   SNOWGATE_SECRET_ID                 Secrets Manager secret [default: the variables above]
   SNOWGATE_SECRET_REFRESH_SECONDS    secret refresh interval [default: 300]
+  SNOWGATE_STS_ENDPOINT              where AWS workload identity attestations are replayed, for
+                                     every region (http(s)://host[:port]) [default: the STS host
+                                     each attestation was signed for]
+  SNOWGATE_EXTRA_CA_FILE             PEM CA bundle trusted besides the system roots when fetching
+                                     OIDC issuers' keys [default: none]
   AWS_ENDPOINT_URL[_DYNAMODB|_SECRETS_MANAGER]  AWS endpoint overrides [default: AWS]
   RUST_LOG                           log filter; third-party crates stay capped [default: info]";
 
@@ -179,7 +190,27 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let server = server_limits(&get)?;
+        let extra_ca_file = get("SNOWGATE_EXTRA_CA_FILE").map(PathBuf::from);
+        if let Some(path) = &extra_ca_file {
+            crate::jwks_http::HttpsJwksFetcher::new(Some(path)).map_err(|reason| {
+                ConfigError::Invalid {
+                    name: "SNOWGATE_EXTRA_CA_FILE",
+                    reason,
+                }
+            })?;
+        }
+        let sts_endpoint = get("SNOWGATE_STS_ENDPOINT").map(|e| e.trim().to_string());
+        if let Some(e) = &sts_endpoint
+            && endpoint_host(e).is_none()
+        {
+            return Err(ConfigError::Invalid {
+                name: "SNOWGATE_STS_ENDPOINT",
+                reason: "expected http://host[:port] or https://host[:port]".into(),
+            });
+        }
         Ok(Self {
+            sts_endpoint,
+            extra_ca_file,
             server,
             trusted_proxies,
             listen,
@@ -289,6 +320,15 @@ fn number(
             reason: format!("{e} (expected a whole number)"),
         }),
     }
+}
+
+/// The `host[:port]` of an `http(s)://host[:port][/]` endpoint.
+pub fn endpoint_host(endpoint: &str) -> Option<&str> {
+    let rest = endpoint
+        .strip_prefix("https://")
+        .or_else(|| endpoint.strip_prefix("http://"))?;
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    (!host.is_empty() && !host.contains(['/', '?', '#', '@', ' '])).then_some(host)
 }
 
 #[cfg(test)]

@@ -53,6 +53,17 @@ pub enum Error {
     /// The TOTP passcode was wrong, malformed, outside the time window or already used.
     #[error("Failed to authenticate: the TOTP passcode is invalid or has already been used.")]
     InvalidPasscode,
+    /// An External OAuth login failed (bad signature, issuer, audience, user or role): one answer.
+    #[error("Invalid OAuth access token.")]
+    InvalidOauth,
+    /// A correctly signed OAuth access token past its `exp`; carries a digest of the token (never
+    /// the token) so a user can tell which one.
+    #[error("OAuth access token expired. [{0}]")]
+    OauthExpired(String),
+    /// A workload identity login failed (attestation refused, unknown identity, replay): one
+    /// answer whatever the reason; the log says which.
+    #[error("Workload identity attestation is invalid or matches no user.")]
+    InvalidWorkloadIdentity,
     /// A PAT login of a user under no network policy, while the authentication policy requires one.
     #[error("Network policy is required.")]
     NetworkPolicyRequired,

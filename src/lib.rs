@@ -7,12 +7,14 @@ pub mod domain;
 pub mod entrypoints;
 pub mod error;
 pub mod http;
+pub mod jwks_http;
 pub mod keygen;
 pub mod logging;
 pub mod secrets;
 pub mod snowflake;
 pub mod sql;
 pub mod store;
+pub mod sts;
 
 use std::sync::Arc;
 
@@ -226,15 +228,32 @@ pub fn state_with(
     secrets: Arc<dyn SecretSource>,
     config: &Config,
 ) -> AppState {
+    let gate = Gatekeeper::new(store, secrets, config.settings.clone(), system_clock());
+    match jwks_http::HttpsJwksFetcher::new(config.extra_ca_file.as_deref()) {
+        Ok(fetcher) => gate.set_jwks(Arc::new(domain::jwks::JwksCache::new(Arc::new(fetcher)))),
+        // Checked when the configuration was read; if it fails now, OIDC logins are refused.
+        Err(reason) => tracing::error!(%reason, "issuers' keys cannot be fetched"),
+    }
     AppState {
-        gate: Arc::new(Gatekeeper::new(
-            store,
-            secrets,
-            config.settings.clone(),
-            system_clock(),
-        )),
+        gate: Arc::new(with_sts(gate, config)),
         body_limit: config.body_limit,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+    }
+}
+
+/// The STS client of workload identity logins; without TLS roots, such logins answer "unavailable".
+fn with_sts(gate: Gatekeeper, config: &Config) -> Gatekeeper {
+    let endpoint = config.sts_endpoint.clone();
+    let host = endpoint
+        .as_deref()
+        .and_then(config::endpoint_host)
+        .map(str::to_string);
+    match sts::Sts::new(endpoint) {
+        Ok(client) => gate.with_sts(Arc::new(client), host),
+        Err(e) => {
+            tracing::warn!(error = %e, "no STS client: AWS workload identity logins will fail");
+            gate
+        }
     }
 }
 

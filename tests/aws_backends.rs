@@ -38,14 +38,16 @@ fn app_over(store: Arc<dyn Store>, source: Arc<SecretsManagerSource>) -> common:
         Settings::default(),
         snowgate::domain::gatekeeper::system_clock(),
     );
+    let gate = Arc::new(gate);
     common::TestApp {
         router: snowgate::app(AppState {
-            gate: Arc::new(gate),
+            gate: Arc::clone(&gate),
             body_limit: common::BODY_LIMIT,
             trusted_proxies: Default::default(),
         }),
         clock: Arc::default(),
         store,
+        gate,
     }
 }
 

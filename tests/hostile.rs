@@ -113,6 +113,7 @@ async fn setup(app: &TestApp) -> World {
             "CREATE USER svc_key TYPE=SERVICE RSA_PUBLIC_KEY='{}'",
             key().public_b64
         ),
+        "CREATE USER svc_wif TYPE=SERVICE WORKLOAD_IDENTITY=(TYPE=AWS ARN='arn:aws:iam::123456789012:role/app')".to_string(),
     ] {
         let (_, v) = app.query(&admin.session, &sql).await;
         assert_eq!(v["success"], true, "{sql}: {v}");
@@ -145,6 +146,11 @@ async fn snapshot(app: &TestApp, w: &World) -> Vec<Value> {
         (&w.admin.session, "DESC USER victim"),
         (&w.admin.session, "DESC USER svc_key"),
         (&w.admin.session, "SHOW USER PATS FOR USER victim"),
+        (&w.admin.session, "SHOW INTEGRATIONS"),
+        (
+            &w.admin.session,
+            "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif",
+        ),
         (&w.admin.session, context),
         (&w.victim.session, context),
     ] {
@@ -208,6 +214,9 @@ async fn hostile_requests_get_errors_and_change_nothing(app: TestApp) {
     cases.extend(key_pair_cases());
     cases.extend(sql_cases(&w));
     cases.extend(pat_cases(&w));
+    cases.extend(workload_identity_cases(&w));
+    cases.extend(oidc_cases(&w));
+    cases.extend(oauth_cases(&w));
     assert!(cases.len() >= 200, "only {} cases", cases.len());
     let wrong = run(&app, &cases).await;
     assert!(
@@ -974,6 +983,90 @@ fn key_pair_cases() -> Vec<Case> {
 
 /// Programmatic access tokens: statements that must fail (bad values, other users' tokens from
 /// PUBLIC, overlong names) and PAT logins with garbage, empty, overlong or misplaced secrets.
+/// AWS workload identity: broken attestations at login, and broken identity statements.
+fn workload_identity_cases(w: &World) -> Vec<Case> {
+    let public = w.victim.session.as_str();
+    let admin = w.admin.session.as_str();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut cases = Vec::new();
+    let attestation = json!({"url": "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+        "method": "POST", "headers": {"Host": "sts.amazonaws.com"}});
+    let deep = format!("{}1{}", "[".repeat(5_000), "]".repeat(5_000));
+    let many: serde_json::Map<String, Value> =
+        (0..500).map(|i| (format!("H{i}"), json!("v"))).collect();
+    let relay = json!({"url": "https://169.254.169.254/?Action=GetCallerIdentity&Version=2011-06-15",
+        "method": "POST", "headers": {"Host": "169.254.169.254"}});
+    for (label, data) in [
+        ("garbage token", json!({"TOKEN": "garbage"})),
+        ("empty token", json!({"TOKEN": ""})),
+        ("no token", json!({})),
+        ("numeric token", json!({"TOKEN": 12345})),
+        ("jwt-shaped token", json!({"TOKEN": "a.b.c"})),
+        ("base64 of nothing useful", json!({"TOKEN": b64("null")})),
+        ("deeply nested json", json!({"TOKEN": b64(&deep)})),
+        (
+            "missing headers",
+            json!({"TOKEN": b64(&attestation.to_string())}),
+        ),
+        (
+            "500 headers",
+            json!({"TOKEN": b64(&json!({"url": "x", "method": "POST", "headers": many}).to_string())}),
+        ),
+        ("metadata relay", json!({"TOKEN": b64(&relay.to_string())})),
+        ("token too long", json!({"TOKEN": "A".repeat(20_000)})),
+        ("provider missing", json!({"PROVIDER": null, "TOKEN": "x"})),
+        (
+            "provider unknown",
+            json!({"PROVIDER": "MOON", "TOKEN": "x"}),
+        ),
+        (
+            "provider too long",
+            json!({"PROVIDER": "A".repeat(5_000), "TOKEN": "x"}),
+        ),
+        (
+            "provider not a string",
+            json!({"PROVIDER": ["AWS"], "TOKEN": "x"}),
+        ),
+        (
+            "another user's login name",
+            json!({"LOGIN_NAME": "victim", "TOKEN": "x"}),
+        ),
+    ] {
+        let mut body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY",
+            "PROVIDER": "AWS"}});
+        for (k, v) in data.as_object().expect("an object") {
+            body["data"][k] = v.clone();
+        }
+        cases.push(Case::json(format!("WIF login: {label}"), LOGIN, &body));
+    }
+    let long_arn = format!("arn:aws:iam::123456789012:role/{}", "a/".repeat(3_000));
+    let statements = [
+        (public, "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY DEFAULT".to_string()),
+        (public, "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif".to_string()),
+        (admin, "ALTER USER svc_wif ADD WORKLOAD IDENTITY DEFAULT TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'".to_string()),
+        (admin, format!("ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{long_arn}')")),
+        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123:role/x')".to_string()),
+        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x' ARN = 'arn:aws:iam::123456789012:role/y')".to_string()),
+        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = (A = (B = (C = 1))))".to_string()),
+        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = 'https://x' SUBJECT = 's')".to_string()),
+        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = ()".to_string()),
+        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x' ISSUER = 'ftp://x')".to_string()),
+        (admin, "ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT SET TYPE = AWS".to_string()),
+        (admin, format!("ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT SET COMMENT = '{}'", "c".repeat(300))),
+        (admin, format!("ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT RENAME TO {}", "n".repeat(300))),
+        (admin, "ALTER USER svc_wif MODIFY WORKLOAD IDENTITY nope SET DISABLED = TRUE".to_string()),
+        (admin, "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY".to_string()),
+        (admin, "ALTER USER victim ADD WORKLOAD IDENTITY x TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'".to_string()),
+        (admin, "ALTER USER victim SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x')".to_string()),
+        (admin, "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER nobody".to_string()),
+        (admin, "SHOW USER WORKLOAD IDENTITY METHODS".to_string()),
+    ];
+    for (token, sql) in statements {
+        cases.push(query(format!("WIF statement {sql:.80}"), token, &sql));
+    }
+    cases
+}
+
 fn pat_cases(w: &World) -> Vec<Case> {
     let public = w.victim.session.as_str();
     let admin = w.admin.session.as_str();
@@ -1134,6 +1227,160 @@ fn pat_cases(w: &World) -> Vec<Case> {
         (
             "lower-case authenticator",
             json!({"AUTHENTICATOR": "programmatic_access_tokenx", "TOKEN": "x"}),
+        ),
+    ] {
+        cases.push(login(label, data));
+    }
+    cases
+}
+
+/// OIDC workload identity: junk tokens and providers at login, bad identity definitions in SQL.
+fn oidc_cases(w: &World) -> Vec<Case> {
+    let admin = w.admin.session.as_str();
+    let issuer = "https://issuer.example";
+    let mut cases: Vec<Case> = [
+        format!("CREATE USER bad TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = '{issuer}')"),
+        format!("CREATE USER bad TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = '{issuer}' SUBJECT = '{}')", "s".repeat(300)),
+        "CREATE USER bad TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = 'ftp://x' SUBJECT = 'a')".to_string(),
+        format!("CREATE USER bad TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = '{issuer}' SUBJECT = 'a' OIDC_AUDIENCE_LIST = (1, 2))"),
+        format!("CREATE USER bad WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = '{issuer}' SUBJECT = 'a')"),
+        format!("ALTER USER victim ADD WORKLOAD IDENTITY x TYPE = OIDC ISSUER = '{issuer}' SUBJECT = 'a'"),
+        format!("ALTER USER svc_key ADD WORKLOAD IDENTITY x TYPE = OIDC ISSUER = '{issuer}' SUBJECT = 'a' SUBJECT = 'b'"),
+    ]
+    .iter()
+    .map(|sql| query(format!("OIDC statement {sql:.80}"), admin, sql))
+    .collect();
+    let login = |label: &str, data: Value| {
+        let mut body = json!({"data": {"ACCOUNT_NAME": "acme",
+            "AUTHENTICATOR": "WORKLOAD_IDENTITY", "PROVIDER": "OIDC"}});
+        for (k, v) in data.as_object().expect("an object") {
+            body["data"][k] = v.clone();
+        }
+        Case::json(format!("OIDC login: {label}"), LOGIN, &body)
+    };
+    let unsigned = |claims: Value| {
+        format!(
+            "{}.{}.",
+            b64url(br#"{"alg":"none"}"#),
+            b64url(claims.to_string().as_bytes())
+        )
+    };
+    for (label, data) in [
+        ("garbage token", json!({"TOKEN": "garbage"})),
+        ("no token", json!({})),
+        ("numeric token", json!({"TOKEN": 7})),
+        ("overlong token", json!({"TOKEN": "e".repeat(20_000)})),
+        ("no provider", json!({"PROVIDER": null, "TOKEN": "x"})),
+        (
+            "object provider",
+            json!({"PROVIDER": {"a": 1}, "TOKEN": "x"}),
+        ),
+        (
+            "overlong provider",
+            json!({"PROVIDER": "O".repeat(5_000), "TOKEN": "x"}),
+        ),
+        (
+            "unknown provider",
+            json!({"PROVIDER": "MOON", "TOKEN": "x"}),
+        ),
+        (
+            "alg none",
+            json!({"TOKEN": unsigned(json!({"iss": issuer, "sub": "a", "aud": "snowflakecomputing.com", "exp": 9_999_999_999u64}))}),
+        ),
+        (
+            "http issuer",
+            json!({"TOKEN": unsigned(json!({"iss": "http://169.254.169.254", "sub": "a"}))}),
+        ),
+        (
+            "other account",
+            json!({"ACCOUNT_NAME": "other", "TOKEN": "x"}),
+        ),
+    ] {
+        cases.push(login(label, data));
+    }
+    cases
+}
+
+/// External OAuth: bad integration definitions (by an administrator and by a plain user) and junk
+/// OAuth logins.
+fn oauth_cases(w: &World) -> Vec<Case> {
+    let admin = w.admin.session.as_str();
+    let public = w.victim.session.as_str();
+    let head = "CREATE SECURITY INTEGRATION evil TYPE = EXTERNAL_OAUTH ENABLED = TRUE \
+                EXTERNAL_OAUTH_ISSUER = 'https://idp.example' \
+                EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM = 'sub'";
+    let key = format!("EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'", key().public_b64);
+    let mut cases: Vec<Case> = [
+        (admin, head.to_string()),
+        (
+            admin,
+            format!("{head} {key} EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://idp.example/k'"),
+        ),
+        (
+            admin,
+            format!("{head} EXTERNAL_OAUTH_JWS_KEYS_URL = 'file:///etc/passwd'"),
+        ),
+        (
+            admin,
+            format!("{head} EXTERNAL_OAUTH_RSA_PUBLIC_KEY = 'AAAA'"),
+        ),
+        (
+            admin,
+            format!(
+                "{head} {key} EXTERNAL_OAUTH_AUDIENCE_LIST = ({})",
+                vec!["'a'"; 100].join(",")
+            ),
+        ),
+        (
+            admin,
+            format!(
+                "{head} {key} EXTERNAL_OAUTH_ISSUER = '{}'",
+                "i".repeat(5_000)
+            ),
+        ),
+        (admin, format!("{head} {key} EXTERNAL_OAUTH_TYPE = SAML")),
+        (
+            admin,
+            "CREATE SECURITY INTEGRATION evil TYPE = SAML2 ENABLED = TRUE".to_string(),
+        ),
+        (
+            admin,
+            "ALTER SECURITY INTEGRATION nothing SET ENABLED = TRUE".to_string(),
+        ),
+        (admin, "DROP SECURITY INTEGRATION nothing".to_string()),
+        (admin, "DESC SECURITY INTEGRATION nothing".to_string()),
+        (public, format!("{head} {key}")),
+        (public, "SHOW INTEGRATIONS".to_string()),
+    ]
+    .iter()
+    .map(|(token, sql)| query(format!("OAuth statement {sql:.80}"), token, sql))
+    .collect();
+    let login = |label: &str, data: Value| {
+        let mut body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "OAUTH"}});
+        for (k, v) in data.as_object().expect("an object") {
+            body["data"][k] = v.clone();
+        }
+        Case::json(format!("OAuth login: {label}"), LOGIN, &body)
+    };
+    let unsigned = format!(
+        "{}.{}.",
+        b64url(br#"{"alg":"none"}"#),
+        b64url(json!({"iss": "https://idp.example", "sub": "victim", "iat": 1, "exp": 9_999_999_999u64}).to_string().as_bytes())
+    );
+    for (label, data) in [
+        ("garbage token", json!({"TOKEN": "garbage"})),
+        ("no token", json!({})),
+        ("array token", json!({"TOKEN": ["a"]})),
+        ("overlong token", json!({"TOKEN": "o".repeat(20_000)})),
+        ("alg none", json!({"TOKEN": unsigned})),
+        ("a session token", json!({"TOKEN": w.victim.session})),
+        (
+            "Go form, junk",
+            json!({"AUTHENTICATOR": null, "TOKEN": "x", "CLIENT_ENVIRONMENT": {"OAUTH_TYPE": "OAUTH_CLIENT_CREDENTIALS"}}),
+        ),
+        (
+            "Go form, object type",
+            json!({"AUTHENTICATOR": null, "TOKEN": "x", "CLIENT_ENVIRONMENT": {"OAUTH_TYPE": {"a": [1]}}}),
         ),
     ] {
         cases.push(login(label, data));

@@ -249,3 +249,75 @@ async fn mfa_seeds_passcodes_and_tokens_stay_out_of_the_log() {
         assert!(!logs.contains(secret.as_str()), "{secret} leaked:\n{logs}");
     }
 }
+
+/// External OAuth and OIDC workload identity tokens, accepted or refused, never reach the log.
+#[tokio::test]
+async fn oauth_and_oidc_tokens_stay_out_of_the_log_at_trace() {
+    let fixture = |n: &str| std::fs::read_to_string(format!("tests/fixtures/jwks/{n}")).unwrap();
+    let public: String = fixture("rsa1.pub.pem")
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let sign = |claims: serde_json::Value, key: &str| {
+        let pem = fixture(&format!("{key}.pem"));
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+            &claims,
+            &key,
+        )
+        .unwrap()
+    };
+    let now = common::START;
+    let claims = |sub: &str, exp: u64| {
+        json!({"iss": "https://idp.example", "sub": sub, "aud": "snowflakecomputing.com",
+               "scp": ["session:role:PUBLIC"], "iat": now, "exp": exp})
+    };
+    let tokens = [
+        sign(claims("alice", now + 300), "rsa1"),
+        sign(claims("alice", now + 300), "rsa2"),
+        sign(claims("alice", now - 300), "rsa1"),
+        sign(claims("repo:x", now + 300), "rsa1"),
+    ];
+    let logs = capture(false, "trace", async {
+        let app = TestApp::new();
+        let admin = app.login().await.session;
+        for sql in [
+            format!(
+                "CREATE SECURITY INTEGRATION idp TYPE = EXTERNAL_OAUTH ENABLED = TRUE \
+                 EXTERNAL_OAUTH_ISSUER = 'https://idp.example' EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{public}' \
+                 EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM = 'sub' \
+                 EXTERNAL_OAUTH_SNOWFLAKE_USER_MAPPING_ATTRIBUTE = 'LOGIN_NAME' \
+                 EXTERNAL_OAUTH_AUDIENCE_LIST = ('snowflakecomputing.com')"
+            ),
+            "CREATE USER alice".into(),
+            "CREATE USER svc TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = OIDC \
+             ISSUER = 'https://idp.example' SUBJECT = 'repo:x')"
+                .into(),
+        ] {
+            let (_, v) = app.query(&admin, &sql).await;
+            assert_eq!(v["success"], true, "{v}");
+        }
+        for (i, token) in tokens.iter().enumerate() {
+            let (authenticator, provider) = match i {
+                3 => ("WORKLOAD_IDENTITY", "OIDC"),
+                _ => ("OAUTH", ""),
+            };
+            let body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": authenticator,
+                "PROVIDER": provider, "TOKEN": token}});
+            let (_, v) = app.post("/session/v1/login-request", None, body).await;
+            assert_eq!(v["success"], i == 0, "{i}: {v}");
+        }
+    })
+    .await;
+    for token in &tokens {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!logs.contains(signature), "a token leaked:\n{logs}");
+        let claims_part = token.split('.').nth(1).unwrap();
+        assert!(
+            !logs.contains(claims_part),
+            "a token's claims leaked:\n{logs}"
+        );
+    }
+    assert!(logs.contains("OAuth login refused"), "{logs}");
+}

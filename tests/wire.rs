@@ -34,8 +34,9 @@ fn behind_proxy() -> TestApp {
         Settings::default(),
         Arc::new(|| common::START),
     );
+    let gate = Arc::new(gate);
     let state = AppState {
-        gate: Arc::new(gate),
+        gate: Arc::clone(&gate),
         body_limit: common::BODY_LIMIT,
         trusted_proxies: Arc::new(vec!["192.168.0.0/16".parse().unwrap()]),
     };
@@ -43,6 +44,7 @@ fn behind_proxy() -> TestApp {
         router: snowgate::app(state),
         clock: Default::default(),
         store,
+        gate,
     }
 }
 

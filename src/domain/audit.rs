@@ -12,6 +12,10 @@ pub enum Method {
     KeyPair,
     /// A programmatic access token, as TOKEN or as the password.
     Pat,
+    /// `AUTHENTICATOR=WORKLOAD_IDENTITY` (any provider).
+    WorkloadIdentity,
+    /// `AUTHENTICATOR=OAUTH`: an External OAuth access token.
+    Oauth,
     Renew,
     Heartbeat,
     Logout,
@@ -24,6 +28,8 @@ impl Method {
             Method::Password => "password",
             Method::KeyPair => "key_pair",
             Method::Pat => "pat",
+            Method::WorkloadIdentity => "workload_identity",
+            Method::Oauth => "oauth",
             Method::Renew => "renew",
             Method::Heartbeat => "heartbeat",
             Method::Logout => "logout",

@@ -100,6 +100,9 @@ pub struct User {
     /// Cached MFA tokens (hashed) that skip the passcode until they expire.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mfa_tokens: Vec<crate::domain::mfa::MfaToken>,
+    /// Workload identities (`WORKLOAD_IDENTITY` is the one named `DEFAULT`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workload_identities: Vec<crate::domain::workload_identity::WorkloadIdentity>,
     /// The store version this was read at (0: not read from the store).
     #[serde(skip)]
     pub version: u64,
@@ -292,7 +295,8 @@ record!(
     AccountSettings,
     AuthenticationPolicy,
     PasswordPolicy,
-    SessionPolicy
+    SessionPolicy,
+    crate::domain::security_integrations::ExternalOauth
 );
 
 /// An authentication, password or session policy record.
@@ -435,6 +439,7 @@ impl Directory {
             return Ok(false);
         }
         self.reindex_login(previous, Some(user)).await?;
+        self.reindex_oidc(previous, Some(user)).await?;
         Ok(true)
     }
 
@@ -446,6 +451,7 @@ impl Directory {
             .put_object(ObjectKind::User, &user.name, &encode(user)?, write)
             .await?;
         self.reindex_login(Some(previous), Some(user)).await?;
+        self.reindex_oidc(Some(previous), Some(user)).await?;
         Ok(true)
     }
 
@@ -455,6 +461,7 @@ impl Directory {
             .delete_object(ObjectKind::User, &user.name)
             .await?;
         self.reindex_login(Some(user), None).await?;
+        self.reindex_oidc(Some(user), None).await?;
         Ok(existed)
     }
 
@@ -478,6 +485,66 @@ impl Directory {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Keeps the OIDC index in step: entries of identities gone are removed, new ones written.
+    async fn reindex_oidc(&self, old: Option<&User>, new: Option<&User>) -> Result<()> {
+        let keys = |u: Option<&User>| -> Vec<String> {
+            u.map(|u| {
+                u.workload_identities
+                    .iter()
+                    .filter_map(|w| w.provider.oidc_key())
+                    .map(|(issuer, subject)| oidc_index_key(issuer, subject))
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        let (old_keys, new_keys) = (keys(old), keys(new));
+        for key in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+            self.store
+                .delete_object(ObjectKind::OidcSubject, key)
+                .await?;
+        }
+        if let Some(user) = new {
+            for key in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+                let doc = encode(&user.name)?;
+                self.store
+                    .put_object(ObjectKind::OidcSubject, key, &doc, Write::Replace)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An OIDC identity of `user` that another user already holds (issuer, subject).
+    pub async fn oidc_taken(&self, user: &User) -> Result<Option<(String, String)>> {
+        for (issuer, subject) in user
+            .workload_identities
+            .iter()
+            .filter_map(|w| w.provider.oidc_key())
+        {
+            if let Some(holder) = self.user_by_oidc(issuer, subject).await?
+                && holder.name != user.name
+            {
+                return Ok(Some((issuer.to_string(), subject.to_string())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The user with an OIDC workload identity for exactly `issuer` and `subject`.
+    pub async fn user_by_oidc(&self, issuer: &str, subject: &str) -> Result<Option<User>> {
+        let key = oidc_index_key(issuer, subject);
+        let entry = self.store.get_object(ObjectKind::OidcSubject, &key).await?;
+        let Some(name) = entry.map(|e| decode::<String>(&e.doc)).transpose()? else {
+            return Ok(None);
+        };
+        // The index is a hint: the user record must still hold the identity.
+        Ok(self.user(&name).await?.filter(|u| {
+            u.workload_identities
+                .iter()
+                .any(|w| w.provider.oidc_key() == Some((issuer, subject)))
+        }))
     }
 
     /// Forgets the user's failed logins: `ALTER USER … SET MINS_TO_UNLOCK = 0`.
@@ -528,6 +595,40 @@ impl Directory {
 
     pub async fn delete_role(&self, name: &str) -> Result<bool> {
         Ok(self.store.delete_object(ObjectKind::Role, name).await?)
+    }
+
+    pub async fn integration(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::domain::security_integrations::ExternalOauth>> {
+        self.get(ObjectKind::SecurityIntegration, name).await
+    }
+
+    pub async fn integrations(
+        &self,
+    ) -> Result<Vec<crate::domain::security_integrations::ExternalOauth>> {
+        self.list(ObjectKind::SecurityIntegration).await
+    }
+
+    pub async fn put_integration(
+        &self,
+        integration: &crate::domain::security_integrations::ExternalOauth,
+        replace: bool,
+    ) -> Result<bool> {
+        self.put(
+            ObjectKind::SecurityIntegration,
+            &integration.name,
+            integration,
+            replace,
+        )
+        .await
+    }
+
+    pub async fn delete_integration(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .store
+            .delete_object(ObjectKind::SecurityIntegration, name)
+            .await?)
     }
 
     pub async fn policy(&self, name: &str) -> Result<Option<NetworkPolicy>> {
@@ -639,4 +740,15 @@ impl Directory {
             None => Ok(None),
         }
     }
+}
+
+/// The index key of an OIDC identity: a digest, so that issuer and subject of any length or
+/// character make a short, safe store key.
+fn oidc_index_key(issuer: &str, subject: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(issuer.as_bytes());
+    hash.update([0u8]);
+    hash.update(subject.as_bytes());
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

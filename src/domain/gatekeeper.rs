@@ -77,6 +77,11 @@ pub struct LoginInput {
     /// (`AUTHENTICATOR=PROGRAMMATIC_ACCESS_TOKEN`).
     pub token: Option<SecretString>,
     pub authenticator: Option<String>,
+    /// `PROVIDER` of a workload identity login.
+    pub provider: Option<String>,
+    /// `CLIENT_ENVIRONMENT.OAUTH_TYPE` was sent: with a TOKEN and no PASSWORD, an OAuth login even
+    /// without AUTHENTICATOR (the Go driver's OAuth flows).
+    pub oauth_flow: bool,
     pub client_app: Option<String>,
     pub client_version: Option<String>,
     /// `CLIENT_ENVIRONMENT.APPLICATION` (bounded): tells the Snowflake CLI from the connector.
@@ -143,9 +148,28 @@ pub struct Gatekeeper {
     /// The secret material the demo user was last written from; a reload with a new demo password
     /// writes it again.
     seeded: tokio::sync::Mutex<Option<Arc<SecretMaterial>>>,
+    /// Replays AWS workload identity attestations to STS.
+    pub(super) sts: Arc<dyn super::wif_aws::CallerIdentity>,
+    /// The configured STS endpoint's host, allowed in attestations besides AWS's own.
+    pub(super) sts_extra_host: Option<String>,
+    pub(super) attestations_seen: super::wif_aws::ReplayCache,
+    /// Issuers' key sets (OIDC workload identity); set once at start-up by [`Gatekeeper::set_jwks`].
+    pub(super) jwks: std::sync::OnceLock<Arc<super::jwks::JwksCache>>,
 }
 
 impl Gatekeeper {
+    /// Workload identity logins (AWS) replay attestations through `sts`; `extra_host` is one more
+    /// host an attestation may be signed for (the configured STS endpoint's).
+    pub fn with_sts(
+        mut self,
+        sts: Arc<dyn super::wif_aws::CallerIdentity>,
+        extra_host: Option<String>,
+    ) -> Self {
+        self.sts = sts;
+        self.sts_extra_host = extra_host.map(|h| h.to_ascii_lowercase());
+        self
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         secrets: Arc<dyn SecretSource>,
@@ -162,7 +186,17 @@ impl Gatekeeper {
             clock,
             recent: Default::default(),
             seeded: tokio::sync::Mutex::new(None),
+            sts: Arc::new(super::wif_aws::NoSts),
+            sts_extra_host: None,
+            attestations_seen: Default::default(),
+            jwks: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Where issuers' keys come from. Without it, logins needing them are refused. A second call
+    /// keeps the first cache.
+    pub fn set_jwks(&self, cache: Arc<super::jwks::JwksCache>) {
+        let _ = self.jwks.set(cache);
     }
 
     pub fn now(&self) -> u64 {
@@ -253,7 +287,16 @@ impl Gatekeeper {
         // Read once: the network policy before the credential and the authentication policy after
         // it both fall back to the account's.
         let settings = self.directory.account().await?;
+        let go_oauth = input.oauth_flow && input.token.is_some() && input.password.is_none();
         let verified = match authenticator.as_deref() {
+            None | Some("") if go_oauth => {
+                attempt.method = Some(Method::Oauth);
+                self.oauth_login(input, &settings, now).await?
+            }
+            Some("OAUTH") => {
+                attempt.method = Some(Method::Oauth);
+                self.oauth_login(input, &settings, now).await?
+            }
             None | Some("") | Some("SNOWFLAKE") => {
                 attempt.method = Some(Method::Password);
                 self.password_login(input, &settings, now).await?
@@ -270,6 +313,10 @@ impl Gatekeeper {
             Some("PROGRAMMATIC_ACCESS_TOKEN") => {
                 attempt.method = Some(Method::Pat);
                 self.pat_login(input, &settings, now).await?
+            }
+            Some("WORKLOAD_IDENTITY") => {
+                attempt.method = Some(Method::WorkloadIdentity);
+                self.workload_identity_login(input, &settings, now).await?
             }
             Some(other) => {
                 return Err(Error::BadRequest(format!(

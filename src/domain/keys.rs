@@ -64,6 +64,13 @@ pub fn parse_public_key(text: &str) -> Result<PublicKey, String> {
     })
 }
 
+impl PublicKey {
+    /// The key for verifying RS256 tokens (External OAuth's fixed keys).
+    pub fn decoding_key(&self) -> DecodingKey {
+        self.decoding.clone()
+    }
+}
+
 /// Snowflake's key rules: a modulus of at least [`MIN_KEY_BITS`] bits and the exponent 65537.
 pub fn check_strength(key: &RsaPublicKey) -> Result<(), String> {
     let bits = key.n().bits();

@@ -60,7 +60,7 @@ struct Mfa {
 }
 
 impl Verified {
-    fn by(user: User, account: String, method: AuthMethod) -> Self {
+    pub(super) fn by(user: User, account: String, method: AuthMethod) -> Self {
         Self {
             user,
             account,
@@ -83,7 +83,7 @@ impl Gatekeeper {
     /// The user's network policy, else the account's (`account`: the settings this login read),
     /// must admit the client; checked before any credential so a refused address learns nothing
     /// about them.
-    async fn check_network_policy(
+    pub(super) async fn check_network_policy(
         &self,
         user: Option<&User>,
         account: &AccountSettings,
@@ -145,7 +145,7 @@ impl Gatekeeper {
 
     /// The account of a login that names `named`: `None` when an account is pinned
     /// (`SNOWGATE_ACCOUNT`) and `named` is another one; the pinned one when the login names none.
-    fn account_for(&self, named: Option<&str>) -> Option<String> {
+    pub(super) fn account_for(&self, named: Option<&str>) -> Option<String> {
         let named = named.map(account_name).filter(|a| !a.is_empty());
         match (&self.settings.account, named) {
             (Some(pin), Some(named)) if named != *pin => None,

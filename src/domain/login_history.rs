@@ -96,6 +96,9 @@ pub fn first_factor(method: Option<Method>) -> Option<&'static str> {
         Method::Password => Some("PASSWORD"),
         Method::KeyPair => Some("RSA_KEYPAIR"),
         Method::Pat => Some("PROGRAMMATIC_ACCESS_TOKEN"),
+        // As Snowflake's LOGIN_HISTORY shows for workload identity logins.
+        Method::WorkloadIdentity => Some("WORKLOAD_IDENTITY"),
+        Method::Oauth => Some("OAUTH_ACCESS_TOKEN"),
         Method::Renew | Method::Heartbeat | Method::Logout | Method::Query => None,
     }
 }

@@ -76,6 +76,11 @@ pub enum ObjectKind {
     AuthenticationPolicy,
     PasswordPolicy,
     SessionPolicy,
+    /// OIDC workload identity (a digest of issuer and subject) → user name, so a login that names no
+    /// user (the Go driver's) is two reads.
+    OidcSubject,
+    /// External OAuth security integrations.
+    SecurityIntegration,
 }
 
 impl ObjectKind {
@@ -89,6 +94,8 @@ impl ObjectKind {
             ObjectKind::AuthenticationPolicy => "AUTHENTICATION_POLICY",
             ObjectKind::PasswordPolicy => "PASSWORD_POLICY",
             ObjectKind::SessionPolicy => "SESSION_POLICY",
+            ObjectKind::OidcSubject => "OIDC_SUBJECT",
+            ObjectKind::SecurityIntegration => "SECURITY_INTEGRATION",
         }
     }
 }

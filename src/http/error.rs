@@ -58,6 +58,11 @@ impl IntoResponse for Error {
             let envelope = Envelope::failure(code, message, Some(PatRetryData::new()));
             return (StatusCode::OK, Extension(Refusal(code)), Json(envelope)).into_response();
         }
+        if let Error::InvalidOauth | Error::OauthExpired(_) = &self {
+            let data = PatRetryData::for_method("OAUTH");
+            let envelope = Envelope::failure(code, message, Some(data));
+            return (StatusCode::OK, Extension(Refusal(code)), Json(envelope)).into_response();
+        }
         let envelope = Envelope::<()>::failure(code, message, None);
         (status(&self), Extension(Refusal(code)), Json(envelope)).into_response()
     }

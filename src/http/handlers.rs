@@ -34,6 +34,7 @@ pub async fn login(
     let data = body.data;
     data.check_limits()?;
     let application = data.application();
+    let oauth_flow = data.oauth_flow();
     let session_parameters: Vec<(String, Value)> = data
         .session_parameters
         .unwrap_or_default()
@@ -67,6 +68,8 @@ pub async fn login(
         password: data.password,
         token: data.token,
         authenticator: data.authenticator,
+        provider: data.provider,
+        oauth_flow,
         client_app: data.client_app_id,
         client_version: data.client_app_version,
         request_id: params.request_id().map(str::to_string),

@@ -56,6 +56,11 @@ pub const ROLE_NOT_GRANTED: &str = "390189";
 pub const IP_NOT_ALLOWED: &str = "390422";
 /// A programmatic access token login failed; the body carries `nextAction: RETRY_LOGIN`.
 pub const PAT_INVALID: &str = "394400";
+pub const OAUTH_INVALID: &str = "390303";
+pub const OAUTH_EXPIRED: &str = "390318";
+/// A workload identity login failed: snowgate's choice (no public source gives Snowflake's code
+/// for a refused attestation), in the 3944xx range of the other token refusals.
+pub const WORKLOAD_IDENTITY_INVALID: &str = "394700";
 /// A PAT login needs its user under a network policy (the authentication policy's PAT_POLICY).
 pub const NETWORK_POLICY_REQUIRED: &str = "390432";
 /// An authentication policy refused the login: snowgate's choice (no public source gives
@@ -77,6 +82,9 @@ pub fn of(error: &Error) -> &'static str {
         Error::InvalidPat => PAT_INVALID,
         Error::MfaRequired => MFA_REQUIRED,
         Error::InvalidPasscode => MFA_PASSCODE_INVALID,
+        Error::InvalidOauth => OAUTH_INVALID,
+        Error::OauthExpired(_) => OAUTH_EXPIRED,
+        Error::InvalidWorkloadIdentity => WORKLOAD_IDENTITY_INVALID,
         Error::NetworkPolicyRequired => NETWORK_POLICY_REQUIRED,
         Error::UserDisabled => USER_DISABLED,
         Error::UserLocked { .. } => USER_LOCKED,

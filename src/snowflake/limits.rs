@@ -63,6 +63,7 @@ impl LoginData {
                 MAX_AUTHENTICATOR_BYTES,
             ),
             ("CLIENT_APP_ID", &self.client_app_id, MAX_CLIENT_APP_BYTES),
+            ("PROVIDER", &self.provider, MAX_AUTHENTICATOR_BYTES),
             (
                 "CLIENT_APP_VERSION",
                 &self.client_app_version,

@@ -65,9 +65,14 @@ pub struct PatRetryData {
 
 impl PatRetryData {
     pub fn new() -> Self {
+        Self::for_method("PAT")
+    }
+
+    /// The same body for another method (`OAUTH`).
+    pub fn for_method(authn_method: &'static str) -> Self {
         Self {
             next_action: "RETRY_LOGIN",
-            authn_method: "PAT",
+            authn_method,
             sign_in_options: Map::new(),
         }
     }
@@ -136,6 +141,9 @@ pub struct LoginData {
     /// Node's flag for a passcode appended to the password.
     #[serde(rename = "passcodeInPassword")]
     pub passcode_in_password: Option<Value>,
+    /// Workload identity's provider (AWS, AZURE, GCP, OIDC).
+    #[serde(rename = "PROVIDER")]
+    pub provider: Option<String>,
     #[serde(rename = "CLIENT_APP_ID")]
     pub client_app_id: Option<String>,
     #[serde(rename = "CLIENT_APP_VERSION")]
@@ -156,6 +164,14 @@ pub struct LoginData {
 }
 
 impl LoginData {
+    /// Whether `CLIENT_ENVIRONMENT.OAUTH_TYPE` is set (the Go driver's OAuth flows).
+    pub fn oauth_flow(&self) -> bool {
+        self.client_environment
+            .as_ref()
+            .and_then(|env| env.get("OAUTH_TYPE"))
+            .is_some_and(|t| t.as_str().is_some_and(|s| !s.is_empty()))
+    }
+
     /// `CLIENT_ENVIRONMENT.APPLICATION` when it is a short string: the Snowflake CLI names itself
     /// there (authentication policies' `CLIENT_TYPES`).
     pub fn application(&self) -> Option<String> {

@@ -5,11 +5,11 @@
 
 use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 
-use super::{limits, properties};
+use super::{integrations, limits, properties};
 use crate::domain::admin::command::{
-    AdminCommand, AttachPolicy, CreateMode, GrantCommand, KindPolicyAction, KindPolicyCommand,
-    MfaAction, MfaCommand, ObjectName, PatAction, PatCommand, PolicyChange, PolicyCommand,
-    PolicyTarget, RoleCommand, ShowCommand, UserCommand,
+    AdminCommand, AttachPolicy, CreateMode, GrantCommand, IntegrationCommand, KindPolicyAction,
+    KindPolicyCommand, MfaAction, MfaCommand, ObjectName, PatAction, PatCommand, PolicyChange,
+    PolicyCommand, PolicyTarget, RoleCommand, ShowCommand, UserCommand, WifAction, WifCommand,
 };
 use crate::domain::ident::Identifier;
 use crate::domain::policies::PolicyKind;
@@ -254,6 +254,12 @@ impl Parser {
         }))
     }
 
+    /// At `ADD|MODIFY|REMOVE WORKLOAD`.
+    fn at_wif_verb(&self) -> bool {
+        ["ADD", "MODIFY", "REMOVE"].iter().any(|v| self.peek_kw(v))
+            && self.peek_kw_at(1, "WORKLOAD")
+    }
+
     /// `PAT` or `PROGRAMMATIC ACCESS TOKEN` (`PATS` / `… TOKENS` when `plural`).
     fn pat_object(&mut self, plural: bool) -> Result<(), SqlRejection> {
         if self.eat_kw(if plural { "PATS" } else { "PAT" }) {
@@ -377,7 +383,8 @@ impl Parser {
         }
     }
 
-    /// After `(`: `NAME = value` pairs, comma-separated, to the closing `)`.
+    /// After `(`: `NAME = value` pairs, separated by commas or (as in `WORKLOAD_IDENTITY = (TYPE =
+    /// AWS ARN = '…')`) by spaces, to the closing `)`.
     fn pairs(&mut self, depth: usize) -> Result<Value, SqlRejection> {
         let mut pairs = Vec::new();
         loop {
@@ -389,9 +396,7 @@ impl Parser {
             if self.eat(&Token::RParen) {
                 return Ok(Value::Pairs(pairs));
             }
-            if !self.eat(&Token::Comma) {
-                return Err(self.unexpected());
-            }
+            self.eat(&Token::Comma);
         }
     }
 
@@ -532,11 +537,21 @@ impl Parser {
             return Ok(Head::ShowMfa);
         }
         if self.eat_kw("USER") {
+            if self.eat_kw("WORKLOAD") {
+                for kw in ["IDENTITY", "AUTHENTICATION", "METHODS"] {
+                    self.expect_kw(kw)?;
+                }
+                return Ok(Head::ShowWorkloadIdentities);
+            }
             self.pat_object(true)?;
             return Ok(Head::ShowPats);
         }
         if self.eat_kw("USERS") {
             return Ok(Head::Show(Kind::User));
+        }
+        if self.eat_kw("SECURITY") || self.peek_kw("INTEGRATIONS") {
+            self.expect_kw("INTEGRATIONS")?;
+            return Ok(Head::Show(Kind::Integration));
         }
         if self.eat_kw("ROLES") {
             return Ok(Head::Show(Kind::Role));
@@ -576,6 +591,22 @@ impl Parser {
                 let last = changes.pop().ok_or_else(|| self.unexpected())?;
                 Ok(AdminCommand::Account(last))
             }
+            Head::Alter(Kind::Integration) => {
+                let if_exists = self.if_exists()?;
+                let name = self.ident()?;
+                let properties = typed(self.alter()?, integrations::property)?;
+                Ok(AdminCommand::Integration(IntegrationCommand::Alter {
+                    name,
+                    if_exists,
+                    properties,
+                }))
+            }
+            Head::Describe(Kind::Integration) => {
+                let name = self.ident()?;
+                Ok(AdminCommand::Integration(IntegrationCommand::Describe {
+                    name,
+                }))
+            }
             Head::Alter(kind) => self.alter_object(kind),
             Head::Drop(Kind::Policy(kind)) => {
                 let if_exists = self.if_exists()?;
@@ -590,6 +621,9 @@ impl Parser {
                     Kind::Role => AdminCommand::Role(RoleCommand::Drop { name, if_exists }),
                     Kind::NetworkPolicy | Kind::Policy(_) => {
                         AdminCommand::NetworkPolicy(PolicyCommand::Drop { name, if_exists })
+                    }
+                    Kind::Integration => {
+                        AdminCommand::Integration(IntegrationCommand::Drop { name, if_exists })
                     }
                 })
             }
@@ -613,38 +647,84 @@ impl Parser {
                     Kind::Policy(kind) => {
                         return Ok(policy(kind, KindPolicyAction::Show { like }));
                     }
+                    Kind::Integration => {
+                        return Ok(AdminCommand::Integration(IntegrationCommand::Show { like }));
+                    }
                 }))
             }
             Head::Grant(grant) => self.grant(grant),
-            Head::ShowMfa => {
-                let user = match self.eat_kw("FOR") {
-                    true => {
-                        self.expect_kw("USER")?;
-                        Some(self.ident()?)
-                    }
-                    false => None,
-                };
-                Ok(AdminCommand::Mfa(MfaCommand {
-                    user,
-                    if_exists: false,
-                    action: MfaAction::Show,
-                }))
-            }
-            Head::ShowPats => {
-                let user = match self.eat_kw("FOR") {
-                    true => {
-                        self.expect_kw("USER")?;
-                        Some(self.ident()?)
-                    }
-                    false => None,
-                };
-                Ok(AdminCommand::Pat(PatCommand {
-                    user,
-                    if_exists: false,
-                    action: PatAction::Show,
-                }))
-            }
+            Head::ShowMfa => Ok(AdminCommand::Mfa(MfaCommand {
+                user: self.for_user()?,
+                if_exists: false,
+                action: MfaAction::Show,
+            })),
+            Head::ShowPats => Ok(AdminCommand::Pat(PatCommand {
+                user: self.for_user()?,
+                if_exists: false,
+                action: PatAction::Show,
+            })),
+            Head::ShowWorkloadIdentities => Ok(AdminCommand::WorkloadIdentity(WifCommand {
+                user: self.for_user()?,
+                if_exists: false,
+                action: WifAction::Show,
+            })),
         }
+    }
+
+    /// `[FOR USER <u>]` ending a SHOW USER … statement.
+    fn for_user(&mut self) -> Result<Option<Identifier>, SqlRejection> {
+        if !self.eat_kw("FOR") {
+            return Ok(None);
+        }
+        self.expect_kw("USER")?;
+        Ok(Some(self.ident()?))
+    }
+
+    /// After `ALTER USER [IF EXISTS] [name]`, at `ADD|MODIFY|REMOVE WORKLOAD`.
+    fn wif(
+        &mut self,
+        user: Option<Identifier>,
+        if_exists: bool,
+    ) -> Result<AdminCommand, SqlRejection> {
+        let verb = match self.next() {
+            Some(Token::Word(w)) => w.value.to_ascii_uppercase(),
+            _ => return Err(self.unexpected()),
+        };
+        self.expect_kw("WORKLOAD")?;
+        self.expect_kw("IDENTITY")?;
+        let name = self.ident()?;
+        let action = match verb.as_str() {
+            "ADD" => {
+                let pairs: Vec<(String, Value)> = self
+                    .properties()?
+                    .into_iter()
+                    .map(|p| (p.name, p.value))
+                    .collect();
+                WifAction::Add {
+                    name,
+                    provider: properties::workload_identity(&pairs)?,
+                }
+            }
+            "MODIFY" if self.eat_kw("RENAME") => {
+                self.expect_kw("TO")?;
+                WifAction::Modify {
+                    name,
+                    properties: Vec::new(),
+                    rename: Some(self.ident()?),
+                }
+            }
+            "MODIFY" => WifAction::Modify {
+                name,
+                properties: typed(self.alter()?, properties::wif_modify)?,
+                rename: None,
+            },
+            _ => WifAction::Remove { name },
+        };
+        Ok(AdminCommand::WorkloadIdentity(WifCommand {
+            user,
+            if_exists,
+            action,
+        }))
     }
 
     /// After `ALTER USER [IF EXISTS] [name]`, at `ADD|MODIFY|ROTATE|REMOVE`.
@@ -734,6 +814,14 @@ impl Parser {
         let name = self.ident()?;
         let props = self.properties()?;
         Ok(match kind {
+            Kind::Integration => AdminCommand::Integration(IntegrationCommand::Create {
+                name,
+                mode,
+                properties: integrations::create(typed(
+                    Alter::Set(props),
+                    integrations::property,
+                )?)?,
+            }),
             Kind::User => AdminCommand::User(UserCommand::Create {
                 name,
                 mode,
@@ -769,12 +857,18 @@ impl Parser {
         if is_user && self.at_pat_verb() {
             return self.pat(None, if_exists);
         }
+        if is_user && self.at_wif_verb() {
+            return self.wif(None, if_exists);
+        }
         if is_user && self.at_mfa_verb() {
             return self.mfa(None, if_exists);
         }
         let name = self.ident()?;
         if is_user && self.at_pat_verb() {
             return self.pat(Some(name), if_exists);
+        }
+        if is_user && self.at_wif_verb() {
+            return self.wif(Some(name), if_exists);
         }
         if is_user && self.at_mfa_verb() {
             return self.mfa(Some(name), if_exists);
@@ -908,6 +1002,10 @@ impl Parser {
             self.expect_kw("POLICY")?;
             return Ok(Kind::NetworkPolicy);
         }
+        if self.eat_kw("SECURITY") || self.peek_kw("INTEGRATION") {
+            self.expect_kw("INTEGRATION")?;
+            return Ok(Kind::Integration);
+        }
         if let Some(kind) = self.policy_kind() {
             self.expect_kw("POLICY")?;
             return Ok(Kind::Policy(kind));
@@ -925,6 +1023,8 @@ enum Kind {
     Role,
     NetworkPolicy,
     Policy(PolicyKind),
+    /// `[SECURITY] INTEGRATION` (External OAuth only).
+    Integration,
 }
 
 fn policy(kind: PolicyKind, action: KindPolicyAction) -> AdminCommand {
@@ -942,6 +1042,7 @@ enum Head {
     Grant(bool),
     ShowPats,
     ShowMfa,
+    ShowWorkloadIdentities,
 }
 
 #[cfg(test)]

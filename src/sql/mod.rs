@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod history;
+mod integrations;
 pub mod limits;
 mod properties;
 pub mod session;

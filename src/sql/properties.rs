@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use super::admin::Value;
 use crate::domain::admin::command::{
     AccountCommand, AuthSetting, IpEntry, PatProperty, PolicyProperty, PolicySetting,
-    SessionSetting, UserProperty,
+    SessionSetting, UserProperty, WifProperty,
 };
 use crate::domain::directory::{NetworkPolicy, RsaKey, UserType};
 use crate::domain::ident::Identifier;
@@ -23,6 +23,7 @@ use crate::domain::policies::{
     WORKLOAD_PROVIDERS, WorkloadIdentityPolicy, parse_version,
 };
 use crate::domain::statement::SqlRejection;
+use crate::domain::workload_identity::{self as wif, AwsArn, Provider};
 
 type Typed<T> = Result<T, SqlRejection>;
 
@@ -46,8 +47,163 @@ pub fn user(name: &str, value: Option<&Value>) -> Typed<UserProperty> {
         "COMMENT" => UserProperty::Comment(given(name, value, text)?),
         "DISPLAY_NAME" => UserProperty::DisplayName(given(name, value, text)?),
         "EMAIL" => UserProperty::Email(given(name, value, text)?),
+        "WORKLOAD_IDENTITY" => UserProperty::WorkloadIdentity(given(name, value, wif_value)?),
         other => return Err(invalid(format!("Invalid property '{other}' for USER."))),
     })
+}
+
+fn wif_value(name: &str, value: &Value) -> Typed<Provider> {
+    match value {
+        Value::Pairs(pairs) => workload_identity(pairs),
+        _ => Err(invalid(format!(
+            "{name} must be a parenthesised list such as (TYPE = AWS ARN = '…')."
+        ))),
+    }
+}
+
+/// The provider part of a workload identity, from its `TYPE = … <provider's properties>`: each
+/// provider is one arm reading its own properties (and refusing any other).
+pub fn workload_identity(pairs: &[(String, Value)]) -> Typed<Provider> {
+    let get = |key: &str| pairs.iter().find(|(n, _)| n == key).map(|(_, v)| v);
+    let Some(kind) = get("TYPE") else {
+        return Err(invalid("A workload identity needs TYPE (AWS)."));
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    if pairs.iter().any(|(n, _)| !seen.insert(n.as_str())) {
+        return Err(invalid("A workload identity property is given twice."));
+    }
+    match upper_text("TYPE", kind)?.as_str() {
+        "AWS" => {
+            only(pairs, &["TYPE", "ARN", "ISSUER"], "AWS")?;
+            aws_identity(get("ARN"), get("ISSUER"))
+        }
+        "OIDC" => {
+            only(
+                pairs,
+                &["TYPE", "ISSUER", "SUBJECT", "OIDC_AUDIENCE_LIST"],
+                "OIDC",
+            )?;
+            oidc_identity(get("ISSUER"), get("SUBJECT"), get("OIDC_AUDIENCE_LIST"))
+        }
+        other => Err(invalid(format!(
+            "Workload identity TYPE '{other}' is not supported (AWS and OIDC are)."
+        ))),
+    }
+}
+
+/// Refuses any property of a workload identity of `kind` but `allowed`.
+fn only(pairs: &[(String, Value)], allowed: &[&str], kind: &str) -> Typed<()> {
+    match pairs.iter().find(|(n, _)| !allowed.contains(&n.as_str())) {
+        Some((other, _)) => Err(invalid(format!(
+            "Invalid property '{other}' for a workload identity of TYPE = {kind}."
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn aws_identity(arn: Option<&Value>, issuer: Option<&Value>) -> Typed<Provider> {
+    let Some(arn) = arn else {
+        return Err(invalid("A workload identity of TYPE = AWS needs ARN."));
+    };
+    let arn = AwsArn::parse(&text("ARN", arn)?).map_err(invalid)?;
+    let issuer = issuer.map(|v| issuer_url("ISSUER", v)).transpose()?;
+    Ok(Provider::Aws { arn, issuer })
+}
+
+fn oidc_identity(
+    issuer: Option<&Value>,
+    subject: Option<&Value>,
+    audiences: Option<&Value>,
+) -> Typed<Provider> {
+    let (Some(issuer), Some(subject)) = (issuer, subject) else {
+        return Err(invalid(
+            "A workload identity of TYPE = OIDC needs ISSUER and SUBJECT.",
+        ));
+    };
+    let issuer = issuer_url("ISSUER", issuer)?;
+    let subject = text("SUBJECT", subject)?;
+    if subject.is_empty() || subject.chars().count() > wif::MAX_SUBJECT_CHARS {
+        return Err(invalid(format!(
+            "SUBJECT must hold 1 to {} characters.",
+            wif::MAX_SUBJECT_CHARS
+        )));
+    }
+    let audiences = match audiences {
+        Some(v) => audience_list(v)?,
+        None => Vec::new(),
+    };
+    Ok(Provider::Oidc {
+        issuer,
+        subject,
+        audiences,
+    })
+}
+
+/// `OIDC_AUDIENCE_LIST = ('…', …)`: non-empty strings, kept as written (audiences are exact).
+fn audience_list(value: &Value) -> Typed<Vec<String>> {
+    let name = "OIDC_AUDIENCE_LIST";
+    let Value::List(items) = value else {
+        return Err(invalid(format!("{name} must be a parenthesised list.")));
+    };
+    if items.len() > wif::MAX_AUDIENCES {
+        return Err(invalid(format!(
+            "{name} holds at most {} entries.",
+            wif::MAX_AUDIENCES
+        )));
+    }
+    items
+        .iter()
+        .map(|item| match item {
+            Value::Str(s) if !s.is_empty() && s.chars().count() <= wif::MAX_AUDIENCE_CHARS => {
+                Ok(s.clone())
+            }
+            _ => Err(invalid(format!(
+                "{name} must be a list of strings of 1 to {} characters.",
+                wif::MAX_AUDIENCE_CHARS
+            ))),
+        })
+        .collect()
+}
+
+/// An https URL of bounded length (an OIDC issuer).
+fn issuer_url(name: &str, value: &Value) -> Typed<String> {
+    let url = text(name, value)?;
+    if url.chars().count() > wif::MAX_ISSUER_CHARS || !url.starts_with("https://") {
+        return Err(invalid(format!(
+            "{name} must be an https URL of at most {} characters.",
+            wif::MAX_ISSUER_CHARS
+        )));
+    }
+    Ok(url)
+}
+
+/// One property of `ALTER USER … MODIFY WORKLOAD IDENTITY … SET|UNSET`.
+pub fn wif_modify(name: &str, value: Option<&Value>) -> Typed<WifProperty> {
+    Ok(match name {
+        "DISABLED" => WifProperty::Disabled(given(name, value, boolean)?),
+        "COMMENT" => WifProperty::Comment(given(name, value, wif_comment)?),
+        "TYPE" => {
+            return Err(invalid(
+                "The TYPE of a workload identity cannot be changed.",
+            ));
+        }
+        other => {
+            return Err(invalid(format!(
+                "Invalid property '{other}' for ALTER USER … MODIFY WORKLOAD IDENTITY."
+            )));
+        }
+    })
+}
+
+fn wif_comment(name: &str, value: &Value) -> Typed<String> {
+    let comment = text(name, value)?;
+    if comment.chars().count() > wif::MAX_COMMENT_CHARS {
+        return Err(invalid(format!(
+            "{name} is longer than {} characters.",
+            wif::MAX_COMMENT_CHARS
+        )));
+    }
+    Ok(comment)
 }
 
 /// One property of `ALTER USER … ADD PAT`.

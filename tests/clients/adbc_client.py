@@ -1,4 +1,4 @@
-"""The Go driver (gosnowflake) through adbc-driver-snowflake: password and key pair, DB-API with its
+"""The Go driver (gosnowflake) through adbc-driver-snowflake: password, key pair and External OAuth, DB-API with its
 default autocommit off (BEGIN, COMMIT, ROLLBACK), and autocommit on. Run by test_matrix.py in
 .venv-clients/python."""
 
@@ -37,6 +37,8 @@ for user, auth in [
     (E["SG_USER"], {"password": E["SG_PASSWORD"]}),
     (E["SG_KEY_USER"], {"adbc.snowflake.sql.auth_type": "auth_jwt",
                         "adbc.snowflake.sql.client_option.jwt_private_key": E["SG_KEY_PATH"]}),
+    (E["SG_OAUTH_USER"], {"adbc.snowflake.sql.auth_type": "auth_oauth",
+                          "adbc.snowflake.sql.client_option.auth_token": E["SG_OAUTH_TOKEN"]}),
 ]:
     for autocommit in (False, True):
         conn = dbapi.connect(db_kwargs={**BASE, "username": user, **auth}, autocommit=autocommit)

@@ -33,6 +33,9 @@ VENVS = REPO_ROOT / ".venv-clients"
 KEY_USER = "MATRIX_SVC"
 # A person under a network policy admitting loopback, who logs in with a programmatic access token.
 PAT_USER = "MATRIX_PAT"
+# A person who logs in with an External OAuth access token signed by the matrix key.
+OAUTH_USER = "MATRIX_OAUTH"
+OAUTH_ISSUER = "https://matrix-idp.test"
 
 
 @dataclass
@@ -104,6 +107,8 @@ class Matrix:
     key_path: Path
     tmp: Path
     pat_secret: str = ""
+    oauth_token: str = ""
+    sts_endpoint: str = ""
 
     def env(self) -> dict[str, str]:
         """What every client script reads: where the server is and who logs in."""
@@ -121,6 +126,8 @@ class Matrix:
             "SG_KEY_PATH": str(self.key_path),
             "SG_PAT_USER": PAT_USER,
             "SG_PAT": self.pat_secret,
+            "SG_OAUTH_USER": OAUTH_USER,
+            "SG_OAUTH_TOKEN": self.oauth_token,
             "HOME": str(self.tmp),
         }
 
@@ -150,6 +157,18 @@ def short_ttl_matrix(tmp_path) -> Iterator[Matrix]:
         yield m
 
 
+@pytest.fixture
+def wif_matrix(tmp_path) -> Iterator[Matrix]:
+    """AWS workload identity attestations are replayed to the moto_server of
+    SNOWGATE_TEST_AWS_ENDPOINT (which scripts/test starts)."""
+    endpoint = os.environ.get("SNOWGATE_TEST_AWS_ENDPOINT", "").strip().rstrip("/")
+    if not endpoint:
+        pytest.fail("SNOWGATE_TEST_AWS_ENDPOINT (a moto_server) is needed", pytrace=False)
+    with _matrix(tmp_path, {"SNOWGATE_STS_ENDPOINT": endpoint}) as m:
+        m.sts_endpoint = endpoint
+        yield m
+
+
 @contextmanager
 def _matrix(tmp_path: Path, overrides: dict[str, str]) -> Iterator[Matrix]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -170,16 +189,46 @@ def _matrix(tmp_path: Path, overrides: dict[str, str]) -> Iterator[Matrix]:
         cur.execute("CREATE NETWORK POLICY matrix_loopback ALLOWED_IP_LIST=('127.0.0.1')")
         cur.execute(f"CREATE USER {PAT_USER} NETWORK_POLICY=matrix_loopback")
         pat_secret = cur.execute(f"ALTER USER {PAT_USER} ADD PAT matrix").fetchone()[1]
+        cur.execute(
+            f"CREATE SECURITY INTEGRATION matrix_idp TYPE = EXTERNAL_OAUTH ENABLED = TRUE "
+            f"EXTERNAL_OAUTH_TYPE = CUSTOM EXTERNAL_OAUTH_ISSUER = '{OAUTH_ISSUER}' "
+            f"EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{base64.b64encode(public).decode()}' "
+            f"EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM = 'sub' "
+            f"EXTERNAL_OAUTH_SNOWFLAKE_USER_MAPPING_ATTRIBUTE = 'LOGIN_NAME' "
+            f"EXTERNAL_OAUTH_AUDIENCE_LIST = ('matrix')"
+        )
+        cur.execute(f"CREATE USER {OAUTH_USER}")
+        oauth_token = _access_token(key, OAUTH_USER)
         admin.close()
         recording = Recording()
         proxy = _proxy(server.port, recording)
         thread = threading.Thread(target=proxy.serve_forever, daemon=True)
         thread.start()
         try:
-            yield Matrix(server, proxy.server_address[1], recording, key_path, tmp_path, pat_secret)
+            yield Matrix(server, proxy.server_address[1], recording, key_path, tmp_path, pat_secret,
+                         oauth_token)
         finally:
             proxy.shutdown()
             proxy.server_close()
+
+
+def _access_token(key, user: str) -> str:
+    """An External OAuth access token for `user`, RS256 with the matrix key, valid for an hour."""
+    import base64
+    import time
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    now = int(time.time())
+    claims = {"iss": OAUTH_ISSUER, "sub": user, "aud": "matrix", "scp": ["session:role:PUBLIC"],
+              "iat": now, "exp": now + 3600}
+    signing_input = f"{b64(json.dumps({'alg': 'RS256', 'typ': 'JWT'}).encode())}.{b64(json.dumps(claims).encode())}"
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{b64(signature)}"
 
 
 def venv_bin(env: str, name: str) -> str:

@@ -37,7 +37,7 @@ def test_adbc_go_driver(matrix):
     sent = passed(matrix, "adbc-driver-snowflake (Go)", [venv_bin("python", "python"), str(CLIENTS / "adbc_client.py")])
     upper = [s.strip().upper() for s in sent]
     assert {"BEGIN", "COMMIT", "ROLLBACK", "ALTER SESSION SET AUTOCOMMIT = FALSE"} <= set(upper), sent
-    assert matrix.recording.paths().count(LOGOUT) == 4
+    assert matrix.recording.paths().count(LOGOUT) == 6
 
 
 def test_adbc_go_driver_renews_its_session_token(short_ttl_matrix):
@@ -107,4 +107,4 @@ def test_node_snowflake_sdk(matrix):
     if not (CLIENTS / "node" / "node_modules" / "snowflake-sdk").is_dir():
         pytest.fail("tests/clients/node/node_modules missing: run tests/clients/install", pytrace=False)
     passed(matrix, "node snowflake-sdk", [node, str(CLIENTS / "node" / "client.js")])
-    assert matrix.recording.paths().count(LOGOUT) == 3
+    assert matrix.recording.paths().count(LOGOUT) == 4

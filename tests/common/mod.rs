@@ -6,6 +6,7 @@ pub mod aws;
 pub mod counting;
 pub mod keys;
 pub mod sql;
+pub mod sts;
 
 /// Runs each named test body on every store: in memory, on SQLite (a fresh directory each) and on
 /// DynamoDB (moto_server), so every backend answers the same requests the same way. The DynamoDB
@@ -59,6 +60,8 @@ pub struct TestApp {
     pub clock: Arc<AtomicU64>,
     /// The app's store, for tests that set up records no statement writes yet.
     pub store: Arc<dyn Store>,
+    /// The app's gatekeeper, for tests that plug in collaborators (e.g. an issuers' key fetcher).
+    pub gate: Arc<Gatekeeper>,
 }
 
 impl TestApp {
@@ -98,9 +101,11 @@ impl TestApp {
             Arc::new(secrets),
             settings,
             Arc::new(move || c.load(Ordering::SeqCst)),
-        );
+        )
+        .with_sts(Arc::new(sts::FakeSts), None);
+        let gate = Arc::new(gate);
         let state = AppState {
-            gate: Arc::new(gate),
+            gate: Arc::clone(&gate),
             body_limit: BODY_LIMIT,
             trusted_proxies: Default::default(),
         };
@@ -108,6 +113,7 @@ impl TestApp {
             router: snowgate::app(state),
             clock,
             store,
+            gate,
         }
     }
 

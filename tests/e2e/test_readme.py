@@ -142,7 +142,10 @@ def test_every_readme_snippet_runs_twice(tmp_path, aws_endpoint):
     bin_dir = snowgate_bin().parent
     workdir = tmp_path / "work"
     workdir.mkdir()
-    with run_snowgate(tmp_path, {"SNOWGATE_STORE": "memory", "SNOWGATE_TABLE": None}) as server:
+    server_env = {"SNOWGATE_STORE": "memory", "SNOWGATE_TABLE": None}
+    # Workload identity attestations are replayed to moto's STS.
+    server_env["SNOWGATE_STS_ENDPOINT"] = aws_endpoint
+    with run_snowgate(tmp_path, server_env) as server:
         env = {k: v for k, v in server.env.items() if not k.startswith("SNOWGATE_")}
         for name, value in aws_server_env(aws_endpoint).items():
             if value is None:

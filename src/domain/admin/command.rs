@@ -16,6 +16,7 @@ use crate::domain::ident::Identifier;
 use crate::domain::policies::{
     AuthMethod, MfaEnrollment, PatPolicy, PolicyKind, WorkloadIdentityPolicy,
 };
+use crate::domain::workload_identity::Provider;
 
 #[derive(Debug, Clone)]
 pub enum AdminCommand {
@@ -33,6 +34,35 @@ pub enum AdminCommand {
     Policy(KindPolicyCommand),
     /// `ALTER ACCOUNT|USER … SET|UNSET {AUTHENTICATION|PASSWORD|SESSION} POLICY`.
     AttachPolicy(AttachPolicy),
+    /// `ALTER USER … ADD|MODIFY|REMOVE WORKLOAD IDENTITY` and `SHOW USER WORKLOAD IDENTITY
+    /// AUTHENTICATION METHODS`.
+    WorkloadIdentity(WifCommand),
+    /// CREATE, ALTER, DROP, SHOW and DESCRIBE of External OAuth security integrations.
+    Integration(IntegrationCommand),
+}
+
+#[derive(Debug, Clone)]
+pub enum IntegrationCommand {
+    Create {
+        name: Identifier,
+        mode: CreateMode,
+        properties: Vec<crate::domain::security_integrations::IntegrationProperty>,
+    },
+    Alter {
+        name: Identifier,
+        if_exists: bool,
+        properties: Vec<crate::domain::security_integrations::IntegrationProperty>,
+    },
+    Drop {
+        name: Identifier,
+        if_exists: bool,
+    },
+    Show {
+        like: Option<String>,
+    },
+    Describe {
+        name: Identifier,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,6 +110,8 @@ pub enum UserProperty {
     Comment(Option<String>),
     DisplayName(Option<String>),
     Email(Option<String>),
+    /// The identity named `DEFAULT`.
+    WorkloadIdentity(Option<Provider>),
 }
 
 /// Opaque: values may be passwords.
@@ -261,6 +293,59 @@ impl MfaCommand {
             MfaAction::Show => "SHOW MFA METHODS",
         };
         (kind, user)
+    }
+}
+
+/// `ALTER USER [IF EXISTS] [<user>] ADD|MODIFY|REMOVE WORKLOAD IDENTITY …` and `SHOW USER WORKLOAD
+/// IDENTITY AUTHENTICATION METHODS [FOR USER u]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WifCommand {
+    /// `None`: the session's own user.
+    pub user: Option<Identifier>,
+    pub if_exists: bool,
+    pub action: WifAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WifAction {
+    Add {
+        name: Identifier,
+        provider: Provider,
+    },
+    /// `SET` (`Some` values), `UNSET` (`None`) or `RENAME TO`.
+    Modify {
+        name: Identifier,
+        properties: Vec<WifProperty>,
+        rename: Option<Identifier>,
+    },
+    Remove {
+        name: Identifier,
+    },
+    Show,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WifProperty {
+    Disabled(Option<bool>),
+    Comment(Option<String>),
+}
+
+impl WifCommand {
+    fn audit_label(&self) -> (&'static str, String) {
+        let user = self
+            .user
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |u| u.to_string());
+        let (kind, name) = match &self.action {
+            WifAction::Add { name, .. } => ("ALTER USER ADD WORKLOAD IDENTITY", Some(name)),
+            WifAction::Modify { name, .. } => ("ALTER USER MODIFY WORKLOAD IDENTITY", Some(name)),
+            WifAction::Remove { name } => ("ALTER USER REMOVE WORKLOAD IDENTITY", Some(name)),
+            WifAction::Show => ("SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS", None),
+        };
+        match name {
+            Some(n) => (kind, format!("{user}.{n}")),
+            None => (kind, user),
+        }
     }
 }
 
@@ -452,6 +537,20 @@ impl AdminCommand {
             AdminCommand::Mfa(m) => m.audit_label(),
             AdminCommand::Policy(c) => c.audit_label(),
             AdminCommand::AttachPolicy(c) => c.audit_label(),
+            AdminCommand::WorkloadIdentity(c) => c.audit_label(),
+            AdminCommand::Integration(c) => match c {
+                IntegrationCommand::Create { name: n, .. } => {
+                    ("CREATE SECURITY INTEGRATION", name(n))
+                }
+                IntegrationCommand::Alter { name: n, .. } => {
+                    ("ALTER SECURITY INTEGRATION", name(n))
+                }
+                IntegrationCommand::Drop { name: n, .. } => ("DROP SECURITY INTEGRATION", name(n)),
+                IntegrationCommand::Show { .. } => ("SHOW INTEGRATIONS", "-".into()),
+                IntegrationCommand::Describe { name: n } => {
+                    ("DESCRIBE SECURITY INTEGRATION", name(n))
+                }
+            },
         }
     }
 }

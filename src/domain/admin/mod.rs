@@ -5,6 +5,7 @@
 mod account;
 pub mod command;
 mod grants;
+mod integrations;
 mod kind_policies;
 mod mfa;
 mod network_policies;
@@ -12,6 +13,7 @@ mod pats;
 mod roles;
 mod show;
 mod users;
+mod workload_identities;
 
 use std::net::IpAddr;
 
@@ -110,6 +112,8 @@ pub async fn run(ctx: &AdminContext<'_>, command: AdminCommand) -> Result<Answer
         AdminCommand::Mfa(c) => mfa::run(ctx, c).await,
         AdminCommand::Policy(c) => kind_policies::run(ctx, c).await,
         AdminCommand::AttachPolicy(c) => kind_policies::attach(ctx, c).await,
+        AdminCommand::WorkloadIdentity(c) => workload_identities::run(ctx, c).await,
+        AdminCommand::Integration(c) => integrations::run(ctx, c).await,
     }
 }
 

@@ -205,6 +205,9 @@ async fn apply(ctx: &AdminContext<'_>, user: &mut User, property: UserProperty) 
         UserProperty::Comment(c) => user.comment = c,
         UserProperty::DisplayName(d) => user.display_name = d,
         UserProperty::Email(e) => user.email = e,
+        UserProperty::WorkloadIdentity(p) => {
+            super::workload_identities::set_default(ctx, user, p)?;
+        }
     }
     Ok(())
 }
@@ -216,6 +219,12 @@ async fn check(ctx: &AdminContext<'_>, user: &User) -> Result<()> {
             "A user of TYPE = SERVICE cannot have a PASSWORD; use key-pair authentication.",
         ));
     }
+    if user.user_type != UserType::Service && !user.workload_identities.is_empty() {
+        return Err(invalid(
+            "Only a user of TYPE = SERVICE can have a workload identity.",
+        ));
+    }
+    super::workload_identities::check_oidc_free(ctx, user).await?;
     let login = user.effective_login();
     if ctx.directory.login_taken(&login, &user.name).await? {
         return Err(invalid(format!("LOGIN_NAME '{login}' is already in use.")));

@@ -1,5 +1,5 @@
-// The Node.js snowflake-sdk against snowgate: password, key pair and programmatic access token, a
-// query, destroy (log out).
+// The Node.js snowflake-sdk against snowgate: password, key pair, programmatic access token and
+// External OAuth, a query, destroy (log out).
 // Run by tests/clients/test_matrix.py with the SG_* environment it sets.
 const fs = require('fs');
 const snowflake = require('snowflake-sdk');
@@ -47,4 +47,11 @@ function run(options, sql) {
   }, 'select current_user() as who');
   if (pat[0].WHO !== env.SG_PAT_USER) throw new Error(JSON.stringify(pat));
   console.log('node programmatic access token: connect, query, destroy: ok');
+  const oauth = await run({
+    username: env.SG_OAUTH_USER,
+    authenticator: 'OAUTH',
+    token: env.SG_OAUTH_TOKEN,
+  }, 'select current_user() as who, current_role() as role');
+  if (oauth[0].WHO !== env.SG_OAUTH_USER || oauth[0].ROLE !== 'PUBLIC') throw new Error(JSON.stringify(oauth));
+  console.log('node External OAuth: connect, query, destroy: ok');
 })().catch((e) => { console.error(e); process.exit(1); });

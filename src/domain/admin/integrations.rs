@@ -1,0 +1,229 @@
+//! CREATE, ALTER, DROP, SHOW and DESCRIBE SECURITY INTEGRATION (External OAuth). They decide whose
+//! tokens log users in, so only SECURITYADMIN and above may run them, SHOW and DESCRIBE included.
+
+use super::command::{CreateMode, IntegrationCommand};
+use super::{AdminContext, Answer, denied, exists, holds, invalid, like, missing, owns};
+use crate::domain::ident::Identifier;
+use crate::domain::security_integrations::{ExternalOauth, IntegrationProperty, MAX_INTEGRATIONS};
+use crate::error::Result;
+
+pub(super) async fn run(ctx: &AdminContext<'_>, command: IntegrationCommand) -> Result<Answer> {
+    if !holds(ctx.role, "SECURITYADMIN") {
+        return Err(denied(format!(
+            "Role '{}' cannot manage security integrations; use SECURITYADMIN or ACCOUNTADMIN.",
+            ctx.role
+        )));
+    }
+    match command {
+        IntegrationCommand::Create {
+            name,
+            mode,
+            properties,
+        } => create(ctx, name, mode, properties).await,
+        IntegrationCommand::Alter {
+            name,
+            if_exists,
+            properties,
+        } => alter(ctx, name, if_exists, properties).await,
+        IntegrationCommand::Drop { name, if_exists } => drop(ctx, name, if_exists).await,
+        IntegrationCommand::Show { like } => show(ctx, like).await,
+        IntegrationCommand::Describe { name } => describe(ctx, name).await,
+    }
+}
+
+fn owner(i: &ExternalOauth) -> &str {
+    i.owner.as_deref().unwrap_or("ACCOUNTADMIN")
+}
+
+async fn create(
+    ctx: &AdminContext<'_>,
+    name: Identifier,
+    mode: CreateMode,
+    properties: Vec<IntegrationProperty>,
+) -> Result<Answer> {
+    let dir = ctx.directory;
+    let mut integration = ExternalOauth::new(name.to_string(), ctx.now, ctx.role);
+    for p in properties {
+        p.apply(&mut integration);
+    }
+    integration.check().map_err(invalid)?;
+    match dir.integration(name.as_str()).await? {
+        Some(_) if mode.if_not_exists => return Ok(Answer::skipped("Integration", &name)),
+        Some(existing) if mode.or_replace => {
+            owns(ctx, "integration", &existing.name, owner(&existing))?
+        }
+        Some(_) => return Err(exists(&name)),
+        None if dir.integrations().await?.len() >= MAX_INTEGRATIONS => {
+            return Err(invalid(format!(
+                "At most {MAX_INTEGRATIONS} security integrations may exist."
+            )));
+        }
+        None => {}
+    }
+    if !dir.put_integration(&integration, mode.or_replace).await? {
+        return Err(exists(&name));
+    }
+    Ok(Answer::created("Integration", &name))
+}
+
+async fn alter(
+    ctx: &AdminContext<'_>,
+    name: Identifier,
+    if_exists: bool,
+    properties: Vec<IntegrationProperty>,
+) -> Result<Answer> {
+    let dir = ctx.directory;
+    let Some(mut integration) = dir.integration(name.as_str()).await? else {
+        return match if_exists {
+            true => Ok(Answer::done()),
+            false => Err(missing("Integration", &name)),
+        };
+    };
+    owns(ctx, "integration", &integration.name, owner(&integration))?;
+    for p in properties {
+        p.apply(&mut integration);
+    }
+    integration.check().map_err(invalid)?;
+    dir.put_integration(&integration, false).await?;
+    Ok(Answer::done())
+}
+
+async fn drop(ctx: &AdminContext<'_>, name: Identifier, if_exists: bool) -> Result<Answer> {
+    let dir = ctx.directory;
+    let Some(integration) = dir.integration(name.as_str()).await? else {
+        return match if_exists {
+            true => Ok(Answer::already_dropped(&name)),
+            false => Err(missing("Integration", &name)),
+        };
+    };
+    owns(ctx, "integration", &integration.name, owner(&integration))?;
+    dir.delete_integration(name.as_str()).await?;
+    Ok(Answer::dropped(&name))
+}
+
+async fn show(ctx: &AdminContext<'_>, pattern: Option<String>) -> Result<Answer> {
+    let rows = ctx
+        .directory
+        .integrations()
+        .await?
+        .into_iter()
+        .filter(|i| like(&pattern, &i.name))
+        .map(|i| {
+            vec![
+                Some(i.name.clone()),
+                Some(i.type_label()),
+                Some("SECURITY".into()),
+                Some(i.enabled.to_string()),
+                i.comment,
+                Some(i.created_on.to_string()),
+            ]
+        })
+        .collect();
+    Ok(Answer::table(
+        &[
+            "name",
+            "type",
+            "category",
+            "enabled",
+            "comment",
+            "created_on",
+        ],
+        rows,
+    ))
+}
+
+fn list(items: &[String]) -> String {
+    items.join(", ")
+}
+
+async fn describe(ctx: &AdminContext<'_>, name: Identifier) -> Result<Answer> {
+    let Some(i) = ctx.directory.integration(name.as_str()).await? else {
+        return Err(missing("Integration", &name));
+    };
+    let key = |k: &Option<String>| k.clone().unwrap_or_default();
+    let rows: Vec<(&str, &str, String, &str)> = vec![
+        ("ENABLED", "Boolean", i.enabled.to_string(), "false"),
+        ("EXTERNAL_OAUTH_TYPE", "String", i.oauth_type.clone(), ""),
+        ("EXTERNAL_OAUTH_ISSUER", "String", i.issuer.clone(), ""),
+        (
+            "EXTERNAL_OAUTH_JWS_KEYS_URL",
+            "Object",
+            key(&i.jws_keys_url),
+            "",
+        ),
+        (
+            "EXTERNAL_OAUTH_RSA_PUBLIC_KEY",
+            "String",
+            key(&i.rsa_public_key),
+            "",
+        ),
+        (
+            "EXTERNAL_OAUTH_RSA_PUBLIC_KEY_2",
+            "String",
+            key(&i.rsa_public_key_2),
+            "",
+        ),
+        (
+            "EXTERNAL_OAUTH_BLOCKED_ROLES_LIST",
+            "List",
+            list(&i.blocked_roles),
+            "",
+        ),
+        (
+            "EXTERNAL_OAUTH_ALLOWED_ROLES_LIST",
+            "List",
+            list(&i.allowed_roles),
+            "",
+        ),
+        (
+            "EXTERNAL_OAUTH_AUDIENCE_LIST",
+            "List",
+            list(&i.audiences),
+            "",
+        ),
+        (
+            "EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM",
+            "Object",
+            format!("['{}']", i.user_mapping_claims.join("', '")),
+            "",
+        ),
+        (
+            "EXTERNAL_OAUTH_SNOWFLAKE_USER_MAPPING_ATTRIBUTE",
+            "String",
+            i.mapping_attribute.as_str().to_string(),
+            "LOGIN_NAME",
+        ),
+        (
+            "EXTERNAL_OAUTH_ANY_ROLE_MODE",
+            "String",
+            i.any_role_mode.clone(),
+            "DISABLE",
+        ),
+        (
+            "EXTERNAL_OAUTH_SCOPE_DELIMITER",
+            "String",
+            i.scope_delimiter.clone(),
+            ",",
+        ),
+        (
+            "EXTERNAL_OAUTH_SCOPE_MAPPING_ATTRIBUTE",
+            "String",
+            i.scope_mapping_attribute.clone(),
+            "scp",
+        ),
+        ("COMMENT", "String", key(&i.comment), ""),
+    ];
+    let rows = rows
+        .into_iter()
+        .map(|(p, t, v, d)| vec![Some(p.into()), Some(t.into()), Some(v), Some(d.into())])
+        .collect();
+    Ok(Answer::table(
+        &[
+            "property",
+            "property_type",
+            "property_value",
+            "property_default",
+        ],
+        rows,
+    ))
+}

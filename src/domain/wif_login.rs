@@ -1,0 +1,246 @@
+//! `AUTHENTICATOR=WORKLOAD_IDENTITY` logins. AWS: the attestation is checked ([`wif_aws::check`]),
+//! used once, replayed to STS, and the identity STS names selects the user (the one LOGIN_NAME
+//! names, if any: the Go driver sends none). Every refusal is the same
+//! [`Error::InvalidWorkloadIdentity`]; the log line says why, never quoting the token.
+
+use secrecy::ExposeSecret;
+
+use super::audit;
+use super::directory::{AccountSettings, User};
+use super::gatekeeper::{Gatekeeper, LoginInput};
+use super::jwks::{self, Expectations};
+use super::login::Verified;
+use super::policies::{AuthMethod, AuthenticationPolicy, WorkloadIdentityPolicy};
+use super::wif_aws::{self, MAX_SKEW_SECONDS};
+use super::workload_identity::{AwsArn, Provider};
+use crate::error::{Error, Result};
+
+/// `last_used` is written at most this often per identity (it costs a user write).
+const LAST_USED_GRANULARITY_SECONDS: u64 = 3_600;
+
+fn refuse(why: &str) -> Error {
+    tracing::info!(reason = why, "workload identity login refused");
+    Error::InvalidWorkloadIdentity
+}
+
+impl Gatekeeper {
+    /// `PROVIDER=AWS` (dispatched by `workload_login`).
+    pub(super) async fn aws_workload_login(
+        &self,
+        input: &LoginInput,
+        settings: &AccountSettings,
+        now: u64,
+    ) -> Result<Verified> {
+        let Some(account) = self.account_for(input.account.as_deref()) else {
+            return Err(refuse("the account named is not the one served"));
+        };
+        let token = input
+            .token
+            .as_ref()
+            .ok_or_else(|| refuse("no TOKEN"))?
+            .expose_secret();
+        // A base64 attestation has no dots; the outbound JWT (STS GetWebIdentityToken) has two.
+        let (user, index, caller) = match token.contains('.') {
+            true => self.aws_jwt(input, token, now).await?,
+            false => {
+                let caller = self.aws_caller(token, now).await?;
+                let (user, index) = self.user_of(input, &caller, None).await?;
+                (user, index, caller)
+            }
+        };
+        self.check_network_policy(Some(&user), settings, input.client_ip)
+            .await?;
+        let policy: AuthenticationPolicy = self
+            .directory
+            .effective_policy(Some(&user), settings)
+            .await?;
+        if let Some(rule) = aws_refusal(&policy.workload_identity_policy, &caller) {
+            audit::policy_refusal(&user.name, &policy.name, rule, "WORKLOAD_IDENTITY");
+            return Err(Error::PolicyRefused(format!(
+                "the workload identity policy's {rule} does not allow this identity"
+            )));
+        }
+        let user = self.mark_used(user, index, now).await;
+        Ok(Verified::by(user, account, AuthMethod::WorkloadIdentity))
+    }
+
+    /// The IAM identity that signed the attestation, as STS tells it.
+    async fn aws_caller(&self, token: &str, now: u64) -> Result<AwsArn> {
+        let request = wif_aws::check(token, now, self.sts_extra_host.as_deref()).map_err(refuse)?;
+        let until = request.signed_at.saturating_add(MAX_SKEW_SECONDS + 1);
+        if !self
+            .attestations_seen
+            .first_use(&request.signature, until, now)
+        {
+            return Err(refuse("attestation already used"));
+        }
+        let arn = self
+            .sts
+            .caller_arn(&request)
+            .await?
+            .ok_or_else(|| refuse("STS refused the attestation"))?;
+        AwsArn::from_caller(&arn).ok_or_else(|| refuse("STS named no IAM role or user"))
+    }
+
+    /// The outbound-JWT form: an ES384 JWT from STS `GetWebIdentityToken` whose `sub` is the role,
+    /// for an identity with `ISSUER`. The user is found first, so only issuers an administrator
+    /// configured are ever fetched; then the JWT is verified against the issuer's keys with
+    /// audience `snowflakecomputing.com`. (A JWT is a bearer token until it expires: no one-use
+    /// memory here.)
+    async fn aws_jwt(
+        &self,
+        input: &LoginInput,
+        token: &str,
+        now: u64,
+    ) -> Result<(User, usize, AwsArn)> {
+        let (issuer, caller) =
+            jwt_identity(token).ok_or_else(|| refuse("malformed outbound JWT"))?;
+        let (user, index) = self.user_of(input, &caller, Some(&issuer)).await?;
+        let cache = self
+            .jwks
+            .get()
+            .ok_or_else(|| refuse("no key fetcher configured"))?;
+        let kid = jwks::token_kid(token);
+        let keys = cache
+            .issuer_keys(&issuer, kid.as_deref(), now)
+            .await
+            .map_err(|_| refuse("the issuer's keys could not be fetched"))?;
+        let audiences = [wif_aws::AUDIENCE.to_string()];
+        let expect = Expectations {
+            issuer: &issuer,
+            audiences: &audiences,
+            require_iat: false,
+            now,
+        };
+        let claims = jwks::verify(token, &keys, &expect).map_err(|e| refuse(&e.to_string()))?;
+        let subject = claims.get("sub").and_then(|s| s.as_str());
+        if subject.and_then(AwsArn::from_caller).as_ref() != Some(&caller) {
+            return Err(refuse("subject changed"));
+        }
+        Ok((user, index, caller))
+    }
+
+    /// The user bound to `caller` (and the index of the identity), among those LOGIN_NAME names;
+    /// with `issuer`, only identities with that ISSUER count.
+    async fn user_of(
+        &self,
+        input: &LoginInput,
+        caller: &AwsArn,
+        issuer: Option<&str>,
+    ) -> Result<(User, usize)> {
+        let login = input
+            .login_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        let candidates = match login {
+            Some(login) => self
+                .directory
+                .user_by_login(login)
+                .await?
+                .into_iter()
+                .collect(),
+            // Go sends no LOGIN_NAME: every user is a candidate.
+            None => self.directory.users().await?,
+        };
+        let mut found = candidates
+            .into_iter()
+            .filter_map(|u| bound_identity(&u, caller, issuer).map(|i| (u, i)));
+        let first = found
+            .next()
+            .ok_or_else(|| refuse("no user has this identity"))?;
+        if found.next().is_some() {
+            return Err(refuse("several users have this identity; send LOGIN_NAME"));
+        }
+        Ok(first)
+    }
+
+    /// Records the login on the identity (SHOW's `last_used`), at most once an hour; a failed write
+    /// does not fail the login.
+    async fn mark_used(&self, user: User, index: usize, now: u64) -> User {
+        let last = user.workload_identities[index].last_used;
+        if now.saturating_sub(last) < LAST_USED_GRANULARITY_SECONDS {
+            return user;
+        }
+        let mut updated = user.clone();
+        updated.workload_identities[index].last_used = now;
+        match self.directory.update_user(&updated, &user).await {
+            Ok(true) => updated,
+            Ok(false) => user,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record a workload identity's last use");
+                user
+            }
+        }
+    }
+}
+
+/// The enabled AWS identity of `user` that `caller` is (with `issuer`: that has this ISSUER).
+fn bound_identity(user: &User, caller: &AwsArn, issuer: Option<&str>) -> Option<usize> {
+    user.workload_identities
+        .iter()
+        .position(|w| match &w.provider {
+            Provider::Aws { arn, issuer: own } => {
+                !w.disabled
+                    && arn.matches(caller)
+                    && issuer.is_none_or(|i| own.as_deref() == Some(i))
+            }
+            _ => false,
+        })
+}
+
+/// The (unverified) `iss` and IAM `sub` of an outbound JWT: only used to find the user.
+fn jwt_identity(token: &str) -> Option<(String, AwsArn)> {
+    if token.len() > jwks::MAX_TOKEN_BYTES {
+        return None;
+    }
+    let claims: serde_json::Map<String, serde_json::Value> =
+        jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
+    let issuer = claims.get("iss")?.as_str()?;
+    let caller = AwsArn::from_caller(claims.get("sub")?.as_str()?)?;
+    issuer
+        .starts_with("https://")
+        .then(|| (issuer.to_string(), caller))
+}
+
+/// The WORKLOAD_IDENTITY_POLICY rule that refuses `caller`, if any.
+fn aws_refusal(policy: &WorkloadIdentityPolicy, caller: &AwsArn) -> Option<&'static str> {
+    let allows = |list: &[String], value: &str| {
+        list.iter()
+            .any(|v| v.eq_ignore_ascii_case("ALL") || v.eq_ignore_ascii_case(value))
+    };
+    if !allows(&policy.allowed_providers, "AWS") {
+        return Some("ALLOWED_PROVIDERS");
+    }
+    if !allows(&policy.allowed_aws_accounts, &caller.account) {
+        return Some("ALLOWED_AWS_ACCOUNTS");
+    }
+    if !allows(&policy.allowed_aws_partitions, &caller.partition) {
+        return Some("ALLOWED_AWS_PARTITIONS");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workload_identity_policy_rules() {
+        let caller = AwsArn::parse("arn:aws:iam::123456789012:role/app").unwrap();
+        let mut policy = WorkloadIdentityPolicy::default();
+        assert_eq!(aws_refusal(&policy, &caller), None);
+        policy.allowed_aws_accounts = vec!["210987654321".into()];
+        assert_eq!(aws_refusal(&policy, &caller), Some("ALLOWED_AWS_ACCOUNTS"));
+        policy.allowed_aws_accounts = vec!["123456789012".into()];
+        policy.allowed_aws_partitions = vec!["AWS-CN".into()];
+        assert_eq!(
+            aws_refusal(&policy, &caller),
+            Some("ALLOWED_AWS_PARTITIONS")
+        );
+        policy.allowed_aws_partitions = vec!["AWS".into()];
+        assert_eq!(aws_refusal(&policy, &caller), None);
+        policy.allowed_providers = vec!["OIDC".into()];
+        assert_eq!(aws_refusal(&policy, &caller), Some("ALLOWED_PROVIDERS"));
+    }
+}

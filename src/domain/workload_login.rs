@@ -1,0 +1,148 @@
+//! `AUTHENTICATOR=WORKLOAD_IDENTITY` logins. With `PROVIDER=OIDC`, TOKEN is a JWT from an OpenID
+//! Connect issuer: the user is found by the token's (issuer, subject) through the directory's index
+//! (the Go driver sends no LOGIN_NAME), then the token is verified against the issuer's published keys.
+//! Every refusal is the same answer; the reason goes to the log only, never the token.
+
+use secrecy::ExposeSecret;
+
+use super::audit;
+use super::directory::{AccountSettings, User};
+use super::gatekeeper::{Gatekeeper, LoginInput};
+use super::jwks::{self, Expectations};
+use super::login::Verified;
+use super::policies::{AuthMethod, AuthenticationPolicy};
+use super::workload_identity::{DEFAULT_AUDIENCE, MAX_SUBJECT_CHARS, Provider};
+use crate::error::{Error, Result};
+
+fn refused(why: &str) -> Error {
+    tracing::info!(reason = why, "workload identity login refused");
+    Error::InvalidWorkloadIdentity
+}
+
+/// What an OIDC token claims before it is verified: only used to pick the user and the issuer.
+struct Claimed {
+    issuer: String,
+    subject: String,
+}
+
+fn claimed(token: &str) -> Option<Claimed> {
+    if token.len() > jwks::MAX_TOKEN_BYTES {
+        return None;
+    }
+    let claims: serde_json::Map<String, serde_json::Value> =
+        jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
+    let issuer = claims.get("iss")?.as_str()?;
+    let subject = claims.get("sub")?.as_str()?;
+    let bounded = !subject.is_empty() && subject.chars().count() <= MAX_SUBJECT_CHARS;
+    (bounded && issuer.starts_with("https://")).then(|| Claimed {
+        issuer: issuer.to_string(),
+        subject: subject.to_string(),
+    })
+}
+
+impl Gatekeeper {
+    pub(super) async fn workload_identity_login(
+        &self,
+        input: &LoginInput,
+        settings: &AccountSettings,
+        now: u64,
+    ) -> Result<Verified> {
+        let provider = input.provider.as_deref().map(str::to_ascii_uppercase);
+        match provider.as_deref() {
+            Some("OIDC") => self.oidc_login(input, settings, now).await,
+            Some("AWS") => self.aws_workload_login(input, settings, now).await,
+            _ => Err(refused("PROVIDER missing or not supported")),
+        }
+    }
+
+    async fn oidc_login(
+        &self,
+        input: &LoginInput,
+        settings: &AccountSettings,
+        now: u64,
+    ) -> Result<Verified> {
+        let Some(account) = self.account_for(input.account.as_deref()) else {
+            return Err(refused("the account named is not the one served"));
+        };
+        let token = input.token.as_ref().ok_or_else(|| refused("no TOKEN"))?;
+        let token = token.expose_secret();
+        let claim = claimed(token).ok_or_else(|| refused("malformed token"))?;
+        let user = self
+            .directory
+            .user_by_oidc(&claim.issuer, &claim.subject)
+            .await?;
+        self.check_network_policy(user.as_ref(), settings, input.client_ip)
+            .await?;
+        let user = user.ok_or_else(|| refused("no user has this issuer and subject"))?;
+        let audiences =
+            oidc_audiences(&user, &claim).ok_or_else(|| refused("identity disabled"))?;
+        self.check_workload_policy(&user, settings, &claim.issuer)
+            .await?;
+        let cache = self
+            .jwks
+            .get()
+            .ok_or_else(|| refused("no key fetcher configured"))?;
+        let kid = jwks::token_kid(token);
+        let keys = cache
+            .issuer_keys(&claim.issuer, kid.as_deref(), now)
+            .await
+            .map_err(|_| refused("the issuer's keys could not be fetched"))?;
+        let expect = Expectations {
+            issuer: &claim.issuer,
+            audiences: &audiences,
+            require_iat: false,
+            now,
+        };
+        let claims = jwks::verify(token, &keys, &expect).map_err(|e| refused(&e.to_string()))?;
+        if claims.get("sub").and_then(|s| s.as_str()) != Some(claim.subject.as_str()) {
+            return Err(refused("subject changed"));
+        }
+        Ok(Verified::by(user, account, AuthMethod::WorkloadIdentity))
+    }
+
+    /// WORKLOAD_IDENTITY_POLICY's ALLOWED_PROVIDERS and ALLOWED_OIDC_ISSUERS, of the user's
+    /// authentication policy else the account's.
+    async fn check_workload_policy(
+        &self,
+        user: &User,
+        settings: &AccountSettings,
+        issuer: &str,
+    ) -> Result<()> {
+        let policy: AuthenticationPolicy = self
+            .directory
+            .effective_policy(Some(user), settings)
+            .await?;
+        let wif = &policy.workload_identity_policy;
+        let has = |list: &[String], item: &str| list.iter().any(|i| i == "ALL" || i == item);
+        let rule = if !has(&wif.allowed_providers, "OIDC") {
+            "ALLOWED_PROVIDERS"
+        } else if !has(&wif.allowed_oidc_issuers, issuer) {
+            "ALLOWED_OIDC_ISSUERS"
+        } else {
+            return Ok(());
+        };
+        audit::policy_refusal(&user.name, &policy.name, rule, "WORKLOAD_IDENTITY");
+        Err(Error::PolicyRefused(format!(
+            "Workload identity login is not allowed by the authentication policy ({rule})."
+        )))
+    }
+}
+
+/// The audiences the user's enabled identity for this issuer and subject accepts.
+fn oidc_audiences(user: &User, claim: &Claimed) -> Option<Vec<String>> {
+    user.workload_identities
+        .iter()
+        .filter(|w| !w.disabled)
+        .find_map(|w| match &w.provider {
+            Provider::Oidc {
+                issuer,
+                subject,
+                audiences,
+            } if *issuer == claim.issuer && *subject == claim.subject => Some(audiences.clone()),
+            _ => None,
+        })
+        .map(|a| match a.is_empty() {
+            true => vec![DEFAULT_AUDIENCE.to_string()],
+            false => a,
+        })
+}

@@ -1,0 +1,428 @@
+//! External OAuth: security integrations in SQL, and `AUTHENTICATOR=OAUTH` logins with tokens signed
+//! by the integration's RSA keys or its JWKS URL (a fake fetcher), on every store.
+
+#[macro_use]
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::sql::*;
+use common::*;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rsa::pkcs8::DecodePublicKey;
+use rsa::traits::PublicKeyParts;
+use serde_json::{Value, json};
+use snowgate::domain::jwks::{FetchError, JwksCache, JwksFetcher};
+
+on_every_store!(
+    integrations_are_created_shown_described_altered_and_dropped,
+    bad_integrations_are_refused,
+    a_token_logs_the_mapped_user_in_with_its_scope_role,
+    refused_tokens_answer_390303_and_expired_ones_390318,
+    privileged_and_blocked_roles_are_refused,
+    keys_can_come_from_a_jwks_url,
+    policies_limit_oauth,
+);
+
+const ISSUER: &str = "https://idp.example/oauth2/default";
+const AUDIENCE: &str = "https://acme.snowgate.example";
+const LOGIN: &str = "/session/v1/login-request";
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("tests/fixtures/jwks/{name}")).unwrap()
+}
+
+/// The base64 DER of a fixture's public key, as RSA_PUBLIC_KEY takes it.
+fn public_b64(name: &str) -> String {
+    let pem = fixture(&format!("{name}.pub.pem"));
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    STANDARD.encode(STANDARD.decode(body).unwrap())
+}
+
+fn now(app: &TestApp) -> u64 {
+    app.clock.load(Ordering::SeqCst)
+}
+
+fn claims(app: &TestApp, user: &str, scope: &str) -> Value {
+    json!({"iss": ISSUER, "sub": user, "aud": AUDIENCE, "scp": [scope],
+           "iat": now(app), "exp": now(app) + 600})
+}
+
+fn sign(claims: &Value, key: &str) -> String {
+    let pem = fixture(&format!("{key}.pem"));
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("k1".into());
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+fn oauth_body(token: &str) -> Value {
+    json!({"data": {"CLIENT_APP_ID": "PythonConnector", "CLIENT_APP_VERSION": "5.2.0",
+        "ACCOUNT_NAME": "acme", "AUTHENTICATOR": "OAUTH", "TOKEN": token, "LOGIN_NAME": "x"}})
+}
+
+async fn oauth(app: &TestApp, token: &str) -> Value {
+    app.post(LOGIN, None, oauth_body(token)).await.1
+}
+
+fn create_sql(name: &str, extra: &str) -> String {
+    format!(
+        "CREATE SECURITY INTEGRATION {name} TYPE = EXTERNAL_OAUTH ENABLED = TRUE \
+         EXTERNAL_OAUTH_TYPE = OKTA EXTERNAL_OAUTH_ISSUER = '{ISSUER}' \
+         EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM = 'sub' \
+         EXTERNAL_OAUTH_SNOWFLAKE_USER_MAPPING_ATTRIBUTE = 'LOGIN_NAME' \
+         EXTERNAL_OAUTH_AUDIENCE_LIST = ('{AUDIENCE}') {extra}"
+    )
+}
+
+/// An admin session, an integration with the `rsa1` key, and user ALICE holding role ANALYST.
+async fn setup(app: &TestApp) -> String {
+    let admin = app.login().await.session;
+    for sql in [
+        create_sql(
+            "okta",
+            &format!("EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'", public_b64("rsa1")),
+        ),
+        "CREATE ROLE analyst".into(),
+        "CREATE USER alice EMAIL = 'alice@acme.example' DEFAULT_ROLE = analyst".into(),
+        "GRANT ROLE analyst TO USER alice".into(),
+        "GRANT ROLE accountadmin TO USER alice".into(),
+    ] {
+        ok(app, &admin, &sql).await;
+    }
+    admin
+}
+
+async fn integrations_are_created_shown_described_altered_and_dropped(app: TestApp) {
+    let admin = setup(&app).await;
+    let shown = listing(&ok(&app, &admin, "SHOW INTEGRATIONS").await);
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0]["name"], "OKTA");
+    assert_eq!(shown[0]["type"], "EXTERNAL_OAUTH - OKTA");
+    assert_eq!(shown[0]["enabled"], "true");
+    let same = listing(&ok(&app, &admin, "SHOW SECURITY INTEGRATIONS LIKE 'ok%'").await);
+    assert_eq!(same.len(), 1);
+    let desc = listing(&ok(&app, &admin, "DESC SECURITY INTEGRATION okta").await);
+    let get = |p: &str| {
+        desc.iter()
+            .find(|r| r["property"] == p)
+            .map(|r| r["property_value"].clone())
+            .unwrap()
+    };
+    assert_eq!(get("EXTERNAL_OAUTH_ISSUER"), ISSUER);
+    assert_eq!(get("EXTERNAL_OAUTH_RSA_PUBLIC_KEY"), public_b64("rsa1"));
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta SET ENABLED = FALSE COMMENT = 'off'",
+    )
+    .await;
+    let shown = listing(&ok(&app, &admin, "SHOW INTEGRATIONS").await);
+    assert_eq!(shown[0]["enabled"], "false");
+    assert_eq!(shown[0]["comment"], "off");
+    ok(&app, &admin, "ALTER INTEGRATION okta UNSET COMMENT").await;
+    fails(
+        &app,
+        &admin,
+        &create_sql(
+            "okta",
+            &format!("EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'", public_b64("rsa1")),
+        ),
+        "002002",
+    )
+    .await;
+    ok(&app, &admin, "DROP SECURITY INTEGRATION okta").await;
+    ok(&app, &admin, "DROP SECURITY INTEGRATION IF EXISTS okta").await;
+    assert!(listing(&ok(&app, &admin, "SHOW INTEGRATIONS").await).is_empty());
+}
+
+async fn bad_integrations_are_refused(app: TestApp) {
+    let admin = setup(&app).await;
+    let key = format!("EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'", public_b64("rsa2"));
+    let small = format!(
+        "EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'",
+        public_b64("rsa_small")
+    );
+    let no_audience = create_sql("bad", &key).replace(
+        &format!("EXTERNAL_OAUTH_AUDIENCE_LIST = ('{AUDIENCE}')"),
+        "",
+    );
+    let v = app.query(&admin, &no_audience).await.1;
+    assert_eq!(v["success"], false, "no audience list: {v}");
+    for extra in [
+        String::new(),
+        format!("{key} EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://idp.example/keys'"),
+        "EXTERNAL_OAUTH_JWS_KEYS_URL = 'http://idp.example/keys'".into(),
+        small,
+        "EXTERNAL_OAUTH_RSA_PUBLIC_KEY = 'not a key'".into(),
+        format!(
+            "{key} EXTERNAL_OAUTH_ALLOWED_ROLES_LIST = ('A') EXTERNAL_OAUTH_BLOCKED_ROLES_LIST = ('B')"
+        ),
+        format!("{key} EXTERNAL_OAUTH_ANY_ROLE_MODE = SOMETIMES"),
+        format!("{key} EXTERNAL_OAUTH_SCOPE_DELIMITER = ';;'"),
+        format!("{key} BOGUS = 1"),
+    ] {
+        let v = app.query(&admin, &create_sql("bad", &extra)).await.1;
+        assert_eq!(v["success"], false, "{extra}: {v}");
+        assert!(!v.to_string().contains(&public_b64("rsa2")), "{v}");
+    }
+    let v = app
+        .query(
+            &admin,
+            "CREATE SECURITY INTEGRATION bad TYPE = SAML2 ENABLED = TRUE",
+        )
+        .await
+        .1;
+    assert_eq!(v["success"], false, "{v}");
+    // USERADMIN may not manage integrations.
+    ok(&app, &admin, "USE ROLE USERADMIN").await;
+    let v = app.query(&admin, "SHOW INTEGRATIONS").await.1;
+    assert_eq!(v["success"], false, "{v}");
+    ok(&app, &admin, "USE ROLE ACCOUNTADMIN").await;
+    let names: Vec<String> = listing(&ok(&app, &admin, "SHOW INTEGRATIONS").await)
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, vec!["OKTA"]);
+}
+
+async fn a_token_logs_the_mapped_user_in_with_its_scope_role(app: TestApp) {
+    let admin = setup(&app).await;
+    let v = oauth(
+        &app,
+        &sign(&claims(&app, "alice", "session:role:analyst"), "rsa1"),
+    )
+    .await;
+    assert_eq!(v["success"], true, "{v}");
+    assert_eq!(v["data"]["sessionInfo"]["roleName"], "ANALYST");
+    // A scope string with the default delimiter, no AUTHENTICATOR but Go's OAUTH_TYPE.
+    let mut c = claims(&app, "alice", "x");
+    c.as_object_mut().unwrap().remove("scp");
+    c["scope"] = json!("openid session:role:PUBLIC");
+    let mut body = oauth_body(&sign(&c, "rsa1"));
+    body["data"]
+        .as_object_mut()
+        .unwrap()
+        .remove("AUTHENTICATOR");
+    body["data"]["CLIENT_ENVIRONMENT"] = json!({"OAUTH_TYPE": "OAUTH_CLIENT_CREDENTIALS"});
+    let v = app.post(LOGIN, None, body).await.1;
+    assert_eq!(v["success"], true, "{v}");
+    assert_eq!(v["data"]["sessionInfo"]["roleName"], "PUBLIC");
+    // By e-mail.
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta SET EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM = ('email', 'upn') EXTERNAL_OAUTH_SNOWFLAKE_USER_MAPPING_ATTRIBUTE = 'EMAIL_ADDRESS'",
+    )
+    .await;
+    let mut c = claims(&app, "nobody", "session:role:ANALYST");
+    c["upn"] = json!("ALICE@acme.example");
+    let v = oauth(&app, &sign(&c, "rsa1")).await;
+    assert_eq!(v["data"]["displayUserName"], "ALICE", "{v}");
+    let history = ok(
+        &app,
+        &admin,
+        "SELECT FIRST_AUTHENTICATION_FACTOR FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY_BY_USER(USER_NAME => 'ALICE'))",
+    )
+    .await;
+    assert!(
+        history.to_string().contains("OAUTH_ACCESS_TOKEN"),
+        "{history}"
+    );
+}
+
+fn assert_oauth_failure(v: &Value, code: &str) -> String {
+    let message = assert_failure(v, code);
+    assert_eq!(v["data"]["authnMethod"], "OAUTH", "{v}");
+    assert_eq!(v["data"]["nextAction"], "RETRY_LOGIN", "{v}");
+    message
+}
+
+async fn refused_tokens_answer_390303_and_expired_ones_390318(app: TestApp) {
+    let admin = setup(&app).await;
+    let good = claims(&app, "alice", "session:role:ANALYST");
+    let mut cases = vec![sign(&good, "rsa2"), "garbage".into(), String::new()];
+    for (claim, value) in [
+        ("aud", json!("https://elsewhere")),
+        ("iss", json!("https://idp.example/other")),
+        ("sub", json!("nobody")),
+        ("iat", Value::Null),
+        ("nbf", json!(now(&app) + 3600)),
+    ] {
+        let mut c = good.clone();
+        match value {
+            Value::Null => {
+                c.as_object_mut().unwrap().remove(claim);
+            }
+            v => c[claim] = v,
+        }
+        cases.push(sign(&c, "rsa1"));
+    }
+    let hs = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &good,
+        &EncodingKey::from_secret(public_b64("rsa1").as_bytes()),
+    )
+    .unwrap();
+    cases.push(hs);
+    for token in &cases {
+        let v = oauth(&app, token).await;
+        assert_oauth_failure(&v, "390303");
+        assert!(token.is_empty() || !v.to_string().contains(token.as_str()));
+    }
+    let mut expired = good.clone();
+    expired["exp"] = json!(now(&app) - 120);
+    let token = sign(&expired, "rsa1");
+    let message = assert_oauth_failure(&oauth(&app, &token).await, "390318");
+    assert!(
+        message.starts_with("OAuth access token expired. ["),
+        "{message}"
+    );
+    assert!(!message.contains(&token));
+    // A disabled integration verifies nothing.
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta SET ENABLED = FALSE",
+    )
+    .await;
+    assert_oauth_failure(&oauth(&app, &sign(&good, "rsa1")).await, "390303");
+}
+
+async fn privileged_and_blocked_roles_are_refused(app: TestApp) {
+    let admin = setup(&app).await;
+    for role in ["ACCOUNTADMIN", "SECURITYADMIN", "ORGADMIN"] {
+        let token = sign(
+            &claims(&app, "alice", &format!("session:role:{role}")),
+            "rsa1",
+        );
+        assert_oauth_failure(&oauth(&app, &token).await, "390303");
+    }
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta SET EXTERNAL_OAUTH_BLOCKED_ROLES_LIST = ('analyst')",
+    )
+    .await;
+    let token = sign(&claims(&app, "alice", "session:role:ANALYST"), "rsa1");
+    assert_oauth_failure(&oauth(&app, &token).await, "390303");
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta UNSET EXTERNAL_OAUTH_BLOCKED_ROLES_LIST",
+    )
+    .await;
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta SET EXTERNAL_OAUTH_ALLOWED_ROLES_LIST = ('PUBLIC')",
+    )
+    .await;
+    assert_oauth_failure(&oauth(&app, &token).await, "390303");
+    let public = sign(&claims(&app, "alice", "session:role:PUBLIC"), "rsa1");
+    assert_eq!(oauth(&app, &public).await["success"], true);
+    // A role the user does not hold is refused like any login's role.
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta UNSET EXTERNAL_OAUTH_ALLOWED_ROLES_LIST",
+    )
+    .await;
+    ok(&app, &admin, "CREATE ROLE other").await;
+    let other = sign(&claims(&app, "alice", "session:role:OTHER"), "rsa1");
+    assert_eq!(oauth(&app, &other).await["success"], false);
+}
+
+#[derive(Default)]
+struct OneDocument(String);
+
+#[async_trait]
+impl JwksFetcher for OneDocument {
+    async fn fetch(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        match url {
+            "https://idp.example/keys" => Ok(self.0.clone().into_bytes()),
+            _ => Err(FetchError::Unreachable),
+        }
+    }
+}
+
+async fn keys_can_come_from_a_jwks_url(app: TestApp) {
+    let admin = setup(&app).await;
+    let key = rsa::RsaPublicKey::from_public_key_pem(&fixture("rsa2.pub.pem")).unwrap();
+    let b64 = |b: Vec<u8>| URL_SAFE_NO_PAD.encode(b);
+    let jwks = json!({"keys": [{"kty": "RSA", "kid": "k1", "n": b64(key.n().to_bytes_be()), "e": b64(key.e().to_bytes_be())}]});
+    app.gate
+        .set_jwks(Arc::new(JwksCache::new(Arc::new(OneDocument(
+            jwks.to_string(),
+        )))));
+    ok(
+        &app,
+        &admin,
+        &format!(
+            "CREATE OR REPLACE {}",
+            &create_sql(
+                "okta",
+                "EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://idp.example/keys'"
+            )[7..]
+        ),
+    )
+    .await;
+    let v = oauth(
+        &app,
+        &sign(&claims(&app, "alice", "session:role:ANALYST"), "rsa2"),
+    )
+    .await;
+    assert_eq!(v["success"], true, "{v}");
+    let v = oauth(
+        &app,
+        &sign(&claims(&app, "alice", "session:role:ANALYST"), "rsa1"),
+    )
+    .await;
+    assert_oauth_failure(&v, "390303");
+}
+
+async fn policies_limit_oauth(app: TestApp) {
+    let admin = setup(&app).await;
+    let token = sign(&claims(&app, "alice", "session:role:ANALYST"), "rsa1");
+    ok(
+        &app,
+        &admin,
+        "CREATE AUTHENTICATION POLICY no_oauth AUTHENTICATION_METHODS = ('PASSWORD')",
+    )
+    .await;
+    ok(
+        &app,
+        &admin,
+        "CREATE AUTHENTICATION POLICY other_idp SECURITY_INTEGRATIONS = ('AZURE_AD')",
+    )
+    .await;
+    ok(&app, &admin, "CREATE AUTHENTICATION POLICY this_idp AUTHENTICATION_METHODS = ('OAUTH') SECURITY_INTEGRATIONS = ('OKTA')").await;
+    for (policy, allowed) in [
+        ("no_oauth", false),
+        ("other_idp", false),
+        ("this_idp", true),
+    ] {
+        ok(
+            &app,
+            &admin,
+            &format!("ALTER USER alice SET AUTHENTICATION POLICY {policy}"),
+        )
+        .await;
+        let v = oauth(&app, &token).await;
+        match allowed {
+            true => assert_eq!(v["success"], true, "{policy}: {v}"),
+            false => {
+                assert_failure(&v, "390430");
+            }
+        }
+        ok(&app, &admin, "ALTER USER alice UNSET AUTHENTICATION POLICY").await;
+    }
+}

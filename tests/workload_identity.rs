@@ -1,0 +1,447 @@
+//! AWS workload identity: the SQL of users' identities, and `AUTHENTICATOR=WORKLOAD_IDENTITY`
+//! logins with every check of the attestation (host, method, query, signed audience, date, one use,
+//! identity, account, policy, sizes). STS is [`common::sts::FakeSts`]; each test runs on every store.
+//! The clock is moved, never waited for.
+
+#[macro_use]
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::sql::*;
+use common::*;
+use serde_json::{Value, json};
+use snowgate::domain::jwks::{FetchError, JwksCache, JwksFetcher};
+
+on_every_store!(
+    identities_in_sql,
+    a_fresh_attestation_logs_in_once,
+    hostile_attestations_are_refused,
+    the_workload_identity_policy_holds,
+    the_outbound_jwt_form_needs_the_issuer,
+);
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/app";
+const CALLER: &str = "arn:aws:sts::123456789012:assumed-role/app/session-1";
+const WIF_INVALID: &str = "394700";
+
+/// The parts of an attestation a test may spoil.
+struct Att {
+    url: String,
+    method: &'static str,
+    headers: Vec<(String, String)>,
+}
+
+fn amz_date(epoch: u64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(epoch as i64).unwrap();
+    let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    t.format(&f).unwrap()
+}
+
+/// A well-formed attestation signed at `at` for `caller`; its signature is random, so two are
+/// never the same request.
+fn attestation(at: u64, caller: &str) -> Att {
+    let signature: String = (0..32)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect();
+    let host = "sts.us-east-1.amazonaws.com";
+    Att {
+        url: format!("https://{host}/?Action=GetCallerIdentity&Version=2011-06-15"),
+        method: "POST",
+        headers: vec![
+            ("Host".into(), host.into()),
+            ("X-Amz-Date".into(), amz_date(at)),
+            ("X-Amz-Security-Token".into(), "FQoGZXIvYXdzE".into()),
+            (
+                "X-Snowflake-Audience".into(),
+                "snowflakecomputing.com".into(),
+            ),
+            ("X-Test-Caller".into(), caller.into()),
+            (
+                "Authorization".into(),
+                format!(
+                    "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20270115/us-east-1/sts/aws4_request, \
+                     SignedHeaders=host;x-amz-date;x-amz-security-token;x-snowflake-audience, \
+                     Signature={signature}"
+                ),
+            ),
+        ],
+    }
+}
+
+impl Att {
+    fn set(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(k, _)| k != name);
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    fn token(&self) -> String {
+        let headers: serde_json::Map<String, Value> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let doc = json!({"url": self.url, "method": self.method, "headers": headers});
+        STANDARD.encode(doc.to_string())
+    }
+}
+
+fn wif_body(token: &str, user: Option<&str>) -> Value {
+    let mut data = json!({
+        "CLIENT_APP_ID": "PythonConnector", "CLIENT_APP_VERSION": "4.0.0",
+        "ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY", "PROVIDER": "AWS",
+        "TOKEN": token,
+    });
+    if let Some(user) = user {
+        data["LOGIN_NAME"] = json!(user);
+    }
+    json!({ "data": data })
+}
+
+async fn wif_login(app: &TestApp, token: &str, user: Option<&str>) -> Value {
+    app.post(LOGIN, None, wif_body(token, user)).await.1
+}
+
+fn now(app: &TestApp) -> u64 {
+    app.clock.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+async fn service_user(app: &TestApp, name: &str, arn: &str) {
+    app.admin()
+        .await
+        .ok(&format!(
+            "CREATE USER {name} TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{arn}')"
+        ))
+        .await;
+}
+
+async fn identities_in_sql(app: TestApp) {
+    let admin = app.admin().await;
+    service_user(&app, "svc", ROLE).await;
+    let show = admin
+        .ok("SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc")
+        .await;
+    let listed = listing(&show);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["name"], "DEFAULT");
+    assert_eq!(listed[0]["type"], "AWS");
+    assert_eq!(listed[0]["last_used"], Value::Null);
+    let info: Value = serde_json::from_str(listed[0]["additional_info"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        info,
+        json!({"awsPartition": "aws", "awsAccount": "123456789012", "type": "IAM_ROLE", "iamRole": "app"})
+    );
+    admin
+        .script(&[
+            (
+                "ALTER USER svc ADD WORKLOAD IDENTITY ci TYPE = AWS ARN = 'arn:aws:iam::123456789012:user/ci'",
+                OK,
+            ),
+            ("ALTER USER svc ADD WORKLOAD IDENTITY ci TYPE = AWS ARN = 'arn:aws:iam::123456789012:user/ci'", "002002"),
+            ("ALTER USER svc MODIFY WORKLOAD IDENTITY ci RENAME TO build", OK),
+            ("ALTER USER svc MODIFY WORKLOAD IDENTITY build SET COMMENT = 'ci', DISABLED = TRUE", OK),
+            ("ALTER USER svc MODIFY WORKLOAD IDENTITY build SET TYPE = OIDC", "002029"),
+            ("ALTER USER svc MODIFY WORKLOAD IDENTITY nope SET DISABLED = TRUE", "002003"),
+            ("ALTER USER svc SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/other')", OK),
+            ("ALTER USER svc SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::12345678901:role/x')", "002029"),
+            ("ALTER USER svc SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:group/x')", "002029"),
+            ("ALTER USER svc SET WORKLOAD_IDENTITY = (TYPE = AWS)", "002029"),
+            ("ALTER USER svc SET WORKLOAD_IDENTITY = (TYPE = GOOGLE ARN = 'x')", "002029"),
+            ("ALTER USER svc SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/a' SUBJECT = 'x')", "002029"),
+            ("ALTER USER svc SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/a' ISSUER = 'http://x')", "002029"),
+            ("ALTER USER svc SET WORKLOAD_IDENTITY = 'arn'", "002029"),
+            ("CREATE USER person WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/p')", "002029"),
+            ("CREATE USER person", OK),
+            ("ALTER USER person ADD WORKLOAD IDENTITY x TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/p'", "002029"),
+        ])
+        .await;
+    let show = admin
+        .ok("SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc")
+        .await;
+    let listed = listing(&show);
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1]["name"], "BUILD");
+    assert_eq!(listed[1]["comment"], "ci");
+    assert!(
+        listed[0]["additional_info"]
+            .as_str()
+            .unwrap()
+            .contains("\"iamRole\":\"other\"")
+    );
+    admin
+        .script(&[
+            ("ALTER USER svc REMOVE WORKLOAD IDENTITY build", OK),
+            ("ALTER USER svc UNSET WORKLOAD_IDENTITY", OK),
+            ("ALTER USER svc REMOVE WORKLOAD IDENTITY build", "002003"),
+        ])
+        .await;
+    let show = admin
+        .ok("SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc")
+        .await;
+    assert!(listing(&show).is_empty());
+}
+
+async fn a_fresh_attestation_logs_in_once(app: TestApp) {
+    service_user(&app, "svc", ROLE).await;
+    let token = attestation(now(&app), CALLER).token();
+    let v = wif_login(&app, &token, None).await;
+    assert_eq!(v["success"], true, "{v}");
+    // The same attestation again is a replay.
+    assert_failure(&wif_login(&app, &token, None).await, WIF_INVALID);
+    // A new one, naming the user, works; naming another user does not.
+    let token = attestation(now(&app), CALLER).token();
+    let v = wif_login(&app, &token, Some("svc")).await;
+    assert_eq!(v["success"], true, "{v}");
+    app.admin()
+        .await
+        .ok("CREATE USER other TYPE = SERVICE")
+        .await;
+    let token = attestation(now(&app), CALLER).token();
+    assert_failure(&wif_login(&app, &token, Some("other")).await, WIF_INVALID);
+    let show = app
+        .admin()
+        .await
+        .ok("SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc")
+        .await;
+    assert_eq!(listing(&show)[0]["last_used"], json!(now(&app).to_string()));
+}
+
+async fn hostile_attestations_are_refused(app: TestApp) {
+    service_user(&app, "svc", ROLE).await;
+    let t = now(&app);
+    let fresh = || attestation(t, CALLER);
+    let mut other_host = fresh();
+    other_host.url = "https://evil.example.com/?Action=GetCallerIdentity&Version=2011-06-15".into();
+    let other_host = other_host.set("Host", "evil.example.com");
+    let mut lookalike = fresh();
+    lookalike.url =
+        "https://sts.amazonaws.com.evil.com/?Action=GetCallerIdentity&Version=2011-06-15".into();
+    let lookalike = lookalike.set("Host", "sts.amazonaws.com.evil.com");
+    let host_mismatch = fresh().set("Host", "evil.example.com");
+    let mut plain_http = fresh();
+    plain_http.url = plain_http.url.replace("https://", "http://");
+    let mut other_action = fresh();
+    other_action.url = other_action.url.replace("GetCallerIdentity", "AssumeRole");
+    let mut extra_query = fresh();
+    extra_query.url.push_str("&Foo=1");
+    let mut get = fresh();
+    get.method = "GET";
+    let unsigned_audience = fresh().set(
+        "Authorization",
+        &format!(
+            "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20270115/us-east-1/sts/aws4_request, \
+             SignedHeaders=host;x-amz-date, Signature={}",
+            "a".repeat(64)
+        ),
+    );
+    let other_service = fresh().set(
+        "Authorization",
+        &format!(
+            "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20270115/us-east-1/s3/aws4_request, \
+             SignedHeaders=host;x-amz-date;x-snowflake-audience, Signature={}",
+            "b".repeat(64)
+        ),
+    );
+    let wrong_audience = fresh().set("X-Snowflake-Audience", "example.com");
+    let stale = attestation(t - 16 * 60, CALLER);
+    let future = attestation(t + 16 * 60, CALLER);
+    let bad_date = fresh().set("X-Amz-Date", "yesterday");
+    let wrong_role = attestation(t, "arn:aws:sts::123456789012:assumed-role/other/s");
+    let wrong_account = attestation(t, "arn:aws:sts::210987654321:assumed-role/app/s");
+    let refused_by_sts = fresh().set("X-Test-Caller", "");
+    let mut many_headers = fresh();
+    for i in 0..20 {
+        many_headers
+            .headers
+            .push((format!("X-Pad-{i}"), "x".into()));
+    }
+    let long_header = fresh().set("X-Amz-Security-Token", &"x".repeat(9_000));
+    let mut tokens: Vec<String> = [
+        other_host,
+        lookalike,
+        host_mismatch,
+        plain_http,
+        other_action,
+        extra_query,
+        get,
+        unsigned_audience,
+        other_service,
+        wrong_audience,
+        stale,
+        future,
+        bad_date,
+        wrong_role,
+        wrong_account,
+        refused_by_sts,
+        many_headers,
+    ]
+    .iter()
+    .map(Att::token)
+    .collect();
+    tokens.extend([
+        "not base64 at all!".to_string(),
+        STANDARD.encode("{\"url\": 1}"),
+        STANDARD.encode("[]"),
+        String::new(),
+        "a.b.c".to_string(),
+    ]);
+    for token in &tokens {
+        let v = wif_login(&app, token, Some("svc")).await;
+        assert_failure(&v, WIF_INVALID);
+    }
+    // Over the login body's TOKEN limit: refused before any check.
+    let v = wif_login(&app, &long_header.token(), Some("svc")).await;
+    assert_failure(&v, "390400");
+    let body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY",
+        "PROVIDER": "AZURE", "TOKEN": fresh().token()}});
+    assert_failure(&app.post(LOGIN, None, body).await.1, WIF_INVALID);
+    let body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY",
+        "TOKEN": fresh().token()}});
+    assert_failure(&app.post(LOGIN, None, body).await.1, WIF_INVALID);
+    // Nothing was recorded as a use.
+    let show = app
+        .admin()
+        .await
+        .ok("SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc")
+        .await;
+    assert_eq!(listing(&show)[0]["last_used"], Value::Null);
+    // A disabled identity, or user, logs in no more.
+    let admin = app.admin().await;
+    admin
+        .ok("ALTER USER svc MODIFY WORKLOAD IDENTITY DEFAULT SET DISABLED = TRUE")
+        .await;
+    assert_failure(
+        &wif_login(&app, &fresh().token(), Some("svc")).await,
+        WIF_INVALID,
+    );
+    admin
+        .ok("ALTER USER svc MODIFY WORKLOAD IDENTITY DEFAULT SET DISABLED = FALSE")
+        .await;
+    admin.ok("ALTER USER svc SET DISABLED = TRUE").await;
+    assert_failure(
+        &wif_login(&app, &fresh().token(), Some("svc")).await,
+        "390101",
+    );
+}
+
+async fn the_workload_identity_policy_holds(app: TestApp) {
+    service_user(&app, "svc", ROLE).await;
+    let admin = app.admin().await;
+    admin
+        .ok("CREATE AUTHENTICATION POLICY wif WORKLOAD_IDENTITY_POLICY = (ALLOWED_AWS_ACCOUNTS = ('210987654321'))")
+        .await;
+    admin
+        .ok("ALTER USER svc SET AUTHENTICATION POLICY wif")
+        .await;
+    let t = now(&app);
+    assert_failure(
+        &wif_login(&app, &attestation(t, CALLER).token(), None).await,
+        "390430",
+    );
+    admin
+        .ok("ALTER AUTHENTICATION POLICY wif SET WORKLOAD_IDENTITY_POLICY = (ALLOWED_PROVIDERS = ('OIDC'))")
+        .await;
+    assert_failure(
+        &wif_login(&app, &attestation(t, CALLER).token(), None).await,
+        "390430",
+    );
+    admin
+        .ok("ALTER AUTHENTICATION POLICY wif SET WORKLOAD_IDENTITY_POLICY = (ALLOWED_AWS_ACCOUNTS = ('123456789012'), ALLOWED_AWS_PARTITIONS = ('AWS'))")
+        .await;
+    let v = wif_login(&app, &attestation(t, CALLER).token(), None).await;
+    assert_eq!(v["success"], true, "{v}");
+    admin
+        .ok("ALTER AUTHENTICATION POLICY wif SET AUTHENTICATION_METHODS = ('PASSWORD')")
+        .await;
+    assert_failure(
+        &wif_login(&app, &attestation(t, CALLER).token(), None).await,
+        "390430",
+    );
+}
+
+const AWS_ISSUER: &str = "https://abc-123.tokens.sts.global.api.aws";
+
+/// Serves the `p384` fixture as the AWS issuer's only key, `e1`.
+struct AwsIssuer;
+
+#[async_trait::async_trait]
+impl JwksFetcher for AwsIssuer {
+    async fn fetch(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        let pem = std::fs::read_to_string("tests/fixtures/jwks/p384.pub.pem").unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let spki = STANDARD.decode(body).unwrap();
+        let point = &spki[spki.len() - 97..];
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let jwk = json!({"kty": "EC", "kid": "e1", "crv": "P-384",
+            "x": b64(&point[1..=48]), "y": b64(&point[49..])});
+        let doc = match url.strip_prefix(AWS_ISSUER) {
+            Some("/.well-known/openid-configuration") => {
+                json!({"issuer": AWS_ISSUER, "jwks_uri": format!("{AWS_ISSUER}/keys")})
+            }
+            Some("/keys") => json!({ "keys": [jwk] }),
+            _ => return Err(FetchError::Unreachable),
+        };
+        Ok(doc.to_string().into_bytes())
+    }
+}
+
+fn outbound_jwt(app: &TestApp, claims: Value) -> String {
+    let pem = std::fs::read_to_string("tests/fixtures/jwks/p384.pem").unwrap();
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES384);
+    header.kid = Some("e1".into());
+    let mut all = json!({"iss": AWS_ISSUER, "sub": ROLE, "aud": "snowflakecomputing.com",
+        "iat": now(app), "exp": now(app) + 300});
+    for (k, v) in claims.as_object().unwrap() {
+        all[k] = v.clone();
+    }
+    jsonwebtoken::encode(&header, &all, &key).unwrap()
+}
+
+async fn the_outbound_jwt_form_needs_the_issuer(app: TestApp) {
+    app.gate
+        .set_jwks(std::sync::Arc::new(JwksCache::new(std::sync::Arc::new(
+            AwsIssuer,
+        ))));
+    // Without ISSUER on the identity, a JWT is refused even if well signed.
+    service_user(&app, "svc", ROLE).await;
+    let token = outbound_jwt(&app, json!({}));
+    assert_failure(&wif_login(&app, &token, Some("svc")).await, WIF_INVALID);
+    app.admin()
+        .await
+        .ok(&format!(
+            "ALTER USER svc SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{ROLE}' ISSUER = '{AWS_ISSUER}')"
+        ))
+        .await;
+    let v = wif_login(&app, &token, Some("svc")).await;
+    assert_eq!(v["success"], true, "{v}");
+    let v = wif_login(&app, &token, None).await;
+    assert_eq!(v["success"], true, "{v}");
+    for (label, claims) in [
+        ("other audience", json!({"aud": "example.com"})),
+        ("expired", json!({"exp": now(&app) - 600})),
+        (
+            "other role",
+            json!({"sub": "arn:aws:iam::123456789012:role/other"}),
+        ),
+        ("other issuer", json!({"iss": "https://evil.example"})),
+        ("not an ARN", json!({"sub": "someone"})),
+    ] {
+        let token = outbound_jwt(&app, claims);
+        let v = wif_login(&app, &token, Some("svc")).await;
+        assert_eq!(v["code"], WIF_INVALID, "{label}: {v}");
+    }
+    // Signed by another key: the fixture's RSA key under the same kid.
+    let pem = std::fs::read_to_string("tests/fixtures/jwks/rsa1.pem").unwrap();
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("e1".into());
+    let forged = jsonwebtoken::encode(
+        &header,
+        &json!({"iss": AWS_ISSUER, "sub": ROLE, "aud": "snowflakecomputing.com", "exp": now(&app) + 300}),
+        &key,
+    )
+    .unwrap();
+    assert_failure(&wif_login(&app, &forged, Some("svc")).await, WIF_INVALID);
+}
