@@ -1,11 +1,16 @@
 //! AWS workload identity: the SQL of users' identities, and `AUTHENTICATOR=WORKLOAD_IDENTITY`
 //! logins with every check of the attestation (host, method, query, signed audience, date, one use,
-//! identity, account, policy, sizes). STS is [`common::sts::FakeSts`]; each test runs on every store.
-//! The clock is moved, never waited for.
+//! identity, account, policy, sizes). Attestations are signed as the drivers sign them (SigV4,
+//! unsent); those that must reach STS are signed with credentials moto's STS issued (AssumeRole) and
+//! replayed by snowgate's own STS client to moto, so those tests need moto_server (ignored
+//! otherwise). Checks made before any replay run everywhere. Each test runs on every store. The
+//! clock is moved, never waited for.
 
 #[macro_use]
 mod common;
 
+use aws_sdk_sts::config::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::sql::*;
@@ -15,14 +20,42 @@ use snowgate::domain::jwks::{FetchError, JwksCache, JwksFetcher};
 
 on_every_store!(
     identities_in_sql,
-    a_fresh_attestation_logs_in_once,
     hostile_attestations_are_refused,
-    the_workload_identity_policy_holds,
     the_outbound_jwt_form_needs_the_issuer,
 );
 
+/// As `on_every_store!`, over apps replaying to moto's STS: every twin needs moto_server.
+macro_rules! on_every_store_with_sts {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            #[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
+            async fn memory() {
+                super::$name(TestApp::new().with_moto_sts()).await
+            }
+            #[tokio::test]
+            #[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                super::$name(TestApp::sqlite(dir.path()).await.with_moto_sts()).await
+            }
+            #[tokio::test]
+            #[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
+            async fn dynamodb() {
+                super::$name(TestApp::dynamodb().await.with_moto_sts()).await
+            }
+        }
+    )*};
+}
+
+on_every_store_with_sts!(
+    a_fresh_attestation_logs_in_once,
+    attestations_sts_disowns_are_refused,
+    the_workload_identity_policy_holds,
+);
+
 const ROLE: &str = "arn:aws:iam::123456789012:role/app";
-const CALLER: &str = "arn:aws:sts::123456789012:assumed-role/app/session-1";
 const WIF_INVALID: &str = "394700";
 
 /// The parts of an attestation a test may spoil.
@@ -32,46 +65,104 @@ struct Att {
     headers: Vec<(String, String)>,
 }
 
-fn amz_date(epoch: u64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(epoch as i64).unwrap();
-    let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    t.format(&f).unwrap()
+/// Temporary credentials moto's STS issues for `role`: STS then names their signer
+/// `arn:aws:sts::<account>:assumed-role/<role name>/<session>`.
+async fn assume(role: &str, session: &str) -> Credentials {
+    let sts = aws_sdk_sts::Client::new(&aws::sdk_config().await);
+    let answer = sts
+        .assume_role()
+        .role_arn(role)
+        .role_session_name(session)
+        .send()
+        .await
+        .expect("moto's STS assumes the role");
+    let c = answer.credentials().expect("credentials");
+    Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "moto",
+    )
 }
 
-/// A well-formed attestation signed at `at` for `caller`; its signature is random, so two are
-/// never the same request.
-fn attestation(at: u64, caller: &str) -> Att {
-    let signature: String = (0..32)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect();
+/// Credentials STS never issued: good enough for attestations refused before any replay.
+fn local_credentials() -> Credentials {
+    Credentials::new(
+        "ASIAEXAMPLE",
+        "not-a-secret",
+        Some("FQoGZXIvYXdzE".into()),
+        None,
+        "local",
+    )
+}
+
+/// `x-amz-date` as the drivers write it: `X-Amz-Date`.
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A `GetCallerIdentity` request for `service` signed at `at` (epoch seconds) with `credentials`,
+/// as the drivers build it; `audience_signed: false` adds the audience header after signing.
+fn signed(at: u64, credentials: &Credentials, service: &str, audience_signed: bool) -> Att {
     let host = "sts.us-east-1.amazonaws.com";
-    Att {
-        url: format!("https://{host}/?Action=GetCallerIdentity&Version=2011-06-15"),
-        method: "POST",
-        headers: vec![
-            ("Host".into(), host.into()),
-            ("X-Amz-Date".into(), amz_date(at)),
-            ("X-Amz-Security-Token".into(), "FQoGZXIvYXdzE".into()),
-            (
-                "X-Snowflake-Audience".into(),
-                "snowflakecomputing.com".into(),
-            ),
-            ("X-Test-Caller".into(), caller.into()),
-            (
-                "Authorization".into(),
-                format!(
-                    "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20270115/us-east-1/sts/aws4_request, \
-                     SignedHeaders=host;x-amz-date;x-amz-security-token;x-snowflake-audience, \
-                     Signature={signature}"
-                ),
-            ),
-        ],
+    let url = format!("https://{host}/?Action=GetCallerIdentity&Version=2011-06-15");
+    let audience = ("X-Snowflake-Audience", "snowflakecomputing.com");
+    let mut to_sign = vec![("Host", host)];
+    if audience_signed {
+        to_sign.push(audience);
     }
+    let identity = credentials.clone().into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name(service)
+        .time(std::time::UNIX_EPOCH + std::time::Duration::from_secs(at))
+        .settings(SigningSettings::default())
+        .build()
+        .expect("signing parameters")
+        .into();
+    let request = SignableRequest::new(
+        "POST",
+        url.as_str(),
+        to_sign.iter().copied(),
+        SignableBody::Bytes(&[]),
+    )
+    .expect("a signable request");
+    let (instructions, _) = sign(request, &params).expect("signed").into_parts();
+    let mut headers: Vec<(String, String)> = to_sign
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    headers.extend(
+        instructions
+            .headers()
+            .map(|(k, v)| (title_case(k), v.to_string())),
+    );
+    let att = Att {
+        url,
+        method: "POST",
+        headers,
+    };
+    if audience_signed {
+        att
+    } else {
+        att.set(audience.0, audience.1)
+    }
+}
+
+/// A well-formed attestation signed at `at` with `credentials`. SigV4 signs the time to the second,
+/// so two signed at one `at` are the same request.
+fn attestation(at: u64, credentials: &Credentials) -> Att {
+    signed(at, credentials, "sts", true)
 }
 
 impl Att {
     fn set(mut self, name: &str, value: &str) -> Self {
-        self.headers.retain(|(k, _)| k != name);
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
         self.headers.push((name.into(), value.into()));
         self
     }
@@ -184,33 +275,41 @@ async fn identities_in_sql(app: TestApp) {
 
 async fn a_fresh_attestation_logs_in_once(app: TestApp) {
     service_user(&app, "svc", ROLE).await;
-    let token = attestation(now(&app), CALLER).token();
+    let credentials = assume(ROLE, "session-1").await;
+    let first = now(&app);
+    let token = attestation(first, &credentials).token();
     let v = wif_login(&app, &token, None).await;
     assert_eq!(v["success"], true, "{v}");
     // The same attestation again is a replay.
     assert_failure(&wif_login(&app, &token, None).await, WIF_INVALID);
-    // A new one, naming the user, works; naming another user does not.
-    let token = attestation(now(&app), CALLER).token();
+    // A new one (signed a second later), naming the user, works; naming another user does not.
+    app.advance(1);
+    let token = attestation(now(&app), &credentials).token();
     let v = wif_login(&app, &token, Some("svc")).await;
     assert_eq!(v["success"], true, "{v}");
     app.admin()
         .await
         .ok("CREATE USER other TYPE = SERVICE")
         .await;
-    let token = attestation(now(&app), CALLER).token();
+    app.advance(1);
+    let token = attestation(now(&app), &credentials).token();
     assert_failure(&wif_login(&app, &token, Some("other")).await, WIF_INVALID);
     let show = app
         .admin()
         .await
         .ok("SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc")
         .await;
-    assert_eq!(listing(&show)[0]["last_used"], json!(now(&app).to_string()));
+    // Written at most once an hour: the first login's time.
+    assert_eq!(listing(&show)[0]["last_used"], json!(first.to_string()));
 }
 
+/// Refused before any replay: this app has no STS client, so one reaching STS would be answered
+/// "unavailable", not [`WIF_INVALID`].
 async fn hostile_attestations_are_refused(app: TestApp) {
     service_user(&app, "svc", ROLE).await;
     let t = now(&app);
-    let fresh = || attestation(t, CALLER);
+    let credentials = local_credentials();
+    let fresh = || attestation(t, &credentials);
     let mut other_host = fresh();
     other_host.url = "https://evil.example.com/?Action=GetCallerIdentity&Version=2011-06-15".into();
     let other_host = other_host.set("Host", "evil.example.com");
@@ -227,29 +326,12 @@ async fn hostile_attestations_are_refused(app: TestApp) {
     extra_query.url.push_str("&Foo=1");
     let mut get = fresh();
     get.method = "GET";
-    let unsigned_audience = fresh().set(
-        "Authorization",
-        &format!(
-            "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20270115/us-east-1/sts/aws4_request, \
-             SignedHeaders=host;x-amz-date, Signature={}",
-            "a".repeat(64)
-        ),
-    );
-    let other_service = fresh().set(
-        "Authorization",
-        &format!(
-            "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20270115/us-east-1/s3/aws4_request, \
-             SignedHeaders=host;x-amz-date;x-snowflake-audience, Signature={}",
-            "b".repeat(64)
-        ),
-    );
+    let unsigned_audience = signed(t, &credentials, "sts", false);
+    let other_service = signed(t, &credentials, "s3", true);
     let wrong_audience = fresh().set("X-Snowflake-Audience", "example.com");
-    let stale = attestation(t - 16 * 60, CALLER);
-    let future = attestation(t + 16 * 60, CALLER);
+    let stale = attestation(t - 16 * 60, &credentials);
+    let future = attestation(t + 16 * 60, &credentials);
     let bad_date = fresh().set("X-Amz-Date", "yesterday");
-    let wrong_role = attestation(t, "arn:aws:sts::123456789012:assumed-role/other/s");
-    let wrong_account = attestation(t, "arn:aws:sts::210987654321:assumed-role/app/s");
-    let refused_by_sts = fresh().set("X-Test-Caller", "");
     let mut many_headers = fresh();
     for i in 0..20 {
         many_headers
@@ -271,9 +353,6 @@ async fn hostile_attestations_are_refused(app: TestApp) {
         stale,
         future,
         bad_date,
-        wrong_role,
-        wrong_account,
-        refused_by_sts,
         many_headers,
     ]
     .iter()
@@ -299,20 +378,40 @@ async fn hostile_attestations_are_refused(app: TestApp) {
     let body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY",
         "TOKEN": fresh().token()}});
     assert_failure(&app.post(LOGIN, None, body).await.1, WIF_INVALID);
-    // Nothing was recorded as a use.
+    assert_never_used(&app).await;
+}
+
+async fn assert_never_used(app: &TestApp) {
     let show = app
         .admin()
         .await
         .ok("SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc")
         .await;
     assert_eq!(listing(&show)[0]["last_used"], Value::Null);
+}
+
+/// Genuine attestations whose signer STS names is not the user's identity, or whose identity or
+/// user is disabled.
+async fn attestations_sts_disowns_are_refused(app: TestApp) {
+    service_user(&app, "svc", ROLE).await;
+    let t = now(&app);
+    let wrong_role = assume("arn:aws:iam::123456789012:role/other", "s").await;
+    let wrong_account = assume("arn:aws:iam::210987654321:role/app", "s").await;
+    // Keys moto never issued: its STS names a default user, not the role.
+    let unknown_signer = local_credentials();
+    for credentials in [wrong_role, wrong_account, unknown_signer] {
+        let token = attestation(t, &credentials).token();
+        assert_failure(&wif_login(&app, &token, Some("svc")).await, WIF_INVALID);
+    }
+    assert_never_used(&app).await;
     // A disabled identity, or user, logs in no more.
+    let credentials = assume(ROLE, "session-1").await;
     let admin = app.admin().await;
     admin
         .ok("ALTER USER svc MODIFY WORKLOAD IDENTITY DEFAULT SET DISABLED = TRUE")
         .await;
     assert_failure(
-        &wif_login(&app, &fresh().token(), Some("svc")).await,
+        &wif_login(&app, &attestation(t, &credentials).token(), Some("svc")).await,
         WIF_INVALID,
     );
     admin
@@ -320,13 +419,14 @@ async fn hostile_attestations_are_refused(app: TestApp) {
         .await;
     admin.ok("ALTER USER svc SET DISABLED = TRUE").await;
     assert_failure(
-        &wif_login(&app, &fresh().token(), Some("svc")).await,
+        &wif_login(&app, &attestation(t + 1, &credentials).token(), Some("svc")).await,
         "390101",
     );
 }
 
 async fn the_workload_identity_policy_holds(app: TestApp) {
     service_user(&app, "svc", ROLE).await;
+    let credentials = assume(ROLE, "session-1").await;
     let admin = app.admin().await;
     admin
         .ok("CREATE AUTHENTICATION POLICY wif WORKLOAD_IDENTITY_POLICY = (ALLOWED_AWS_ACCOUNTS = ('210987654321'))")
@@ -335,29 +435,22 @@ async fn the_workload_identity_policy_holds(app: TestApp) {
         .ok("ALTER USER svc SET AUTHENTICATION POLICY wif")
         .await;
     let t = now(&app);
-    assert_failure(
-        &wif_login(&app, &attestation(t, CALLER).token(), None).await,
-        "390430",
-    );
+    // Each attestation is signed a second after the last: a new request.
+    let token = |i: u64| attestation(t + i, &credentials).token();
+    assert_failure(&wif_login(&app, &token(0), None).await, "390430");
     admin
         .ok("ALTER AUTHENTICATION POLICY wif SET WORKLOAD_IDENTITY_POLICY = (ALLOWED_PROVIDERS = ('OIDC'))")
         .await;
-    assert_failure(
-        &wif_login(&app, &attestation(t, CALLER).token(), None).await,
-        "390430",
-    );
+    assert_failure(&wif_login(&app, &token(1), None).await, "390430");
     admin
         .ok("ALTER AUTHENTICATION POLICY wif SET WORKLOAD_IDENTITY_POLICY = (ALLOWED_AWS_ACCOUNTS = ('123456789012'), ALLOWED_AWS_PARTITIONS = ('AWS'))")
         .await;
-    let v = wif_login(&app, &attestation(t, CALLER).token(), None).await;
+    let v = wif_login(&app, &token(2), None).await;
     assert_eq!(v["success"], true, "{v}");
     admin
         .ok("ALTER AUTHENTICATION POLICY wif SET AUTHENTICATION_METHODS = ('PASSWORD')")
         .await;
-    assert_failure(
-        &wif_login(&app, &attestation(t, CALLER).token(), None).await,
-        "390430",
-    );
+    assert_failure(&wif_login(&app, &token(3), None).await, "390430");
 }
 
 const AWS_ISSUER: &str = "https://abc-123.tokens.sts.global.api.aws";

@@ -6,7 +6,6 @@ pub mod aws;
 pub mod counting;
 pub mod keys;
 pub mod sql;
-pub mod sts;
 
 /// Runs each named test body on every store: in memory, on SQLite (a fresh directory each) and on
 /// DynamoDB (moto_server), so every backend answers the same requests the same way. The DynamoDB
@@ -83,11 +82,40 @@ impl TestApp {
         Self::with_exact_settings(store, jwt_secret, settings)
     }
 
-    /// An app with exactly `settings` (token lifetimes included).
+    /// An app with exactly `settings` (token lifetimes included). It has no STS client: an AWS
+    /// workload identity attestation that passes every local check is refused as unavailable.
     pub fn with_exact_settings(
         store: Arc<dyn Store>,
         jwt_secret: &str,
         settings: Settings,
+    ) -> Self {
+        Self::assemble(store, jwt_secret, settings, None)
+    }
+
+    /// The same store in an app that replays AWS workload identity attestations to moto's STS, as
+    /// production does to `SNOWGATE_STS_ENDPOINT`.
+    pub fn with_moto_sts(self) -> Self {
+        let endpoint = aws::endpoint();
+        let host = snowgate::config::endpoint_host(&endpoint).map(str::to_string);
+        let sts = snowgate::sts::Sts::new(Some(endpoint)).expect("an STS client");
+        let settings = Settings {
+            session_ttl: 100,
+            master_ttl: 1000,
+            ..Settings::default()
+        };
+        Self::assemble(
+            self.store,
+            "test-secret",
+            settings,
+            Some((Arc::new(sts), host)),
+        )
+    }
+
+    fn assemble(
+        store: Arc<dyn Store>,
+        jwt_secret: &str,
+        settings: Settings,
+        sts: Option<(Arc<snowgate::sts::Sts>, Option<String>)>,
     ) -> Self {
         let clock = Arc::new(AtomicU64::new(START));
         let c = Arc::clone(&clock);
@@ -96,13 +124,15 @@ impl TestApp {
             "embucket".into(),
             SecretString::from("embucket"),
         );
-        let gate = Gatekeeper::new(
+        let mut gate = Gatekeeper::new(
             Arc::clone(&store),
             Arc::new(secrets),
             settings,
             Arc::new(move || c.load(Ordering::SeqCst)),
-        )
-        .with_sts(Arc::new(sts::FakeSts), None);
+        );
+        if let Some((sts, host)) = sts {
+            gate = gate.with_sts(sts, host);
+        }
         let gate = Arc::new(gate);
         let state = AppState {
             gate: Arc::clone(&gate),
