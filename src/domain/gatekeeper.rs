@@ -283,50 +283,99 @@ impl Gatekeeper {
     ) -> Result<LoginOutcome> {
         self.seed_demo_user().await?;
         let now = self.now();
-        let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
         // Read once: the network policy before the credential and the authentication policy after
         // it both fall back to the account's.
         let settings = self.directory.account().await?;
+        let verified = self.verify(input, &settings, now, attempt).await?;
+        if verified.method == AuthMethod::ProgrammaticAccessToken {
+            attempt.method = Some(Method::Pat);
+        }
+        if verified.user.disabled {
+            return Err(Error::UserDisabled);
+        }
+        let (user, method, second_factor) =
+            (&verified.user, verified.method, verified.second_factor);
+        self.check_authentication_policy_mfa(user, &settings, input, method, second_factor)
+            .await?;
+        self.open_session(input, &settings, verified, now, attempt)
+            .await
+    }
+
+    /// Checks the credential the login offers, by its AUTHENTICATOR (and, for Go's OAuth flows,
+    /// by the fields it sends).
+    async fn verify(
+        &self,
+        input: &LoginInput,
+        settings: &AccountSettings,
+        now: u64,
+        attempt: &mut Attempt<'_>,
+    ) -> Result<Verified> {
+        let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
         let go_oauth = input.oauth_flow && input.token.is_some() && input.password.is_none();
-        let verified = match authenticator.as_deref() {
+        Ok(match authenticator.as_deref() {
             None | Some("") if go_oauth => {
                 attempt.method = Some(Method::Oauth);
-                self.oauth_login(input, &settings, now).await?
+                self.oauth_login(input, settings, now).await?
             }
             Some("OAUTH") => {
                 attempt.method = Some(Method::Oauth);
-                self.oauth_login(input, &settings, now).await?
+                self.oauth_login(input, settings, now).await?
             }
             None | Some("") | Some("SNOWFLAKE") => {
                 attempt.method = Some(Method::Password);
-                self.password_login(input, &settings, now).await?
+                self.password_login(input, settings, now).await?
             }
             Some("SNOWFLAKE_JWT") => {
                 attempt.method = Some(Method::KeyPair);
-                self.key_pair_login(input, &settings, now).await?
+                self.key_pair_login(input, settings, now).await?
             }
             // Node names MFA logins; the others send none (they are password logins).
             Some("USERNAME_PASSWORD_MFA") => {
                 attempt.method = Some(Method::Password);
-                self.password_login(input, &settings, now).await?
+                self.password_login(input, settings, now).await?
             }
             Some("PROGRAMMATIC_ACCESS_TOKEN") => {
                 attempt.method = Some(Method::Pat);
-                self.pat_login(input, &settings, now).await?
+                self.pat_login(input, settings, now).await?
             }
             Some("WORKLOAD_IDENTITY") => {
                 attempt.method = Some(Method::WorkloadIdentity);
-                self.workload_identity_login(input, &settings, now).await?
+                self.workload_identity_login(input, settings, now).await?
             }
             Some(other) => {
                 return Err(Error::BadRequest(format!(
                     "Authenticator '{other}' is not supported."
                 )));
             }
-        };
-        if verified.method == AuthMethod::ProgrammaticAccessToken {
-            attempt.method = Some(Method::Pat);
-        }
+        })
+    }
+
+    /// The login history record of a successful login; the audit attempt notes that it is kept.
+    fn success_event(
+        &self,
+        input: &LoginInput,
+        attempt: &mut Attempt<'_>,
+        user: &str,
+        second_factor: Option<SecondFactor>,
+    ) -> super::login_history::LoginEvent {
+        let mut event =
+            super::login_history::event(input, attempt.method, Some(user), self.now(), None);
+        event.second_factor = second_factor.map(|f| f.as_str().to_string());
+        attempt.second_factor = second_factor.map(SecondFactor::as_str);
+        attempt.in_history = true;
+        event
+    }
+
+    /// The session of a verified login: its context and idle limit, its tokens, and the login's
+    /// history record, written alongside the session.
+    async fn open_session(
+        &self,
+        input: &LoginInput,
+        settings: &AccountSettings,
+        verified: Verified,
+        now: u64,
+        attempt: &mut Attempt<'_>,
+    ) -> Result<LoginOutcome> {
         let Verified {
             user,
             account,
@@ -335,14 +384,9 @@ impl Gatekeeper {
             second_factor,
             mfa_token,
         } = verified;
-        if user.disabled {
-            return Err(Error::UserDisabled);
-        }
-        self.check_authentication_policy_mfa(&user, &settings, input, method, second_factor)
-            .await?;
         let mut context = super::login::initial_context(&user, input)?;
         super::login::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
-        let idle_limit = self.idle_limit(&user, &settings).await?;
+        let idle_limit = self.idle_limit(&user, settings).await?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the
         // tokens are signed with the secret in force now, not one a rotation has since retired.
         let secrets = self.secrets.current();
@@ -369,11 +413,7 @@ impl Gatekeeper {
             self.settings.session_ttl,
         );
         // The history record is written alongside the session, not after it: no extra round trip.
-        let mut event =
-            super::login_history::event(input, attempt.method, Some(&user.name), self.now(), None);
-        event.second_factor = second_factor.map(|f| f.as_str().to_string());
-        attempt.second_factor = second_factor.map(SecondFactor::as_str);
-        attempt.in_history = true;
+        let event = self.success_event(input, attempt, &user.name, second_factor);
         let (session, ()) = tokio::join!(
             self.create_session(Session {
                 token_id,

@@ -19,7 +19,26 @@ use super::policies::{
     AuthMethod, AuthenticationPolicy, NetworkPolicyEvaluation, PasswordPolicy, PatPolicy,
 };
 use super::session::SessionContext;
+use super::storage::Failures;
 use crate::error::{Error, Result};
+
+/// Where a login stands with the lockout: the name its failures count under, the lockout that
+/// applies, and the failures so far.
+struct LockState {
+    counter: String,
+    lockout: Lockout,
+    failures: Failures,
+}
+
+/// The login name a password, PAT or MFA login must give.
+fn login_name(input: &LoginInput) -> Result<&str> {
+    input
+        .login_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::BadRequest("LOGIN_NAME is required.".into()))
+}
 
 /// A login whose credentials were checked: the user, the account, the method that succeeded (a PAT
 /// given as a password is [`AuthMethod::ProgrammaticAccessToken`]) and, for a PAT with a
@@ -164,30 +183,11 @@ impl Gatekeeper {
             tracing::info!("login refused: the account named is not the one served");
             return Err(Error::InvalidCredentials);
         };
-        let login = input
-            .login_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| Error::BadRequest("LOGIN_NAME is required.".into()))?;
+        let login = login_name(input)?;
         let user = self.directory.user_by_login(login).await?;
         self.check_network_policy(user.as_ref(), settings, input.client_ip)
             .await?;
-        // Unknown names are counted (and locked) like real ones, so the answers never tell them apart.
-        let counter = user
-            .as_ref()
-            .map_or_else(|| login.to_uppercase(), |u| u.name.clone());
-        // A password policy (the user's, else the account's; unknown names get the account's) sets
-        // the lockout and the password's age; without one, the settings' lockout and no expiry.
-        let policy = self
-            .directory
-            .attached_policy::<PasswordPolicy>(user.as_ref(), settings)
-            .await?;
-        let lockout = Lockout::of(policy.as_ref(), &self.settings);
-        let failures = self.store.failures(&counter, now).await?;
-        if failures.count >= lockout.failures {
-            return Err(lockout.locked());
-        }
+        let (policy, lock) = self.lock_state(user.as_ref(), login, settings, now).await?;
         let empty = SecretString::from("");
         let given = input.password.as_ref().unwrap_or(&empty);
         let password = given;
@@ -198,9 +198,7 @@ impl Gatekeeper {
         {
             self.check_pat_network_requirement(user, pat, settings, now)
                 .await?;
-            if failures.count > 0 {
-                self.store.clear_failures(&counter).await?;
-            }
+            self.clear_failures(&lock).await?;
             return Ok(Verified::by_pat(user.clone(), account, pat));
         }
         let (password, passcode) = passcode_of(input, given);
@@ -222,15 +220,13 @@ impl Gatekeeper {
                     .await
                 {
                     Err(Error::InvalidPasscode) => {
-                        self.count_failure(&counter, input.request_id.as_deref(), now, &lockout)
+                        self.count_failure(&lock, input.request_id.as_deref(), now)
                             .await?;
                         return Err(Error::InvalidPasscode);
                     }
                     other => other?,
                 };
-                if failures.count > 0 {
-                    self.store.clear_failures(&counter).await?;
-                }
+                self.clear_failures(&lock).await?;
                 // Told only to whoever knows the password. Snowflake asks for a change in its web
                 // console; drivers cannot change it, so the login is refused until an
                 // administrator sets a new one.
@@ -247,7 +243,7 @@ impl Gatekeeper {
                 })
             }
             _ => {
-                self.count_failure(&counter, input.request_id.as_deref(), now, &lockout)
+                self.count_failure(&lock, input.request_id.as_deref(), now)
                     .await?;
                 Err(Error::InvalidCredentials)
             }
@@ -360,14 +356,14 @@ impl Gatekeeper {
     /// Counts a failed password; the failure that reaches the limit locks the user (logged once).
     async fn count_failure(
         &self,
-        counter: &str,
+        lock: &LockState,
         request_id: Option<&str>,
         now: u64,
-        lockout: &Lockout,
     ) -> Result<()> {
         let attempt = request_id
             .map(str::to_string)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let (counter, lockout) = (&lock.counter, &lock.lockout);
         let until = now.saturating_add(lockout.seconds);
         let (failures, raised) = self
             .store
@@ -377,6 +373,44 @@ impl Gatekeeper {
             audit::locked(counter, failures.count, lockout.minutes());
         }
         Ok(())
+    }
+
+    /// A successful credential forgets the name's failed attempts (one write, only if there were
+    /// any).
+    async fn clear_failures(&self, lock: &LockState) -> Result<()> {
+        if lock.failures.count > 0 {
+            self.store.clear_failures(&lock.counter).await?;
+        }
+        Ok(())
+    }
+
+    /// The name's failed attempts and the lockout that governs them: the password policy's (the
+    /// user's, else the account's; unknown names get the account's), else the settings'. A locked
+    /// name is refused here. Unknown names are counted (and locked) like real ones, so the answers
+    /// never tell them apart. Also returns the password policy, which sets the password's age.
+    async fn lock_state(
+        &self,
+        user: Option<&User>,
+        login: &str,
+        settings: &AccountSettings,
+        now: u64,
+    ) -> Result<(Option<PasswordPolicy>, LockState)> {
+        let counter = user.map_or_else(|| login.to_uppercase(), |u| u.name.clone());
+        let policy = self
+            .directory
+            .attached_policy::<PasswordPolicy>(user, settings)
+            .await?;
+        let lockout = Lockout::of(policy.as_ref(), &self.settings);
+        let failures = self.store.failures(&counter, now).await?;
+        if failures.count >= lockout.failures {
+            return Err(lockout.locked());
+        }
+        let lock = LockState {
+            counter,
+            lockout,
+            failures,
+        };
+        Ok((policy, lock))
     }
 
     /// `AUTHENTICATOR=PROGRAMMATIC_ACCESS_TOKEN`: the PAT is the TOKEN (or, from the Node driver,
@@ -391,12 +425,7 @@ impl Gatekeeper {
             tracing::info!("PAT login refused: the account named is not the one served");
             return Err(Error::InvalidPat);
         };
-        let login = input
-            .login_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| Error::BadRequest("LOGIN_NAME is required.".into()))?;
+        let login = login_name(input)?;
         let secret = input
             .token
             .as_ref()
@@ -408,18 +437,7 @@ impl Gatekeeper {
             self.check_network_policy(user.as_ref(), settings, input.client_ip)
                 .await?;
         }
-        let counter = user
-            .as_ref()
-            .map_or_else(|| login.to_uppercase(), |u| u.name.clone());
-        let password_policy = self
-            .directory
-            .attached_policy::<PasswordPolicy>(user.as_ref(), settings)
-            .await?;
-        let lockout = Lockout::of(password_policy.as_ref(), &self.settings);
-        let failures = self.store.failures(&counter, now).await?;
-        if failures.count >= lockout.failures {
-            return Err(lockout.locked());
-        }
+        let (_, lock) = self.lock_state(user.as_ref(), login, settings, now).await?;
         let found = user.as_ref().and_then(|u| {
             pats::find(&u.pats, secret)
                 .filter(|p| p.status(now) == PatStatus::Active)
@@ -427,15 +445,13 @@ impl Gatekeeper {
         });
         let Some((user, pat)) = found else {
             tracing::info!("PAT login refused: no active token with that secret");
-            self.count_failure(&counter, input.request_id.as_deref(), now, &lockout)
+            self.count_failure(&lock, input.request_id.as_deref(), now)
                 .await?;
             return Err(Error::InvalidPat);
         };
         self.check_pat_network_requirement(user, pat, settings, now)
             .await?;
-        if failures.count > 0 {
-            self.store.clear_failures(&counter).await?;
-        }
+        self.clear_failures(&lock).await?;
         Ok(Verified::by_pat(user.clone(), account, pat))
     }
 
