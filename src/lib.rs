@@ -10,6 +10,7 @@ pub mod http;
 pub mod jwks_http;
 pub mod keygen;
 pub mod logging;
+pub mod outbound;
 pub mod secrets;
 pub mod snowflake;
 pub mod sql;
@@ -229,11 +230,14 @@ pub fn state_with(
     config: &Config,
 ) -> AppState {
     let gate = Gatekeeper::new(store, secrets, config.settings.clone(), system_clock());
-    match jwks_http::HttpsJwksFetcher::new(config.extra_ca_file.as_deref()) {
-        Ok(fetcher) => gate.set_jwks(Arc::new(domain::jwks::JwksCache::new(Arc::new(fetcher)))),
-        // Checked when the configuration was read; if it fails now, OIDC logins are refused.
-        Err(reason) => tracing::error!(%reason, "issuers' keys cannot be fetched"),
+    let extra_ca = config.extra_ca_file.clone();
+    // Checked when the configuration was read; if it fails now, OIDC and OAuth logins are refused.
+    let fetcher =
+        outbound::Lazy::new(move || jwks_http::HttpsJwksFetcher::new(extra_ca.as_deref()));
+    if tokio::runtime::Handle::try_current().is_ok() {
+        fetcher.warm_up();
     }
+    gate.set_jwks(Arc::new(domain::jwks::JwksCache::new(fetcher)));
     AppState {
         gate: Arc::new(with_sts(gate, config)),
         body_limit: config.body_limit,
@@ -248,13 +252,12 @@ fn with_sts(gate: Gatekeeper, config: &Config) -> Gatekeeper {
         .as_deref()
         .and_then(config::endpoint_host)
         .map(str::to_string);
-    match sts::Sts::new(endpoint) {
-        Ok(client) => gate.with_sts(Arc::new(client), host),
-        Err(e) => {
-            tracing::warn!(error = %e, "no STS client: AWS workload identity logins will fail");
-            gate
-        }
+    let client =
+        outbound::Lazy::new(move || sts::Sts::new(endpoint.clone()).map_err(|e| e.to_string()));
+    if tokio::runtime::Handle::try_current().is_ok() {
+        client.warm_up();
     }
+    gate.with_sts(client, host)
 }
 
 fn random_secret() -> SecretString {

@@ -1,0 +1,77 @@
+//! The outbound HTTPS clients (STS for AWS workload identity, issuers' key sets for OIDC and OAuth),
+//! built on first use: loading the system's TLS roots takes milliseconds that every cold start would
+//! otherwise pay before its first answer, although most deployments never make such a call. A start-up
+//! task builds them in the background, so the first login that needs one rarely waits.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::OnceCell;
+
+use crate::domain::jwks::{FetchError, JwksFetcher};
+use crate::domain::wif_aws::{CallerIdentity, SignedRequest};
+use crate::error::{Error, Result};
+use crate::{jwks_http, sts};
+
+/// A client made by `build` on first use (on a blocking thread: it reads certificate files).
+pub struct Lazy<T> {
+    cell: OnceCell<std::result::Result<Arc<T>, String>>,
+    build: Arc<dyn Fn() -> std::result::Result<T, String> + Send + Sync>,
+}
+
+impl<T: Send + Sync + 'static> Lazy<T> {
+    pub fn new(
+        build: impl Fn() -> std::result::Result<T, String> + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            cell: OnceCell::new(),
+            build: Arc::new(build),
+        })
+    }
+
+    /// The client, or why there is none (logged once, when it was first asked for).
+    pub async fn get(&self) -> std::result::Result<Arc<T>, String> {
+        self.cell
+            .get_or_init(|| async {
+                let build = Arc::clone(&self.build);
+                let made = match tokio::task::spawn_blocking(move || build()).await {
+                    Ok(made) => made.map(Arc::new),
+                    Err(e) => Err(format!("the build task failed: {e}")),
+                };
+                if let Err(reason) = &made {
+                    tracing::error!(%reason, "an outbound HTTPS client could not be built");
+                }
+                made
+            })
+            .await
+            .clone()
+    }
+
+    /// Builds it now, in the background.
+    pub fn warm_up(self: &Arc<Self>) {
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            let _ = me.get().await;
+        });
+    }
+}
+
+#[async_trait]
+impl JwksFetcher for Lazy<jwks_http::HttpsJwksFetcher> {
+    async fn fetch(&self, url: &str) -> std::result::Result<Vec<u8>, FetchError> {
+        match self.get().await {
+            Ok(fetcher) => fetcher.fetch(url).await,
+            Err(_) => Err(FetchError::Unreachable),
+        }
+    }
+}
+
+#[async_trait]
+impl CallerIdentity for Lazy<sts::Sts> {
+    async fn caller_arn(&self, request: &SignedRequest) -> Result<Option<String>> {
+        match self.get().await {
+            Ok(sts) => sts.caller_arn(request).await,
+            Err(reason) => Err(Error::Unavailable(format!("no STS client: {reason}"))),
+        }
+    }
+}
