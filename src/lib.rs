@@ -234,9 +234,6 @@ pub fn state_with(
     // Checked when the configuration was read; if it fails now, OIDC and OAuth logins are refused.
     let fetcher =
         outbound::Lazy::new(move || jwks_http::HttpsJwksFetcher::new(extra_ca.as_deref()));
-    if tokio::runtime::Handle::try_current().is_ok() {
-        fetcher.warm_up();
-    }
     gate.set_jwks(Arc::new(domain::jwks::JwksCache::new(fetcher)));
     AppState {
         gate: Arc::new(with_sts(gate, config)),
@@ -254,9 +251,6 @@ fn with_sts(gate: Gatekeeper, config: &Config) -> Gatekeeper {
         .map(str::to_string);
     let client =
         outbound::Lazy::new(move || sts::Sts::new(endpoint.clone()).map_err(|e| e.to_string()));
-    if tokio::runtime::Handle::try_current().is_ok() {
-        client.warm_up();
-    }
     gate.with_sts(client, host)
 }
 

@@ -1,7 +1,7 @@
 //! The outbound HTTPS clients (STS for AWS workload identity, issuers' key sets for OIDC and OAuth),
 //! built on first use: loading the system's TLS roots takes milliseconds that every cold start would
-//! otherwise pay before its first answer, although most deployments never make such a call. A start-up
-//! task builds them in the background, so the first login that needs one rarely waits.
+//! otherwise pay before its first answer, although most deployments never make such a call. Not even
+//! warmed in the background: on a small machine that work would still delay the first answer.
 
 use std::sync::Arc;
 
@@ -45,14 +45,6 @@ impl<T: Send + Sync + 'static> Lazy<T> {
             })
             .await
             .clone()
-    }
-
-    /// Builds it now, in the background.
-    pub fn warm_up(self: &Arc<Self>) {
-        let me = Arc::clone(self);
-        tokio::spawn(async move {
-            let _ = me.get().await;
-        });
     }
 }
 
