@@ -3,34 +3,18 @@
 //! enrolment URI (with the seed) is shown once, in the answer of ADD, and never again.
 
 use super::command::{MfaAction, MfaCommand};
-use super::{AdminContext, Answer, denied, holds, invalid, may_manage, missing, owns, user_owner};
+use super::{AdminContext, Answer, invalid, missing, self_service_target};
 use crate::domain::directory::User;
 use crate::domain::ident::Identifier;
 use crate::domain::mfa::{METHOD_NAME, Seed};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub(super) async fn run(ctx: &AdminContext<'_>, command: MfaCommand) -> Result<Answer> {
-    let target = match &command.user {
-        Some(user) => user.clone(),
-        None => Identifier::from_parsed(ctx.user, true).ok_or(Error::SessionGone)?,
+    let if_exists = command.if_exists && command.action != MfaAction::Show;
+    let what = "MFA methods";
+    let Some(previous) = self_service_target(ctx, &command.user, if_exists, what).await? else {
+        return Ok(Answer::done());
     };
-    let Some(previous) = ctx.directory.user(target.as_str()).await? else {
-        // Below USERADMIN, another user's name gets the same refusal whether it exists or not.
-        if !command.is_about(ctx.user) && !holds(ctx.role, "USERADMIN") {
-            return Err(denied(format!(
-                "Role '{}' cannot manage the MFA methods of user '{target}'.",
-                ctx.role
-            )));
-        }
-        return match command.if_exists && command.action != MfaAction::Show {
-            true => Ok(Answer::done()),
-            false => Err(missing("User", &target)),
-        };
-    };
-    if !command.is_about(ctx.user) {
-        may_manage(ctx, &previous)?;
-        owns(ctx, "user", &previous.name, user_owner(&previous))?;
-    }
     let mut user = previous.clone();
     let answer = match command.action {
         MfaAction::Show => return Ok(show(&previous)),

@@ -195,6 +195,40 @@ fn may_manage(ctx: &AdminContext<'_>, target: &User) -> Result<()> {
     }
 }
 
+/// The user a self-service statement (PATs, MFA methods) is about: the one it names, else the
+/// session's own. A user manages their own `what` in any role; another user's need the right to
+/// change that user. `Ok(None)`: no such user, and `if_exists` was given.
+async fn self_service_target(
+    ctx: &AdminContext<'_>,
+    named: &Option<Identifier>,
+    if_exists: bool,
+    what: &str,
+) -> Result<Option<User>> {
+    let target = match named {
+        Some(user) => user.clone(),
+        None => Identifier::from_parsed(ctx.user, true).ok_or(Error::SessionGone)?,
+    };
+    let about_self = named.as_ref().is_none_or(|u| u.as_str() == ctx.user);
+    let Some(user) = ctx.directory.user(target.as_str()).await? else {
+        // Below USERADMIN, another user's name gets the same refusal whether it exists or not.
+        if !about_self && !holds(ctx.role, "USERADMIN") {
+            return Err(denied(format!(
+                "Role '{}' cannot manage the {what} of user '{target}'.",
+                ctx.role
+            )));
+        }
+        return match if_exists {
+            true => Ok(None),
+            false => Err(missing("User", &target)),
+        };
+    };
+    if !about_self {
+        may_manage(ctx, &user)?;
+        owns(ctx, "user", &user.name, user_owner(&user))?;
+    }
+    Ok(Some(user))
+}
+
 /// Owners of records written before ownership was kept: the lowest role that could create them
 /// then, so every role that managed such a record before still does.
 pub const LEGACY_USER_OWNER: &str = "USERADMIN";

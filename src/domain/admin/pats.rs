@@ -5,39 +5,21 @@
 use secrecy::ExposeSecret;
 
 use super::command::{PatAction, PatCommand, PatProperty};
-use super::{
-    AdminContext, Answer, denied, exists, holds, invalid, may_manage, missing, owns, user_owner,
-};
+use super::{AdminContext, Answer, exists, invalid, missing, self_service_target};
 use crate::domain::directory::{User, UserType};
 use crate::domain::ident::Identifier;
 use crate::domain::pats::{self, DEFAULT_ROTATED_GRACE_HOURS, MAX_PATS_PER_USER, Pat};
 use crate::domain::policies::{AuthenticationPolicy, NetworkPolicyEvaluation, PatPolicy};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 const KIND: &str = "Programmatic access token";
 
 pub(super) async fn run(ctx: &AdminContext<'_>, command: PatCommand) -> Result<Answer> {
-    let target = match &command.user {
-        Some(user) => user.clone(),
-        None => Identifier::from_parsed(ctx.user, true).ok_or(Error::SessionGone)?,
+    let if_exists = command.if_exists && command.action != PatAction::Show;
+    let what = "programmatic access tokens";
+    let Some(previous) = self_service_target(ctx, &command.user, if_exists, what).await? else {
+        return Ok(Answer::done());
     };
-    let Some(previous) = ctx.directory.user(target.as_str()).await? else {
-        // Below USERADMIN, another user's name gets the same refusal whether it exists or not.
-        if !command.is_about(ctx.user) && !holds(ctx.role, "USERADMIN") {
-            return Err(denied(format!(
-                "Role '{}' cannot manage the programmatic access tokens of user '{target}'.",
-                ctx.role
-            )));
-        }
-        return match command.if_exists && command.action != PatAction::Show {
-            true => Ok(Answer::done()),
-            false => Err(missing("User", &target)),
-        };
-    };
-    if !command.is_about(ctx.user) {
-        may_manage(ctx, &previous)?;
-        owns(ctx, "user", &previous.name, user_owner(&previous))?;
-    }
     if command.action == PatAction::Show {
         return Ok(show(ctx, &previous));
     }
