@@ -190,13 +190,13 @@ impl Gatekeeper {
         let (policy, lock) = self.lock_state(user.as_ref(), login, settings, now).await?;
         let empty = SecretString::from("");
         let given = input.password.as_ref().unwrap_or(&empty);
-        let password = given;
         // A PAT given as the password: a cheap hash, before the argon2 work.
         if let Some(user) = &user
-            && let Some(pat) = pats::find(&user.pats, password)
+            && let Some(pat) = pats::find(&user.pats, given)
             && pat.status(now) == PatStatus::Active
         {
-            self.check_pat_network_requirement(user, pat, settings, now)
+            let policy = self.pat_policy(Some(user), settings).await?;
+            self.check_pat_network_requirement(user, pat, &policy, settings, now)
                 .await?;
             self.clear_failures(&lock).await?;
             return Ok(Verified::by_pat(user.clone(), account, pat));
@@ -449,7 +449,8 @@ impl Gatekeeper {
                 .await?;
             return Err(Error::InvalidPat);
         };
-        self.check_pat_network_requirement(user, pat, settings, now)
+        // The policy read above is this user's: the token matched one of theirs.
+        self.check_pat_network_requirement(user, pat, &policy, settings, now)
             .await?;
         self.clear_failures(&lock).await?;
         Ok(Verified::by_pat(user.clone(), account, pat))
@@ -471,10 +472,10 @@ impl Gatekeeper {
         &self,
         user: &User,
         pat: &Pat,
+        policy: &PatPolicy,
         settings: &AccountSettings,
         now: u64,
     ) -> Result<()> {
-        let policy = self.pat_policy(Some(user), settings).await?;
         if policy.network_policy_evaluation != NetworkPolicyEvaluation::EnforcedRequired
             || pat.bypasses_network_requirement(now)
             || self
