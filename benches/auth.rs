@@ -1,6 +1,6 @@
 //! In-process benchmarks through the whole router on the in-memory store: what one request costs
 //! snowgate itself, without sockets. `cargo bench --bench auth`; the budgets they are read against are
-//! in docs/performance.md.
+//! in BENCHMARKS.md.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
