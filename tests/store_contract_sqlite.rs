@@ -154,3 +154,15 @@ async fn sqlite_login_history_keeps_the_contract() {
     let (store, _dir) = store().await;
     contract::history::run(store).await;
 }
+
+#[tokio::test]
+async fn sqlite_batch_reads_keep_the_contract() {
+    let (store, _dir) = store().await;
+    contract::batch::run_read_many(store).await;
+}
+
+#[tokio::test]
+async fn sqlite_login_writes_keep_the_contract() {
+    let (store, _dir) = store().await;
+    contract::batch::run_create_with_login(store).await;
+}

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::policies::{
     AttachedPolicies, AuthenticationPolicy, PasswordPolicy, PolicyKind, SessionPolicy,
 };
-use crate::domain::storage::{ObjectKind, Store, StoreError, Versioned, Write};
+use crate::domain::storage::{
+    Failures, Found, ObjectKind, Read, Store, StoreError, Versioned, Write,
+};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -330,6 +332,39 @@ fn decode_versioned<T: Record>(stored: &Versioned) -> Result<T> {
     Ok(value)
 }
 
+/// The user whose own name is `login` (upper-cased), if they log in with it.
+fn own_login(doc: Option<&Versioned>, login: &str) -> Result<Option<User>> {
+    let user = doc.map(decode_versioned::<User>).transpose()?;
+    Ok(user.filter(|u| u.effective_login() == login))
+}
+
+/// What a login read up front ([`Directory::login_reads`]).
+#[derive(Debug, Default)]
+pub struct LoginReads {
+    pub account: AccountSettings,
+    named: Option<NamedReads>,
+}
+
+#[derive(Debug)]
+struct NamedReads {
+    /// The login name, upper-cased.
+    login: String,
+    user: Option<Versioned>,
+    alias: Option<Versioned>,
+    failures: Failures,
+}
+
+impl LoginReads {
+    /// The failures counted under `counter` (a user's name, or an unknown login name upper-cased),
+    /// when they were read up front.
+    pub fn failures_of(&self, counter: &str) -> Option<Failures> {
+        self.named
+            .as_ref()
+            .filter(|n| n.login == counter)
+            .map(|n| n.failures)
+    }
+}
+
 fn encode<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value)
         .map_err(|_| Error::Internal("directory document could not be encoded".into()))
@@ -410,12 +445,30 @@ impl Directory {
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
         let login = login.to_uppercase();
         // Most users log in with their own (unquoted, so upper-case) name: one read.
-        if let Some(user) = self.user(&login).await?
-            && user.effective_login() == login
-        {
+        let named = self.store.get_object(ObjectKind::User, &login).await?;
+        if let Some(user) = own_login(named.as_ref(), &login)? {
             return Ok(Some(user));
         }
         let alias = self.store.get_object(ObjectKind::LoginName, &login).await?;
+        self.user_by_alias(alias.as_ref(), &login).await
+    }
+
+    /// [`Self::user_by_login`], answered from `reads` when the login read for this name.
+    pub async fn user_for_login(&self, reads: &LoginReads, login: &str) -> Result<Option<User>> {
+        let upper = login.to_uppercase();
+        match &reads.named {
+            Some(named) if named.login == upper => {
+                if let Some(user) = own_login(named.user.as_ref(), &upper)? {
+                    return Ok(Some(user));
+                }
+                self.user_by_alias(named.alias.as_ref(), &upper).await
+            }
+            _ => self.user_by_login(login).await,
+        }
+    }
+
+    /// The user the login-name index entry `alias` points to, if they still log in as `login`.
+    async fn user_by_alias(&self, alias: Option<&Versioned>, login: &str) -> Result<Option<User>> {
         match alias.map(|a| decode::<String>(&a.doc)).transpose()? {
             Some(name) => Ok(self
                 .user(&name)
@@ -423,6 +476,49 @@ impl Directory {
                 .filter(|u| u.effective_login() == login)),
             None => Ok(None),
         }
+    }
+
+    /// Everything a login reads before checking a credential, in one batch: the account's
+    /// settings and, when the login names a user (`login`), that user, the login-name index entry
+    /// for the name (for users whose LOGIN_NAME is not their name) and the failures counted under
+    /// it. On DynamoDB, one round trip.
+    pub async fn login_reads(&self, login: Option<&str>, now: u64) -> Result<LoginReads> {
+        let login = login.map(str::to_uppercase);
+        let mut reads = vec![Read::Object(ObjectKind::Account, ACCOUNT_DOC)];
+        if let Some(name) = &login {
+            reads.extend([
+                Read::Object(ObjectKind::User, name),
+                Read::Object(ObjectKind::LoginName, name),
+                Read::Failures(name),
+            ]);
+        }
+        let found = self.store.read_many(&reads, now).await?;
+        let unexpected = || Error::Internal("batch read answered out of order".into());
+        let account = match found.first() {
+            Some(Found::Object(doc)) => doc.as_ref().map(decode_versioned).transpose()?,
+            _ => return Err(unexpected()),
+        };
+        let named = match (login, &found[1..]) {
+            (None, []) => None,
+            (
+                Some(login),
+                [
+                    Found::Object(user),
+                    Found::Object(alias),
+                    Found::Failures(failures),
+                ],
+            ) => Some(NamedReads {
+                login,
+                user: user.clone(),
+                alias: alias.clone(),
+                failures: *failures,
+            }),
+            _ => return Err(unexpected()),
+        };
+        Ok(LoginReads {
+            account: account.unwrap_or_default(),
+            named,
+        })
     }
 
     /// Writes a user: over `previous` (at the version it was read) when given, else as a new user

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use super::audit::{Attempt, Method};
-use super::directory::{AccountSettings, Directory, User};
+use super::directory::{AccountSettings, Directory, LoginReads, User};
 use super::keys::KeyCache;
 use super::login::SecondFactor;
 use super::login::Verified;
@@ -21,6 +21,22 @@ use super::tokens::{Claims, TokenError, TokenKind};
 use crate::domain::secret_source::{SecretMaterial, SecretSource};
 use crate::domain::storage::{ObjectKind, Store, StoreError};
 use crate::error::{Error, Result};
+
+/// The user a login names, as its reads up front look it up: LOGIN_NAME, else the subject of a
+/// key-pair JWT. `None` for logins that find their user otherwise (OAuth, workload identity).
+fn named_login(input: &LoginInput, now: u64) -> Option<String> {
+    let typed = input.login_name.as_deref().map(str::trim);
+    if let Some(name) = typed.filter(|n| !n.is_empty()) {
+        return Some(name.to_string());
+    }
+    let jwt = input
+        .authenticator
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case("SNOWFLAKE_JWT"));
+    let token = input.token.as_ref().filter(|_| jwt)?;
+    super::keys::claimed_identity(secrecy::ExposeSecret::expose_secret(token), now)
+        .map(|id| id.user)
+}
 
 /// Epoch seconds. Injected so tests can move time instead of sleeping.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -283,10 +299,15 @@ impl Gatekeeper {
     ) -> Result<LoginOutcome> {
         self.seed_demo_user().await?;
         let now = self.now();
-        // Read once: the network policy before the credential and the authentication policy after
-        // it both fall back to the account's.
-        let settings = self.directory.account().await?;
-        let verified = self.verify(input, &settings, now, attempt).await?;
+        // Read once, up front, in one batch: the account's settings (the network policy before the
+        // credential and the authentication policy after it both fall back to the account's), and
+        // the user the login names with the failures counted under that name.
+        let reads = self
+            .directory
+            .login_reads(named_login(input, now).as_deref(), now)
+            .await?;
+        let settings = &reads.account;
+        let verified = self.verify(input, &reads, now, attempt).await?;
         if verified.method == AuthMethod::ProgrammaticAccessToken {
             attempt.method = Some(Method::Pat);
         }
@@ -295,9 +316,9 @@ impl Gatekeeper {
         }
         let (user, method, second_factor) =
             (&verified.user, verified.method, verified.second_factor);
-        self.check_authentication_policy_mfa(user, &settings, input, method, second_factor)
+        self.check_authentication_policy_mfa(user, settings, input, method, second_factor)
             .await?;
-        self.open_session(input, &settings, verified, now, attempt)
+        self.open_session(input, settings, verified, now, attempt)
             .await
     }
 
@@ -306,11 +327,12 @@ impl Gatekeeper {
     async fn verify(
         &self,
         input: &LoginInput,
-        settings: &AccountSettings,
+        reads: &LoginReads,
         now: u64,
         attempt: &mut Attempt<'_>,
     ) -> Result<Verified> {
         let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
+        let settings = &reads.account;
         let go_oauth = input.oauth_flow && input.token.is_some() && input.password.is_none();
         Ok(match authenticator.as_deref() {
             None | Some("") if go_oauth => {
@@ -323,20 +345,20 @@ impl Gatekeeper {
             }
             None | Some("") | Some("SNOWFLAKE") => {
                 attempt.method = Some(Method::Password);
-                self.password_login(input, settings, now).await?
+                self.password_login(input, reads, now).await?
             }
             Some("SNOWFLAKE_JWT") => {
                 attempt.method = Some(Method::KeyPair);
-                self.key_pair_login(input, settings, now).await?
+                self.key_pair_login(input, reads, now).await?
             }
             // Node names MFA logins; the others send none (they are password logins).
             Some("USERNAME_PASSWORD_MFA") => {
                 attempt.method = Some(Method::Password);
-                self.password_login(input, settings, now).await?
+                self.password_login(input, reads, now).await?
             }
             Some("PROGRAMMATIC_ACCESS_TOKEN") => {
                 attempt.method = Some(Method::Pat);
-                self.pat_login(input, settings, now).await?
+                self.pat_login(input, reads, now).await?
             }
             Some("WORKLOAD_IDENTITY") => {
                 attempt.method = Some(Method::WorkloadIdentity);
@@ -405,23 +427,18 @@ impl Gatekeeper {
             ..Session::default()
         };
         let host = input.host.as_deref();
-        let (session_token, token_id) = secrets.keyring.mint_identified(
-            TokenKind::Session,
-            &session,
-            host,
-            now,
-            self.settings.session_ttl,
-        );
-        // The history record is written alongside the session, not after it: no extra round trip.
         let event = self.success_event(input, attempt, &user.name, second_factor);
-        let (session, ()) = tokio::join!(
-            self.create_session(Session {
-                token_id,
-                ..session
-            }),
-            self.record_login(&event)
-        );
-        let session = session?;
+        let (session, session_token) = self
+            .create_session(session, &event, |s| {
+                secrets.keyring.mint_identified(
+                    TokenKind::Session,
+                    s,
+                    host,
+                    now,
+                    self.settings.session_ttl,
+                )
+            })
+            .await?;
         // The login itself is the session's first activity: no write needed for a while.
         self.recent.record(session.id, now, idle_limit);
         let master_token = secrets.keyring.mint(
@@ -521,16 +538,27 @@ impl Gatekeeper {
         Ok(())
     }
 
-    /// Stores a new session. Ids are random in a 2^53 space; one retry covers the unlikely collision.
-    async fn create_session(&self, mut session: Session) -> Result<Session> {
-        match self.store.create(&session).await {
-            Err(StoreError::AlreadyExists) => {
-                session.id = new_session_id();
-                self.store.create(&session).await?;
+    /// Stores a new session with its login's history record (one write: no extra round trip for
+    /// the history), and its session token, minted by `mint` for the id stored. Ids are random in a
+    /// 2^53 space; one retry with a new id covers the unlikely collision.
+    async fn create_session(
+        &self,
+        mut session: Session,
+        event: &super::login_history::LoginEvent,
+        mint: impl Fn(&Session) -> (String, String),
+    ) -> Result<(Session, String)> {
+        for retry in [false, true] {
+            let (token, token_id) = mint(&session);
+            session.token_id = token_id;
+            match self.store.create_with_login(&session, event).await {
+                Err(StoreError::AlreadyExists) if !retry => session.id = new_session_id(),
+                other => {
+                    other?;
+                    return Ok((session, token));
+                }
             }
-            other => other?,
         }
-        Ok(session)
+        Err(Error::Internal("session id collided twice".into()))
     }
 
     /// The verified claims of a token of `kind`, mapped to the code drivers expect for that kind. A

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::audit;
 use super::authentication_policies::{Client, refusal_with_mfa};
-use super::directory::{AccountSettings, User, UserType, canonical_ip};
+use super::directory::{AccountSettings, LoginReads, User, UserType, canonical_ip};
 use super::gatekeeper::{Gatekeeper, LoginInput, Settings};
 use super::ident::{Identifier, account_name};
 use super::keys::{claimed_identity, signature_valid};
@@ -176,18 +176,19 @@ impl Gatekeeper {
     pub(super) async fn password_login(
         &self,
         input: &LoginInput,
-        settings: &AccountSettings,
+        reads: &LoginReads,
         now: u64,
     ) -> Result<Verified> {
+        let settings = &reads.account;
         let Some(account) = self.account_for(input.account.as_deref()) else {
             tracing::info!("login refused: the account named is not the one served");
             return Err(Error::InvalidCredentials);
         };
         let login = login_name(input)?;
-        let user = self.directory.user_by_login(login).await?;
+        let user = self.directory.user_for_login(reads, login).await?;
         self.check_network_policy(user.as_ref(), settings, input.client_ip)
             .await?;
-        let (policy, lock) = self.lock_state(user.as_ref(), login, settings, now).await?;
+        let (policy, lock) = self.lock_state(user.as_ref(), login, reads, now).await?;
         let empty = SecretString::from("");
         let given = input.password.as_ref().unwrap_or(&empty);
         // A PAT given as the password: a cheap hash, before the argon2 work.
@@ -392,16 +393,19 @@ impl Gatekeeper {
         &self,
         user: Option<&User>,
         login: &str,
-        settings: &AccountSettings,
+        reads: &LoginReads,
         now: u64,
     ) -> Result<(Option<PasswordPolicy>, LockState)> {
         let counter = user.map_or_else(|| login.to_uppercase(), |u| u.name.clone());
         let policy = self
             .directory
-            .attached_policy::<PasswordPolicy>(user, settings)
+            .attached_policy::<PasswordPolicy>(user, &reads.account)
             .await?;
         let lockout = Lockout::of(policy.as_ref(), &self.settings);
-        let failures = self.store.failures(&counter, now).await?;
+        let failures = match reads.failures_of(&counter) {
+            Some(read) => read,
+            None => self.store.failures(&counter, now).await?,
+        };
         if failures.count >= lockout.failures {
             return Err(lockout.locked());
         }
@@ -418,9 +422,10 @@ impl Gatekeeper {
     pub(super) async fn pat_login(
         &self,
         input: &LoginInput,
-        settings: &AccountSettings,
+        reads: &LoginReads,
         now: u64,
     ) -> Result<Verified> {
+        let settings = &reads.account;
         let Some(account) = self.account_for(input.account.as_deref()) else {
             tracing::info!("PAT login refused: the account named is not the one served");
             return Err(Error::InvalidPat);
@@ -431,13 +436,13 @@ impl Gatekeeper {
             .as_ref()
             .or(input.password.as_ref())
             .ok_or(Error::InvalidPat)?;
-        let user = self.directory.user_by_login(login).await?;
+        let user = self.directory.user_for_login(reads, login).await?;
         let policy = self.pat_policy(user.as_ref(), settings).await?;
         if policy.network_policy_evaluation != NetworkPolicyEvaluation::NotEnforced {
             self.check_network_policy(user.as_ref(), settings, input.client_ip)
                 .await?;
         }
-        let (_, lock) = self.lock_state(user.as_ref(), login, settings, now).await?;
+        let (_, lock) = self.lock_state(user.as_ref(), login, reads, now).await?;
         let found = user.as_ref().and_then(|u| {
             pats::find(&u.pats, secret)
                 .filter(|p| p.status(now) == PatStatus::Active)
@@ -493,9 +498,10 @@ impl Gatekeeper {
     pub(super) async fn key_pair_login(
         &self,
         input: &LoginInput,
-        settings: &AccountSettings,
+        reads: &LoginReads,
         now: u64,
     ) -> Result<Verified> {
+        let settings = &reads.account;
         let refused = |why: &str| {
             // The reason goes to the log only; the client always gets 390144.
             tracing::info!(reason = why, "key-pair login refused");
@@ -522,7 +528,7 @@ impl Gatekeeper {
         {
             return Err(refused("LOGIN_NAME differs from the JWT subject"));
         }
-        let user = self.directory.user_by_login(&id.user).await?;
+        let user = self.directory.user_for_login(reads, &id.user).await?;
         self.check_network_policy(user.as_ref(), settings, input.client_ip)
             .await?;
         let user = user.ok_or_else(|| refused("unknown user"))?;

@@ -177,11 +177,58 @@ pub trait LoginHistoryStore: Send + Sync {
     async fn login_history(&self, query: &HistoryQuery) -> Result<Vec<LoginEvent>, StoreError>;
 }
 
+/// One thing to read in a batch ([`Store::read_many`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read<'a> {
+    Session(u64),
+    Object(ObjectKind, &'a str),
+    Failures(&'a str),
+}
+
+/// What a [`Read`] found, in the same position: the live session, the object, the live count.
+// A batch is a handful of reads, answered once: boxing the session would save nothing that counts.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    Session(Option<Session>),
+    Object(Option<Versioned>),
+    Failures(Failures),
+}
+
+/// Most reads one [`Store::read_many`] takes (DynamoDB's BatchGetItem limit).
+pub const MAX_BATCH_READS: usize = 100;
+
+/// Refuses a batch larger than [`MAX_BATCH_READS`]: a bug, never a request's doing.
+pub fn check_batch(reads: &[Read<'_>]) -> Result<(), StoreError> {
+    match reads.len() {
+        n if n > MAX_BATCH_READS => Err(StoreError::Fault(format!(
+            "{n} reads in one batch (at most {MAX_BATCH_READS})"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Everything the service stores.
 #[async_trait]
 pub trait Store: SessionStore + DirectoryStore + LockoutStore + LoginHistoryStore {
-    /// The session and a directory object in one read: every request checks the session's user, and
-    /// DynamoDB does both in one round trip. The default reads them one after the other.
+    /// Several reads at once, each answered as its single read would be (consistent, expired
+    /// sessions and counters left out), in the order asked. A request reads what it needs up front
+    /// this way: DynamoDB answers in one round trip (BatchGetItem). The default reads them one
+    /// after the other. At most [`MAX_BATCH_READS`]; the same read may be asked twice.
+    async fn read_many(&self, reads: &[Read<'_>], now: u64) -> Result<Vec<Found>, StoreError> {
+        check_batch(reads)?;
+        let mut found = Vec::with_capacity(reads.len());
+        for read in reads {
+            found.push(match *read {
+                Read::Session(id) => Found::Session(self.get(id, now).await?),
+                Read::Object(kind, name) => Found::Object(self.get_object(kind, name).await?),
+                Read::Failures(name) => Found::Failures(self.failures(name, now).await?),
+            });
+        }
+        Ok(found)
+    }
+
+    /// The session and a directory object in one read: every request checks the session's user.
     async fn session_and_object(
         &self,
         id: u64,
@@ -189,8 +236,27 @@ pub trait Store: SessionStore + DirectoryStore + LockoutStore + LoginHistoryStor
         kind: ObjectKind,
         name: &str,
     ) -> Result<(Option<Session>, Option<Versioned>), StoreError> {
-        let session = self.get(id, now).await?;
-        let object = self.get_object(kind, name).await?;
-        Ok((session, object))
+        let found = self
+            .read_many(&[Read::Session(id), Read::Object(kind, name)], now)
+            .await?;
+        match found.as_slice() {
+            [Found::Session(session), Found::Object(object)] => {
+                Ok((session.clone(), object.clone()))
+            }
+            _ => Err(StoreError::Fault("batch read answered out of order".into())),
+        }
+    }
+
+    /// A new session and the history record of the login that opened it, written together
+    /// (DynamoDB: one TransactWriteItems, so a login costs one write round trip). Like
+    /// [`SessionStore::create`], it never overwrites a session: [`StoreError::AlreadyExists`], and
+    /// then the event is not written either.
+    async fn create_with_login(
+        &self,
+        session: &Session,
+        event: &LoginEvent,
+    ) -> Result<(), StoreError> {
+        self.create(session).await?;
+        self.record_login(event).await
     }
 }

@@ -4,9 +4,12 @@
 //! through `expires_at`. DynamoDB deletes expired items late (moto never does), so every read
 //! checks expiry itself. Directory objects live in one partition per kind (`pk = USER`, `sk = <name>`,
 //! the JSON document in `doc`), so a kind is listed with one Query and never a Scan. Each operation is
-//! one DynamoDB call; reads are consistent so a delete is seen at once by every instance.
+//! one DynamoDB call; reads are consistent so a delete is seen at once by every instance. What a
+//! request reads up front is one BatchGetItem (`read_many`); a login's session and history record
+//! are one TransactWriteItems.
 //!
-//! A login event is two items, written in one BatchWriteItem, both expired through `expires_at`:
+//! A login event is two items, written in one BatchWriteItem (a successful login's, in its session's
+//! TransactWriteItems), both expired through `expires_at`:
 //! `pk = LOGIN_HISTORY#USER#<name>` for "this user's logins" and `pk = LOGIN_HISTORY#DAY#<day>` (days
 //! since the epoch, UTC) for "everyone's logins", each with `sk = <time, 20 digits>#<id, 16 digits>`,
 //! so one Query per partition reads a time range newest first. "Everyone" reads at most nine day
@@ -19,8 +22,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{
-    DirectoryStore, Failures, HistoryQuery, LockoutStore, LoginEvent, LoginHistoryStore,
-    ObjectKind, SessionStore, Store, StoreError, Versioned, Write,
+    DirectoryStore, Failures, Found, HistoryQuery, LockoutStore, LoginEvent, LoginHistoryStore,
+    ObjectKind, Read, SessionStore, Store, StoreError, Versioned, Write, check_batch,
 };
 use crate::aws::describe;
 use crate::domain::session::{Session, SessionContext};
@@ -626,25 +629,42 @@ impl LockoutStore for DynamoStore {
     }
 }
 
-#[async_trait]
-impl Store for DynamoStore {
-    /// One BatchGetItem, consistent, for the session and the object together.
-    async fn session_and_object(
+/// The table key of a batched read.
+fn read_key(read: &Read<'_>) -> Item {
+    match *read {
+        Read::Session(id) => key(id),
+        Read::Object(kind, name) => object_key(kind, name),
+        Read::Failures(name) => lockout_key(name),
+    }
+}
+
+fn key_text(item: &Item) -> (String, String) {
+    let s = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    (s("pk"), s("sk"))
+}
+
+impl DynamoStore {
+    /// The items at `keys` (distinct), by key; consistent. Unprocessed keys (under load) are asked
+    /// for again, a bounded number of times.
+    async fn batch_get(
         &self,
-        id: u64,
-        now: u64,
-        kind: ObjectKind,
-        name: &str,
-    ) -> Result<(Option<Session>, Option<Versioned>), StoreError> {
+        keys: Vec<Item>,
+    ) -> Result<HashMap<(String, String), Item>, StoreError> {
+        let mut found = HashMap::new();
+        if keys.is_empty() {
+            return Ok(found);
+        }
         let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-            .keys(key(id))
-            .keys(object_key(kind, name))
+            .set_keys(Some(keys))
             .consistent_read(true)
             .build()
             .map_err(|e| StoreError::Fault(format!("BatchGetItem request: {e}")))?;
         let mut request = HashMap::from([(self.table.clone(), keys)]);
-        let (mut session, mut object) = (None, None);
-        // Unprocessed keys come back under load; ask again for those, a bounded number of times.
         for _ in 0..3 {
             let out = self
                 .client
@@ -659,24 +679,106 @@ impl Store for DynamoStore {
                 .into_iter()
                 .flatten()
             {
-                let pk = item.get("pk").and_then(|v| v.as_s().ok());
-                if pk.is_some_and(|pk| pk.starts_with("SESSION#")) {
-                    session = Some(Self::from_item(item)?);
-                } else {
-                    object = Some(doc_of(item)?);
-                }
+                found.insert(key_text(item), item.clone());
             }
             match out.unprocessed_keys() {
                 Some(left) if !left.is_empty() => request = left.clone(),
-                _ => {
-                    let session = session.filter(|s: &Session| !s.is_expired(now));
-                    return Ok((session, object));
-                }
+                _ => return Ok(found),
             }
         }
         Err(StoreError::Unavailable(
             "BatchGetItem left keys unprocessed; retry".into(),
         ))
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    /// One BatchGetItem, consistent, for every read together.
+    async fn read_many(&self, reads: &[Read<'_>], now: u64) -> Result<Vec<Found>, StoreError> {
+        check_batch(reads)?;
+        let keys: Vec<Item> = reads.iter().map(read_key).collect();
+        // BatchGetItem refuses a key asked twice.
+        let mut distinct: Vec<Item> = Vec::with_capacity(keys.len());
+        for key in &keys {
+            if !distinct.contains(key) {
+                distinct.push(key.clone());
+            }
+        }
+        let items = self.batch_get(distinct).await?;
+        reads
+            .iter()
+            .zip(&keys)
+            .map(|(read, key)| {
+                let item = items.get(&key_text(key));
+                Ok(match read {
+                    Read::Session(_) => Found::Session(
+                        item.map(Self::from_item)
+                            .transpose()?
+                            .filter(|s| !s.is_expired(now)),
+                    ),
+                    Read::Object(..) => Found::Object(item.map(doc_of).transpose()?),
+                    Read::Failures(_) => Found::Failures(counter_of(item, now).0),
+                })
+            })
+            .collect()
+    }
+
+    /// One TransactWriteItems: the session (only if new) and the history items. The session id is
+    /// the idempotency token, so the SDK's retry of a call that did succeed succeeds again rather
+    /// than finding its own session there.
+    async fn create_with_login(
+        &self,
+        session: &Session,
+        event: &LoginEvent,
+    ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+        let put = |item: Item, condition: Option<&str>| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .set_condition_expression(condition.map(str::to_string))
+                .build()
+                .map(|p| TransactWriteItem::builder().put(p).build())
+                .map_err(|e| StoreError::Fault(format!("TransactWriteItems request: {e}")))
+        };
+        let mut items = vec![put(
+            Self::to_item(session),
+            Some("attribute_not_exists(pk)"),
+        )?];
+        for item in history_items(event)? {
+            items.push(put(item, None)?);
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(format!("login-session-{}", session.id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if session_existed(&e) => Err(StoreError::AlreadyExists),
+            Err(e) => Err(unavailable("TransactWriteItems", &e)),
+        }
+    }
+}
+
+/// The transaction was cancelled because the session's condition (the first item) failed.
+fn session_existed(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        impl std::fmt::Debug,
+    >,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+            .cancellation_reasons()
+            .first()
+            .and_then(|r| r.code())
+            .is_some_and(|code| code == "ConditionalCheckFailed"),
+        _ => false,
     }
 }
 
@@ -752,19 +854,18 @@ fn event_of(item: &Item) -> Result<LoginEvent, StoreError> {
         .ok_or_else(|| StoreError::Fault("corrupt login history item".into()))
 }
 
-#[async_trait]
-impl LoginHistoryStore for DynamoStore {
-    async fn record_login(&self, event: &LoginEvent) -> Result<(), StoreError> {
-        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-        let doc = serde_json::to_string(event)
-            .map_err(|e| StoreError::Fault(format!("login event not serialisable: {e}")))?;
-        let mut pks = vec![format!("{HISTORY_DAY_PREFIX}{}", event.time / DAY_SECONDS)];
-        if let Some(user) = &event.user_name {
-            pks.push(format!("{HISTORY_USER_PREFIX}{user}"));
-        }
-        let mut writes = Vec::new();
-        for pk in pks {
-            let item = HashMap::from([
+/// The items of one login event: by day, and by user when it names one.
+fn history_items(event: &LoginEvent) -> Result<Vec<Item>, StoreError> {
+    let doc = serde_json::to_string(event)
+        .map_err(|e| StoreError::Fault(format!("login event not serialisable: {e}")))?;
+    let mut pks = vec![format!("{HISTORY_DAY_PREFIX}{}", event.time / DAY_SECONDS)];
+    if let Some(user) = &event.user_name {
+        pks.push(format!("{HISTORY_USER_PREFIX}{user}"));
+    }
+    Ok(pks
+        .into_iter()
+        .map(|pk| {
+            HashMap::from([
                 ("pk".to_string(), AttributeValue::S(pk)),
                 (
                     "sk".to_string(),
@@ -775,7 +876,17 @@ impl LoginHistoryStore for DynamoStore {
                     TTL_ATTRIBUTE.to_string(),
                     AttributeValue::N(event.expires_at.to_string()),
                 ),
-            ]);
+            ])
+        })
+        .collect())
+}
+
+#[async_trait]
+impl LoginHistoryStore for DynamoStore {
+    async fn record_login(&self, event: &LoginEvent) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut writes = Vec::new();
+        for item in history_items(event)? {
             let put = PutRequest::builder()
                 .set_item(Some(item))
                 .build()

@@ -18,9 +18,10 @@ use rusqlite::{
 };
 
 use super::{
-    DirectoryStore, Failures, HistoryQuery, LockoutStore, LoginEvent, LoginHistoryStore,
-    ObjectKind, SessionStore, Store, StoreError, Versioned, Write,
+    DirectoryStore, Failures, Found, HistoryQuery, LockoutStore, LoginEvent, LoginHistoryStore,
+    ObjectKind, Read, SessionStore, Store, StoreError, Versioned, Write, check_batch,
 };
+
 use crate::domain::session::{Session, SessionContext};
 
 /// The database file inside the data directory.
@@ -275,6 +276,87 @@ fn from_json(doc: &str) -> Result<Session, StoreError> {
 }
 
 /// The live session `id` at `now`, read inside `conn`.
+/// A [`Read`] that can move to the blocking pool.
+enum OwnedRead {
+    Session(u64),
+    Object(ObjectKind, String),
+    Failures(String),
+}
+
+impl OwnedRead {
+    fn of(read: &Read<'_>) -> Self {
+        match *read {
+            Read::Session(id) => OwnedRead::Session(id),
+            Read::Object(kind, name) => OwnedRead::Object(kind, name.to_string()),
+            Read::Failures(name) => OwnedRead::Failures(name.to_string()),
+        }
+    }
+}
+
+/// A session as its row.
+struct SessionRow {
+    id: i64,
+    expires_at: i64,
+    doc: String,
+}
+
+impl SessionRow {
+    fn of(session: &Session) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: int(session.id),
+            expires_at: int(session.expires_at),
+            doc: to_json(session)?,
+        })
+    }
+
+    /// Inserts the session; [`StoreError::AlreadyExists`] (nothing written) when the id is taken.
+    fn insert(&self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        let inserted = tx
+            .execute(
+                "INSERT INTO sessions (id, expires_at, doc) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO NOTHING",
+                params![self.id, self.expires_at, self.doc],
+            )
+            .map_err(|e| sql_error("create session", &e))?;
+        match inserted {
+            0 => Err(StoreError::AlreadyExists),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A login event as its row.
+struct EventRow {
+    id: i64,
+    user: Option<String>,
+    time: i64,
+    expires_at: i64,
+    doc: String,
+}
+
+impl EventRow {
+    fn of(event: &LoginEvent) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: int(event.id),
+            user: event.user_name.clone(),
+            time: int(event.time),
+            expires_at: int(event.expires_at),
+            doc: serde_json::to_string(event)
+                .map_err(|e| StoreError::Fault(format!("login event not serialisable: {e}")))?,
+        })
+    }
+
+    fn insert(&self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        tx.execute(
+            "INSERT INTO login_history (id, user_name, time, expires_at, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+            params![self.id, self.user, self.time, self.expires_at, self.doc],
+        )
+        .map(drop)
+        .map_err(|e| sql_error("record login", &e))
+    }
+}
+
 fn live_session(conn: &Connection, id: u64, now: u64) -> Result<Option<Session>, StoreError> {
     let doc: Option<String> = conn
         .query_row(
@@ -327,6 +409,43 @@ fn object(
 
 #[async_trait]
 impl Store for SqliteStore {
+    /// Every read under one lock: a consistent set, one trip to the blocking pool.
+    async fn read_many(&self, reads: &[Read<'_>], now: u64) -> Result<Vec<Found>, StoreError> {
+        check_batch(reads)?;
+        let reads: Vec<OwnedRead> = reads.iter().map(OwnedRead::of).collect();
+        self.run(move |conn| {
+            reads
+                .iter()
+                .map(|read| {
+                    Ok(match read {
+                        OwnedRead::Session(id) => Found::Session(live_session(conn, *id, now)?),
+                        OwnedRead::Object(kind, name) => Found::Object(object(conn, *kind, name)?),
+                        OwnedRead::Failures(name) => Found::Failures(
+                            counter(conn, name, now)?
+                                .map(|(f, _)| f)
+                                .unwrap_or_default(),
+                        ),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// One transaction: the session and the event are both written, or neither.
+    async fn create_with_login(
+        &self,
+        session: &Session,
+        event: &LoginEvent,
+    ) -> Result<(), StoreError> {
+        let (session_row, event_row) = (SessionRow::of(session)?, EventRow::of(event)?);
+        self.write(Some(session.created_at), move |tx| {
+            session_row.insert(tx)?;
+            event_row.insert(tx)
+        })
+        .await
+    }
+
     /// Both reads under one lock: a consistent pair, one trip to the blocking pool.
     async fn session_and_object(
         &self,
@@ -344,21 +463,9 @@ impl Store for SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
-        let (id, expires_at, doc) = (session.id, session.expires_at, to_json(session)?);
-        self.write(Some(session.created_at), move |tx| {
-            let inserted = tx
-                .execute(
-                    "INSERT INTO sessions (id, expires_at, doc) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (id) DO NOTHING",
-                    params![int(id), int(expires_at), doc],
-                )
-                .map_err(|e| sql_error("create session", &e))?;
-            match inserted {
-                0 => Err(StoreError::AlreadyExists),
-                _ => Ok(()),
-            }
-        })
-        .await
+        let row = SessionRow::of(session)?;
+        self.write(Some(session.created_at), move |tx| row.insert(tx))
+            .await
     }
 
     async fn get(&self, id: u64, now: u64) -> Result<Option<Session>, StoreError> {
@@ -558,24 +665,8 @@ fn counter(
 #[async_trait]
 impl LoginHistoryStore for SqliteStore {
     async fn record_login(&self, event: &LoginEvent) -> Result<(), StoreError> {
-        let doc = serde_json::to_string(event)
-            .map_err(|e| StoreError::Fault(format!("login event not serialisable: {e}")))?;
-        let (id, user, time, expires) = (
-            int(event.id),
-            event.user_name.clone(),
-            int(event.time),
-            int(event.expires_at),
-        );
-        self.write(Some(event.time), move |tx| {
-            tx.execute(
-                "INSERT INTO login_history (id, user_name, time, expires_at, doc)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
-                params![id, user, time, expires, doc],
-            )
-            .map(drop)
-            .map_err(|e| sql_error("record login", &e))
-        })
-        .await
+        let row = EventRow::of(event)?;
+        self.write(Some(event.time), move |tx| row.insert(tx)).await
     }
 
     async fn login_history(&self, query: &HistoryQuery) -> Result<Vec<LoginEvent>, StoreError> {

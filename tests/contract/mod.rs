@@ -1,5 +1,6 @@
 //! The store contract, written once.
 
+pub mod batch;
 pub mod history;
 
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use snowgate::store::{SessionStore, StoreError};
 
 pub const NOW: u64 = 1_800_000_000;
 
-fn session(id: u64) -> Session {
+pub fn session(id: u64) -> Session {
     Session {
         id,
         user: "EMBUCKET".into(),

@@ -1,0 +1,118 @@
+//! The batch contract: `read_many` answers each read as its single read would, in order; a login's
+//! session and history record are written together, or neither.
+
+use std::sync::Arc;
+
+use snowgate::domain::login_history::HistoryQuery;
+use snowgate::domain::session::new_session_id;
+use snowgate::store::{Failures, Found, ObjectKind, Read, Store, StoreError, Versioned, Write};
+
+use super::history::event;
+use super::{NOW, session};
+
+pub async fn run_read_many(store: Arc<dyn Store>) {
+    let live = session(new_session_id());
+    store.create(&live).await.unwrap();
+    store
+        .put_object(ObjectKind::User, "ALICE", r#"{"a":1}"#, Write::Create)
+        .await
+        .unwrap();
+    // Same name, other kind: a different object.
+    store
+        .put_object(ObjectKind::Role, "ALICE", r#"{"r":1}"#, Write::Create)
+        .await
+        .unwrap();
+    store
+        .record_failure("ALICE", "attempt-1", NOW, NOW + 60)
+        .await
+        .unwrap();
+    let missing = new_session_id();
+    let reads = [
+        Read::Object(ObjectKind::Role, "ALICE"),
+        Read::Session(live.id),
+        Read::Failures("ALICE"),
+        Read::Object(ObjectKind::User, "ALICE"),
+        Read::Session(missing),
+        Read::Object(ObjectKind::User, "NOBODY"),
+        Read::Failures("NOBODY"),
+        // Asked twice: answered twice.
+        Read::Object(ObjectKind::User, "ALICE"),
+    ];
+    let doc = |d: &str| {
+        Found::Object(Some(Versioned {
+            doc: d.into(),
+            version: 1,
+        }))
+    };
+    assert_eq!(
+        store.read_many(&reads, NOW).await.unwrap(),
+        vec![
+            doc(r#"{"r":1}"#),
+            Found::Session(Some(live.clone())),
+            Found::Failures(Failures {
+                count: 1,
+                until: NOW + 60
+            }),
+            doc(r#"{"a":1}"#),
+            Found::Session(None),
+            Found::Object(None),
+            Found::Failures(Failures::default()),
+            doc(r#"{"a":1}"#),
+        ]
+    );
+    // Past their ends, the session and the count read as gone.
+    let later = store
+        .read_many(
+            &[Read::Session(live.id), Read::Failures("ALICE")],
+            NOW + 200,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        later,
+        vec![Found::Session(None), Found::Failures(Failures::default())]
+    );
+    assert!(store.read_many(&[], NOW).await.unwrap().is_empty());
+    let too_many = vec![Read::Session(1); snowgate::store::MAX_BATCH_READS + 1];
+    assert!(matches!(
+        store.read_many(&too_many, NOW).await,
+        Err(StoreError::Fault(_))
+    ));
+}
+
+pub async fn run_create_with_login(store: Arc<dyn Store>) {
+    let first = session(new_session_id());
+    let login = event(NOW, 1, Some("EMBUCKET"), true);
+    store.create_with_login(&first, &login).await.unwrap();
+    assert_eq!(store.get(first.id, NOW).await.unwrap(), Some(first.clone()));
+    let history = |user: &str| HistoryQuery {
+        user: Some(user.into()),
+        from: NOW - 10,
+        to: NOW + 10,
+        limit: 10,
+        now: NOW,
+    };
+    assert_eq!(
+        store.login_history(&history("EMBUCKET")).await.unwrap(),
+        vec![login]
+    );
+
+    // A session id taken: neither the session nor the event is written.
+    let clash = super::Session {
+        user: "MALLORY".into(),
+        ..first.clone()
+    };
+    let other = event(NOW + 1, 2, Some("MALLORY"), true);
+    assert!(matches!(
+        store.create_with_login(&clash, &other).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(store.get(first.id, NOW).await.unwrap(), Some(first));
+    assert!(
+        store
+            .login_history(&history("MALLORY"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
