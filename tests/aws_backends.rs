@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use common::aws;
 use secrecy::ExposeSecret;
 use serde_json::json;
-use snowgate::AppState;
 use snowgate::domain::{Gatekeeper, Settings};
 use snowgate::secrets::SecretSource;
 use snowgate::secrets::manager::SecretsManagerSource;
@@ -38,17 +37,7 @@ fn app_over(store: Arc<dyn Store>, source: Arc<SecretsManagerSource>) -> common:
         Settings::default(),
         snowgate::domain::gatekeeper::system_clock(),
     );
-    let gate = Arc::new(gate);
-    common::TestApp {
-        router: snowgate::app(AppState {
-            gate: Arc::clone(&gate),
-            body_limit: common::BODY_LIMIT,
-            trusted_proxies: Default::default(),
-        }),
-        clock: Arc::default(),
-        store,
-        gate,
-    }
+    common::TestApp::over_gate(store, gate)
 }
 
 /// The same, over sessions in memory.

@@ -18,7 +18,6 @@ use common::keys::TestKey;
 use common::{TestApp, Tokens, aws};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use snowgate::AppState;
 use snowgate::domain::{Gatekeeper, Settings};
 use snowgate::secrets::manager::SecretsManagerSource;
 use snowgate::store::Store;
@@ -91,22 +90,13 @@ impl Counted {
             .await
             .unwrap();
         let store: Arc<dyn Store> = Arc::new(DynamoStore::new(dynamo, table));
-        let gate = Arc::new(Gatekeeper::new(
+        let gate = Gatekeeper::new(
             Arc::clone(&store),
             Arc::new(source),
             Settings::default(),
             snowgate::domain::gatekeeper::system_clock(),
-        ));
-        let app = TestApp {
-            router: snowgate::app(AppState {
-                gate: Arc::clone(&gate),
-                body_limit: common::BODY_LIMIT,
-                trusted_proxies: Default::default(),
-            }),
-            clock: Arc::default(),
-            store,
-            gate,
-        };
+        );
+        let app = TestApp::over_gate(store, gate);
         Self { app, calls }
     }
 

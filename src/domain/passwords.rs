@@ -1,12 +1,12 @@
 //! Password hashing off the request path. argon2id is slow and memory-hard by design (19 MiB per hash
 //! with the default parameters), so it never runs on an async worker: a few dedicated threads, one per
-//! core up to [`MAX_WORKERS`], each with one reusable block buffer, take jobs from a bounded queue. A full
-//! queue answers "busy, retry" at once instead of piling requests up, and memory stays at one buffer per
-//! thread however many logins arrive. Unknown users are verified against a dummy hash with the same
+//! core up to [`MAX_WORKERS`], each with one block buffer reused while logins keep coming, take jobs from a
+//! bounded queue. A full queue answers "busy, retry" at once instead of piling requests up, and memory
+//! stays at one buffer per thread however many logins arrive (none once they stop). Unknown users are verified against a dummy hash with the same
 //! parameters, so every password login costs the same.
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher as _, Version};
@@ -102,14 +102,29 @@ impl PasswordHasher {
     }
 }
 
-/// One worker: takes jobs until every sender is gone, reusing one block buffer throughout.
+/// One worker: takes jobs until every sender is gone. Its block buffer is reused while jobs keep
+/// coming and given back to the system once the queue is empty, so an idle server does not keep
+/// 19 MiB per thread it hashed on (a buffer this large is its own mapping: freeing it returns it).
 fn work(jobs: &Mutex<Receiver<Job>>) {
     let mut blocks: Vec<Block> = Vec::new();
     loop {
-        let job = match jobs.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
+        // Waiting for the lock means another worker waits for a job: this one is idle too.
+        let rx = match jobs.try_lock() {
+            Ok(rx) => rx,
+            Err(TryLockError::WouldBlock) => {
+                blocks = Vec::new();
+                match jobs.lock() {
+                    Ok(rx) => rx,
+                    Err(_) => return,
+                }
+            }
+            Err(TryLockError::Poisoned(_)) => return,
         };
+        let job = rx.try_recv().or_else(|_| {
+            blocks = Vec::new();
+            rx.recv()
+        });
+        drop(rx);
         let Ok(job) = job else { return };
         let outcome = match job.task {
             Task::Verify(password, hash) => Outcome::Verified(verify(&password, hash, &mut blocks)),

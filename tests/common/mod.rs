@@ -147,6 +147,22 @@ impl TestApp {
         }
     }
 
+    /// The app of `gate` (over `store`), for tests that assemble their own gatekeeper (real secret
+    /// sources, the wall clock): its clock handle moves nothing.
+    pub fn over_gate(store: Arc<dyn Store>, gate: Gatekeeper) -> Self {
+        let gate = Arc::new(gate);
+        Self {
+            router: snowgate::app(AppState {
+                gate: Arc::clone(&gate),
+                body_limit: BODY_LIMIT,
+                trusted_proxies: Default::default(),
+            }),
+            clock: Arc::default(),
+            store,
+            gate,
+        }
+    }
+
     /// The same app over DynamoDB on moto, in a fresh table.
     pub async fn dynamodb() -> Self {
         let client = aws_sdk_dynamodb::Client::new(&aws::sdk_config().await);
