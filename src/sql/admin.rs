@@ -87,6 +87,11 @@ pub fn is_admin(sql: &str) -> bool {
 /// allowed to any role for the session's own user, so they pass the early role check and are
 /// authorised where they run.
 pub fn is_pat(sql: &str) -> bool {
+    if limits::first_word(sql)
+        .is_some_and(|w| !w.eq_ignore_ascii_case("SHOW") && !w.eq_ignore_ascii_case("ALTER"))
+    {
+        return false;
+    }
     let Some(head) = limits::head_tokens(sql, PAT_HEAD_TOKENS) else {
         return false;
     };
@@ -120,6 +125,12 @@ const HEAD_TOKENS: usize = 6;
 /// from its first few words only (the unsupported ones are refused in any role, before any
 /// privilege check).
 pub fn classify(sql: &str) -> Option<Result<(), SqlRejection>> {
+    // Most statements (SELECT, USE, …) are ruled out by their first word, without tokenizing.
+    if limits::first_word(sql)
+        .is_some_and(|w| !ADMIN_VERBS.iter().any(|v| w.eq_ignore_ascii_case(v)))
+    {
+        return None;
+    }
     let head = limits::head_tokens(sql, HEAD_TOKENS)?;
     let verb = match head.first()? {
         Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),

@@ -75,6 +75,25 @@ fn check_shape(tokens: &[TokenWithSpan]) -> Result<(), SqlRejection> {
     Ok(())
 }
 
+/// The statement's first word when the text says it plainly: an ASCII letter after ASCII
+/// whitespace, then letters, digits, `_` or `$` up to an ASCII character that cannot continue a
+/// word, or the end. `None` when only the tokenizer can tell (a comment, a quote, non-ASCII text).
+/// A word found here is the first token's text, or the prefix of a literal (`X'00'`), never part of
+/// a longer word: callers use it to rule a statement out without tokenizing it.
+pub fn first_word(sql: &str) -> Option<&str> {
+    let text = sql.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    if !text.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+        .unwrap_or(text.len());
+    match text[end..].chars().next() {
+        Some(c) if !c.is_ascii() => None,
+        _ => Some(&text[..end]),
+    }
+}
+
 /// The first `n` tokens of the statement, whitespace and comments skipped. Reads only the first
 /// KiB when that holds them, so that a statement's kind is known, and its privilege checked, before
 /// a hostile text is tokenized whole; else the whole text, if within [`MAX_SQL_BYTES`].
@@ -113,6 +132,34 @@ fn solid_tokens(text: &str, n: usize) -> Option<Vec<Token>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_word_is_the_first_token_or_unknown() {
+        for (sql, word) in [
+            ("SELECT CURRENT_ROLE()", Some("SELECT")),
+            ("  \n\tselect 1", Some("select")),
+            ("show", Some("show")),
+            ("use$x db", Some("use$x")),
+            ("CREATE(", Some("CREATE")),
+            ("X'00'", Some("X")),
+            ("/* c */ CREATE USER u", None),
+            ("-- c\nDROP USER u", None),
+            ("\"CREATE\" USER", None),
+            ("(SELECT 1)", None),
+            ("caf\u{e9} 1", None),
+            ("\u{a0}SELECT 1", None),
+            ("", None),
+        ] {
+            assert_eq!(first_word(sql), word, "{sql:?}");
+            if let Some(word) = word {
+                let first = solid_tokens(sql, 1).and_then(|t| t.into_iter().next());
+                match first {
+                    Some(Token::Word(w)) => assert_eq!(w.value, word, "{sql:?}"),
+                    other => assert!(other.is_some(), "{sql:?}: a literal, at least"),
+                }
+            }
+        }
+    }
 
     #[test]
     fn limits_hold_on_length_tokens_and_nesting() {
