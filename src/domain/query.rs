@@ -14,6 +14,9 @@ use super::statement::{
 };
 use crate::error::{Error, Result, SqlError, SqlErrorKind};
 
+/// Snowflake's answer to a statement that returns no data.
+pub(super) const SUCCESS: &str = "Statement executed successfully.";
+
 /// Everything known about one query, resolved before it runs. Logged for every query.
 #[derive(Debug, Clone)]
 pub struct QueryContext {
@@ -200,7 +203,7 @@ impl Gatekeeper {
         {
             return Err(Error::SessionGone);
         }
-        let status = super::session_statements::SUCCESS.to_string();
+        let status = SUCCESS.to_string();
         Ok(QueryOutcome::status(ctx, kind, context, status))
     }
 

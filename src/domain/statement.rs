@@ -4,7 +4,6 @@
 
 use super::admin::AdminCommand;
 use super::ident::Identifier;
-pub use super::login_history::HistoryColumn;
 
 /// Turns statement text into [`Statement`]s, within bounded work.
 pub trait SqlFrontEnd: Send + Sync {
@@ -178,4 +177,68 @@ pub enum SqlRejection {
     /// A property value that cannot be right whatever the directory holds (a malformed key, CIDR,
     /// flag or an unknown property); the text is the whole message, and never quotes the value.
     InvalidValue(String),
+}
+
+/// The columns of LOGIN_HISTORY, in Snowflake's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryColumn {
+    EventId,
+    EventTimestamp,
+    EventType,
+    UserName,
+    ClientIp,
+    ReportedClientType,
+    ReportedClientVersion,
+    FirstAuthenticationFactor,
+    SecondAuthenticationFactor,
+    IsSuccess,
+    ErrorCode,
+    ErrorMessage,
+    RelatedEventId,
+    Connection,
+}
+
+impl HistoryColumn {
+    pub const ALL: [HistoryColumn; 14] = [
+        Self::EventId,
+        Self::EventTimestamp,
+        Self::EventType,
+        Self::UserName,
+        Self::ClientIp,
+        Self::ReportedClientType,
+        Self::ReportedClientVersion,
+        Self::FirstAuthenticationFactor,
+        Self::SecondAuthenticationFactor,
+        Self::IsSuccess,
+        Self::ErrorCode,
+        Self::ErrorMessage,
+        Self::RelatedEventId,
+        Self::Connection,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EventId => "EVENT_ID",
+            Self::EventTimestamp => "EVENT_TIMESTAMP",
+            Self::EventType => "EVENT_TYPE",
+            Self::UserName => "USER_NAME",
+            Self::ClientIp => "CLIENT_IP",
+            Self::ReportedClientType => "REPORTED_CLIENT_TYPE",
+            Self::ReportedClientVersion => "REPORTED_CLIENT_VERSION",
+            Self::FirstAuthenticationFactor => "FIRST_AUTHENTICATION_FACTOR",
+            Self::SecondAuthenticationFactor => "SECOND_AUTHENTICATION_FACTOR",
+            Self::IsSuccess => "IS_SUCCESS",
+            Self::ErrorCode => "ERROR_CODE",
+            Self::ErrorMessage => "ERROR_MESSAGE",
+            Self::RelatedEventId => "RELATED_EVENT_ID",
+            Self::Connection => "CONNECTION",
+        }
+    }
+
+    /// The column named `name`, case-insensitively.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name))
+    }
 }

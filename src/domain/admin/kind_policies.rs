@@ -13,7 +13,8 @@ use super::{
 use crate::domain::directory::{Directory, PolicyRecord};
 use crate::domain::ident::Identifier;
 use crate::domain::policies::{
-    AuthenticationPolicy, PASSWORD_FIELDS, PasswordPolicy, PolicyKind, SessionPolicy,
+    AuthenticationPolicy, PASSWORD_FIELDS, PasswordPolicy, PatPolicy, PolicyKind, SessionPolicy,
+    WorkloadIdentityPolicy,
 };
 use crate::error::Result;
 
@@ -84,6 +85,146 @@ fn object(pairs: &[(&str, String)]) -> String {
     format!("{{{}}}", pairs.join(", "))
 }
 
+/// A comment as DESCRIBE prints it: `null` when there is none.
+fn comment(comment: &Option<String>) -> String {
+    comment.clone().unwrap_or_else(|| "null".into())
+}
+
+/// One DESCRIBE row read from a record: the property, how to print its value, its description.
+type Property<T> = (&'static str, fn(&T) -> String, &'static str);
+
+fn rows_of<T>(record: &T, table: &[Property<T>]) -> Vec<Row> {
+    table
+        .iter()
+        .map(|(name, value, description)| (*name, value(record), *description))
+        .collect()
+}
+
+const AUTHENTICATION_PROPERTIES: &[Property<AuthenticationPolicy>] = &[
+    (
+        "AUTHENTICATION_METHODS",
+        |p| {
+            list(
+                &p.authentication_methods
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>(),
+            )
+        },
+        "List of authentication methods that are allowed during login. This cannot be empty.",
+    ),
+    (
+        "CLIENT_TYPES",
+        |p| list(&p.client_types),
+        "List of clients that can authenticate with Snowflake.",
+    ),
+    (
+        "CLIENT_POLICY",
+        client_policy,
+        "Minimum versions of the clients that can authenticate with Snowflake.",
+    ),
+    (
+        "SECURITY_INTEGRATIONS",
+        |p| list(&p.security_integrations),
+        "List of security integrations the authentication policy is associated with.",
+    ),
+    (
+        "MFA_ENROLLMENT",
+        |p| p.mfa_enrollment.as_str().to_string(),
+        "Whether a user must enroll in multi-factor authentication.",
+    ),
+    (
+        "MFA_POLICY",
+        |_| "{ALLOWED_METHODS=[ALL], ENFORCE_MFA_ON_EXTERNAL_AUTHENTICATION=NONE}".into(),
+        "Multi-factor authentication settings (not configurable in snowgate).",
+    ),
+    (
+        "PAT_POLICY",
+        |p| pat_policy(&p.pat_policy),
+        "Programmatic access token settings.",
+    ),
+    (
+        "WORKLOAD_IDENTITY_POLICY",
+        |p| workload_identity_policy(&p.workload_identity_policy),
+        "Workload identity federation settings.",
+    ),
+    (
+        "COMMENT",
+        |p| comment(&p.comment),
+        "Comment associated with authentication policy.",
+    ),
+];
+
+const SESSION_PROPERTIES: &[Property<SessionPolicy>] = &[
+    (
+        "SESSION_IDLE_TIMEOUT_MINS",
+        |p| p.session_idle_timeout_mins.to_string(),
+        "Idle timeout of programmatic and client sessions, in minutes.",
+    ),
+    (
+        "SESSION_UI_IDLE_TIMEOUT_MINS",
+        |p| p.session_ui_idle_timeout_mins.to_string(),
+        "Idle timeout of Snowsight sessions, in minutes.",
+    ),
+    (
+        "ALLOWED_SECONDARY_ROLES",
+        |p| list(&p.allowed_secondary_roles),
+        "Secondary roles a user may activate.",
+    ),
+    (
+        "BLOCKED_SECONDARY_ROLES",
+        |p| list(&p.blocked_secondary_roles),
+        "Secondary roles a user may not activate.",
+    ),
+    (
+        "COMMENT",
+        |p| comment(&p.comment),
+        "Comment associated with session policy.",
+    ),
+];
+
+fn client_policy(p: &AuthenticationPolicy) -> String {
+    let clients: Vec<(&str, String)> = p
+        .client_policy
+        .iter()
+        .map(|(c, v)| (c.as_str(), object(&[("MINIMUM_VERSION", v.clone())])))
+        .collect();
+    object(&clients)
+}
+
+fn pat_policy(pat: &PatPolicy) -> String {
+    object(&[
+        (
+            "DEFAULT_EXPIRY_IN_DAYS",
+            pat.default_expiry_in_days.to_string(),
+        ),
+        ("MAX_EXPIRY_IN_DAYS", pat.max_expiry_in_days.to_string()),
+        (
+            "NETWORK_POLICY_EVALUATION",
+            pat.network_policy_evaluation.as_str().into(),
+        ),
+        (
+            "REQUIRE_ROLE_RESTRICTION_FOR_SERVICE_USERS",
+            pat.require_role_restriction_for_service_users.to_string(),
+        ),
+        (
+            "REQUIRE_ROLE_RESTRICTION_FOR_PERSON_USERS",
+            pat.require_role_restriction_for_person_users.to_string(),
+        ),
+        ("BLOCKED_ROLES_LIST", list(&pat.blocked_roles_list)),
+    ])
+}
+
+fn workload_identity_policy(wif: &WorkloadIdentityPolicy) -> String {
+    object(&[
+        ("ALLOWED_PROVIDERS", list(&wif.allowed_providers)),
+        ("ALLOWED_AWS_ACCOUNTS", list(&wif.allowed_aws_accounts)),
+        ("ALLOWED_AWS_PARTITIONS", list(&wif.allowed_aws_partitions)),
+        ("ALLOWED_AZURE_ISSUERS", list(&wif.allowed_azure_issuers)),
+        ("ALLOWED_OIDC_ISSUERS", list(&wif.allowed_oidc_issuers)),
+    ])
+}
+
 /// `value`, or the default's when `None` (UNSET).
 fn or_default<T>(value: Option<T>, default: impl FnOnce() -> T) -> T {
     value.unwrap_or_else(default)
@@ -122,90 +263,7 @@ impl Governed for AuthenticationPolicy {
     }
 
     fn rows(&self) -> Vec<Row> {
-        let methods: Vec<&str> = self
-            .authentication_methods
-            .iter()
-            .map(|m| m.as_str())
-            .collect();
-        let clients: Vec<(&str, String)> = self
-            .client_policy
-            .iter()
-            .map(|(c, v)| (c.as_str(), object(&[("MINIMUM_VERSION", v.clone())])))
-            .collect();
-        let pat = &self.pat_policy;
-        let wif = &self.workload_identity_policy;
-        vec![
-            (
-                "AUTHENTICATION_METHODS",
-                list(&methods),
-                "List of authentication methods that are allowed during login. This cannot be empty.",
-            ),
-            (
-                "CLIENT_TYPES",
-                list(&self.client_types),
-                "List of clients that can authenticate with Snowflake.",
-            ),
-            (
-                "CLIENT_POLICY",
-                object(&clients),
-                "Minimum versions of the clients that can authenticate with Snowflake.",
-            ),
-            (
-                "SECURITY_INTEGRATIONS",
-                list(&self.security_integrations),
-                "List of security integrations the authentication policy is associated with.",
-            ),
-            (
-                "MFA_ENROLLMENT",
-                self.mfa_enrollment.as_str().to_string(),
-                "Whether a user must enroll in multi-factor authentication.",
-            ),
-            (
-                "MFA_POLICY",
-                "{ALLOWED_METHODS=[ALL], ENFORCE_MFA_ON_EXTERNAL_AUTHENTICATION=NONE}".into(),
-                "Multi-factor authentication settings (not configurable in snowgate).",
-            ),
-            (
-                "PAT_POLICY",
-                object(&[
-                    (
-                        "DEFAULT_EXPIRY_IN_DAYS",
-                        pat.default_expiry_in_days.to_string(),
-                    ),
-                    ("MAX_EXPIRY_IN_DAYS", pat.max_expiry_in_days.to_string()),
-                    (
-                        "NETWORK_POLICY_EVALUATION",
-                        pat.network_policy_evaluation.as_str().into(),
-                    ),
-                    (
-                        "REQUIRE_ROLE_RESTRICTION_FOR_SERVICE_USERS",
-                        pat.require_role_restriction_for_service_users.to_string(),
-                    ),
-                    (
-                        "REQUIRE_ROLE_RESTRICTION_FOR_PERSON_USERS",
-                        pat.require_role_restriction_for_person_users.to_string(),
-                    ),
-                    ("BLOCKED_ROLES_LIST", list(&pat.blocked_roles_list)),
-                ]),
-                "Programmatic access token settings.",
-            ),
-            (
-                "WORKLOAD_IDENTITY_POLICY",
-                object(&[
-                    ("ALLOWED_PROVIDERS", list(&wif.allowed_providers)),
-                    ("ALLOWED_AWS_ACCOUNTS", list(&wif.allowed_aws_accounts)),
-                    ("ALLOWED_AWS_PARTITIONS", list(&wif.allowed_aws_partitions)),
-                    ("ALLOWED_AZURE_ISSUERS", list(&wif.allowed_azure_issuers)),
-                    ("ALLOWED_OIDC_ISSUERS", list(&wif.allowed_oidc_issuers)),
-                ]),
-                "Workload identity federation settings.",
-            ),
-            (
-                "COMMENT",
-                self.comment.clone().unwrap_or_else(|| "null".into()),
-                "Comment associated with authentication policy.",
-            ),
-        ]
+        rows_of(self, AUTHENTICATION_PROPERTIES)
     }
 
     fn inconsistency(&self) -> Option<String> {
@@ -241,7 +299,7 @@ impl Governed for PasswordPolicy {
             .collect();
         rows.push((
             "COMMENT",
-            self.comment.clone().unwrap_or_else(|| "null".into()),
+            comment(&self.comment),
             "Comment associated with password policy.",
         ));
         rows
@@ -281,33 +339,7 @@ impl Governed for SessionPolicy {
     }
 
     fn rows(&self) -> Vec<Row> {
-        vec![
-            (
-                "SESSION_IDLE_TIMEOUT_MINS",
-                self.session_idle_timeout_mins.to_string(),
-                "Idle timeout of programmatic and client sessions, in minutes.",
-            ),
-            (
-                "SESSION_UI_IDLE_TIMEOUT_MINS",
-                self.session_ui_idle_timeout_mins.to_string(),
-                "Idle timeout of Snowsight sessions, in minutes.",
-            ),
-            (
-                "ALLOWED_SECONDARY_ROLES",
-                list(&self.allowed_secondary_roles),
-                "Secondary roles a user may activate.",
-            ),
-            (
-                "BLOCKED_SECONDARY_ROLES",
-                list(&self.blocked_secondary_roles),
-                "Secondary roles a user may not activate.",
-            ),
-            (
-                "COMMENT",
-                self.comment.clone().unwrap_or_else(|| "null".into()),
-                "Comment associated with session policy.",
-            ),
-        ]
+        rows_of(self, SESSION_PROPERTIES)
     }
 }
 
