@@ -11,7 +11,7 @@ use std::sync::Arc;
 use common::sql::{fails, ok, password_login};
 use common::{TestApp, assert_failure};
 use snowgate::domain::directory::Directory;
-use snowgate::domain::policies::PasswordPolicy;
+use snowgate::domain::policies::{PasswordPolicy, PolicyMeta};
 
 const DAY: u64 = 86_400;
 
@@ -38,7 +38,7 @@ async fn put_policy(app: &TestApp, policy: PasswordPolicy) {
 /// no expiry and no history unless set.
 fn lenient(name: &str) -> PasswordPolicy {
     PasswordPolicy {
-        name: name.into(),
+        meta: PolicyMeta::named(name),
         password_min_length: 8,
         password_min_upper_case_chars: 0,
         password_min_lower_case_chars: 0,

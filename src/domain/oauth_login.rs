@@ -148,7 +148,12 @@ impl Gatekeeper {
         if policy.security_integrations.iter().any(listed) {
             return Ok(());
         }
-        audit::policy_refusal(&user.name, &policy.name, "SECURITY_INTEGRATIONS", "OAUTH");
+        audit::policy_refusal(
+            &user.name,
+            &policy.meta.name,
+            "SECURITY_INTEGRATIONS",
+            "OAUTH",
+        );
         Err(Error::PolicyRefused(format!(
             "the security integration {} is not allowed by the authentication policy (SECURITY_INTEGRATIONS).",
             integration.name

@@ -55,7 +55,7 @@ impl Gatekeeper {
             .effective_policy(Some(&user), settings)
             .await?;
         if let Some(rule) = aws_refusal(&policy.workload_identity_policy, &caller) {
-            audit::policy_refusal(&user.name, &policy.name, rule, "WORKLOAD_IDENTITY");
+            audit::policy_refusal(&user.name, &policy.meta.name, rule, "WORKLOAD_IDENTITY");
             return Err(Error::PolicyRefused(format!(
                 "the workload identity policy's {rule} does not allow this identity"
             )));

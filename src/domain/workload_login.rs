@@ -121,7 +121,7 @@ impl Gatekeeper {
         } else {
             return Ok(());
         };
-        audit::policy_refusal(&user.name, &policy.name, rule, "WORKLOAD_IDENTITY");
+        audit::policy_refusal(&user.name, &policy.meta.name, rule, "WORKLOAD_IDENTITY");
         Err(Error::PolicyRefused(format!(
             "Workload identity login is not allowed by the authentication policy ({rule})."
         )))

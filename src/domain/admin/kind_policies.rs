@@ -13,21 +13,10 @@ use super::{
 use crate::domain::directory::{Directory, PolicyRecord};
 use crate::domain::ident::Identifier;
 use crate::domain::policies::{
-    AuthenticationPolicy, PASSWORD_FIELDS, PasswordPolicy, PatPolicy, PolicyKind, SessionPolicy,
-    WorkloadIdentityPolicy,
+    AuthenticationPolicy, PASSWORD_FIELDS, PasswordPolicy, PatPolicy, PolicyKind, PolicyMeta,
+    SessionPolicy, WorkloadIdentityPolicy,
 };
 use crate::error::Result;
-
-/// What every policy record has besides its properties.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Meta {
-    pub name: String,
-    pub comment: Option<String>,
-    pub owner: Option<String>,
-    pub created_on: u64,
-    pub database_name: Option<String>,
-    pub schema_name: Option<String>,
-}
 
 /// One DESCRIBE row: property, value as Snowflake prints it, description.
 type Row = (&'static str, String, &'static str);
@@ -38,8 +27,8 @@ pub(super) trait Governed: PolicyRecord + Clone + Send + Sync {
     const LABEL: &'static str;
     /// SHOW's `kind` column.
     const SHOW_KIND: &'static str;
-    fn meta(&self) -> Meta;
-    fn set_meta(&mut self, meta: Meta);
+    fn meta(&self) -> PolicyMeta;
+    fn set_meta(&mut self, meta: PolicyMeta);
     /// Applies one property (the parser gave only this kind's); `None` restores the default.
     fn apply(&mut self, setting: PolicySetting);
     fn rows(&self) -> Vec<Row>;
@@ -49,26 +38,15 @@ pub(super) trait Governed: PolicyRecord + Clone + Send + Sync {
     }
 }
 
+/// The [`PolicyMeta`] every record holds in its `meta` field.
 macro_rules! meta_fields {
     () => {
-        fn meta(&self) -> Meta {
-            Meta {
-                name: self.name.clone(),
-                comment: self.comment.clone(),
-                owner: self.owner.clone(),
-                created_on: self.created_on,
-                database_name: self.database_name.clone(),
-                schema_name: self.schema_name.clone(),
-            }
+        fn meta(&self) -> PolicyMeta {
+            self.meta.clone()
         }
 
-        fn set_meta(&mut self, m: Meta) {
-            self.name = m.name;
-            self.comment = m.comment;
-            self.owner = m.owner;
-            self.created_on = m.created_on;
-            self.database_name = m.database_name;
-            self.schema_name = m.schema_name;
+        fn set_meta(&mut self, meta: PolicyMeta) {
+            self.meta = meta;
         }
     };
 }
@@ -150,7 +128,7 @@ const AUTHENTICATION_PROPERTIES: &[Property<AuthenticationPolicy>] = &[
     ),
     (
         "COMMENT",
-        |p| comment(&p.comment),
+        |p| comment(&p.meta.comment),
         "Comment associated with authentication policy.",
     ),
 ];
@@ -178,7 +156,7 @@ const SESSION_PROPERTIES: &[Property<SessionPolicy>] = &[
     ),
     (
         "COMMENT",
-        |p| comment(&p.comment),
+        |p| comment(&p.meta.comment),
         "Comment associated with session policy.",
     ),
 ];
@@ -238,7 +216,7 @@ impl Governed for AuthenticationPolicy {
     fn apply(&mut self, setting: PolicySetting) {
         let d = AuthenticationPolicy::default();
         match setting {
-            PolicySetting::Comment(c) => self.comment = c,
+            PolicySetting::Comment(c) => self.meta.comment = c,
             PolicySetting::Authentication(a) => match a {
                 AuthSetting::Methods(v) => {
                     self.authentication_methods = or_default(v, || d.authentication_methods)
@@ -281,7 +259,7 @@ impl Governed for PasswordPolicy {
 
     fn apply(&mut self, setting: PolicySetting) {
         match setting {
-            PolicySetting::Comment(c) => self.comment = c,
+            PolicySetting::Comment(c) => self.meta.comment = c,
             PolicySetting::Password(name, value) => {
                 if let Some(field) = PASSWORD_FIELDS.iter().find(|f| f.name == name) {
                     let value = value.unwrap_or_else(|| (field.get)(&PasswordPolicy::default()));
@@ -299,7 +277,7 @@ impl Governed for PasswordPolicy {
             .collect();
         rows.push((
             "COMMENT",
-            comment(&self.comment),
+            comment(&self.meta.comment),
             "Comment associated with password policy.",
         ));
         rows
@@ -318,7 +296,7 @@ impl Governed for SessionPolicy {
     fn apply(&mut self, setting: PolicySetting) {
         let d = SessionPolicy::default();
         match setting {
-            PolicySetting::Comment(c) => self.comment = c,
+            PolicySetting::Comment(c) => self.meta.comment = c,
             PolicySetting::Session(s) => match s {
                 SessionSetting::IdleTimeoutMins(v) => {
                     self.session_idle_timeout_mins = or_default(v, || d.session_idle_timeout_mins)
@@ -434,14 +412,14 @@ async fn may_change<T: Governed>(ctx: &AdminContext<'_>, policy: &T) -> Result<(
 }
 
 /// The record's metadata for a new policy named `name`: the schema from the name, else the session's.
-fn new_meta(ctx: &AdminContext<'_>, name: &ObjectName) -> Meta {
+fn new_meta(ctx: &AdminContext<'_>, name: &ObjectName) -> PolicyMeta {
     let part = |given: &Option<Identifier>, current: Option<&str>| {
         given
             .as_ref()
             .map(|i| i.to_string())
             .or_else(|| current.map(str::to_string))
     };
-    Meta {
+    PolicyMeta {
         name: name.name.to_string(),
         owner: Some(ctx.role.to_string()),
         created_on: ctx.now,
@@ -574,7 +552,7 @@ const SHOW_COLUMNS: [&str; 8] = [
 ];
 
 async fn show<T: Governed>(ctx: &AdminContext<'_>, pattern: Option<String>) -> Result<Answer> {
-    let mut metas: Vec<Meta> = ctx
+    let mut metas: Vec<PolicyMeta> = ctx
         .directory
         .policy_records::<T>()
         .await?
