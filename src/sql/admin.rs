@@ -8,8 +8,8 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 use super::{integrations, limits, properties};
 use crate::domain::admin::command::{
     AdminCommand, AttachPolicy, CreateMode, GrantCommand, IntegrationCommand, KindPolicyAction,
-    KindPolicyCommand, MfaAction, MfaCommand, ObjectName, PatAction, PatCommand, PolicyChange,
-    PolicyCommand, PolicyTarget, RoleCommand, ShowCommand, UserCommand, WifAction, WifCommand,
+    KindPolicyCommand, MfaAction, ObjectName, PatAction, PolicyChange, PolicyCommand, PolicyTarget,
+    RoleCommand, SelfService, SelfServiceAction, ShowCommand, UserCommand, WifAction,
 };
 use crate::domain::ident::Identifier;
 use crate::domain::policies::PolicyKind;
@@ -247,11 +247,7 @@ impl Parser {
                 self.describe_next()
             )));
         }
-        Ok(AdminCommand::Mfa(MfaCommand {
-            user,
-            if_exists,
-            action,
-        }))
+        Ok(AdminCommand::Mfa(SelfService::new(user, if_exists, action)))
     }
 
     /// At `ADD|MODIFY|REMOVE WORKLOAD`.
@@ -653,31 +649,27 @@ impl Parser {
                 }))
             }
             Head::Grant(grant) => self.grant(grant),
-            Head::ShowMfa => Ok(AdminCommand::Mfa(MfaCommand {
-                user: self.for_user()?,
-                if_exists: false,
-                action: MfaAction::Show,
-            })),
-            Head::ShowPats => Ok(AdminCommand::Pat(PatCommand {
-                user: self.for_user()?,
-                if_exists: false,
-                action: PatAction::Show,
-            })),
-            Head::ShowWorkloadIdentities => Ok(AdminCommand::WorkloadIdentity(WifCommand {
-                user: self.for_user()?,
-                if_exists: false,
-                action: WifAction::Show,
-            })),
+            Head::ShowMfa => Ok(AdminCommand::Mfa(self.show_for_user(MfaAction::Show)?)),
+            Head::ShowPats => Ok(AdminCommand::Pat(self.show_for_user(PatAction::Show)?)),
+            Head::ShowWorkloadIdentities => Ok(AdminCommand::WorkloadIdentity(
+                self.show_for_user(WifAction::Show)?,
+            )),
         }
     }
 
-    /// `[FOR USER <u>]` ending a SHOW USER … statement.
-    fn for_user(&mut self) -> Result<Option<Identifier>, SqlRejection> {
-        if !self.eat_kw("FOR") {
-            return Ok(None);
-        }
-        self.expect_kw("USER")?;
-        Ok(Some(self.ident()?))
+    /// `[FOR USER <u>]` ending a SHOW USER … statement, which shows `action`.
+    fn show_for_user<A: SelfServiceAction>(
+        &mut self,
+        action: A,
+    ) -> Result<SelfService<A>, SqlRejection> {
+        let user = match self.eat_kw("FOR") {
+            true => {
+                self.expect_kw("USER")?;
+                Some(self.ident()?)
+            }
+            false => None,
+        };
+        Ok(SelfService::new(user, false, action))
     }
 
     /// After `ALTER USER [IF EXISTS] [name]`, at `ADD|MODIFY|REMOVE WORKLOAD`.
@@ -720,11 +712,9 @@ impl Parser {
             },
             _ => WifAction::Remove { name },
         };
-        Ok(AdminCommand::WorkloadIdentity(WifCommand {
-            user,
-            if_exists,
-            action,
-        }))
+        Ok(AdminCommand::WorkloadIdentity(SelfService::new(
+            user, if_exists, action,
+        )))
     }
 
     /// After `ALTER USER [IF EXISTS] [name]`, at `ADD|MODIFY|ROTATE|REMOVE`.
@@ -786,11 +776,7 @@ impl Parser {
                 name: self.ident()?,
             },
         };
-        Ok(AdminCommand::Pat(PatCommand {
-            user,
-            if_exists,
-            action,
-        }))
+        Ok(AdminCommand::Pat(SelfService::new(user, if_exists, action)))
     }
 
     fn create(&mut self, or_replace: bool, kind: Kind) -> Result<AdminCommand, SqlRejection> {
@@ -1048,7 +1034,7 @@ enum Head {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::admin::command::{AccountCommand, PolicyProperty, UserProperty};
+    use crate::domain::admin::command::{AccountCommand, PatCommand, PolicyProperty, UserProperty};
     use crate::domain::directory::UserType;
 
     fn id(s: &str) -> Identifier {
@@ -1355,6 +1341,38 @@ mod tests {
             ("ALTER USER", "BOB".to_string())
         );
         assert!(!is_admin("alter session set timezone = 'UTC'"));
+    }
+
+    #[test]
+    fn self_service_statements_are_labelled_by_user_and_object() {
+        let label = |sql: &str| parse(sql).unwrap().audit_label();
+        for (sql, kind, object) in [
+            ("alter user add pat t", "ALTER USER ADD PAT", "-.T"),
+            (
+                "alter user bob rotate pat t",
+                "ALTER USER ROTATE PAT",
+                "BOB.T",
+            ),
+            ("show user pats for user bob", "SHOW USER PATS", "BOB"),
+            (
+                "alter user remove mfa method totp",
+                "ALTER USER REMOVE MFA METHOD",
+                "-",
+            ),
+            ("show mfa methods for user bob", "SHOW MFA METHODS", "BOB"),
+            (
+                "alter user bob remove workload identity w",
+                "ALTER USER REMOVE WORKLOAD IDENTITY",
+                "BOB.W",
+            ),
+            (
+                "show user workload identity authentication methods",
+                "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS",
+                "-",
+            ),
+        ] {
+            assert_eq!(label(sql), (kind, object.to_string()), "{sql}");
+        }
     }
 
     #[test]
