@@ -309,6 +309,29 @@ fn query(label: impl Into<String>, token: &str, sql: &str) -> Case {
     Case::json(label, QUERY, &query_body(sql)).token(token)
 }
 
+/// Login requests of one kind: `base` login data with each variant's fields laid over it.
+fn login_variants<'a>(
+    kind: &str,
+    base: Value,
+    variants: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Vec<Case> {
+    let one = |(label, data): (&str, Value)| {
+        let mut body = json!({ "data": base.clone() });
+        for (k, v) in data.as_object().expect("an object") {
+            body["data"][k] = v.clone();
+        }
+        Case::json(format!("{kind} login: {label}"), LOGIN, &body)
+    };
+    variants.into_iter().map(one).collect()
+}
+
+/// Statements of one kind, each sent with its session token.
+fn statement_cases(kind: &str, statements: &[(&str, String)]) -> Vec<Case> {
+    let one =
+        |(token, sql): &(&str, String)| query(format!("{kind} statement {sql:.80}"), token, sql);
+    statements.iter().map(one).collect()
+}
+
 fn body_cases(w: &World) -> Vec<Case> {
     let victim = w.victim.session.as_str();
     let endpoints: [(&str, Value, Option<&str>); 2] = [
@@ -996,7 +1019,9 @@ fn workload_identity_cases(w: &World) -> Vec<Case> {
         (0..500).map(|i| (format!("H{i}"), json!("v"))).collect();
     let relay = json!({"url": "https://169.254.169.254/?Action=GetCallerIdentity&Version=2011-06-15",
         "method": "POST", "headers": {"Host": "169.254.169.254"}});
-    for (label, data) in [
+    let base =
+        json!({"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY", "PROVIDER": "AWS"});
+    cases.extend(login_variants("WIF", base, [
         ("garbage token", json!({"TOKEN": "garbage"})),
         ("empty token", json!({"TOKEN": ""})),
         ("no token", json!({})),
@@ -1031,14 +1056,7 @@ fn workload_identity_cases(w: &World) -> Vec<Case> {
             "another user's login name",
             json!({"LOGIN_NAME": "victim", "TOKEN": "x"}),
         ),
-    ] {
-        let mut body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY",
-            "PROVIDER": "AWS"}});
-        for (k, v) in data.as_object().expect("an object") {
-            body["data"][k] = v.clone();
-        }
-        cases.push(Case::json(format!("WIF login: {label}"), LOGIN, &body));
-    }
+    ]));
     let long_arn = format!("arn:aws:iam::123456789012:role/{}", "a/".repeat(3_000));
     let statements = [
         (public, "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY DEFAULT".to_string()),
@@ -1061,9 +1079,7 @@ fn workload_identity_cases(w: &World) -> Vec<Case> {
         (admin, "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER nobody".to_string()),
         (admin, "SHOW USER WORKLOAD IDENTITY METHODS".to_string()),
     ];
-    for (token, sql) in statements {
-        cases.push(query(format!("WIF statement {sql:.80}"), token, &sql));
-    }
+    cases.extend(statement_cases("WIF", &statements));
     cases
 }
 
@@ -1178,59 +1194,52 @@ fn pat_cases(w: &World) -> Vec<Case> {
             "ALTER USER victim ADD PAT x ROLE_RESTRICTION = nobody".to_string(),
         ),
     ];
-    for (token, sql) in statements {
-        cases.push(query(format!("PAT statement {sql:.80}"), token, &sql));
-    }
-    let login = |label: &str, data: Value| {
-        let mut body = json!({"data": {"ACCOUNT_NAME": "acme", "LOGIN_NAME": "victim",
-            "AUTHENTICATOR": "PROGRAMMATIC_ACCESS_TOKEN"}});
-        for (k, v) in data.as_object().expect("an object") {
-            body["data"][k] = v.clone();
-        }
-        Case::json(format!("PAT login: {label}"), LOGIN, &body)
-    };
-    for (label, data) in [
-        ("garbage token", json!({"TOKEN": "garbage"})),
-        ("empty token", json!({"TOKEN": ""})),
-        ("no token", json!({})),
-        ("null token", json!({"TOKEN": null})),
-        ("numeric token", json!({"TOKEN": 12345})),
-        ("object token", json!({"TOKEN": {"a": 1}})),
-        ("overlong token", json!({"TOKEN": "p".repeat(20_000)})),
-        ("overlong password", json!({"PASSWORD": "p".repeat(20_000)})),
-        ("prefix only", json!({"TOKEN": "sgpat_"})),
-        (
-            "a session token as the PAT",
-            json!({"TOKEN": w.victim.session}),
-        ),
-        (
-            "a master token as the PAT",
-            json!({"TOKEN": w.victim.master}),
-        ),
-        (
-            "the victim's password as the PAT",
-            json!({"TOKEN": VICTIM_PASSWORD}),
-        ),
-        (
-            "unknown user",
-            json!({"LOGIN_NAME": "nobody", "TOKEN": "sgpat_x"}),
-        ),
-        (
-            "no login name",
-            json!({"LOGIN_NAME": null, "TOKEN": "sgpat_x"}),
-        ),
-        ("NUL in token", json!({"TOKEN": "sgpat_\u{0}x"})),
-        (
-            "other account",
-            json!({"ACCOUNT_NAME": "other", "TOKEN": "sgpat_x"}),
-        ),
-        (
-            "lower-case authenticator",
-            json!({"AUTHENTICATOR": "programmatic_access_tokenx", "TOKEN": "x"}),
-        ),
-    ] {
-        cases.push(login(label, data));
-    }
+    cases.extend(statement_cases("PAT", &statements));
+    let base = json!({"ACCOUNT_NAME": "acme", "LOGIN_NAME": "victim", "AUTHENTICATOR": "PROGRAMMATIC_ACCESS_TOKEN"});
+    cases.extend(login_variants(
+        "PAT",
+        base,
+        [
+            ("garbage token", json!({"TOKEN": "garbage"})),
+            ("empty token", json!({"TOKEN": ""})),
+            ("no token", json!({})),
+            ("null token", json!({"TOKEN": null})),
+            ("numeric token", json!({"TOKEN": 12345})),
+            ("object token", json!({"TOKEN": {"a": 1}})),
+            ("overlong token", json!({"TOKEN": "p".repeat(20_000)})),
+            ("overlong password", json!({"PASSWORD": "p".repeat(20_000)})),
+            ("prefix only", json!({"TOKEN": "sgpat_"})),
+            (
+                "a session token as the PAT",
+                json!({"TOKEN": w.victim.session}),
+            ),
+            (
+                "a master token as the PAT",
+                json!({"TOKEN": w.victim.master}),
+            ),
+            (
+                "the victim's password as the PAT",
+                json!({"TOKEN": VICTIM_PASSWORD}),
+            ),
+            (
+                "unknown user",
+                json!({"LOGIN_NAME": "nobody", "TOKEN": "sgpat_x"}),
+            ),
+            (
+                "no login name",
+                json!({"LOGIN_NAME": null, "TOKEN": "sgpat_x"}),
+            ),
+            ("NUL in token", json!({"TOKEN": "sgpat_\u{0}x"})),
+            (
+                "other account",
+                json!({"ACCOUNT_NAME": "other", "TOKEN": "sgpat_x"}),
+            ),
+            (
+                "lower-case authenticator",
+                json!({"AUTHENTICATOR": "programmatic_access_tokenx", "TOKEN": "x"}),
+            ),
+        ],
+    ));
     cases
 }
 
@@ -1250,14 +1259,8 @@ fn oidc_cases(w: &World) -> Vec<Case> {
     .iter()
     .map(|sql| query(format!("OIDC statement {sql:.80}"), admin, sql))
     .collect();
-    let login = |label: &str, data: Value| {
-        let mut body = json!({"data": {"ACCOUNT_NAME": "acme",
-            "AUTHENTICATOR": "WORKLOAD_IDENTITY", "PROVIDER": "OIDC"}});
-        for (k, v) in data.as_object().expect("an object") {
-            body["data"][k] = v.clone();
-        }
-        Case::json(format!("OIDC login: {label}"), LOGIN, &body)
-    };
+    let base =
+        json!({"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY", "PROVIDER": "OIDC"});
     let unsigned = |claims: Value| {
         format!(
             "{}.{}.",
@@ -1265,7 +1268,7 @@ fn oidc_cases(w: &World) -> Vec<Case> {
             b64url(claims.to_string().as_bytes())
         )
     };
-    for (label, data) in [
+    cases.extend(login_variants("OIDC", base, [
         ("garbage token", json!({"TOKEN": "garbage"})),
         ("no token", json!({})),
         ("numeric token", json!({"TOKEN": 7})),
@@ -1295,9 +1298,7 @@ fn oidc_cases(w: &World) -> Vec<Case> {
             "other account",
             json!({"ACCOUNT_NAME": "other", "TOKEN": "x"}),
         ),
-    ] {
-        cases.push(login(label, data));
-    }
+    ]));
     cases
 }
 
@@ -1310,64 +1311,58 @@ fn oauth_cases(w: &World) -> Vec<Case> {
                 EXTERNAL_OAUTH_ISSUER = 'https://idp.example' \
                 EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM = 'sub'";
     let key = format!("EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'", key().public_b64);
-    let mut cases: Vec<Case> = [
-        (admin, head.to_string()),
-        (
-            admin,
-            format!("{head} {key} EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://idp.example/k'"),
-        ),
-        (
-            admin,
-            format!("{head} EXTERNAL_OAUTH_JWS_KEYS_URL = 'file:///etc/passwd'"),
-        ),
-        (
-            admin,
-            format!("{head} EXTERNAL_OAUTH_RSA_PUBLIC_KEY = 'AAAA'"),
-        ),
-        (
-            admin,
-            format!(
-                "{head} {key} EXTERNAL_OAUTH_AUDIENCE_LIST = ({})",
-                vec!["'a'"; 100].join(",")
+    let mut cases = statement_cases(
+        "OAuth",
+        &[
+            (admin, head.to_string()),
+            (
+                admin,
+                format!("{head} {key} EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://idp.example/k'"),
             ),
-        ),
-        (
-            admin,
-            format!(
-                "{head} {key} EXTERNAL_OAUTH_ISSUER = '{}'",
-                "i".repeat(5_000)
+            (
+                admin,
+                format!("{head} EXTERNAL_OAUTH_JWS_KEYS_URL = 'file:///etc/passwd'"),
             ),
-        ),
-        (admin, format!("{head} {key} EXTERNAL_OAUTH_TYPE = SAML")),
-        (
-            admin,
-            "CREATE SECURITY INTEGRATION evil TYPE = SAML2 ENABLED = TRUE".to_string(),
-        ),
-        (
-            admin,
-            "ALTER SECURITY INTEGRATION nothing SET ENABLED = TRUE".to_string(),
-        ),
-        (admin, "DROP SECURITY INTEGRATION nothing".to_string()),
-        (admin, "DESC SECURITY INTEGRATION nothing".to_string()),
-        (public, format!("{head} {key}")),
-        (public, "SHOW INTEGRATIONS".to_string()),
-    ]
-    .iter()
-    .map(|(token, sql)| query(format!("OAuth statement {sql:.80}"), token, sql))
-    .collect();
-    let login = |label: &str, data: Value| {
-        let mut body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "OAUTH"}});
-        for (k, v) in data.as_object().expect("an object") {
-            body["data"][k] = v.clone();
-        }
-        Case::json(format!("OAuth login: {label}"), LOGIN, &body)
-    };
+            (
+                admin,
+                format!("{head} EXTERNAL_OAUTH_RSA_PUBLIC_KEY = 'AAAA'"),
+            ),
+            (
+                admin,
+                format!(
+                    "{head} {key} EXTERNAL_OAUTH_AUDIENCE_LIST = ({})",
+                    vec!["'a'"; 100].join(",")
+                ),
+            ),
+            (
+                admin,
+                format!(
+                    "{head} {key} EXTERNAL_OAUTH_ISSUER = '{}'",
+                    "i".repeat(5_000)
+                ),
+            ),
+            (admin, format!("{head} {key} EXTERNAL_OAUTH_TYPE = SAML")),
+            (
+                admin,
+                "CREATE SECURITY INTEGRATION evil TYPE = SAML2 ENABLED = TRUE".to_string(),
+            ),
+            (
+                admin,
+                "ALTER SECURITY INTEGRATION nothing SET ENABLED = TRUE".to_string(),
+            ),
+            (admin, "DROP SECURITY INTEGRATION nothing".to_string()),
+            (admin, "DESC SECURITY INTEGRATION nothing".to_string()),
+            (public, format!("{head} {key}")),
+            (public, "SHOW INTEGRATIONS".to_string()),
+        ],
+    );
+    let base = json!({"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "OAUTH"});
     let unsigned = format!(
         "{}.{}.",
         b64url(br#"{"alg":"none"}"#),
         b64url(json!({"iss": "https://idp.example", "sub": "victim", "iat": 1, "exp": 9_999_999_999u64}).to_string().as_bytes())
     );
-    for (label, data) in [
+    cases.extend(login_variants("OAuth", base, [
         ("garbage token", json!({"TOKEN": "garbage"})),
         ("no token", json!({})),
         ("array token", json!({"TOKEN": ["a"]})),
@@ -1382,9 +1377,7 @@ fn oauth_cases(w: &World) -> Vec<Case> {
             "Go form, object type",
             json!({"AUTHENTICATOR": null, "TOKEN": "x", "CLIENT_ENVIRONMENT": {"OAUTH_TYPE": {"a": [1]}}}),
         ),
-    ] {
-        cases.push(login(label, data));
-    }
+    ]));
     cases
 }
 
