@@ -1077,9 +1077,20 @@ mod tests {
         assert!(!debug.contains("hunter"), "{debug}");
     }
 
+    /// Each statement is refused as an invalid value while parsing.
+    fn assert_invalid(statements: &[&str]) {
+        for sql in statements {
+            let parsed = parse(sql);
+            assert!(
+                matches!(parsed, Err(SqlRejection::InvalidValue(_))),
+                "{sql}: {parsed:?}"
+            );
+        }
+    }
+
     #[test]
     fn invalid_values_are_refused_while_parsing() {
-        for sql in [
+        assert_invalid(&[
             "create user u rsa_public_key = 'MIIB'",
             "create user u disabled = maybe",
             "create user u type = robot",
@@ -1093,12 +1104,7 @@ mod tests {
             "create role r owner = x",
             "alter user u set mins_to_unlock = 5",
             "create user u mins_to_unlock = 0",
-        ] {
-            assert!(
-                matches!(parse(sql), Err(SqlRejection::InvalidValue(_))),
-                "{sql}"
-            );
-        }
+        ]);
     }
 
     #[test]
@@ -1235,18 +1241,13 @@ mod tests {
                 ..
             })
         ));
-        for sql in [
+        assert_invalid(&[
             "ALTER USER ADD PAT t DAYS_TO_EXPIRY = 'x'",
             "ALTER USER ADD PAT t DAYS_TO_EXPIRY = 0",
             "ALTER USER ADD PAT t DISABLED = TRUE",
             "ALTER USER MODIFY PAT t SET ROLE_RESTRICTION = r",
             "ALTER USER ROTATE PAT t EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 169",
-        ] {
-            assert!(
-                matches!(parse(sql), Err(SqlRejection::InvalidValue(_))),
-                "{sql}"
-            );
-        }
+        ]);
     }
 
     #[test]
@@ -1377,7 +1378,7 @@ mod tests {
 
     #[test]
     fn hostile_policy_values_are_refused() {
-        for sql in [
+        assert_invalid(&[
             "create password policy p password_min_length = 7",
             "create password policy p password_max_retries = 11",
             "create password policy p password_history = 99999999999999",
@@ -1393,13 +1394,7 @@ mod tests {
             "create authentication policy a mfa_enrollment = sometimes",
             "create authentication policy a shoe_size = 42",
             "create session policy s password_min_length = 8",
-        ] {
-            assert!(
-                matches!(parse(sql), Err(SqlRejection::InvalidValue(_))),
-                "{sql}: {:?}",
-                parse(sql)
-            );
-        }
+        ]);
         let deep = format!(
             "create authentication policy a pat_policy = {}1{}",
             "(a = ".repeat(4),
