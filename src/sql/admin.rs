@@ -220,6 +220,34 @@ impl Parser {
             && (self.peek_kw_at(1, "PAT") || self.peek_kw_at(1, "PROGRAMMATIC"))
     }
 
+    /// At the verb of a statement users run about themself: PATs, workload identities, MFA.
+    fn at_self_service_verb(&self) -> bool {
+        self.at_pat_verb() || self.at_wif_verb() || self.at_mfa_verb()
+    }
+
+    /// After `ALTER USER [IF EXISTS] [name]`, at a self-service verb.
+    fn self_service(
+        &mut self,
+        user: Option<Identifier>,
+        if_exists: bool,
+    ) -> Result<AdminCommand, SqlRejection> {
+        if self.at_pat_verb() {
+            self.pat(user, if_exists)
+        } else if self.at_wif_verb() {
+            self.wif(user, if_exists)
+        } else {
+            self.mfa(user, if_exists)
+        }
+    }
+
+    /// The next word, upper-cased (a verb such as `ADD`).
+    fn verb(&mut self) -> Result<String, SqlRejection> {
+        match self.next() {
+            Some(Token::Word(w)) => Ok(w.value.to_ascii_uppercase()),
+            _ => Err(self.unexpected()),
+        }
+    }
+
     /// At `ADD|REMOVE MFA`.
     fn at_mfa_verb(&self) -> bool {
         (self.peek_kw("ADD") || self.peek_kw("REMOVE")) && self.peek_kw_at(1, "MFA")
@@ -678,10 +706,7 @@ impl Parser {
         user: Option<Identifier>,
         if_exists: bool,
     ) -> Result<AdminCommand, SqlRejection> {
-        let verb = match self.next() {
-            Some(Token::Word(w)) => w.value.to_ascii_uppercase(),
-            _ => return Err(self.unexpected()),
-        };
+        let verb = self.verb()?;
         self.expect_kw("WORKLOAD")?;
         self.expect_kw("IDENTITY")?;
         let name = self.ident()?;
@@ -723,10 +748,7 @@ impl Parser {
         user: Option<Identifier>,
         if_exists: bool,
     ) -> Result<AdminCommand, SqlRejection> {
-        let verb = match self.next() {
-            Some(Token::Word(w)) => w.value.to_ascii_uppercase(),
-            _ => return Err(self.unexpected()),
-        };
+        let verb = self.verb()?;
         self.pat_object(false)?;
         let action = match verb.as_str() {
             "ADD" => {
@@ -840,24 +862,12 @@ impl Parser {
             return self.alter_policy(kind, if_exists);
         }
         let is_user = matches!(kind, Kind::User);
-        if is_user && self.at_pat_verb() {
-            return self.pat(None, if_exists);
-        }
-        if is_user && self.at_wif_verb() {
-            return self.wif(None, if_exists);
-        }
-        if is_user && self.at_mfa_verb() {
-            return self.mfa(None, if_exists);
+        if is_user && self.at_self_service_verb() {
+            return self.self_service(None, if_exists);
         }
         let name = self.ident()?;
-        if is_user && self.at_pat_verb() {
-            return self.pat(Some(name), if_exists);
-        }
-        if is_user && self.at_wif_verb() {
-            return self.wif(Some(name), if_exists);
-        }
-        if is_user && self.at_mfa_verb() {
-            return self.mfa(Some(name), if_exists);
+        if is_user && self.at_self_service_verb() {
+            return self.self_service(Some(name), if_exists);
         }
         if is_user {
             let target = PolicyTarget::User {
