@@ -12,9 +12,10 @@ pub trait SqlFrontEnd: Send + Sync {
     /// snowgate does not run (`SHOW WAREHOUSES`) is refused here, in any role.
     fn is_admin(&self, sql: &str) -> Result<bool, SqlRejection>;
     fn parse(&self, sql: &str) -> Result<Statement, SqlRejection>;
-    /// Whether the statement is about programmatic access tokens, from its first words alone:
-    /// those are allowed to any role for the session's own user (checked where they run).
-    fn is_pat(&self, _sql: &str) -> bool {
+    /// Whether the statement is about a user's programmatic access tokens or MFA methods, from its
+    /// first words alone: those are allowed to any role for the session's own user (checked where
+    /// they run).
+    fn is_self_service(&self, _sql: &str) -> bool {
         false
     }
 }

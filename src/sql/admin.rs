@@ -9,7 +9,7 @@ use super::{integrations, limits, properties};
 use crate::domain::admin::command::{
     AdminCommand, AttachPolicy, CreateMode, GrantCommand, IntegrationCommand, KindPolicyAction,
     KindPolicyCommand, MfaAction, ObjectName, PatAction, PolicyChange, PolicyCommand, PolicyTarget,
-    RoleCommand, SelfService, SelfServiceAction, ShowCommand, UserCommand, WifAction,
+    RoleCommand, ShowCommand, UserCommand, UserScoped, UserScopedAction, WifAction,
 };
 use crate::domain::ident::Identifier;
 use crate::domain::policies::PolicyKind;
@@ -82,12 +82,12 @@ pub fn is_admin(sql: &str) -> bool {
     classify(sql).is_some()
 }
 
-/// Whether the statement is about programmatic access tokens (`ALTER USER [IF EXISTS] [u]
-/// ADD|MODIFY|ROTATE|REMOVE PAT …`, `SHOW USER PATS …`), from its first words alone: these are
-/// allowed to any role for the session's own user, so they pass the early role check and are
-/// authorised where they run.
-pub fn is_pat(sql: &str) -> bool {
-    let Some(head) = limits::head_tokens(sql, PAT_HEAD_TOKENS) else {
+/// Whether the statement is about a user's programmatic access tokens or MFA methods (`ALTER USER
+/// [IF EXISTS] [u] ADD|MODIFY|ROTATE|REMOVE PAT …`, `… ADD|REMOVE MFA METHOD …`, `SHOW USER PATS …`,
+/// `SHOW MFA METHODS …`), from its first words alone: these are allowed to any role for the
+/// session's own user, so they pass the early role check and are authorised where they run.
+pub fn is_self_service(sql: &str) -> bool {
+    let Some(head) = limits::head_tokens(sql, SELF_SERVICE_HEAD_TOKENS) else {
         return false;
     };
     let mut p = Parser {
@@ -110,8 +110,8 @@ pub fn is_pat(sql: &str) -> bool {
     at_verb(&p) || (p.ident().is_ok() && at_verb(&p))
 }
 
-/// `ALTER USER IF EXISTS name MODIFY PROGRAMMATIC`: seven words decide a PAT statement.
-const PAT_HEAD_TOKENS: usize = 7;
+/// `ALTER USER IF EXISTS name MODIFY PROGRAMMATIC`: seven words decide a self-service statement.
+const SELF_SERVICE_HEAD_TOKENS: usize = 7;
 
 /// Administrative statements have at most this many words before their object's name.
 const HEAD_TOKENS: usize = 6;
@@ -220,13 +220,13 @@ impl Parser {
             && (self.peek_kw_at(1, "PAT") || self.peek_kw_at(1, "PROGRAMMATIC"))
     }
 
-    /// At the verb of a statement users run about themself: PATs, workload identities, MFA.
-    fn at_self_service_verb(&self) -> bool {
+    /// At the verb of a statement about one user's credentials: PATs, workload identities, MFA.
+    fn at_user_scoped_verb(&self) -> bool {
         self.at_pat_verb() || self.at_wif_verb() || self.at_mfa_verb()
     }
 
-    /// After `ALTER USER [IF EXISTS] [name]`, at a self-service verb.
-    fn self_service(
+    /// After `ALTER USER [IF EXISTS] [name]`, at a PAT, workload identity or MFA verb.
+    fn user_scoped(
         &mut self,
         user: Option<Identifier>,
         if_exists: bool,
@@ -275,7 +275,7 @@ impl Parser {
                 self.describe_next()
             )));
         }
-        Ok(AdminCommand::Mfa(SelfService::new(user, if_exists, action)))
+        Ok(AdminCommand::Mfa(UserScoped::new(user, if_exists, action)))
     }
 
     /// At `ADD|MODIFY|REMOVE WORKLOAD`.
@@ -686,10 +686,10 @@ impl Parser {
     }
 
     /// `[FOR USER <u>]` ending a SHOW USER … statement, which shows `action`.
-    fn show_for_user<A: SelfServiceAction>(
+    fn show_for_user<A: UserScopedAction>(
         &mut self,
         action: A,
-    ) -> Result<SelfService<A>, SqlRejection> {
+    ) -> Result<UserScoped<A>, SqlRejection> {
         let user = match self.eat_kw("FOR") {
             true => {
                 self.expect_kw("USER")?;
@@ -697,7 +697,7 @@ impl Parser {
             }
             false => None,
         };
-        Ok(SelfService::new(user, false, action))
+        Ok(UserScoped::new(user, false, action))
     }
 
     /// After `ALTER USER [IF EXISTS] [name]`, at `ADD|MODIFY|REMOVE WORKLOAD`.
@@ -737,7 +737,7 @@ impl Parser {
             },
             _ => WifAction::Remove { name },
         };
-        Ok(AdminCommand::WorkloadIdentity(SelfService::new(
+        Ok(AdminCommand::WorkloadIdentity(UserScoped::new(
             user, if_exists, action,
         )))
     }
@@ -798,7 +798,7 @@ impl Parser {
                 name: self.ident()?,
             },
         };
-        Ok(AdminCommand::Pat(SelfService::new(user, if_exists, action)))
+        Ok(AdminCommand::Pat(UserScoped::new(user, if_exists, action)))
     }
 
     fn create(&mut self, or_replace: bool, kind: Kind) -> Result<AdminCommand, SqlRejection> {
@@ -862,12 +862,12 @@ impl Parser {
             return self.alter_policy(kind, if_exists);
         }
         let is_user = matches!(kind, Kind::User);
-        if is_user && self.at_self_service_verb() {
-            return self.self_service(None, if_exists);
+        if is_user && self.at_user_scoped_verb() {
+            return self.user_scoped(None, if_exists);
         }
         let name = self.ident()?;
-        if is_user && self.at_self_service_verb() {
-            return self.self_service(Some(name), if_exists);
+        if is_user && self.at_user_scoped_verb() {
+            return self.user_scoped(Some(name), if_exists);
         }
         if is_user {
             let target = PolicyTarget::User {
@@ -1184,10 +1184,12 @@ mod tests {
         );
         assert!(parse("ALTER USER ADD MFA METHOD PASSKEY").is_err());
         assert!(parse("ALTER USER joe ADD MFA METHOD").is_err());
-        assert!(is_pat("ALTER USER ADD MFA METHOD TOTP"));
-        assert!(is_pat("ALTER USER IF EXISTS joe REMOVE MFA METHOD TOTP"));
-        assert!(is_pat("SHOW MFA METHODS"));
-        assert!(!is_pat("ALTER USER joe SET DISABLED = TRUE"));
+        assert!(is_self_service("ALTER USER ADD MFA METHOD TOTP"));
+        assert!(is_self_service(
+            "ALTER USER IF EXISTS joe REMOVE MFA METHOD TOTP"
+        ));
+        assert!(is_self_service("SHOW MFA METHODS"));
+        assert!(!is_self_service("ALTER USER joe SET DISABLED = TRUE"));
     }
 
     #[test]
@@ -1211,7 +1213,7 @@ mod tests {
             ("SHOW USERS", false),
             ("SELECT 1", false),
         ] {
-            assert_eq!(is_pat(sql), yes, "{sql}");
+            assert_eq!(is_self_service(sql), yes, "{sql}");
         }
         let AdminCommand::Pat(c) = parse(
             "ALTER USER IF EXISTS u ADD PAT IF NOT EXISTS t ROLE_RESTRICTION = r DAYS_TO_EXPIRY = 3 \
@@ -1355,7 +1357,7 @@ mod tests {
     }
 
     #[test]
-    fn self_service_statements_are_labelled_by_user_and_object() {
+    fn user_scoped_statements_are_labelled_by_user_and_object() {
         let label = |sql: &str| parse(sql).unwrap().audit_label();
         for (sql, kind, object) in [
             ("alter user add pat t", "ALTER USER ADD PAT", "-.T"),

@@ -39,8 +39,8 @@ impl SqlFrontEnd for FrontEnd {
         parse_statement(sql)
     }
 
-    fn is_pat(&self, sql: &str) -> bool {
-        admin::is_pat(sql)
+    fn is_self_service(&self, sql: &str) -> bool {
+        admin::is_self_service(sql)
     }
 }
 

@@ -192,23 +192,24 @@ pub enum ShowCommand {
     DescribeNetworkPolicy { name: Identifier },
 }
 
-/// A statement a user may run about themself in any role (PATs, MFA methods, workload identities):
-/// `ALTER USER [IF EXISTS] [<user>] <action>` or `SHOW … [FOR USER u]`.
+/// A statement about one user's credentials (PATs, MFA methods, workload identities): `ALTER USER
+/// [IF EXISTS] [<user>] <action>` or `SHOW … [FOR USER u]`, the session's own user when none is
+/// named.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SelfService<A> {
+pub struct UserScoped<A> {
     /// `None`: the session's own user.
     pub user: Option<Identifier>,
     pub if_exists: bool,
     pub action: A,
 }
 
-/// What a self-service action tells the audit log: the statement, and the object it names (the
+/// What a user-scoped action tells the audit log: the statement, and the object it names (the
 /// PAT's or the workload identity's name), if any.
-pub trait SelfServiceAction {
+pub trait UserScopedAction {
     fn label(&self) -> (&'static str, Option<&Identifier>);
 }
 
-impl<A: SelfServiceAction> SelfService<A> {
+impl<A: UserScopedAction> UserScoped<A> {
     pub fn new(user: Option<Identifier>, if_exists: bool, action: A) -> Self {
         Self {
             user,
@@ -236,7 +237,7 @@ impl<A: SelfServiceAction> SelfService<A> {
 }
 
 /// `ALTER USER [IF EXISTS] [<user>] ADD|MODIFY|ROTATE|REMOVE PAT …` and `SHOW USER PATS [FOR USER u]`.
-pub type PatCommand = SelfService<PatAction>;
+pub type PatCommand = UserScoped<PatAction>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatAction {
@@ -272,7 +273,7 @@ pub enum PatProperty {
     Disabled(Option<bool>),
 }
 
-impl SelfServiceAction for PatAction {
+impl UserScopedAction for PatAction {
     fn label(&self) -> (&'static str, Option<&Identifier>) {
         match self {
             PatAction::Add { name, .. } => ("ALTER USER ADD PAT", Some(name)),
@@ -285,7 +286,7 @@ impl SelfServiceAction for PatAction {
 }
 
 /// `ALTER USER [IF EXISTS] [<user>] ADD|REMOVE MFA METHOD TOTP` and `SHOW MFA METHODS [FOR USER u]`.
-pub type MfaCommand = SelfService<MfaAction>;
+pub type MfaCommand = UserScoped<MfaAction>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MfaAction {
@@ -294,7 +295,7 @@ pub enum MfaAction {
     Show,
 }
 
-impl SelfServiceAction for MfaAction {
+impl UserScopedAction for MfaAction {
     fn label(&self) -> (&'static str, Option<&Identifier>) {
         let kind = match self {
             MfaAction::Add => "ALTER USER ADD MFA METHOD",
@@ -307,7 +308,7 @@ impl SelfServiceAction for MfaAction {
 
 /// `ALTER USER [IF EXISTS] [<user>] ADD|MODIFY|REMOVE WORKLOAD IDENTITY …` and `SHOW USER WORKLOAD
 /// IDENTITY AUTHENTICATION METHODS [FOR USER u]`.
-pub type WifCommand = SelfService<WifAction>;
+pub type WifCommand = UserScoped<WifAction>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WifAction {
@@ -333,7 +334,7 @@ pub enum WifProperty {
     Comment(Option<String>),
 }
 
-impl SelfServiceAction for WifAction {
+impl UserScopedAction for WifAction {
     fn label(&self) -> (&'static str, Option<&Identifier>) {
         match self {
             WifAction::Add { name, .. } => ("ALTER USER ADD WORKLOAD IDENTITY", Some(name)),
