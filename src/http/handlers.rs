@@ -1,5 +1,5 @@
-//! One handler per route: take the request apart with the extractors, call the [`Gatekeeper`], and
-//! put the outcome into the wire types.
+//! One handler per route: take the request apart with the extractors, call the
+//! [`Gatekeeper`](crate::domain::Gatekeeper), and put the outcome into the wire types.
 
 use axum::Json;
 use axum::extract::State;

@@ -15,7 +15,7 @@ use crate::domain::ident::Identifier;
 use crate::domain::policies::PolicyKind;
 use crate::domain::statement::SqlRejection;
 
-/// A property value as written; [`properties`] gives it its type.
+/// A property value as written; `sql::properties` gives it its type.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Value {
     Str(String),
