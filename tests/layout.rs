@@ -175,6 +175,12 @@ struct Graph {
     reexports: BTreeMap<(ModPath, String), ModPath>,
 }
 
+/// Where a path starts resolving: a crate module and the segments after it, or an external crate.
+enum Start<'p> {
+    Module(ModPath, &'p [String]),
+    External(String),
+}
+
 /// One reference found in a file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Target {
@@ -215,9 +221,11 @@ impl Graph {
 
     /// The module (or external crate) a path written in `scope` names, or `None` for a local name.
     fn resolve(&self, scope: &ModPath, path: &[String]) -> Option<Target> {
-        let (mut at, rest) = self.start(scope, path)?;
-        let mut rest = rest.iter();
-        for segment in rest.by_ref() {
+        let (mut at, rest) = match self.start(scope, path)? {
+            Start::Module(at, rest) => (at, rest),
+            Start::External(name) => return Some(Target::External(name)),
+        };
+        for segment in rest {
             let mut next = at.clone();
             next.push(segment.clone());
             if self.modules.contains(&next) {
@@ -228,30 +236,30 @@ impl Graph {
                 break;
             }
         }
-        Some(Target::Module(at))
+        Some(Target::Module(self.file_module(&at)))
     }
 
     /// Where a path starts: `crate`, `super`, `self`, a child module of the scope, or an external
-    /// crate (then the whole answer). A lone name (`x`, `String`) is local and `None`.
-    fn start<'p>(&self, scope: &ModPath, path: &'p [String]) -> Option<(ModPath, &'p [String])> {
+    /// crate. A lone name (`x`, `String`) is local and `None`.
+    fn start<'p>(&self, scope: &ModPath, path: &'p [String]) -> Option<Start<'p>> {
         let first = path.first()?;
-        let mut at = self.file_module(scope);
+        let supers = path.iter().take_while(|s| *s == "super").count();
+        let mut at = scope.clone();
         match first.as_str() {
-            "crate" => return Some((Vec::new(), &path[1..])),
-            "self" => return Some((scope.clone(), &path[1..])),
+            "crate" => return Some(Start::Module(Vec::new(), &path[1..])),
+            "self" => return Some(Start::Module(at, &path[1..])),
             "super" => {
-                let mut at = scope.clone();
-                let supers = path.iter().take_while(|s| *s == "super").count();
                 at.truncate(at.len().saturating_sub(supers));
-                return Some((at, &path[supers..]));
+                return Some(Start::Module(at, &path[supers..]));
             }
             _ => {}
         }
-        at.push(first.clone());
-        if self.modules.contains(&at) {
-            Some((at, &path[1..]))
-        } else if path.len() > 1 && first.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
-            Some((vec![format!("extern:{first}")], &[][..]))
+        let mut child = self.file_module(scope);
+        child.push(first.clone());
+        if self.modules.contains(&child) {
+            Some(Start::Module(child, &path[1..]))
+        } else if path.len() > 1 && first.starts_with(|c: char| c.is_ascii_lowercase()) {
+            Some(Start::External(first.clone()))
         } else {
             None
         }
@@ -305,14 +313,9 @@ struct References<'g> {
 
 impl References<'_> {
     fn note(&mut self, path: Vec<String>) {
-        let target = match self.graph.resolve(&self.scope, &path) {
-            Some(Target::Module(m)) if m.first().is_some_and(|f| f.starts_with("extern:")) => {
-                Target::External(m[0].trim_start_matches("extern:").to_string())
-            }
-            Some(target) => target,
-            None => return,
-        };
-        self.found.entry(target).or_insert_with(|| path.join("::"));
+        if let Some(target) = self.graph.resolve(&self.scope, &path) {
+            self.found.entry(target).or_insert_with(|| path.join("::"));
+        }
     }
 }
 
@@ -552,7 +555,37 @@ fn the_dependency_reader_resolves_crate_super_child_and_reexported_paths() {
     );
     assert_eq!(
         graph.resolve(&at(&["c"]), &path("axum::Router")),
-        module(&["extern:axum"])
+        Some(Target::External("axum".into()))
+    );
+    assert_eq!(
+        graph.resolve(&scope, &path("super::super::c::f")),
+        module(&["a"])
     );
     assert_eq!(graph.resolve(&at(&["c"]), &path("String")), None);
+}
+
+#[test]
+fn the_rules_catch_a_forbidden_arrow_and_a_cycle() {
+    let module = |m: &str| m.split("::").map(String::from).collect::<ModPath>();
+    assert!(!allowed("domain", &module("store::memory")));
+    assert!(!allowed("domain", &module("snowflake")));
+    assert!(allowed("domain", &module("snowflake::codes")));
+    assert!(allowed("domain", &module("domain::admin")));
+    assert!(!allowed("sql", &module("http")));
+    assert!(is_transport_crate("aws_sdk_dynamodb") && is_transport_crate("http"));
+    assert!(!is_transport_crate("aws_lc_rs") && !is_transport_crate("serde"));
+    let edges: BTreeSet<(String, String)> =
+        [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "c")]
+            .iter()
+            .map(|(x, y)| (x.to_string(), y.to_string()))
+            .collect();
+    assert_eq!(
+        cycle_through("a", &edges).map(|c| c.join(" ")),
+        Some("a b c a".to_string())
+    );
+    assert_eq!(cycle_through("e", &edges), None);
+    let pairs: Vec<(String, String)> = mutual(&edges).into_iter().collect();
+    assert_eq!(pairs, [("c".to_string(), "d".to_string())]);
+    assert!(is_parent("domain::admin", "domain::admin::users"));
+    assert!(!is_parent("domain", "domain::admin::users"));
 }
