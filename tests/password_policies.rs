@@ -56,6 +56,13 @@ async fn attach_to_account(app: &TestApp, policy: &str) {
     dir.set_account(&account).await.unwrap();
 }
 
+/// Stores `policy` and sets it on the account.
+async fn govern_account(app: &TestApp, policy: PasswordPolicy) {
+    let name = policy.meta.name.clone();
+    put_policy(app, policy).await;
+    attach_to_account(app, &name).await;
+}
+
 async fn attach_to_user(app: &TestApp, user: &str, policy: &str) {
     let dir = dir(app);
     let old = dir.user(user).await.unwrap().unwrap();
@@ -77,7 +84,7 @@ async fn refused(app: &TestApp, admin: &str, sql: &str, rule: &str) {
 
 async fn each_rule_refuses_exactly_the_passwords_it_should(app: TestApp) {
     let admin = app.login().await.session;
-    put_policy(
+    govern_account(
         &app,
         PasswordPolicy {
             password_min_length: 10,
@@ -90,7 +97,6 @@ async fn each_rule_refuses_exactly_the_passwords_it_should(app: TestApp) {
         },
     )
     .await;
-    attach_to_account(&app, "STRICT").await;
     let cases = [
         ("ABcd12!xyz", None),
         ("ABcd12!xyzxyzxyz", None),
@@ -177,7 +183,7 @@ async fn the_users_policy_wins_over_the_accounts(app: TestApp) {
 
 async fn history_refuses_the_last_passwords_only(app: TestApp) {
     let admin = app.login().await.session;
-    put_policy(
+    govern_account(
         &app,
         PasswordPolicy {
             password_history: 3,
@@ -185,7 +191,6 @@ async fn history_refuses_the_last_passwords_only(app: TestApp) {
         },
     )
     .await;
-    attach_to_account(&app, "HIST").await;
     ok(&app, &admin, "CREATE USER ann PASSWORD = 'password-1'").await;
     ok(&app, &admin, "ALTER USER ann SET PASSWORD = 'password-2'").await;
     ok(&app, &admin, "ALTER USER ann SET PASSWORD = 'password-3'").await;
@@ -254,7 +259,7 @@ async fn min_age_holds_for_ones_own_password_only(app: TestApp) {
 
 async fn an_expired_password_is_refused_at_login_until_reset(app: TestApp) {
     let admin = app.login().await.session;
-    put_policy(
+    govern_account(
         &app,
         PasswordPolicy {
             password_max_age_days: 2,
@@ -262,7 +267,6 @@ async fn an_expired_password_is_refused_at_login_until_reset(app: TestApp) {
         },
     )
     .await;
-    attach_to_account(&app, "EXPIRING").await;
     ok(&app, &admin, "CREATE USER ann PASSWORD = 'password-1'").await;
     app.advance(2 * DAY - 1);
     assert_eq!(
