@@ -325,10 +325,9 @@ fn login_variants<'a>(
     variants.into_iter().map(one).collect()
 }
 
-/// Statements of one kind, each sent with its session token.
-fn statement_cases(kind: &str, statements: &[(&str, String)]) -> Vec<Case> {
-    let one =
-        |(token, sql): &(&str, String)| query(format!("{kind} statement {sql:.80}"), token, sql);
+/// Statements of one kind, each sent with the session `token`.
+fn statement_cases(kind: &str, token: &str, statements: &[&str]) -> Vec<Case> {
+    let one = |sql: &&str| query(format!("{kind} statement {sql:.80}"), token, sql);
     statements.iter().map(one).collect()
 }
 
@@ -1058,28 +1057,37 @@ fn workload_identity_cases(w: &World) -> Vec<Case> {
         ),
     ]));
     let long_arn = format!("arn:aws:iam::123456789012:role/{}", "a/".repeat(3_000));
-    let statements = [
-        (public, "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY DEFAULT".to_string()),
-        (public, "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif".to_string()),
-        (admin, "ALTER USER svc_wif ADD WORKLOAD IDENTITY DEFAULT TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'".to_string()),
-        (admin, format!("ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{long_arn}')")),
-        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123:role/x')".to_string()),
-        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x' ARN = 'arn:aws:iam::123456789012:role/y')".to_string()),
-        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = (A = (B = (C = 1))))".to_string()),
-        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = 'https://x' SUBJECT = 's')".to_string()),
-        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = ()".to_string()),
-        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x' ISSUER = 'ftp://x')".to_string()),
-        (admin, "ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT SET TYPE = AWS".to_string()),
-        (admin, format!("ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT SET COMMENT = '{}'", "c".repeat(300))),
-        (admin, format!("ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT RENAME TO {}", "n".repeat(300))),
-        (admin, "ALTER USER svc_wif MODIFY WORKLOAD IDENTITY nope SET DISABLED = TRUE".to_string()),
-        (admin, "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY".to_string()),
-        (admin, "ALTER USER victim ADD WORKLOAD IDENTITY x TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'".to_string()),
-        (admin, "ALTER USER victim SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x')".to_string()),
-        (admin, "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER nobody".to_string()),
-        (admin, "SHOW USER WORKLOAD IDENTITY METHODS".to_string()),
-    ];
-    cases.extend(statement_cases("WIF", &statements));
+    cases.extend(statement_cases(
+        "WIF",
+        public,
+        &[
+            "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY DEFAULT",
+            "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif",
+        ],
+    ));
+    cases.extend(statement_cases(
+        "WIF",
+        admin,
+        &[
+            "ALTER USER svc_wif ADD WORKLOAD IDENTITY DEFAULT TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'",
+            &format!("ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{long_arn}')"),
+            "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123:role/x')",
+            "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x' ARN = 'arn:aws:iam::123456789012:role/y')",
+            "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = (A = (B = (C = 1))))",
+            "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = 'https://x' SUBJECT = 's')",
+            "ALTER USER svc_wif SET WORKLOAD_IDENTITY = ()",
+            "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x' ISSUER = 'ftp://x')",
+            "ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT SET TYPE = AWS",
+            &format!("ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT SET COMMENT = '{}'", "c".repeat(300)),
+            &format!("ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT RENAME TO {}", "n".repeat(300)),
+            "ALTER USER svc_wif MODIFY WORKLOAD IDENTITY nope SET DISABLED = TRUE",
+            "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY",
+            "ALTER USER victim ADD WORKLOAD IDENTITY x TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'",
+            "ALTER USER victim SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x')",
+            "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER nobody",
+            "SHOW USER WORKLOAD IDENTITY METHODS",
+        ],
+    ));
     cases
 }
 
@@ -1088,113 +1096,56 @@ fn pat_cases(w: &World) -> Vec<Case> {
     let admin = w.admin.session.as_str();
     let long = "n".repeat(300);
     let mut cases = Vec::new();
-    let statements = [
-        (public, "ALTER USER embucket ADD PAT mine".to_string()),
-        (public, "ALTER USER svc_key ADD PAT mine".to_string()),
-        (public, "ALTER USER embucket REMOVE PAT x".to_string()),
-        (public, "ALTER USER embucket ROTATE PAT x".to_string()),
-        (public, "SHOW USER PATS FOR USER embucket".to_string()),
-        (public, "ALTER USER ADD PAT kept".to_string()),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 'abc'".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = abc".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 0".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 366".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = -5".to_string(),
-        ),
-        (
-            public,
-            format!("ALTER USER ADD PAT x DAYS_TO_EXPIRY = 9{}", "9".repeat(400)),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 1e3".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = (1, 2)".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x MINS_TO_BYPASS_NETWORK_POLICY_REQUIREMENT = 99999999".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x ROLE_RESTRICTION = accountadmin".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x ROLE_RESTRICTION = ''".to_string(),
-        ),
-        (public, "ALTER USER ADD PAT x SHOE_SIZE = 42".to_string()),
-        (
-            public,
-            format!("ALTER USER ADD PAT x COMMENT = '{}'", "c".repeat(5_000)),
-        ),
-        (public, format!("ALTER USER ADD PAT {long}")),
-        (public, format!("ALTER USER ADD PAT \"{long}\"")),
-        (public, "ALTER USER ADD PAT \"\"".to_string()),
-        (public, "ALTER USER ADD PAT".to_string()),
-        (
-            public,
-            "ALTER USER ADD PROGRAMMATIC ACCESS kept".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER MODIFY PAT kept SET DAYS_TO_EXPIRY = 1".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER MODIFY PAT kept SET DISABLED = maybe".to_string(),
-        ),
-        (public, "ALTER USER MODIFY PAT kept SET".to_string()),
-        (
-            public,
-            "ALTER USER MODIFY PAT kept RENAME TO kept".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER MODIFY PAT nope SET COMMENT = 'x'".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ROTATE PAT kept EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 100000".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ROTATE PAT kept EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 'soon'".to_string(),
-        ),
-        (public, "ALTER USER REMOVE PAT nope".to_string()),
-        (
-            public,
-            "ALTER USER REMOVE PAT kept; DROP USER victim".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER victim ADD PAT x; ALTER USER victim REMOVE PAT kept".to_string(),
-        ),
-        (public, "SHOW USER PATS FOR USER".to_string()),
-        (public, "SHOW USER PATS FOR embucket".to_string()),
-        (admin, "ALTER USER nobody REMOVE PAT kept".to_string()),
-        (
-            admin,
-            "ALTER USER victim ADD PAT x ROLE_RESTRICTION = nobody".to_string(),
-        ),
-    ];
-    cases.extend(statement_cases("PAT", &statements));
+    cases.extend(statement_cases(
+        "PAT",
+        public,
+        &[
+            "ALTER USER embucket ADD PAT mine",
+            "ALTER USER svc_key ADD PAT mine",
+            "ALTER USER embucket REMOVE PAT x",
+            "ALTER USER embucket ROTATE PAT x",
+            "SHOW USER PATS FOR USER embucket",
+            "ALTER USER ADD PAT kept",
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 'abc'",
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = abc",
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 0",
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 366",
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = -5",
+            &format!("ALTER USER ADD PAT x DAYS_TO_EXPIRY = 9{}", "9".repeat(400)),
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 1e3",
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = (1, 2)",
+            "ALTER USER ADD PAT x MINS_TO_BYPASS_NETWORK_POLICY_REQUIREMENT = 99999999",
+            "ALTER USER ADD PAT x ROLE_RESTRICTION = accountadmin",
+            "ALTER USER ADD PAT x ROLE_RESTRICTION = ''",
+            "ALTER USER ADD PAT x SHOE_SIZE = 42",
+            &format!("ALTER USER ADD PAT x COMMENT = '{}'", "c".repeat(5_000)),
+            &format!("ALTER USER ADD PAT {long}"),
+            &format!("ALTER USER ADD PAT \"{long}\""),
+            "ALTER USER ADD PAT \"\"",
+            "ALTER USER ADD PAT",
+            "ALTER USER ADD PROGRAMMATIC ACCESS kept",
+            "ALTER USER MODIFY PAT kept SET DAYS_TO_EXPIRY = 1",
+            "ALTER USER MODIFY PAT kept SET DISABLED = maybe",
+            "ALTER USER MODIFY PAT kept SET",
+            "ALTER USER MODIFY PAT kept RENAME TO kept",
+            "ALTER USER MODIFY PAT nope SET COMMENT = 'x'",
+            "ALTER USER ROTATE PAT kept EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 100000",
+            "ALTER USER ROTATE PAT kept EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 'soon'",
+            "ALTER USER REMOVE PAT nope",
+            "ALTER USER REMOVE PAT kept; DROP USER victim",
+            "ALTER USER victim ADD PAT x; ALTER USER victim REMOVE PAT kept",
+            "SHOW USER PATS FOR USER",
+            "SHOW USER PATS FOR embucket",
+        ],
+    ));
+    cases.extend(statement_cases(
+        "PAT",
+        admin,
+        &[
+            "ALTER USER nobody REMOVE PAT kept",
+            "ALTER USER victim ADD PAT x ROLE_RESTRICTION = nobody",
+        ],
+    ));
     let base = json!({"ACCOUNT_NAME": "acme", "LOGIN_NAME": "victim", "AUTHENTICATOR": "PROGRAMMATIC_ACCESS_TOKEN"});
     cases.extend(login_variants(
         "PAT",
@@ -1311,51 +1262,35 @@ fn oauth_cases(w: &World) -> Vec<Case> {
                 EXTERNAL_OAUTH_ISSUER = 'https://idp.example' \
                 EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM = 'sub'";
     let key = format!("EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'", key().public_b64);
-    let mut cases = statement_cases(
+    let mut cases = Vec::new();
+    cases.extend(statement_cases(
         "OAuth",
+        admin,
         &[
-            (admin, head.to_string()),
-            (
-                admin,
-                format!("{head} {key} EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://idp.example/k'"),
+            head,
+            &format!("{head} {key} EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://idp.example/k'"),
+            &format!("{head} EXTERNAL_OAUTH_JWS_KEYS_URL = 'file:///etc/passwd'"),
+            &format!("{head} EXTERNAL_OAUTH_RSA_PUBLIC_KEY = 'AAAA'"),
+            &format!(
+                "{head} {key} EXTERNAL_OAUTH_AUDIENCE_LIST = ({})",
+                vec!["'a'"; 100].join(",")
             ),
-            (
-                admin,
-                format!("{head} EXTERNAL_OAUTH_JWS_KEYS_URL = 'file:///etc/passwd'"),
+            &format!(
+                "{head} {key} EXTERNAL_OAUTH_ISSUER = '{}'",
+                "i".repeat(5_000)
             ),
-            (
-                admin,
-                format!("{head} EXTERNAL_OAUTH_RSA_PUBLIC_KEY = 'AAAA'"),
-            ),
-            (
-                admin,
-                format!(
-                    "{head} {key} EXTERNAL_OAUTH_AUDIENCE_LIST = ({})",
-                    vec!["'a'"; 100].join(",")
-                ),
-            ),
-            (
-                admin,
-                format!(
-                    "{head} {key} EXTERNAL_OAUTH_ISSUER = '{}'",
-                    "i".repeat(5_000)
-                ),
-            ),
-            (admin, format!("{head} {key} EXTERNAL_OAUTH_TYPE = SAML")),
-            (
-                admin,
-                "CREATE SECURITY INTEGRATION evil TYPE = SAML2 ENABLED = TRUE".to_string(),
-            ),
-            (
-                admin,
-                "ALTER SECURITY INTEGRATION nothing SET ENABLED = TRUE".to_string(),
-            ),
-            (admin, "DROP SECURITY INTEGRATION nothing".to_string()),
-            (admin, "DESC SECURITY INTEGRATION nothing".to_string()),
-            (public, format!("{head} {key}")),
-            (public, "SHOW INTEGRATIONS".to_string()),
+            &format!("{head} {key} EXTERNAL_OAUTH_TYPE = SAML"),
+            "CREATE SECURITY INTEGRATION evil TYPE = SAML2 ENABLED = TRUE",
+            "ALTER SECURITY INTEGRATION nothing SET ENABLED = TRUE",
+            "DROP SECURITY INTEGRATION nothing",
+            "DESC SECURITY INTEGRATION nothing",
         ],
-    );
+    ));
+    cases.extend(statement_cases(
+        "OAuth",
+        public,
+        &[&format!("{head} {key}"), "SHOW INTEGRATIONS"],
+    ));
     let base = json!({"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "OAUTH"});
     let unsigned = format!(
         "{}.{}.",
