@@ -132,28 +132,26 @@ async fn setup(app: &TestApp) -> World {
 async fn snapshot(app: &TestApp, w: &World) -> Vec<Value> {
     let context = "SELECT CURRENT_USER(), CURRENT_ROLE(), CURRENT_DATABASE(), CURRENT_SCHEMA(), \
                    CURRENT_WAREHOUSE(), CURRENT_ACCOUNT(), CURRENT_SESSION()";
+    let read_by_admin = [
+        "SHOW USERS",
+        "SHOW ROLES",
+        "SHOW NETWORK POLICIES",
+        "SHOW AUTHENTICATION POLICIES",
+        "SHOW PASSWORD POLICIES",
+        "SHOW SESSION POLICIES",
+        "DESC AUTHENTICATION POLICY guard",
+        "DESC PASSWORD POLICY strict",
+        "DESC SESSION POLICY brief",
+        "DESC USER victim",
+        "DESC USER svc_key",
+        "SHOW USER PATS FOR USER victim",
+        "SHOW INTEGRATIONS",
+        "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif",
+    ];
+    let admin = read_by_admin.iter().map(|sql| (&w.admin.session, *sql));
+    let sessions = [(&w.admin.session, context), (&w.victim.session, context)];
     let mut state = Vec::new();
-    for (token, sql) in [
-        (&w.admin.session, "SHOW USERS"),
-        (&w.admin.session, "SHOW ROLES"),
-        (&w.admin.session, "SHOW NETWORK POLICIES"),
-        (&w.admin.session, "SHOW AUTHENTICATION POLICIES"),
-        (&w.admin.session, "SHOW PASSWORD POLICIES"),
-        (&w.admin.session, "SHOW SESSION POLICIES"),
-        (&w.admin.session, "DESC AUTHENTICATION POLICY guard"),
-        (&w.admin.session, "DESC PASSWORD POLICY strict"),
-        (&w.admin.session, "DESC SESSION POLICY brief"),
-        (&w.admin.session, "DESC USER victim"),
-        (&w.admin.session, "DESC USER svc_key"),
-        (&w.admin.session, "SHOW USER PATS FOR USER victim"),
-        (&w.admin.session, "SHOW INTEGRATIONS"),
-        (
-            &w.admin.session,
-            "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif",
-        ),
-        (&w.admin.session, context),
-        (&w.victim.session, context),
-    ] {
+    for (token, sql) in admin.chain(sessions) {
         let (_, v) = app.query(token, sql).await;
         assert_eq!(v["success"], true, "{sql}: {v}");
         state.push(v["data"]["rowset"].clone());
