@@ -2,7 +2,10 @@
 //! tokens log users in, so only SECURITYADMIN and above may run them, SHOW and DESCRIBE included.
 
 use super::command::{CreateMode, IntegrationCommand};
-use super::{AdminContext, Answer, denied, exists, holds, invalid, like, missing, owns};
+use super::{
+    AdminContext, Answer, alter_absent, denied, drop_absent, exists, holds, invalid, like, missing,
+    owns,
+};
 use crate::domain::ident::Identifier;
 use crate::domain::security_integrations::{ExternalOauth, IntegrationProperty, MAX_INTEGRATIONS};
 use crate::error::Result;
@@ -74,10 +77,7 @@ async fn alter(
 ) -> Result<Answer> {
     let dir = ctx.directory;
     let Some(mut integration) = dir.integration(name.as_str()).await? else {
-        return match if_exists {
-            true => Ok(Answer::done()),
-            false => Err(missing("Integration", &name)),
-        };
+        return alter_absent("Integration", &name, if_exists);
     };
     owns(ctx, "integration", &integration.name, owner(&integration))?;
     for p in properties {
@@ -91,10 +91,7 @@ async fn alter(
 async fn drop(ctx: &AdminContext<'_>, name: Identifier, if_exists: bool) -> Result<Answer> {
     let dir = ctx.directory;
     let Some(integration) = dir.integration(name.as_str()).await? else {
-        return match if_exists {
-            true => Ok(Answer::already_dropped(&name)),
-            false => Err(missing("Integration", &name)),
-        };
+        return drop_absent("Integration", &name, if_exists);
     };
     owns(ctx, "integration", &integration.name, owner(&integration))?;
     dir.delete_integration(name.as_str()).await?;

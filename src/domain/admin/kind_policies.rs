@@ -7,8 +7,8 @@ use super::command::{
     PolicyChange, PolicySetting, PolicyTarget, SessionSetting,
 };
 use super::{
-    AdminContext, Answer, LEGACY_POLICY_OWNER, denied, exists, holds, invalid, like, may_manage,
-    missing, owns, unheld_system_role,
+    AdminContext, Answer, LEGACY_POLICY_OWNER, alter_absent, denied, drop_absent, exists, holds,
+    invalid, like, may_manage, missing, owns, unheld_system_role,
 };
 use crate::domain::directory::{Directory, PolicyRecord};
 use crate::domain::ident::Identifier;
@@ -523,10 +523,7 @@ async fn drop<T: Governed>(
 ) -> Result<Answer> {
     let dir = ctx.directory;
     let Some(policy) = dir.policy_record::<T>(name.name.as_str()).await? else {
-        return match if_exists {
-            true => Ok(Answer::already_dropped(&name.name)),
-            false => Err(missing(T::LABEL, &name.name)),
-        };
+        return drop_absent(T::LABEL, &name.name, if_exists);
     };
     may_change(ctx, &policy).await?;
     if let Some(holder) = attached_to(dir, T::KIND, name.name.as_str()).await? {
@@ -625,10 +622,7 @@ pub(super) async fn attach(ctx: &AdminContext<'_>, command: AttachPolicy) -> Res
         }
         PolicyTarget::User { name, if_exists } => {
             let Some(previous) = ctx.directory.user(name.as_str()).await? else {
-                return match if_exists {
-                    true => Ok(Answer::done()),
-                    false => Err(missing("User", &name)),
-                };
+                return alter_absent("User", &name, if_exists);
             };
             may_manage(ctx, &previous)?;
             let current = previous.policies.get(kind).map(str::to_string);
