@@ -132,28 +132,26 @@ async fn setup(app: &TestApp) -> World {
 async fn snapshot(app: &TestApp, w: &World) -> Vec<Value> {
     let context = "SELECT CURRENT_USER(), CURRENT_ROLE(), CURRENT_DATABASE(), CURRENT_SCHEMA(), \
                    CURRENT_WAREHOUSE(), CURRENT_ACCOUNT(), CURRENT_SESSION()";
+    let read_by_admin = [
+        "SHOW USERS",
+        "SHOW ROLES",
+        "SHOW NETWORK POLICIES",
+        "SHOW AUTHENTICATION POLICIES",
+        "SHOW PASSWORD POLICIES",
+        "SHOW SESSION POLICIES",
+        "DESC AUTHENTICATION POLICY guard",
+        "DESC PASSWORD POLICY strict",
+        "DESC SESSION POLICY brief",
+        "DESC USER victim",
+        "DESC USER svc_key",
+        "SHOW USER PATS FOR USER victim",
+        "SHOW INTEGRATIONS",
+        "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif",
+    ];
+    let admin = read_by_admin.iter().map(|sql| (&w.admin.session, *sql));
+    let sessions = [(&w.admin.session, context), (&w.victim.session, context)];
     let mut state = Vec::new();
-    for (token, sql) in [
-        (&w.admin.session, "SHOW USERS"),
-        (&w.admin.session, "SHOW ROLES"),
-        (&w.admin.session, "SHOW NETWORK POLICIES"),
-        (&w.admin.session, "SHOW AUTHENTICATION POLICIES"),
-        (&w.admin.session, "SHOW PASSWORD POLICIES"),
-        (&w.admin.session, "SHOW SESSION POLICIES"),
-        (&w.admin.session, "DESC AUTHENTICATION POLICY guard"),
-        (&w.admin.session, "DESC PASSWORD POLICY strict"),
-        (&w.admin.session, "DESC SESSION POLICY brief"),
-        (&w.admin.session, "DESC USER victim"),
-        (&w.admin.session, "DESC USER svc_key"),
-        (&w.admin.session, "SHOW USER PATS FOR USER victim"),
-        (&w.admin.session, "SHOW INTEGRATIONS"),
-        (
-            &w.admin.session,
-            "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif",
-        ),
-        (&w.admin.session, context),
-        (&w.victim.session, context),
-    ] {
+    for (token, sql) in admin.chain(sessions) {
         let (_, v) = app.query(token, sql).await;
         assert_eq!(v["success"], true, "{sql}: {v}");
         state.push(v["data"]["rowset"].clone());
@@ -307,6 +305,28 @@ fn failing_query() -> Value {
 
 fn query(label: impl Into<String>, token: &str, sql: &str) -> Case {
     Case::json(label, QUERY, &query_body(sql)).token(token)
+}
+
+/// Login requests of one kind: `base` login data with each variant's fields laid over it.
+fn login_variants<'a>(
+    kind: &str,
+    base: Value,
+    variants: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Vec<Case> {
+    let one = |(label, data): (&str, Value)| {
+        let mut body = json!({ "data": base.clone() });
+        for (k, v) in data.as_object().expect("an object") {
+            body["data"][k] = v.clone();
+        }
+        Case::json(format!("{kind} login: {label}"), LOGIN, &body)
+    };
+    variants.into_iter().map(one).collect()
+}
+
+/// Statements of one kind, each sent with the session `token`.
+fn statement_cases(kind: &str, token: &str, statements: &[&str]) -> Vec<Case> {
+    let one = |sql: &&str| query(format!("{kind} statement {sql:.80}"), token, sql);
+    statements.iter().map(one).collect()
 }
 
 fn body_cases(w: &World) -> Vec<Case> {
@@ -996,7 +1016,9 @@ fn workload_identity_cases(w: &World) -> Vec<Case> {
         (0..500).map(|i| (format!("H{i}"), json!("v"))).collect();
     let relay = json!({"url": "https://169.254.169.254/?Action=GetCallerIdentity&Version=2011-06-15",
         "method": "POST", "headers": {"Host": "169.254.169.254"}});
-    for (label, data) in [
+    let base =
+        json!({"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY", "PROVIDER": "AWS"});
+    cases.extend(login_variants("WIF", base, [
         ("garbage token", json!({"TOKEN": "garbage"})),
         ("empty token", json!({"TOKEN": ""})),
         ("no token", json!({})),
@@ -1031,39 +1053,39 @@ fn workload_identity_cases(w: &World) -> Vec<Case> {
             "another user's login name",
             json!({"LOGIN_NAME": "victim", "TOKEN": "x"}),
         ),
-    ] {
-        let mut body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY",
-            "PROVIDER": "AWS"}});
-        for (k, v) in data.as_object().expect("an object") {
-            body["data"][k] = v.clone();
-        }
-        cases.push(Case::json(format!("WIF login: {label}"), LOGIN, &body));
-    }
+    ]));
     let long_arn = format!("arn:aws:iam::123456789012:role/{}", "a/".repeat(3_000));
-    let statements = [
-        (public, "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY DEFAULT".to_string()),
-        (public, "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif".to_string()),
-        (admin, "ALTER USER svc_wif ADD WORKLOAD IDENTITY DEFAULT TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'".to_string()),
-        (admin, format!("ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{long_arn}')")),
-        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123:role/x')".to_string()),
-        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x' ARN = 'arn:aws:iam::123456789012:role/y')".to_string()),
-        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = (A = (B = (C = 1))))".to_string()),
-        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = 'https://x' SUBJECT = 's')".to_string()),
-        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = ()".to_string()),
-        (admin, "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x' ISSUER = 'ftp://x')".to_string()),
-        (admin, "ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT SET TYPE = AWS".to_string()),
-        (admin, format!("ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT SET COMMENT = '{}'", "c".repeat(300))),
-        (admin, format!("ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT RENAME TO {}", "n".repeat(300))),
-        (admin, "ALTER USER svc_wif MODIFY WORKLOAD IDENTITY nope SET DISABLED = TRUE".to_string()),
-        (admin, "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY".to_string()),
-        (admin, "ALTER USER victim ADD WORKLOAD IDENTITY x TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'".to_string()),
-        (admin, "ALTER USER victim SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x')".to_string()),
-        (admin, "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER nobody".to_string()),
-        (admin, "SHOW USER WORKLOAD IDENTITY METHODS".to_string()),
-    ];
-    for (token, sql) in statements {
-        cases.push(query(format!("WIF statement {sql:.80}"), token, &sql));
-    }
+    cases.extend(statement_cases(
+        "WIF",
+        public,
+        &[
+            "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY DEFAULT",
+            "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_wif",
+        ],
+    ));
+    cases.extend(statement_cases(
+        "WIF",
+        admin,
+        &[
+            "ALTER USER svc_wif ADD WORKLOAD IDENTITY DEFAULT TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'",
+            &format!("ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{long_arn}')"),
+            "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123:role/x')",
+            "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x' ARN = 'arn:aws:iam::123456789012:role/y')",
+            "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = (A = (B = (C = 1))))",
+            "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = OIDC ISSUER = 'https://x' SUBJECT = 's')",
+            "ALTER USER svc_wif SET WORKLOAD_IDENTITY = ()",
+            "ALTER USER svc_wif SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x' ISSUER = 'ftp://x')",
+            "ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT SET TYPE = AWS",
+            &format!("ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT SET COMMENT = '{}'", "c".repeat(300)),
+            &format!("ALTER USER svc_wif MODIFY WORKLOAD IDENTITY DEFAULT RENAME TO {}", "n".repeat(300)),
+            "ALTER USER svc_wif MODIFY WORKLOAD IDENTITY nope SET DISABLED = TRUE",
+            "ALTER USER svc_wif REMOVE WORKLOAD IDENTITY",
+            "ALTER USER victim ADD WORKLOAD IDENTITY x TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'",
+            "ALTER USER victim SET WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x')",
+            "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER nobody",
+            "SHOW USER WORKLOAD IDENTITY METHODS",
+        ],
+    ));
     cases
 }
 
@@ -1072,165 +1094,101 @@ fn pat_cases(w: &World) -> Vec<Case> {
     let admin = w.admin.session.as_str();
     let long = "n".repeat(300);
     let mut cases = Vec::new();
-    let statements = [
-        (public, "ALTER USER embucket ADD PAT mine".to_string()),
-        (public, "ALTER USER svc_key ADD PAT mine".to_string()),
-        (public, "ALTER USER embucket REMOVE PAT x".to_string()),
-        (public, "ALTER USER embucket ROTATE PAT x".to_string()),
-        (public, "SHOW USER PATS FOR USER embucket".to_string()),
-        (public, "ALTER USER ADD PAT kept".to_string()),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 'abc'".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = abc".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 0".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 366".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = -5".to_string(),
-        ),
-        (
-            public,
-            format!("ALTER USER ADD PAT x DAYS_TO_EXPIRY = 9{}", "9".repeat(400)),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 1e3".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = (1, 2)".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x MINS_TO_BYPASS_NETWORK_POLICY_REQUIREMENT = 99999999".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x ROLE_RESTRICTION = accountadmin".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ADD PAT x ROLE_RESTRICTION = ''".to_string(),
-        ),
-        (public, "ALTER USER ADD PAT x SHOE_SIZE = 42".to_string()),
-        (
-            public,
-            format!("ALTER USER ADD PAT x COMMENT = '{}'", "c".repeat(5_000)),
-        ),
-        (public, format!("ALTER USER ADD PAT {long}")),
-        (public, format!("ALTER USER ADD PAT \"{long}\"")),
-        (public, "ALTER USER ADD PAT \"\"".to_string()),
-        (public, "ALTER USER ADD PAT".to_string()),
-        (
-            public,
-            "ALTER USER ADD PROGRAMMATIC ACCESS kept".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER MODIFY PAT kept SET DAYS_TO_EXPIRY = 1".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER MODIFY PAT kept SET DISABLED = maybe".to_string(),
-        ),
-        (public, "ALTER USER MODIFY PAT kept SET".to_string()),
-        (
-            public,
-            "ALTER USER MODIFY PAT kept RENAME TO kept".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER MODIFY PAT nope SET COMMENT = 'x'".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ROTATE PAT kept EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 100000".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER ROTATE PAT kept EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 'soon'".to_string(),
-        ),
-        (public, "ALTER USER REMOVE PAT nope".to_string()),
-        (
-            public,
-            "ALTER USER REMOVE PAT kept; DROP USER victim".to_string(),
-        ),
-        (
-            public,
-            "ALTER USER victim ADD PAT x; ALTER USER victim REMOVE PAT kept".to_string(),
-        ),
-        (public, "SHOW USER PATS FOR USER".to_string()),
-        (public, "SHOW USER PATS FOR embucket".to_string()),
-        (admin, "ALTER USER nobody REMOVE PAT kept".to_string()),
-        (
-            admin,
-            "ALTER USER victim ADD PAT x ROLE_RESTRICTION = nobody".to_string(),
-        ),
-    ];
-    for (token, sql) in statements {
-        cases.push(query(format!("PAT statement {sql:.80}"), token, &sql));
-    }
-    let login = |label: &str, data: Value| {
-        let mut body = json!({"data": {"ACCOUNT_NAME": "acme", "LOGIN_NAME": "victim",
-            "AUTHENTICATOR": "PROGRAMMATIC_ACCESS_TOKEN"}});
-        for (k, v) in data.as_object().expect("an object") {
-            body["data"][k] = v.clone();
-        }
-        Case::json(format!("PAT login: {label}"), LOGIN, &body)
-    };
-    for (label, data) in [
-        ("garbage token", json!({"TOKEN": "garbage"})),
-        ("empty token", json!({"TOKEN": ""})),
-        ("no token", json!({})),
-        ("null token", json!({"TOKEN": null})),
-        ("numeric token", json!({"TOKEN": 12345})),
-        ("object token", json!({"TOKEN": {"a": 1}})),
-        ("overlong token", json!({"TOKEN": "p".repeat(20_000)})),
-        ("overlong password", json!({"PASSWORD": "p".repeat(20_000)})),
-        ("prefix only", json!({"TOKEN": "sgpat_"})),
-        (
-            "a session token as the PAT",
-            json!({"TOKEN": w.victim.session}),
-        ),
-        (
-            "a master token as the PAT",
-            json!({"TOKEN": w.victim.master}),
-        ),
-        (
-            "the victim's password as the PAT",
-            json!({"TOKEN": VICTIM_PASSWORD}),
-        ),
-        (
-            "unknown user",
-            json!({"LOGIN_NAME": "nobody", "TOKEN": "sgpat_x"}),
-        ),
-        (
-            "no login name",
-            json!({"LOGIN_NAME": null, "TOKEN": "sgpat_x"}),
-        ),
-        ("NUL in token", json!({"TOKEN": "sgpat_\u{0}x"})),
-        (
-            "other account",
-            json!({"ACCOUNT_NAME": "other", "TOKEN": "sgpat_x"}),
-        ),
-        (
-            "lower-case authenticator",
-            json!({"AUTHENTICATOR": "programmatic_access_tokenx", "TOKEN": "x"}),
-        ),
-    ] {
-        cases.push(login(label, data));
-    }
+    cases.extend(statement_cases(
+        "PAT",
+        public,
+        &[
+            "ALTER USER embucket ADD PAT mine",
+            "ALTER USER svc_key ADD PAT mine",
+            "ALTER USER embucket REMOVE PAT x",
+            "ALTER USER embucket ROTATE PAT x",
+            "SHOW USER PATS FOR USER embucket",
+            "ALTER USER ADD PAT kept",
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 'abc'",
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = abc",
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 0",
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 366",
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = -5",
+            &format!("ALTER USER ADD PAT x DAYS_TO_EXPIRY = 9{}", "9".repeat(400)),
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = 1e3",
+            "ALTER USER ADD PAT x DAYS_TO_EXPIRY = (1, 2)",
+            "ALTER USER ADD PAT x MINS_TO_BYPASS_NETWORK_POLICY_REQUIREMENT = 99999999",
+            "ALTER USER ADD PAT x ROLE_RESTRICTION = accountadmin",
+            "ALTER USER ADD PAT x ROLE_RESTRICTION = ''",
+            "ALTER USER ADD PAT x SHOE_SIZE = 42",
+            &format!("ALTER USER ADD PAT x COMMENT = '{}'", "c".repeat(5_000)),
+            &format!("ALTER USER ADD PAT {long}"),
+            &format!("ALTER USER ADD PAT \"{long}\""),
+            "ALTER USER ADD PAT \"\"",
+            "ALTER USER ADD PAT",
+            "ALTER USER ADD PROGRAMMATIC ACCESS kept",
+            "ALTER USER MODIFY PAT kept SET DAYS_TO_EXPIRY = 1",
+            "ALTER USER MODIFY PAT kept SET DISABLED = maybe",
+            "ALTER USER MODIFY PAT kept SET",
+            "ALTER USER MODIFY PAT kept RENAME TO kept",
+            "ALTER USER MODIFY PAT nope SET COMMENT = 'x'",
+            "ALTER USER ROTATE PAT kept EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 100000",
+            "ALTER USER ROTATE PAT kept EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 'soon'",
+            "ALTER USER REMOVE PAT nope",
+            "ALTER USER REMOVE PAT kept; DROP USER victim",
+            "ALTER USER victim ADD PAT x; ALTER USER victim REMOVE PAT kept",
+            "SHOW USER PATS FOR USER",
+            "SHOW USER PATS FOR embucket",
+        ],
+    ));
+    cases.extend(statement_cases(
+        "PAT",
+        admin,
+        &[
+            "ALTER USER nobody REMOVE PAT kept",
+            "ALTER USER victim ADD PAT x ROLE_RESTRICTION = nobody",
+        ],
+    ));
+    let base = json!({"ACCOUNT_NAME": "acme", "LOGIN_NAME": "victim", "AUTHENTICATOR": "PROGRAMMATIC_ACCESS_TOKEN"});
+    cases.extend(login_variants(
+        "PAT",
+        base,
+        [
+            ("garbage token", json!({"TOKEN": "garbage"})),
+            ("empty token", json!({"TOKEN": ""})),
+            ("no token", json!({})),
+            ("null token", json!({"TOKEN": null})),
+            ("numeric token", json!({"TOKEN": 12345})),
+            ("object token", json!({"TOKEN": {"a": 1}})),
+            ("overlong token", json!({"TOKEN": "p".repeat(20_000)})),
+            ("overlong password", json!({"PASSWORD": "p".repeat(20_000)})),
+            ("prefix only", json!({"TOKEN": "sgpat_"})),
+            (
+                "a session token as the PAT",
+                json!({"TOKEN": w.victim.session}),
+            ),
+            (
+                "a master token as the PAT",
+                json!({"TOKEN": w.victim.master}),
+            ),
+            (
+                "the victim's password as the PAT",
+                json!({"TOKEN": VICTIM_PASSWORD}),
+            ),
+            (
+                "unknown user",
+                json!({"LOGIN_NAME": "nobody", "TOKEN": "sgpat_x"}),
+            ),
+            (
+                "no login name",
+                json!({"LOGIN_NAME": null, "TOKEN": "sgpat_x"}),
+            ),
+            ("NUL in token", json!({"TOKEN": "sgpat_\u{0}x"})),
+            (
+                "other account",
+                json!({"ACCOUNT_NAME": "other", "TOKEN": "sgpat_x"}),
+            ),
+            (
+                "lower-case authenticator",
+                json!({"AUTHENTICATOR": "programmatic_access_tokenx", "TOKEN": "x"}),
+            ),
+        ],
+    ));
     cases
 }
 
@@ -1250,14 +1208,8 @@ fn oidc_cases(w: &World) -> Vec<Case> {
     .iter()
     .map(|sql| query(format!("OIDC statement {sql:.80}"), admin, sql))
     .collect();
-    let login = |label: &str, data: Value| {
-        let mut body = json!({"data": {"ACCOUNT_NAME": "acme",
-            "AUTHENTICATOR": "WORKLOAD_IDENTITY", "PROVIDER": "OIDC"}});
-        for (k, v) in data.as_object().expect("an object") {
-            body["data"][k] = v.clone();
-        }
-        Case::json(format!("OIDC login: {label}"), LOGIN, &body)
-    };
+    let base =
+        json!({"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "WORKLOAD_IDENTITY", "PROVIDER": "OIDC"});
     let unsigned = |claims: Value| {
         format!(
             "{}.{}.",
@@ -1265,7 +1217,7 @@ fn oidc_cases(w: &World) -> Vec<Case> {
             b64url(claims.to_string().as_bytes())
         )
     };
-    for (label, data) in [
+    cases.extend(login_variants("OIDC", base, [
         ("garbage token", json!({"TOKEN": "garbage"})),
         ("no token", json!({})),
         ("numeric token", json!({"TOKEN": 7})),
@@ -1295,9 +1247,7 @@ fn oidc_cases(w: &World) -> Vec<Case> {
             "other account",
             json!({"ACCOUNT_NAME": "other", "TOKEN": "x"}),
         ),
-    ] {
-        cases.push(login(label, data));
-    }
+    ]));
     cases
 }
 
@@ -1310,64 +1260,42 @@ fn oauth_cases(w: &World) -> Vec<Case> {
                 EXTERNAL_OAUTH_ISSUER = 'https://idp.example' \
                 EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM = 'sub'";
     let key = format!("EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'", key().public_b64);
-    let mut cases: Vec<Case> = [
-        (admin, head.to_string()),
-        (
-            admin,
-            format!("{head} {key} EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://idp.example/k'"),
-        ),
-        (
-            admin,
-            format!("{head} EXTERNAL_OAUTH_JWS_KEYS_URL = 'file:///etc/passwd'"),
-        ),
-        (
-            admin,
-            format!("{head} EXTERNAL_OAUTH_RSA_PUBLIC_KEY = 'AAAA'"),
-        ),
-        (
-            admin,
-            format!(
+    let mut cases = Vec::new();
+    cases.extend(statement_cases(
+        "OAuth",
+        admin,
+        &[
+            head,
+            &format!("{head} {key} EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://idp.example/k'"),
+            &format!("{head} EXTERNAL_OAUTH_JWS_KEYS_URL = 'file:///etc/passwd'"),
+            &format!("{head} EXTERNAL_OAUTH_RSA_PUBLIC_KEY = 'AAAA'"),
+            &format!(
                 "{head} {key} EXTERNAL_OAUTH_AUDIENCE_LIST = ({})",
                 vec!["'a'"; 100].join(",")
             ),
-        ),
-        (
-            admin,
-            format!(
+            &format!(
                 "{head} {key} EXTERNAL_OAUTH_ISSUER = '{}'",
                 "i".repeat(5_000)
             ),
-        ),
-        (admin, format!("{head} {key} EXTERNAL_OAUTH_TYPE = SAML")),
-        (
-            admin,
-            "CREATE SECURITY INTEGRATION evil TYPE = SAML2 ENABLED = TRUE".to_string(),
-        ),
-        (
-            admin,
-            "ALTER SECURITY INTEGRATION nothing SET ENABLED = TRUE".to_string(),
-        ),
-        (admin, "DROP SECURITY INTEGRATION nothing".to_string()),
-        (admin, "DESC SECURITY INTEGRATION nothing".to_string()),
-        (public, format!("{head} {key}")),
-        (public, "SHOW INTEGRATIONS".to_string()),
-    ]
-    .iter()
-    .map(|(token, sql)| query(format!("OAuth statement {sql:.80}"), token, sql))
-    .collect();
-    let login = |label: &str, data: Value| {
-        let mut body = json!({"data": {"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "OAUTH"}});
-        for (k, v) in data.as_object().expect("an object") {
-            body["data"][k] = v.clone();
-        }
-        Case::json(format!("OAuth login: {label}"), LOGIN, &body)
-    };
+            &format!("{head} {key} EXTERNAL_OAUTH_TYPE = SAML"),
+            "CREATE SECURITY INTEGRATION evil TYPE = SAML2 ENABLED = TRUE",
+            "ALTER SECURITY INTEGRATION nothing SET ENABLED = TRUE",
+            "DROP SECURITY INTEGRATION nothing",
+            "DESC SECURITY INTEGRATION nothing",
+        ],
+    ));
+    cases.extend(statement_cases(
+        "OAuth",
+        public,
+        &[&format!("{head} {key}"), "SHOW INTEGRATIONS"],
+    ));
+    let base = json!({"ACCOUNT_NAME": "acme", "AUTHENTICATOR": "OAUTH"});
     let unsigned = format!(
         "{}.{}.",
         b64url(br#"{"alg":"none"}"#),
         b64url(json!({"iss": "https://idp.example", "sub": "victim", "iat": 1, "exp": 9_999_999_999u64}).to_string().as_bytes())
     );
-    for (label, data) in [
+    cases.extend(login_variants("OAuth", base, [
         ("garbage token", json!({"TOKEN": "garbage"})),
         ("no token", json!({})),
         ("array token", json!({"TOKEN": ["a"]})),
@@ -1382,9 +1310,7 @@ fn oauth_cases(w: &World) -> Vec<Case> {
             "Go form, object type",
             json!({"AUTHENTICATOR": null, "TOKEN": "x", "CLIENT_ENVIRONMENT": {"OAUTH_TYPE": {"a": [1]}}}),
         ),
-    ] {
-        cases.push(login(label, data));
-    }
+    ]));
     cases
 }
 

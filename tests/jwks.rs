@@ -1,34 +1,25 @@
 //! The third-party JWT verifier (`src/domain/jwks.rs`): what it accepts, and the hostile tokens it refuses.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+mod common;
 
-use async_trait::async_trait;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::jwks::{FakeFetcher, b64, fixture};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
-use snowgate::domain::jwks::{
-    Expectations, FetchError, JwksCache, JwksFetcher, KeySet, VerifyError, verify,
-};
+use snowgate::domain::jwks::{Expectations, JwksCache, KeySet, VerifyError, verify};
 
 const NOW: u64 = 1_800_000_000;
 const ISSUER: &str = "https://issuer.example";
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("tests/fixtures/jwks/{name}")).unwrap()
-}
-
 fn der(pem: &str) -> Vec<u8> {
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     STANDARD.decode(body).unwrap()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn rsa_jwk(name: &str, kid: &str) -> Value {
@@ -335,25 +326,6 @@ fn fixed_rsa_keys_verify_rs256_only() {
     );
     let token = sign(Algorithm::ES256, "p256", None, &claims());
     assert_eq!(check(&token, &keys), Err(VerifyError::Invalid));
-}
-
-/// Serves documents from a map and counts fetches.
-#[derive(Default)]
-struct FakeFetcher {
-    documents: Mutex<HashMap<String, String>>,
-    fetches: AtomicUsize,
-}
-
-#[async_trait]
-impl JwksFetcher for FakeFetcher {
-    async fn fetch(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        self.fetches.fetch_add(1, Ordering::SeqCst);
-        let documents = self.documents.lock().unwrap();
-        documents
-            .get(url)
-            .map(|d| d.clone().into_bytes())
-            .ok_or(FetchError::Unreachable)
-    }
 }
 
 fn fetcher_with(keys: &[Value]) -> Arc<FakeFetcher> {

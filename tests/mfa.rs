@@ -26,18 +26,29 @@ const MFA_REQUIRED: &str = "394507";
 const PASSCODE_INVALID: &str = "394508";
 
 fn body(user: &str, extra: Value) -> Value {
-    let mut data = json!({
+    let data = json!({
         "CLIENT_APP_ID": "PythonConnector", "CLIENT_APP_VERSION": "5.2.0",
         "ACCOUNT_NAME": "acme", "LOGIN_NAME": user, "PASSWORD": PASSWORD,
     });
+    merged(data, extra)
+}
+
+/// `{"data": base}` with `extra`'s fields laid over `base`.
+fn merged(mut base: Value, extra: Value) -> Value {
     for (k, v) in extra.as_object().expect("an object") {
-        data[k] = v.clone();
+        base[k] = v.clone();
     }
-    json!({ "data": data })
+    json!({ "data": base })
 }
 
 async fn login(app: &TestApp, user: &str, extra: Value) -> Value {
     app.post(LOGIN, None, body(user, extra)).await.1
+}
+
+/// A login with only the account and `user` besides `fields`: no client, no password of its own.
+async fn bare_login(app: &TestApp, user: &str, fields: Value) -> Value {
+    let data = json!({"ACCOUNT_NAME": "acme", "LOGIN_NAME": user});
+    app.post(LOGIN, None, merged(data, fields)).await.1
 }
 
 fn now(app: &TestApp) -> u64 {
@@ -120,30 +131,24 @@ async fn passcode_logins(app: TestApp) {
     assert!(v["data"]["mfaToken"].is_null(), "{v}");
     app.advance(30);
     // Python: the code appended to the password, only the method sent.
-    let v = app
-        .post(
-            LOGIN,
-            None,
-            json!({"data": {"ACCOUNT_NAME": "acme", "LOGIN_NAME": "alice",
-                "PASSWORD": format!("{PASSWORD}{}", code(&seed, &app, 0)),
-                "EXT_AUTHN_DUO_METHOD": "passcode"}}),
-        )
-        .await
-        .1;
+    let v = bare_login(
+        &app,
+        "alice",
+        json!({"PASSWORD": format!("{PASSWORD}{}", code(&seed, &app, 0)),
+            "EXT_AUTHN_DUO_METHOD": "passcode"}),
+    )
+    .await;
     assert_eq!(v["success"], true, "{v}");
     app.advance(30);
     // Node: its flag, and its AUTHENTICATOR.
-    let v = app
-        .post(
-            LOGIN,
-            None,
-            json!({"data": {"ACCOUNT_NAME": "acme", "LOGIN_NAME": "alice",
-                "AUTHENTICATOR": "USERNAME_PASSWORD_MFA",
-                "PASSWORD": format!("{PASSWORD}{}", code(&seed, &app, 0)),
-                "EXT_AUTHN_DUO_METHOD": "passcode", "passcodeInPassword": true}}),
-        )
-        .await
-        .1;
+    let v = bare_login(
+        &app,
+        "alice",
+        json!({"AUTHENTICATOR": "USERNAME_PASSWORD_MFA",
+            "PASSWORD": format!("{PASSWORD}{}", code(&seed, &app, 0)),
+            "EXT_AUTHN_DUO_METHOD": "passcode", "passcodeInPassword": true}),
+    )
+    .await;
     assert_eq!(v["success"], true, "{v}");
     // The history names the second factor.
     let admin = app.admin().await;
@@ -158,16 +163,13 @@ async fn passcode_logins(app: TestApp) {
     );
     // A wrong password with a right code is still a wrong password.
     app.advance(30);
-    let v = app
-        .post(
-            LOGIN,
-            None,
-            json!({"data": {"ACCOUNT_NAME": "acme", "LOGIN_NAME": "alice",
-                "PASSWORD": format!("wrong{}", code(&seed, &app, 0)),
-                "EXT_AUTHN_DUO_METHOD": "passcode"}}),
-        )
-        .await
-        .1;
+    let v = bare_login(
+        &app,
+        "alice",
+        json!({"PASSWORD": format!("wrong{}", code(&seed, &app, 0)),
+            "EXT_AUTHN_DUO_METHOD": "passcode"}),
+    )
+    .await;
     assert_failure(&v, "390100");
 }
 
@@ -264,15 +266,7 @@ async fn mfa_token_cache(app: TestApp) {
         &login(&app, "alice", json!({"TOKEN": "sgmfa_wrong"})).await,
         MFA_REQUIRED,
     );
-    let v = app
-        .post(
-            LOGIN,
-            None,
-            json!({"data": {"ACCOUNT_NAME": "acme", "LOGIN_NAME": "alice",
-            "PASSWORD": "wrong", "TOKEN": token}}),
-        )
-        .await
-        .1;
+    let v = bare_login(&app, "alice", json!({"PASSWORD": "wrong", "TOKEN": token})).await;
     assert_failure(&v, "390100");
     // Bound to its user.
     enrolled(&app, "bob").await;

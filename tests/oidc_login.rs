@@ -4,20 +4,17 @@
 #[macro_use]
 mod common;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::jwks::{FakeFetcher, b64, fixture};
 use common::sql::*;
 use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
-use snowgate::domain::jwks::{FetchError, JwksCache, JwksFetcher};
+use snowgate::domain::jwks::JwksCache;
 
 on_every_store!(
     an_oidc_token_logs_the_service_user_in,
@@ -34,32 +31,6 @@ const SUBJECT: &str = "repo:acme/app:ref:refs/heads/main";
 const LOGIN: &str = "/session/v1/login-request";
 /// snowgate's answer to a refused workload identity (docs: 394700, shared with AWS).
 const REFUSED: &str = "394700";
-
-#[derive(Default)]
-struct FakeFetcher {
-    documents: Mutex<HashMap<String, String>>,
-    fetches: AtomicUsize,
-}
-
-#[async_trait]
-impl JwksFetcher for FakeFetcher {
-    async fn fetch(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        self.fetches.fetch_add(1, Ordering::SeqCst);
-        let documents = self.documents.lock().unwrap();
-        documents
-            .get(url)
-            .map(|d| d.clone().into_bytes())
-            .ok_or(FetchError::Unreachable)
-    }
-}
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("tests/fixtures/jwks/{name}")).unwrap()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
 
 /// Plugs an issuer serving the `rsa1` key as `k1` into the app.
 fn with_issuer(app: &TestApp) -> Arc<FakeFetcher> {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use common::sql::{fails, ok, password_login};
 use common::{TestApp, assert_failure};
 use snowgate::domain::directory::Directory;
-use snowgate::domain::policies::PasswordPolicy;
+use snowgate::domain::policies::{PasswordPolicy, PolicyMeta};
 
 const DAY: u64 = 86_400;
 
@@ -38,7 +38,7 @@ async fn put_policy(app: &TestApp, policy: PasswordPolicy) {
 /// no expiry and no history unless set.
 fn lenient(name: &str) -> PasswordPolicy {
     PasswordPolicy {
-        name: name.into(),
+        meta: PolicyMeta::named(name),
         password_min_length: 8,
         password_min_upper_case_chars: 0,
         password_min_lower_case_chars: 0,
@@ -54,6 +54,13 @@ async fn attach_to_account(app: &TestApp, policy: &str) {
     let mut account = dir.account().await.unwrap();
     account.policies.password_policy = Some(policy.into());
     dir.set_account(&account).await.unwrap();
+}
+
+/// Stores `policy` and sets it on the account.
+async fn govern_account(app: &TestApp, policy: PasswordPolicy) {
+    let name = policy.meta.name.clone();
+    put_policy(app, policy).await;
+    attach_to_account(app, &name).await;
 }
 
 async fn attach_to_user(app: &TestApp, user: &str, policy: &str) {
@@ -77,7 +84,7 @@ async fn refused(app: &TestApp, admin: &str, sql: &str, rule: &str) {
 
 async fn each_rule_refuses_exactly_the_passwords_it_should(app: TestApp) {
     let admin = app.login().await.session;
-    put_policy(
+    govern_account(
         &app,
         PasswordPolicy {
             password_min_length: 10,
@@ -90,7 +97,6 @@ async fn each_rule_refuses_exactly_the_passwords_it_should(app: TestApp) {
         },
     )
     .await;
-    attach_to_account(&app, "STRICT").await;
     let cases = [
         ("ABcd12!xyz", None),
         ("ABcd12!xyzxyzxyz", None),
@@ -177,7 +183,7 @@ async fn the_users_policy_wins_over_the_accounts(app: TestApp) {
 
 async fn history_refuses_the_last_passwords_only(app: TestApp) {
     let admin = app.login().await.session;
-    put_policy(
+    govern_account(
         &app,
         PasswordPolicy {
             password_history: 3,
@@ -185,7 +191,6 @@ async fn history_refuses_the_last_passwords_only(app: TestApp) {
         },
     )
     .await;
-    attach_to_account(&app, "HIST").await;
     ok(&app, &admin, "CREATE USER ann PASSWORD = 'password-1'").await;
     ok(&app, &admin, "ALTER USER ann SET PASSWORD = 'password-2'").await;
     ok(&app, &admin, "ALTER USER ann SET PASSWORD = 'password-3'").await;
@@ -254,7 +259,7 @@ async fn min_age_holds_for_ones_own_password_only(app: TestApp) {
 
 async fn an_expired_password_is_refused_at_login_until_reset(app: TestApp) {
     let admin = app.login().await.session;
-    put_policy(
+    govern_account(
         &app,
         PasswordPolicy {
             password_max_age_days: 2,
@@ -262,7 +267,6 @@ async fn an_expired_password_is_refused_at_login_until_reset(app: TestApp) {
         },
     )
     .await;
-    attach_to_account(&app, "EXPIRING").await;
     ok(&app, &admin, "CREATE USER ann PASSWORD = 'password-1'").await;
     app.advance(2 * DAY - 1);
     assert_eq!(

@@ -458,7 +458,9 @@ async fn at_most_fifteen_tokens(app: TestApp) {
 #[tokio::test]
 async fn the_authentication_policy_governs_pats() {
     use snowgate::domain::directory::Directory;
-    use snowgate::domain::policies::{AuthenticationPolicy, NetworkPolicyEvaluation, PatPolicy};
+    use snowgate::domain::policies::{
+        AuthenticationPolicy, NetworkPolicyEvaluation, PatPolicy, PolicyMeta,
+    };
     use std::sync::Arc;
 
     let store = Arc::new(snowgate::store::memory::MemoryStore::new());
@@ -475,7 +477,7 @@ async fn the_authentication_policy_governs_pats() {
         let directory = &directory;
         async move {
             let policy = AuthenticationPolicy {
-                name: "PATS".into(),
+                meta: PolicyMeta::named("PATS"),
                 pat_policy: PatPolicy {
                     default_expiry_in_days: 7,
                     max_expiry_in_days: 30,

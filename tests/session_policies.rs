@@ -13,7 +13,7 @@ use common::{START, TestApp, Tokens, assert_failure};
 use serde_json::{Value, json};
 use snowgate::domain::Settings;
 use snowgate::domain::directory::Directory;
-use snowgate::domain::policies::SessionPolicy;
+use snowgate::domain::policies::{PolicyMeta, SessionPolicy};
 use snowgate::store::Store;
 
 const HOUR: u64 = 3600;
@@ -110,7 +110,7 @@ async fn assert_idle_ended(app: &TestApp, t: &Tokens) {
 
 async fn session_policy(app: &TestApp, name: &str, mins: u32) {
     let policy = SessionPolicy {
-        name: name.into(),
+        meta: PolicyMeta::named(name),
         session_idle_timeout_mins: mins,
         ..SessionPolicy::default()
     };

@@ -1,5 +1,5 @@
 //! Which sessions this instance recorded activity for lately, so that a chatty client does not cost
-//! a store write on every request: a session touched less than [`Activity::window`] ago is not
+//! a store write on every request: a session touched less than [`RecentActivity::window`] ago is not
 //! touched again. Per instance and bounded; forgetting an entry only costs one more write.
 
 use std::collections::HashMap;

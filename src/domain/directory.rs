@@ -314,7 +314,7 @@ macro_rules! policy_record {
             const KIND: PolicyKind = PolicyKind::$kind;
             const OBJECT: ObjectKind = ObjectKind::$t;
             fn name(&self) -> &str {
-                &self.name
+                &self.meta.name
             }
         }
     )*};

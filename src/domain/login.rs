@@ -158,7 +158,7 @@ impl Gatekeeper {
         else {
             return Ok(());
         };
-        audit::policy_refusal(&user.name, &policy.name, refused.rule, method.as_str());
+        audit::policy_refusal(&user.name, &policy.meta.name, refused.rule, method.as_str());
         Err(Error::PolicyRefused(refused.message))
     }
 

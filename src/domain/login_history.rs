@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::audit::Method;
 use super::gatekeeper::{Gatekeeper, LoginInput};
 use super::query::{ColumnType, QueryContext, QueryOutcome, StatementKind};
-use super::statement::{HistoryFilter, HistoryOrder, LoginHistoryStatement, TimePoint};
+use super::statement::{
+    HistoryColumn, HistoryFilter, HistoryOrder, LoginHistoryStatement, TimePoint,
+};
 use crate::error::{Error, Result, SqlErrorKind};
 
 /// How long a record is kept (Snowflake's INFORMATION_SCHEMA keeps 7 days).
@@ -134,69 +136,8 @@ pub fn event(
     }
 }
 
-/// The columns of LOGIN_HISTORY, in Snowflake's order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HistoryColumn {
-    EventId,
-    EventTimestamp,
-    EventType,
-    UserName,
-    ClientIp,
-    ReportedClientType,
-    ReportedClientVersion,
-    FirstAuthenticationFactor,
-    SecondAuthenticationFactor,
-    IsSuccess,
-    ErrorCode,
-    ErrorMessage,
-    RelatedEventId,
-    Connection,
-}
-
+/// How each column is typed and filled from a record (its names live with the statement).
 impl HistoryColumn {
-    pub const ALL: [HistoryColumn; 14] = [
-        Self::EventId,
-        Self::EventTimestamp,
-        Self::EventType,
-        Self::UserName,
-        Self::ClientIp,
-        Self::ReportedClientType,
-        Self::ReportedClientVersion,
-        Self::FirstAuthenticationFactor,
-        Self::SecondAuthenticationFactor,
-        Self::IsSuccess,
-        Self::ErrorCode,
-        Self::ErrorMessage,
-        Self::RelatedEventId,
-        Self::Connection,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::EventId => "EVENT_ID",
-            Self::EventTimestamp => "EVENT_TIMESTAMP",
-            Self::EventType => "EVENT_TYPE",
-            Self::UserName => "USER_NAME",
-            Self::ClientIp => "CLIENT_IP",
-            Self::ReportedClientType => "REPORTED_CLIENT_TYPE",
-            Self::ReportedClientVersion => "REPORTED_CLIENT_VERSION",
-            Self::FirstAuthenticationFactor => "FIRST_AUTHENTICATION_FACTOR",
-            Self::SecondAuthenticationFactor => "SECOND_AUTHENTICATION_FACTOR",
-            Self::IsSuccess => "IS_SUCCESS",
-            Self::ErrorCode => "ERROR_CODE",
-            Self::ErrorMessage => "ERROR_MESSAGE",
-            Self::RelatedEventId => "RELATED_EVENT_ID",
-            Self::Connection => "CONNECTION",
-        }
-    }
-
-    /// The column named `name`, case-insensitively.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.name().eq_ignore_ascii_case(name))
-    }
-
     pub fn column_type(self) -> ColumnType {
         match self {
             Self::EventId | Self::ErrorCode | Self::RelatedEventId => ColumnType::Fixed {

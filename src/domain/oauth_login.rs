@@ -4,7 +4,6 @@
 //! a `session:role:<ROLE>` scope names the session's role. Refusals are `390303` (or `390318` for an
 //! expired token); the reason goes to the log, never the token.
 
-use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -39,11 +38,7 @@ impl Gatekeeper {
         settings: &AccountSettings,
         now: u64,
     ) -> Result<Verified> {
-        let Some(account) = self.account_for(input.account.as_deref()) else {
-            return Err(refused("the account named is not the one served"));
-        };
-        let token = input.token.as_ref().ok_or_else(|| refused("no TOKEN"))?;
-        let token = token.expose_secret();
+        let (account, token) = self.account_and_token(input).map_err(refused)?;
         let issuer = jwks::unverified_issuer(token).ok_or_else(|| refused("malformed token"))?;
         let integration = self
             .directory
@@ -148,7 +143,12 @@ impl Gatekeeper {
         if policy.security_integrations.iter().any(listed) {
             return Ok(());
         }
-        audit::policy_refusal(&user.name, &policy.name, "SECURITY_INTEGRATIONS", "OAUTH");
+        audit::policy_refusal(
+            &user.name,
+            &policy.meta.name,
+            "SECURITY_INTEGRATIONS",
+            "OAUTH",
+        );
         Err(Error::PolicyRefused(format!(
             "the security integration {} is not allowed by the authentication policy (SECURITY_INTEGRATIONS).",
             integration.name

@@ -127,10 +127,36 @@ impl Default for WorkloadIdentityPolicy {
     }
 }
 
+/// What every policy record has besides its properties: its name and the bookkeeping SHOW prints.
+/// Flattened into each record, so the stored document keeps these as top-level fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PolicyMeta {
+    pub name: String,
+    pub comment: Option<String>,
+    pub created_on: u64,
+    pub owner: Option<String>,
+    /// The schema the policy was created in (Snowflake's policies are schema objects); shown by
+    /// SHOW, not part of the key.
+    pub database_name: Option<String>,
+    pub schema_name: Option<String>,
+}
+
+impl PolicyMeta {
+    /// The bookkeeping of a policy named `name`, the rest empty.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuthenticationPolicy {
-    pub name: String,
+    #[serde(flatten)]
+    pub meta: PolicyMeta,
     pub authentication_methods: Vec<AuthMethod>,
     pub mfa_enrollment: MfaEnrollment,
     /// `CLIENT_TYPES`: ALL, SNOWFLAKE_UI, DRIVERS, SNOWSQL, SNOWFLAKE_CLI.
@@ -140,13 +166,6 @@ pub struct AuthenticationPolicy {
     pub security_integrations: Vec<String>,
     pub pat_policy: PatPolicy,
     pub workload_identity_policy: WorkloadIdentityPolicy,
-    pub comment: Option<String>,
-    pub created_on: u64,
-    pub owner: Option<String>,
-    /// The schema the policy was created in (Snowflake's policies are schema objects); shown by
-    /// SHOW, not part of the key.
-    pub database_name: Option<String>,
-    pub schema_name: Option<String>,
     #[serde(skip)]
     pub version: u64,
 }
@@ -154,7 +173,7 @@ pub struct AuthenticationPolicy {
 impl Default for AuthenticationPolicy {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            meta: PolicyMeta::default(),
             authentication_methods: vec![AuthMethod::All],
             mfa_enrollment: MfaEnrollment::Optional,
             client_types: all(),
@@ -162,11 +181,6 @@ impl Default for AuthenticationPolicy {
             security_integrations: all(),
             pat_policy: PatPolicy::default(),
             workload_identity_policy: WorkloadIdentityPolicy::default(),
-            comment: None,
-            created_on: 0,
-            owner: None,
-            database_name: None,
-            schema_name: None,
             version: 0,
         }
     }
@@ -184,7 +198,8 @@ impl AuthenticationPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PasswordPolicy {
-    pub name: String,
+    #[serde(flatten)]
+    pub meta: PolicyMeta,
     pub password_min_length: u32,
     pub password_max_length: u32,
     pub password_min_upper_case_chars: u32,
@@ -196,13 +211,6 @@ pub struct PasswordPolicy {
     pub password_max_retries: u32,
     pub password_lockout_time_mins: u32,
     pub password_history: u32,
-    pub comment: Option<String>,
-    pub created_on: u64,
-    pub owner: Option<String>,
-    /// The schema the policy was created in (Snowflake's policies are schema objects); shown by
-    /// SHOW, not part of the key.
-    pub database_name: Option<String>,
-    pub schema_name: Option<String>,
     #[serde(skip)]
     pub version: u64,
 }
@@ -210,7 +218,7 @@ pub struct PasswordPolicy {
 impl Default for PasswordPolicy {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            meta: PolicyMeta::default(),
             password_min_length: 14,
             password_max_length: 256,
             password_min_upper_case_chars: 1,
@@ -222,11 +230,6 @@ impl Default for PasswordPolicy {
             password_max_retries: 5,
             password_lockout_time_mins: 15,
             password_history: 5,
-            comment: None,
-            created_on: 0,
-            owner: None,
-            database_name: None,
-            schema_name: None,
             version: 0,
         }
     }
@@ -235,18 +238,12 @@ impl Default for PasswordPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SessionPolicy {
-    pub name: String,
+    #[serde(flatten)]
+    pub meta: PolicyMeta,
     pub session_idle_timeout_mins: u32,
     pub session_ui_idle_timeout_mins: u32,
     pub allowed_secondary_roles: Vec<String>,
     pub blocked_secondary_roles: Vec<String>,
-    pub comment: Option<String>,
-    pub created_on: u64,
-    pub owner: Option<String>,
-    /// The schema the policy was created in (Snowflake's policies are schema objects); shown by
-    /// SHOW, not part of the key.
-    pub database_name: Option<String>,
-    pub schema_name: Option<String>,
     #[serde(skip)]
     pub version: u64,
 }
@@ -254,16 +251,11 @@ pub struct SessionPolicy {
 impl Default for SessionPolicy {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            meta: PolicyMeta::default(),
             session_idle_timeout_mins: 240,
             session_ui_idle_timeout_mins: 1080,
             allowed_secondary_roles: all(),
             blocked_secondary_roles: Vec::new(),
-            comment: None,
-            created_on: 0,
-            owner: None,
-            database_name: None,
-            schema_name: None,
             version: 0,
         }
     }
@@ -482,6 +474,56 @@ mod tests {
         assert_eq!((pw.password_min_length, pw.password_max_retries), (14, 5));
         let s: SessionPolicy = serde_json::from_str(r#"{"name":"P"}"#).unwrap();
         assert_eq!(s.session_idle_timeout_mins, 240);
+    }
+
+    /// Documents as stored before the bookkeeping fields moved into `PolicyMeta`: every field at the
+    /// top level.
+    const STORED_AUTHENTICATION: &str = r#"{"name":"AP","authentication_methods":["PASSWORD","KEYPAIR"],
+        "mfa_enrollment":"REQUIRED","client_types":["DRIVERS"],"client_policy":{"PYTHON_DRIVER":"3.12"},
+        "security_integrations":["ALL"],"pat_policy":{"default_expiry_in_days":7,"max_expiry_in_days":30,
+        "network_policy_evaluation":"NOT_ENFORCED","require_role_restriction_for_service_users":false,
+        "require_role_restriction_for_person_users":true,"blocked_roles_list":["ACCOUNTADMIN"]},
+        "workload_identity_policy":{"allowed_providers":["AWS"],"allowed_aws_accounts":["123456789012"],
+        "allowed_aws_partitions":["ALL"],"allowed_azure_issuers":["ALL"],"allowed_oidc_issuers":["ALL"]},
+        "comment":"for apps","created_on":1700000000,"owner":"SECURITYADMIN","database_name":"DB",
+        "schema_name":"S"}"#;
+    const STORED_PASSWORD: &str = r#"{"name":"PP","password_min_length":10,"password_max_length":64,
+        "password_min_upper_case_chars":2,"password_min_lower_case_chars":1,"password_min_numeric_chars":1,
+        "password_min_special_chars":1,"password_min_age_days":1,"password_max_age_days":30,
+        "password_max_retries":3,"password_lockout_time_mins":20,"password_history":4,"comment":null,
+        "created_on":1700000001,"owner":null,"database_name":null,"schema_name":null}"#;
+    const STORED_SESSION: &str = r#"{"name":"SP","session_idle_timeout_mins":30,
+        "session_ui_idle_timeout_mins":60,"allowed_secondary_roles":[],"blocked_secondary_roles":["R"],
+        "comment":"short","created_on":1700000002,"owner":"ACCOUNTADMIN","database_name":"DB",
+        "schema_name":"PUBLIC"}"#;
+
+    /// Decodes a stored document and encodes it again: the same fields with the same values.
+    fn round_trip<T: serde::de::DeserializeOwned + Serialize>(stored: &str) -> T {
+        let record: T = serde_json::from_str(stored).unwrap();
+        let again = serde_json::to_value(&record).unwrap();
+        assert_eq!(
+            again,
+            serde_json::from_str::<serde_json::Value>(stored).unwrap()
+        );
+        record
+    }
+
+    #[test]
+    fn documents_stored_before_decode_and_encode_the_same() {
+        let auth = round_trip::<AuthenticationPolicy>(STORED_AUTHENTICATION);
+        assert_eq!(auth.meta.name, "AP");
+        assert_eq!(auth.meta.owner.as_deref(), Some("SECURITYADMIN"));
+        assert_eq!(auth.meta.schema_name.as_deref(), Some("S"));
+        assert_eq!(auth.pat_policy.max_expiry_in_days, 30);
+        let pw = round_trip::<PasswordPolicy>(STORED_PASSWORD);
+        assert_eq!(
+            (pw.meta.name.as_str(), pw.meta.created_on),
+            ("PP", 1700000001)
+        );
+        assert_eq!(pw.password_history, 4);
+        let s = round_trip::<SessionPolicy>(STORED_SESSION);
+        assert_eq!(s.meta.comment.as_deref(), Some("short"));
+        assert_eq!(s.session_idle_timeout_mins, 30);
     }
 
     #[test]

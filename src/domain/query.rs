@@ -14,6 +14,9 @@ use super::statement::{
 };
 use crate::error::{Error, Result, SqlError, SqlErrorKind};
 
+/// Snowflake's answer to a statement that returns no data.
+pub(super) const SUCCESS: &str = "Statement executed successfully.";
+
 /// Everything known about one query, resolved before it runs. Logged for every query.
 #[derive(Debug, Clone)]
 pub struct QueryContext {
@@ -107,11 +110,12 @@ impl Gatekeeper {
             client_ip = %super::audit::ip_text(ctx.client_ip),
             "query context resolved"
         );
-        // PAT statements are allowed to any role for one's own user: authorised where they run.
+        // PAT and MFA statements are allowed to any role for one's own user: authorised where they
+        // run.
         let role_checked = front_end
             .is_admin(sql_text)
             .map_err(|r| sql_error(&ctx, r))?
-            && !front_end.is_pat(sql_text);
+            && !front_end.is_self_service(sql_text);
         if role_checked && let Err(e) = self.check_admin_role(&ctx).await {
             return Err(e.with_query_id(&ctx.query_id));
         }
@@ -200,7 +204,7 @@ impl Gatekeeper {
         {
             return Err(Error::SessionGone);
         }
-        let status = super::session_statements::SUCCESS.to_string();
+        let status = SUCCESS.to_string();
         Ok(QueryOutcome::status(ctx, kind, context, status))
     }
 

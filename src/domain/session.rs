@@ -16,7 +16,7 @@ pub struct SessionContext {
     pub warehouse: Option<String>,
     pub role: Option<String>,
     /// Session parameters set by `ALTER SESSION SET` (upper-case names), bounded by
-    /// [`super::parameters::check_session`].
+    /// [`super::parameters::apply`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parameters: BTreeMap<String, ParameterValue>,
 }

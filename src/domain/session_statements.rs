@@ -4,13 +4,10 @@
 
 use super::gatekeeper::Gatekeeper;
 use super::parameters::{self, Kind, SESSION_PARAMETERS};
-use super::query::{ColumnType, QueryContext, QueryOutcome, StatementKind, value_of};
+use super::query::{ColumnType, QueryContext, QueryOutcome, SUCCESS, StatementKind, value_of};
 use super::session::SessionContext;
 use super::statement::{ParameterChange, SelectColumn, SelectValue, SessionFunction};
 use crate::error::{Error, Result, SqlErrorKind};
-
-/// Snowflake's answer to a statement that returns no data.
-pub(super) const SUCCESS: &str = "Statement executed successfully.";
 
 impl QueryOutcome {
     /// A one-row `status` result, the session context as given.

@@ -4,7 +4,6 @@
 
 use super::admin::AdminCommand;
 use super::ident::Identifier;
-pub use super::login_history::HistoryColumn;
 
 /// Turns statement text into [`Statement`]s, within bounded work.
 pub trait SqlFrontEnd: Send + Sync {
@@ -13,9 +12,10 @@ pub trait SqlFrontEnd: Send + Sync {
     /// snowgate does not run (`SHOW WAREHOUSES`) is refused here, in any role.
     fn is_admin(&self, sql: &str) -> Result<bool, SqlRejection>;
     fn parse(&self, sql: &str) -> Result<Statement, SqlRejection>;
-    /// Whether the statement is about programmatic access tokens, from its first words alone:
-    /// those are allowed to any role for the session's own user (checked where they run).
-    fn is_pat(&self, _sql: &str) -> bool {
+    /// Whether the statement is about a user's programmatic access tokens or MFA methods, from its
+    /// first words alone: those are allowed to any role for the session's own user (checked where
+    /// they run).
+    fn is_self_service(&self, _sql: &str) -> bool {
         false
     }
 }
@@ -178,4 +178,68 @@ pub enum SqlRejection {
     /// A property value that cannot be right whatever the directory holds (a malformed key, CIDR,
     /// flag or an unknown property); the text is the whole message, and never quotes the value.
     InvalidValue(String),
+}
+
+/// The columns of LOGIN_HISTORY, in Snowflake's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryColumn {
+    EventId,
+    EventTimestamp,
+    EventType,
+    UserName,
+    ClientIp,
+    ReportedClientType,
+    ReportedClientVersion,
+    FirstAuthenticationFactor,
+    SecondAuthenticationFactor,
+    IsSuccess,
+    ErrorCode,
+    ErrorMessage,
+    RelatedEventId,
+    Connection,
+}
+
+impl HistoryColumn {
+    pub const ALL: [HistoryColumn; 14] = [
+        Self::EventId,
+        Self::EventTimestamp,
+        Self::EventType,
+        Self::UserName,
+        Self::ClientIp,
+        Self::ReportedClientType,
+        Self::ReportedClientVersion,
+        Self::FirstAuthenticationFactor,
+        Self::SecondAuthenticationFactor,
+        Self::IsSuccess,
+        Self::ErrorCode,
+        Self::ErrorMessage,
+        Self::RelatedEventId,
+        Self::Connection,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EventId => "EVENT_ID",
+            Self::EventTimestamp => "EVENT_TIMESTAMP",
+            Self::EventType => "EVENT_TYPE",
+            Self::UserName => "USER_NAME",
+            Self::ClientIp => "CLIENT_IP",
+            Self::ReportedClientType => "REPORTED_CLIENT_TYPE",
+            Self::ReportedClientVersion => "REPORTED_CLIENT_VERSION",
+            Self::FirstAuthenticationFactor => "FIRST_AUTHENTICATION_FACTOR",
+            Self::SecondAuthenticationFactor => "SECOND_AUTHENTICATION_FACTOR",
+            Self::IsSuccess => "IS_SUCCESS",
+            Self::ErrorCode => "ERROR_CODE",
+            Self::ErrorMessage => "ERROR_MESSAGE",
+            Self::RelatedEventId => "RELATED_EVENT_ID",
+            Self::Connection => "CONNECTION",
+        }
+    }
+
+    /// The column named `name`, case-insensitively.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name))
+    }
 }

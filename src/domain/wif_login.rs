@@ -3,8 +3,6 @@
 //! names, if any: the Go driver sends none). Every refusal is the same
 //! [`Error::InvalidWorkloadIdentity`]; the log line says why, never quoting the token.
 
-use secrecy::ExposeSecret;
-
 use super::audit;
 use super::directory::{AccountSettings, User};
 use super::gatekeeper::{Gatekeeper, LoginInput};
@@ -13,15 +11,11 @@ use super::login::Verified;
 use super::policies::{AuthMethod, AuthenticationPolicy, WorkloadIdentityPolicy};
 use super::wif_aws::{self, MAX_SKEW_SECONDS};
 use super::workload_identity::{AwsArn, Provider};
+use super::workload_login::refused;
 use crate::error::{Error, Result};
 
 /// `last_used` is written at most this often per identity (it costs a user write).
 const LAST_USED_GRANULARITY_SECONDS: u64 = 3_600;
-
-fn refuse(why: &str) -> Error {
-    tracing::info!(reason = why, "workload identity login refused");
-    Error::InvalidWorkloadIdentity
-}
 
 impl Gatekeeper {
     /// `PROVIDER=AWS` (dispatched by `workload_login`).
@@ -31,14 +25,7 @@ impl Gatekeeper {
         settings: &AccountSettings,
         now: u64,
     ) -> Result<Verified> {
-        let Some(account) = self.account_for(input.account.as_deref()) else {
-            return Err(refuse("the account named is not the one served"));
-        };
-        let token = input
-            .token
-            .as_ref()
-            .ok_or_else(|| refuse("no TOKEN"))?
-            .expose_secret();
+        let (account, token) = self.account_and_token(input).map_err(refused)?;
         // A base64 attestation has no dots; the outbound JWT (STS GetWebIdentityToken) has two.
         let (user, index, caller) = match token.contains('.') {
             true => self.aws_jwt(input, token, now).await?,
@@ -55,7 +42,7 @@ impl Gatekeeper {
             .effective_policy(Some(&user), settings)
             .await?;
         if let Some(rule) = aws_refusal(&policy.workload_identity_policy, &caller) {
-            audit::policy_refusal(&user.name, &policy.name, rule, "WORKLOAD_IDENTITY");
+            audit::policy_refusal(&user.name, &policy.meta.name, rule, "WORKLOAD_IDENTITY");
             return Err(Error::PolicyRefused(format!(
                 "the workload identity policy's {rule} does not allow this identity"
             )));
@@ -66,20 +53,21 @@ impl Gatekeeper {
 
     /// The IAM identity that signed the attestation, as STS tells it.
     async fn aws_caller(&self, token: &str, now: u64) -> Result<AwsArn> {
-        let request = wif_aws::check(token, now, self.sts_extra_host.as_deref()).map_err(refuse)?;
+        let request =
+            wif_aws::check(token, now, self.sts_extra_host.as_deref()).map_err(refused)?;
         let until = request.signed_at.saturating_add(MAX_SKEW_SECONDS + 1);
         if !self
             .attestations_seen
             .first_use(&request.signature, until, now)
         {
-            return Err(refuse("attestation already used"));
+            return Err(refused("attestation already used"));
         }
         let arn = self
             .sts
             .caller_arn(&request)
             .await?
-            .ok_or_else(|| refuse("STS refused the attestation"))?;
-        AwsArn::from_caller(&arn).ok_or_else(|| refuse("STS named no IAM role or user"))
+            .ok_or_else(|| refused("STS refused the attestation"))?;
+        AwsArn::from_caller(&arn).ok_or_else(|| refused("STS named no IAM role or user"))
     }
 
     /// The outbound-JWT form: an ES384 JWT from STS `GetWebIdentityToken` whose `sub` is the role,
@@ -94,17 +82,17 @@ impl Gatekeeper {
         now: u64,
     ) -> Result<(User, usize, AwsArn)> {
         let (issuer, caller) =
-            jwt_identity(token).ok_or_else(|| refuse("malformed outbound JWT"))?;
+            jwt_identity(token).ok_or_else(|| refused("malformed outbound JWT"))?;
         let (user, index) = self.user_of(input, &caller, Some(&issuer)).await?;
         let cache = self
             .jwks
             .get()
-            .ok_or_else(|| refuse("no key fetcher configured"))?;
+            .ok_or_else(|| refused("no key fetcher configured"))?;
         let kid = jwks::token_kid(token);
         let keys = cache
             .issuer_keys(&issuer, kid.as_deref(), now)
             .await
-            .map_err(|_| refuse("the issuer's keys could not be fetched"))?;
+            .map_err(|_| refused("the issuer's keys could not be fetched"))?;
         let audiences = [wif_aws::AUDIENCE.to_string()];
         let expect = Expectations {
             issuer: &issuer,
@@ -112,10 +100,10 @@ impl Gatekeeper {
             require_iat: false,
             now,
         };
-        let claims = jwks::verify(token, &keys, &expect).map_err(|e| refuse(&e.to_string()))?;
+        let claims = jwks::verify(token, &keys, &expect).map_err(|e| refused(&e.to_string()))?;
         let subject = claims.get("sub").and_then(|s| s.as_str());
         if subject.and_then(AwsArn::from_caller).as_ref() != Some(&caller) {
-            return Err(refuse("subject changed"));
+            return Err(refused("subject changed"));
         }
         Ok((user, index, caller))
     }
@@ -148,9 +136,9 @@ impl Gatekeeper {
             .filter_map(|u| bound_identity(&u, caller, issuer).map(|i| (u, i)));
         let first = found
             .next()
-            .ok_or_else(|| refuse("no user has this identity"))?;
+            .ok_or_else(|| refused("no user has this identity"))?;
         if found.next().is_some() {
-            return Err(refuse("several users have this identity; send LOGIN_NAME"));
+            return Err(refused("several users have this identity; send LOGIN_NAME"));
         }
         Ok(first)
     }

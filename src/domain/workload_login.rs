@@ -14,7 +14,7 @@ use super::policies::{AuthMethod, AuthenticationPolicy};
 use super::workload_identity::{DEFAULT_AUDIENCE, MAX_SUBJECT_CHARS, Provider};
 use crate::error::{Error, Result};
 
-fn refused(why: &str) -> Error {
+pub(super) fn refused(why: &str) -> Error {
     tracing::info!(reason = why, "workload identity login refused");
     Error::InvalidWorkloadIdentity
 }
@@ -41,6 +41,19 @@ fn claimed(token: &str) -> Option<Claimed> {
 }
 
 impl Gatekeeper {
+    /// The account served and the bearer token of a token login (workload identity, External
+    /// OAuth), or why the login is refused before the token is read.
+    pub(super) fn account_and_token<'i>(
+        &self,
+        input: &'i LoginInput,
+    ) -> std::result::Result<(String, &'i str), &'static str> {
+        let account = self
+            .account_for(input.account.as_deref())
+            .ok_or("the account named is not the one served")?;
+        let token = input.token.as_ref().ok_or("no TOKEN")?;
+        Ok((account, token.expose_secret()))
+    }
+
     pub(super) async fn workload_identity_login(
         &self,
         input: &LoginInput,
@@ -61,11 +74,7 @@ impl Gatekeeper {
         settings: &AccountSettings,
         now: u64,
     ) -> Result<Verified> {
-        let Some(account) = self.account_for(input.account.as_deref()) else {
-            return Err(refused("the account named is not the one served"));
-        };
-        let token = input.token.as_ref().ok_or_else(|| refused("no TOKEN"))?;
-        let token = token.expose_secret();
+        let (account, token) = self.account_and_token(input).map_err(refused)?;
         let claim = claimed(token).ok_or_else(|| refused("malformed token"))?;
         let user = self
             .directory
@@ -121,7 +130,7 @@ impl Gatekeeper {
         } else {
             return Ok(());
         };
-        audit::policy_refusal(&user.name, &policy.name, rule, "WORKLOAD_IDENTITY");
+        audit::policy_refusal(&user.name, &policy.meta.name, rule, "WORKLOAD_IDENTITY");
         Err(Error::PolicyRefused(format!(
             "Workload identity login is not allowed by the authentication policy ({rule})."
         )))

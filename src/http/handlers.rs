@@ -1,5 +1,5 @@
-//! One handler per route: take the request apart with the extractors, call the [`Gatekeeper`], and
-//! put the outcome into the wire types.
+//! One handler per route: take the request apart with the extractors, call the
+//! [`Gatekeeper`](crate::domain::Gatekeeper), and put the outcome into the wire types.
 
 use axum::Json;
 use axum::extract::State;
@@ -60,6 +60,8 @@ pub async fn login(
                     || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true")))
         }),
     };
+    let request_id = params.request_id().map(str::to_string);
+    let context = params.context.or(data.context);
     let input = LoginInput {
         mfa,
         application,
@@ -72,11 +74,11 @@ pub async fn login(
         oauth_flow,
         client_app: data.client_app_id,
         client_version: data.client_app_version,
-        request_id: params.request_id().map(str::to_string),
-        database: params.database_name.or(data.database_name),
-        schema: params.schema_name.or(data.schema_name),
-        warehouse: params.warehouse.or(data.warehouse),
-        role: params.role_name.or(data.role_name),
+        request_id,
+        database: context.database_name,
+        schema: context.schema_name,
+        warehouse: context.warehouse,
+        role: context.role_name,
         session_parameters,
         host: host.map(str::to_string),
         client_ip,

@@ -5,7 +5,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::{LoginData, LoginParams};
+use super::{ContextNames, LoginData, LoginParams};
 use crate::error::{Error, Result};
 
 /// Identifiers: Snowflake allows 255 characters, of up to 4 bytes each.
@@ -40,14 +40,11 @@ impl LoginData {
         let names = [
             ("ACCOUNT_NAME", &self.account_name),
             ("LOGIN_NAME", &self.login_name),
-            ("databaseName", &self.database_name),
-            ("schemaName", &self.schema_name),
-            ("warehouse", &self.warehouse),
-            ("roleName", &self.role_name),
         ];
         for (field, value) in names {
             check_len(field, value.as_deref(), MAX_NAME_BYTES)?;
         }
+        self.context.check_limits()?;
         check_len("PASSWORD", secret(&self.password), MAX_PASSWORD_BYTES)?;
         check_len("TOKEN", secret(&self.token), MAX_TOKEN_BYTES)?;
         check_len("PASSCODE", secret(&self.passcode), MAX_PASSCODE_BYTES)?;
@@ -90,7 +87,7 @@ fn check_environment(env: Option<&Value>) -> Result<()> {
     Ok(())
 }
 
-impl LoginParams {
+impl ContextNames {
     pub fn check_limits(&self) -> Result<()> {
         let names = [
             ("databaseName", &self.database_name),
@@ -101,6 +98,13 @@ impl LoginParams {
         for (field, value) in names {
             check_len(field, value.as_deref(), MAX_NAME_BYTES)?;
         }
+        Ok(())
+    }
+}
+
+impl LoginParams {
+    pub fn check_limits(&self) -> Result<()> {
+        self.context.check_limits()?;
         check_len("request_id", self.request_id(), MAX_REQUEST_ID_BYTES)
     }
 }

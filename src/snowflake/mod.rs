@@ -84,12 +84,9 @@ impl Default for PatRetryData {
     }
 }
 
-/// Query-string parameters of the login request (§1.1). Python says `request_id`, the others `requestId`.
+/// The session context a login asks for, by name: in the query string (§1.1) or in the body.
 #[derive(Debug, Default, Deserialize)]
-pub struct LoginParams {
-    pub request_id: Option<String>,
-    #[serde(rename = "requestId")]
-    pub request_id_camel: Option<String>,
+pub struct ContextNames {
     #[serde(rename = "databaseName")]
     pub database_name: Option<String>,
     #[serde(rename = "schemaName")]
@@ -97,6 +94,28 @@ pub struct LoginParams {
     pub warehouse: Option<String>,
     #[serde(rename = "roleName")]
     pub role_name: Option<String>,
+}
+
+impl ContextNames {
+    /// These names, each missing one taken from `fallback`.
+    pub fn or(self, fallback: ContextNames) -> ContextNames {
+        ContextNames {
+            database_name: self.database_name.or(fallback.database_name),
+            schema_name: self.schema_name.or(fallback.schema_name),
+            warehouse: self.warehouse.or(fallback.warehouse),
+            role_name: self.role_name.or(fallback.role_name),
+        }
+    }
+}
+
+/// Query-string parameters of the login request (§1.1). Python says `request_id`, the others `requestId`.
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginParams {
+    pub request_id: Option<String>,
+    #[serde(rename = "requestId")]
+    pub request_id_camel: Option<String>,
+    #[serde(flatten)]
+    pub context: ContextNames,
 }
 
 impl LoginParams {
@@ -154,13 +173,8 @@ pub struct LoginData {
     #[serde(rename = "SESSION_PARAMETERS")]
     pub session_parameters: Option<Map<String, Value>>,
     /// Some clients put the context in the body rather than in the query string.
-    #[serde(rename = "databaseName")]
-    pub database_name: Option<String>,
-    #[serde(rename = "schemaName")]
-    pub schema_name: Option<String>,
-    pub warehouse: Option<String>,
-    #[serde(rename = "roleName")]
-    pub role_name: Option<String>,
+    #[serde(flatten)]
+    pub context: ContextNames,
 }
 
 impl LoginData {

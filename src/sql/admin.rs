@@ -8,14 +8,14 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 use super::{integrations, limits, properties};
 use crate::domain::admin::command::{
     AdminCommand, AttachPolicy, CreateMode, GrantCommand, IntegrationCommand, KindPolicyAction,
-    KindPolicyCommand, MfaAction, MfaCommand, ObjectName, PatAction, PatCommand, PolicyChange,
-    PolicyCommand, PolicyTarget, RoleCommand, ShowCommand, UserCommand, WifAction, WifCommand,
+    KindPolicyCommand, MfaAction, ObjectName, PatAction, PolicyChange, PolicyCommand, PolicyTarget,
+    RoleCommand, ShowCommand, UserCommand, UserScoped, UserScopedAction, WifAction,
 };
 use crate::domain::ident::Identifier;
 use crate::domain::policies::PolicyKind;
 use crate::domain::statement::SqlRejection;
 
-/// A property value as written; [`properties`] gives it its type.
+/// A property value as written; `sql::properties` gives it its type.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Value {
     Str(String),
@@ -82,17 +82,17 @@ pub fn is_admin(sql: &str) -> bool {
     classify(sql).is_some()
 }
 
-/// Whether the statement is about programmatic access tokens (`ALTER USER [IF EXISTS] [u]
-/// ADD|MODIFY|ROTATE|REMOVE PAT …`, `SHOW USER PATS …`), from its first words alone: these are
-/// allowed to any role for the session's own user, so they pass the early role check and are
-/// authorised where they run.
-pub fn is_pat(sql: &str) -> bool {
+/// Whether the statement is about a user's programmatic access tokens or MFA methods (`ALTER USER
+/// [IF EXISTS] [u] ADD|MODIFY|ROTATE|REMOVE PAT …`, `… ADD|REMOVE MFA METHOD …`, `SHOW USER PATS …`,
+/// `SHOW MFA METHODS …`), from its first words alone: these are allowed to any role for the
+/// session's own user, so they pass the early role check and are authorised where they run.
+pub fn is_self_service(sql: &str) -> bool {
     if limits::first_word(sql)
         .is_some_and(|w| !w.eq_ignore_ascii_case("SHOW") && !w.eq_ignore_ascii_case("ALTER"))
     {
         return false;
     }
-    let Some(head) = limits::head_tokens(sql, PAT_HEAD_TOKENS) else {
+    let Some(head) = limits::head_tokens(sql, SELF_SERVICE_HEAD_TOKENS) else {
         return false;
     };
     let mut p = Parser {
@@ -115,8 +115,8 @@ pub fn is_pat(sql: &str) -> bool {
     at_verb(&p) || (p.ident().is_ok() && at_verb(&p))
 }
 
-/// `ALTER USER IF EXISTS name MODIFY PROGRAMMATIC`: seven words decide a PAT statement.
-const PAT_HEAD_TOKENS: usize = 7;
+/// `ALTER USER IF EXISTS name MODIFY PROGRAMMATIC`: seven words decide a self-service statement.
+const SELF_SERVICE_HEAD_TOKENS: usize = 7;
 
 /// Administrative statements have at most this many words before their object's name.
 const HEAD_TOKENS: usize = 6;
@@ -231,6 +231,34 @@ impl Parser {
             && (self.peek_kw_at(1, "PAT") || self.peek_kw_at(1, "PROGRAMMATIC"))
     }
 
+    /// At the verb of a statement about one user's credentials: PATs, workload identities, MFA.
+    fn at_user_scoped_verb(&self) -> bool {
+        self.at_pat_verb() || self.at_wif_verb() || self.at_mfa_verb()
+    }
+
+    /// After `ALTER USER [IF EXISTS] [name]`, at a PAT, workload identity or MFA verb.
+    fn user_scoped(
+        &mut self,
+        user: Option<Identifier>,
+        if_exists: bool,
+    ) -> Result<AdminCommand, SqlRejection> {
+        if self.at_pat_verb() {
+            self.pat(user, if_exists)
+        } else if self.at_wif_verb() {
+            self.wif(user, if_exists)
+        } else {
+            self.mfa(user, if_exists)
+        }
+    }
+
+    /// The next word, upper-cased (a verb such as `ADD`).
+    fn verb(&mut self) -> Result<String, SqlRejection> {
+        match self.next() {
+            Some(Token::Word(w)) => Ok(w.value.to_ascii_uppercase()),
+            _ => Err(self.unexpected()),
+        }
+    }
+
     /// At `ADD|REMOVE MFA`.
     fn at_mfa_verb(&self) -> bool {
         (self.peek_kw("ADD") || self.peek_kw("REMOVE")) && self.peek_kw_at(1, "MFA")
@@ -258,11 +286,7 @@ impl Parser {
                 self.describe_next()
             )));
         }
-        Ok(AdminCommand::Mfa(MfaCommand {
-            user,
-            if_exists,
-            action,
-        }))
+        Ok(AdminCommand::Mfa(UserScoped::new(user, if_exists, action)))
     }
 
     /// At `ADD|MODIFY|REMOVE WORKLOAD`.
@@ -664,31 +688,27 @@ impl Parser {
                 }))
             }
             Head::Grant(grant) => self.grant(grant),
-            Head::ShowMfa => Ok(AdminCommand::Mfa(MfaCommand {
-                user: self.for_user()?,
-                if_exists: false,
-                action: MfaAction::Show,
-            })),
-            Head::ShowPats => Ok(AdminCommand::Pat(PatCommand {
-                user: self.for_user()?,
-                if_exists: false,
-                action: PatAction::Show,
-            })),
-            Head::ShowWorkloadIdentities => Ok(AdminCommand::WorkloadIdentity(WifCommand {
-                user: self.for_user()?,
-                if_exists: false,
-                action: WifAction::Show,
-            })),
+            Head::ShowMfa => Ok(AdminCommand::Mfa(self.show_for_user(MfaAction::Show)?)),
+            Head::ShowPats => Ok(AdminCommand::Pat(self.show_for_user(PatAction::Show)?)),
+            Head::ShowWorkloadIdentities => Ok(AdminCommand::WorkloadIdentity(
+                self.show_for_user(WifAction::Show)?,
+            )),
         }
     }
 
-    /// `[FOR USER <u>]` ending a SHOW USER … statement.
-    fn for_user(&mut self) -> Result<Option<Identifier>, SqlRejection> {
-        if !self.eat_kw("FOR") {
-            return Ok(None);
-        }
-        self.expect_kw("USER")?;
-        Ok(Some(self.ident()?))
+    /// `[FOR USER <u>]` ending a SHOW USER … statement, which shows `action`.
+    fn show_for_user<A: UserScopedAction>(
+        &mut self,
+        action: A,
+    ) -> Result<UserScoped<A>, SqlRejection> {
+        let user = match self.eat_kw("FOR") {
+            true => {
+                self.expect_kw("USER")?;
+                Some(self.ident()?)
+            }
+            false => None,
+        };
+        Ok(UserScoped::new(user, false, action))
     }
 
     /// After `ALTER USER [IF EXISTS] [name]`, at `ADD|MODIFY|REMOVE WORKLOAD`.
@@ -697,10 +717,7 @@ impl Parser {
         user: Option<Identifier>,
         if_exists: bool,
     ) -> Result<AdminCommand, SqlRejection> {
-        let verb = match self.next() {
-            Some(Token::Word(w)) => w.value.to_ascii_uppercase(),
-            _ => return Err(self.unexpected()),
-        };
+        let verb = self.verb()?;
         self.expect_kw("WORKLOAD")?;
         self.expect_kw("IDENTITY")?;
         let name = self.ident()?;
@@ -731,11 +748,9 @@ impl Parser {
             },
             _ => WifAction::Remove { name },
         };
-        Ok(AdminCommand::WorkloadIdentity(WifCommand {
-            user,
-            if_exists,
-            action,
-        }))
+        Ok(AdminCommand::WorkloadIdentity(UserScoped::new(
+            user, if_exists, action,
+        )))
     }
 
     /// After `ALTER USER [IF EXISTS] [name]`, at `ADD|MODIFY|ROTATE|REMOVE`.
@@ -744,10 +759,7 @@ impl Parser {
         user: Option<Identifier>,
         if_exists: bool,
     ) -> Result<AdminCommand, SqlRejection> {
-        let verb = match self.next() {
-            Some(Token::Word(w)) => w.value.to_ascii_uppercase(),
-            _ => return Err(self.unexpected()),
-        };
+        let verb = self.verb()?;
         self.pat_object(false)?;
         let action = match verb.as_str() {
             "ADD" => {
@@ -797,11 +809,7 @@ impl Parser {
                 name: self.ident()?,
             },
         };
-        Ok(AdminCommand::Pat(PatCommand {
-            user,
-            if_exists,
-            action,
-        }))
+        Ok(AdminCommand::Pat(UserScoped::new(user, if_exists, action)))
     }
 
     fn create(&mut self, or_replace: bool, kind: Kind) -> Result<AdminCommand, SqlRejection> {
@@ -865,24 +873,12 @@ impl Parser {
             return self.alter_policy(kind, if_exists);
         }
         let is_user = matches!(kind, Kind::User);
-        if is_user && self.at_pat_verb() {
-            return self.pat(None, if_exists);
-        }
-        if is_user && self.at_wif_verb() {
-            return self.wif(None, if_exists);
-        }
-        if is_user && self.at_mfa_verb() {
-            return self.mfa(None, if_exists);
+        if is_user && self.at_user_scoped_verb() {
+            return self.user_scoped(None, if_exists);
         }
         let name = self.ident()?;
-        if is_user && self.at_pat_verb() {
-            return self.pat(Some(name), if_exists);
-        }
-        if is_user && self.at_wif_verb() {
-            return self.wif(Some(name), if_exists);
-        }
-        if is_user && self.at_mfa_verb() {
-            return self.mfa(Some(name), if_exists);
+        if is_user && self.at_user_scoped_verb() {
+            return self.user_scoped(Some(name), if_exists);
         }
         if is_user {
             let target = PolicyTarget::User {
@@ -1059,7 +1055,7 @@ enum Head {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::admin::command::{AccountCommand, PolicyProperty, UserProperty};
+    use crate::domain::admin::command::{AccountCommand, PatCommand, PolicyProperty, UserProperty};
     use crate::domain::directory::UserType;
 
     fn id(s: &str) -> Identifier {
@@ -1102,9 +1098,20 @@ mod tests {
         assert!(!debug.contains("hunter"), "{debug}");
     }
 
+    /// Each statement is refused as an invalid value while parsing.
+    fn assert_invalid(statements: &[&str]) {
+        for sql in statements {
+            let parsed = parse(sql);
+            assert!(
+                matches!(parsed, Err(SqlRejection::InvalidValue(_))),
+                "{sql}: {parsed:?}"
+            );
+        }
+    }
+
     #[test]
     fn invalid_values_are_refused_while_parsing() {
-        for sql in [
+        assert_invalid(&[
             "create user u rsa_public_key = 'MIIB'",
             "create user u disabled = maybe",
             "create user u type = robot",
@@ -1118,12 +1125,7 @@ mod tests {
             "create role r owner = x",
             "alter user u set mins_to_unlock = 5",
             "create user u mins_to_unlock = 0",
-        ] {
-            assert!(
-                matches!(parse(sql), Err(SqlRejection::InvalidValue(_))),
-                "{sql}"
-            );
-        }
+        ]);
     }
 
     #[test]
@@ -1193,10 +1195,12 @@ mod tests {
         );
         assert!(parse("ALTER USER ADD MFA METHOD PASSKEY").is_err());
         assert!(parse("ALTER USER joe ADD MFA METHOD").is_err());
-        assert!(is_pat("ALTER USER ADD MFA METHOD TOTP"));
-        assert!(is_pat("ALTER USER IF EXISTS joe REMOVE MFA METHOD TOTP"));
-        assert!(is_pat("SHOW MFA METHODS"));
-        assert!(!is_pat("ALTER USER joe SET DISABLED = TRUE"));
+        assert!(is_self_service("ALTER USER ADD MFA METHOD TOTP"));
+        assert!(is_self_service(
+            "ALTER USER IF EXISTS joe REMOVE MFA METHOD TOTP"
+        ));
+        assert!(is_self_service("SHOW MFA METHODS"));
+        assert!(!is_self_service("ALTER USER joe SET DISABLED = TRUE"));
     }
 
     #[test]
@@ -1220,7 +1224,7 @@ mod tests {
             ("SHOW USERS", false),
             ("SELECT 1", false),
         ] {
-            assert_eq!(is_pat(sql), yes, "{sql}");
+            assert_eq!(is_self_service(sql), yes, "{sql}");
         }
         let AdminCommand::Pat(c) = parse(
             "ALTER USER IF EXISTS u ADD PAT IF NOT EXISTS t ROLE_RESTRICTION = r DAYS_TO_EXPIRY = 3 \
@@ -1260,18 +1264,13 @@ mod tests {
                 ..
             })
         ));
-        for sql in [
+        assert_invalid(&[
             "ALTER USER ADD PAT t DAYS_TO_EXPIRY = 'x'",
             "ALTER USER ADD PAT t DAYS_TO_EXPIRY = 0",
             "ALTER USER ADD PAT t DISABLED = TRUE",
             "ALTER USER MODIFY PAT t SET ROLE_RESTRICTION = r",
             "ALTER USER ROTATE PAT t EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 169",
-        ] {
-            assert!(
-                matches!(parse(sql), Err(SqlRejection::InvalidValue(_))),
-                "{sql}"
-            );
-        }
+        ]);
     }
 
     #[test]
@@ -1369,8 +1368,40 @@ mod tests {
     }
 
     #[test]
+    fn user_scoped_statements_are_labelled_by_user_and_object() {
+        let label = |sql: &str| parse(sql).unwrap().audit_label();
+        for (sql, kind, object) in [
+            ("alter user add pat t", "ALTER USER ADD PAT", "-.T"),
+            (
+                "alter user bob rotate pat t",
+                "ALTER USER ROTATE PAT",
+                "BOB.T",
+            ),
+            ("show user pats for user bob", "SHOW USER PATS", "BOB"),
+            (
+                "alter user remove mfa method totp",
+                "ALTER USER REMOVE MFA METHOD",
+                "-",
+            ),
+            ("show mfa methods for user bob", "SHOW MFA METHODS", "BOB"),
+            (
+                "alter user bob remove workload identity w",
+                "ALTER USER REMOVE WORKLOAD IDENTITY",
+                "BOB.W",
+            ),
+            (
+                "show user workload identity authentication methods",
+                "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS",
+                "-",
+            ),
+        ] {
+            assert_eq!(label(sql), (kind, object.to_string()), "{sql}");
+        }
+    }
+
+    #[test]
     fn hostile_policy_values_are_refused() {
-        for sql in [
+        assert_invalid(&[
             "create password policy p password_min_length = 7",
             "create password policy p password_max_retries = 11",
             "create password policy p password_history = 99999999999999",
@@ -1386,13 +1417,7 @@ mod tests {
             "create authentication policy a mfa_enrollment = sometimes",
             "create authentication policy a shoe_size = 42",
             "create session policy s password_min_length = 8",
-        ] {
-            assert!(
-                matches!(parse(sql), Err(SqlRejection::InvalidValue(_))),
-                "{sql}: {:?}",
-                parse(sql)
-            );
-        }
+        ]);
         let deep = format!(
             "create authentication policy a pat_policy = {}1{}",
             "(a = ".repeat(4),

@@ -6,10 +6,10 @@
 use sqlparser::ast::{
     BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgOperator,
     FunctionArguments, LimitClause, ObjectName, OrderByKind, OrderBySort, Query, SelectItem,
-    SetExpr, Statement as Ast, TableFactor, UnaryOperator, Value, WildcardAdditionalOptions,
+    SetExpr, Statement as Ast, TableFactor, Value, WildcardAdditionalOptions,
 };
 
-use super::limits;
+use super::{limits, signed};
 use crate::domain::ident::Identifier;
 use crate::domain::login_history::MAX_RESULT_LIMIT;
 use crate::domain::statement::{
@@ -211,13 +211,7 @@ fn user_name(value: &Expr) -> Result<String, SqlRejection> {
 
 /// An integer literal, possibly negative.
 fn integer(expr: &Expr) -> Option<i64> {
-    let (negative, expr) = match expr {
-        Expr::UnaryOp {
-            op: UnaryOperator::Minus,
-            expr,
-        } => (true, expr.as_ref()),
-        other => (false, other),
-    };
+    let (negative, expr) = signed(expr);
     let Expr::Value(v) = expr else { return None };
     let Value::Number(text, false) = &v.value else {
         return None;

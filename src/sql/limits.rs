@@ -26,7 +26,7 @@ pub const PARSER_RECURSION_LIMIT: usize = 100;
 pub const MAX_IDENTIFIER_CHARS: usize = 255;
 /// Longest `LIKE` pattern accepted, in characters; names are at most 255.
 pub const MAX_LIKE_PATTERN_CHARS: usize = 1_024;
-/// How much of a statement is read to find its first keyword (see [`first_keyword`]).
+/// How much of a statement is read to find its first keyword (see [`head_tokens`]).
 const FIRST_KEYWORD_WINDOW: usize = 1_024;
 
 fn too_long(what: &str, limit: usize) -> SqlRejection {

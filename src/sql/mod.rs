@@ -39,8 +39,8 @@ impl SqlFrontEnd for FrontEnd {
         parse_statement(sql)
     }
 
-    fn is_pat(&self, sql: &str) -> bool {
-        admin::is_pat(sql)
+    fn is_self_service(&self, sql: &str) -> bool {
+        admin::is_self_service(sql)
     }
 }
 
@@ -324,15 +324,20 @@ fn parse_select_item(item: &SelectItem) -> Result<SelectColumn, SqlRejection> {
 /// Most digits of a NUMBER, Snowflake's limit.
 const MAX_PRECISION: usize = 38;
 
-/// A literal: `1`, `-2.50`, `'x'`, `TRUE`, `NULL`; `None` for anything else.
-fn constant(expr: &Expr) -> Result<Option<SelectValue>, SqlRejection> {
-    let (negative, expr) = match expr {
+/// An expression with its leading minus taken off: `(true, 5)` for `-5`.
+pub(crate) fn signed(expr: &Expr) -> (bool, &Expr) {
+    match expr {
         Expr::UnaryOp {
             op: UnaryOperator::Minus,
             expr,
         } => (true, expr.as_ref()),
         other => (false, other),
-    };
+    }
+}
+
+/// A literal: `1`, `-2.50`, `'x'`, `TRUE`, `NULL`; `None` for anything else.
+fn constant(expr: &Expr) -> Result<Option<SelectValue>, SqlRejection> {
+    let (negative, expr) = signed(expr);
     let Expr::Value(value) = expr else {
         return Ok(None);
     };

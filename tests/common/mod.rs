@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod counting;
+pub mod jwks;
 pub mod keys;
 pub mod sql;
 

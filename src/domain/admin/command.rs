@@ -192,14 +192,52 @@ pub enum ShowCommand {
     DescribeNetworkPolicy { name: Identifier },
 }
 
-/// `ALTER USER [IF EXISTS] [<user>] ADD|MODIFY|ROTATE|REMOVE PAT …` and `SHOW USER PATS [FOR USER u]`.
+/// A statement about one user's credentials (PATs, MFA methods, workload identities): `ALTER USER
+/// [IF EXISTS] [<user>] <action>` or `SHOW … [FOR USER u]`, the session's own user when none is
+/// named.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatCommand {
+pub struct UserScoped<A> {
     /// `None`: the session's own user.
     pub user: Option<Identifier>,
     pub if_exists: bool,
-    pub action: PatAction,
+    pub action: A,
 }
+
+/// What a user-scoped action tells the audit log: the statement, and the object it names (the
+/// PAT's or the workload identity's name), if any.
+pub trait UserScopedAction {
+    fn label(&self) -> (&'static str, Option<&Identifier>);
+}
+
+impl<A: UserScopedAction> UserScoped<A> {
+    pub fn new(user: Option<Identifier>, if_exists: bool, action: A) -> Self {
+        Self {
+            user,
+            if_exists,
+            action,
+        }
+    }
+
+    /// Whether the command is about the session's own user `me`.
+    pub fn is_about(&self, me: &str) -> bool {
+        self.user.as_ref().is_none_or(|u| u.as_str() == me)
+    }
+
+    /// `(statement, user)`, or `(statement, user.object)`; `-` for the session's own user.
+    fn audit_label(&self) -> (&'static str, String) {
+        let user = self
+            .user
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |u| u.to_string());
+        match self.action.label() {
+            (kind, Some(name)) => (kind, format!("{user}.{name}")),
+            (kind, None) => (kind, user),
+        }
+    }
+}
+
+/// `ALTER USER [IF EXISTS] [<user>] ADD|MODIFY|ROTATE|REMOVE PAT …` and `SHOW USER PATS [FOR USER u]`.
+pub type PatCommand = UserScoped<PatAction>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatAction {
@@ -235,39 +273,20 @@ pub enum PatProperty {
     Disabled(Option<bool>),
 }
 
-impl PatCommand {
-    /// Whether the command is about the session's own user `me`.
-    pub fn is_about(&self, me: &str) -> bool {
-        self.user.as_ref().is_none_or(|u| u.as_str() == me)
-    }
-
-    fn audit_label(&self) -> (&'static str, String) {
-        let user = self
-            .user
-            .as_ref()
-            .map_or_else(|| "-".to_string(), |u| u.to_string());
-        let (kind, name) = match &self.action {
+impl UserScopedAction for PatAction {
+    fn label(&self) -> (&'static str, Option<&Identifier>) {
+        match self {
             PatAction::Add { name, .. } => ("ALTER USER ADD PAT", Some(name)),
             PatAction::Modify { name, .. } => ("ALTER USER MODIFY PAT", Some(name)),
             PatAction::Rotate { name, .. } => ("ALTER USER ROTATE PAT", Some(name)),
             PatAction::Remove { name } => ("ALTER USER REMOVE PAT", Some(name)),
             PatAction::Show => ("SHOW USER PATS", None),
-        };
-        match name {
-            Some(n) => (kind, format!("{user}.{n}")),
-            None => (kind, user),
         }
     }
 }
 
 /// `ALTER USER [IF EXISTS] [<user>] ADD|REMOVE MFA METHOD TOTP` and `SHOW MFA METHODS [FOR USER u]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MfaCommand {
-    /// `None`: the session's own user.
-    pub user: Option<Identifier>,
-    pub if_exists: bool,
-    pub action: MfaAction,
-}
+pub type MfaCommand = UserScoped<MfaAction>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MfaAction {
@@ -276,35 +295,20 @@ pub enum MfaAction {
     Show,
 }
 
-impl MfaCommand {
-    /// Whether the command is about the session's own user `me`.
-    pub fn is_about(&self, me: &str) -> bool {
-        self.user.as_ref().is_none_or(|u| u.as_str() == me)
-    }
-
-    fn audit_label(&self) -> (&'static str, String) {
-        let user = self
-            .user
-            .as_ref()
-            .map_or_else(|| "-".to_string(), |u| u.to_string());
-        let kind = match self.action {
+impl UserScopedAction for MfaAction {
+    fn label(&self) -> (&'static str, Option<&Identifier>) {
+        let kind = match self {
             MfaAction::Add => "ALTER USER ADD MFA METHOD",
             MfaAction::Remove => "ALTER USER REMOVE MFA METHOD",
             MfaAction::Show => "SHOW MFA METHODS",
         };
-        (kind, user)
+        (kind, None)
     }
 }
 
 /// `ALTER USER [IF EXISTS] [<user>] ADD|MODIFY|REMOVE WORKLOAD IDENTITY …` and `SHOW USER WORKLOAD
 /// IDENTITY AUTHENTICATION METHODS [FOR USER u]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WifCommand {
-    /// `None`: the session's own user.
-    pub user: Option<Identifier>,
-    pub if_exists: bool,
-    pub action: WifAction,
-}
+pub type WifCommand = UserScoped<WifAction>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WifAction {
@@ -330,21 +334,13 @@ pub enum WifProperty {
     Comment(Option<String>),
 }
 
-impl WifCommand {
-    fn audit_label(&self) -> (&'static str, String) {
-        let user = self
-            .user
-            .as_ref()
-            .map_or_else(|| "-".to_string(), |u| u.to_string());
-        let (kind, name) = match &self.action {
+impl UserScopedAction for WifAction {
+    fn label(&self) -> (&'static str, Option<&Identifier>) {
+        match self {
             WifAction::Add { name, .. } => ("ALTER USER ADD WORKLOAD IDENTITY", Some(name)),
             WifAction::Modify { name, .. } => ("ALTER USER MODIFY WORKLOAD IDENTITY", Some(name)),
             WifAction::Remove { name } => ("ALTER USER REMOVE WORKLOAD IDENTITY", Some(name)),
             WifAction::Show => ("SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS", None),
-        };
-        match name {
-            Some(n) => (kind, format!("{user}.{n}")),
-            None => (kind, user),
         }
     }
 }

@@ -2,7 +2,10 @@
 //! tokens log users in, so only SECURITYADMIN and above may run them, SHOW and DESCRIBE included.
 
 use super::command::{CreateMode, IntegrationCommand};
-use super::{AdminContext, Answer, denied, exists, holds, invalid, like, missing, owns};
+use super::{
+    AdminContext, Answer, alter_absent, denied, drop_absent, exists, holds, invalid, like, missing,
+    owns,
+};
 use crate::domain::ident::Identifier;
 use crate::domain::security_integrations::{ExternalOauth, IntegrationProperty, MAX_INTEGRATIONS};
 use crate::error::Result;
@@ -74,10 +77,7 @@ async fn alter(
 ) -> Result<Answer> {
     let dir = ctx.directory;
     let Some(mut integration) = dir.integration(name.as_str()).await? else {
-        return match if_exists {
-            true => Ok(Answer::done()),
-            false => Err(missing("Integration", &name)),
-        };
+        return alter_absent("Integration", &name, if_exists);
     };
     owns(ctx, "integration", &integration.name, owner(&integration))?;
     for p in properties {
@@ -91,10 +91,7 @@ async fn alter(
 async fn drop(ctx: &AdminContext<'_>, name: Identifier, if_exists: bool) -> Result<Answer> {
     let dir = ctx.directory;
     let Some(integration) = dir.integration(name.as_str()).await? else {
-        return match if_exists {
-            true => Ok(Answer::already_dropped(&name)),
-            false => Err(missing("Integration", &name)),
-        };
+        return drop_absent("Integration", &name, if_exists);
     };
     owns(ctx, "integration", &integration.name, owner(&integration))?;
     dir.delete_integration(name.as_str()).await?;
@@ -136,86 +133,110 @@ fn list(items: &[String]) -> String {
     items.join(", ")
 }
 
+fn text(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
+/// One DESCRIBE row: the property, its type, how to print its value, its default.
+type Property = (
+    &'static str,
+    &'static str,
+    fn(&ExternalOauth) -> String,
+    &'static str,
+);
+
+const PROPERTIES: &[Property] = &[
+    ("ENABLED", "Boolean", |i| i.enabled.to_string(), "false"),
+    (
+        "EXTERNAL_OAUTH_TYPE",
+        "String",
+        |i| i.oauth_type.clone(),
+        "",
+    ),
+    ("EXTERNAL_OAUTH_ISSUER", "String", |i| i.issuer.clone(), ""),
+    (
+        "EXTERNAL_OAUTH_JWS_KEYS_URL",
+        "Object",
+        |i| text(&i.jws_keys_url),
+        "",
+    ),
+    (
+        "EXTERNAL_OAUTH_RSA_PUBLIC_KEY",
+        "String",
+        |i| text(&i.rsa_public_key),
+        "",
+    ),
+    (
+        "EXTERNAL_OAUTH_RSA_PUBLIC_KEY_2",
+        "String",
+        |i| text(&i.rsa_public_key_2),
+        "",
+    ),
+    (
+        "EXTERNAL_OAUTH_BLOCKED_ROLES_LIST",
+        "List",
+        |i| list(&i.blocked_roles),
+        "",
+    ),
+    (
+        "EXTERNAL_OAUTH_ALLOWED_ROLES_LIST",
+        "List",
+        |i| list(&i.allowed_roles),
+        "",
+    ),
+    (
+        "EXTERNAL_OAUTH_AUDIENCE_LIST",
+        "List",
+        |i| list(&i.audiences),
+        "",
+    ),
+    (
+        "EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM",
+        "Object",
+        |i| format!("['{}']", i.user_mapping_claims.join("', '")),
+        "",
+    ),
+    (
+        "EXTERNAL_OAUTH_SNOWFLAKE_USER_MAPPING_ATTRIBUTE",
+        "String",
+        |i| i.mapping_attribute.as_str().to_string(),
+        "LOGIN_NAME",
+    ),
+    (
+        "EXTERNAL_OAUTH_ANY_ROLE_MODE",
+        "String",
+        |i| i.any_role_mode.clone(),
+        "DISABLE",
+    ),
+    (
+        "EXTERNAL_OAUTH_SCOPE_DELIMITER",
+        "String",
+        |i| i.scope_delimiter.clone(),
+        ",",
+    ),
+    (
+        "EXTERNAL_OAUTH_SCOPE_MAPPING_ATTRIBUTE",
+        "String",
+        |i| i.scope_mapping_attribute.clone(),
+        "scp",
+    ),
+    ("COMMENT", "String", |i| text(&i.comment), ""),
+];
+
 async fn describe(ctx: &AdminContext<'_>, name: Identifier) -> Result<Answer> {
     let Some(i) = ctx.directory.integration(name.as_str()).await? else {
         return Err(missing("Integration", &name));
     };
-    let key = |k: &Option<String>| k.clone().unwrap_or_default();
-    let rows: Vec<(&str, &str, String, &str)> = vec![
-        ("ENABLED", "Boolean", i.enabled.to_string(), "false"),
-        ("EXTERNAL_OAUTH_TYPE", "String", i.oauth_type.clone(), ""),
-        ("EXTERNAL_OAUTH_ISSUER", "String", i.issuer.clone(), ""),
-        (
-            "EXTERNAL_OAUTH_JWS_KEYS_URL",
-            "Object",
-            key(&i.jws_keys_url),
-            "",
-        ),
-        (
-            "EXTERNAL_OAUTH_RSA_PUBLIC_KEY",
-            "String",
-            key(&i.rsa_public_key),
-            "",
-        ),
-        (
-            "EXTERNAL_OAUTH_RSA_PUBLIC_KEY_2",
-            "String",
-            key(&i.rsa_public_key_2),
-            "",
-        ),
-        (
-            "EXTERNAL_OAUTH_BLOCKED_ROLES_LIST",
-            "List",
-            list(&i.blocked_roles),
-            "",
-        ),
-        (
-            "EXTERNAL_OAUTH_ALLOWED_ROLES_LIST",
-            "List",
-            list(&i.allowed_roles),
-            "",
-        ),
-        (
-            "EXTERNAL_OAUTH_AUDIENCE_LIST",
-            "List",
-            list(&i.audiences),
-            "",
-        ),
-        (
-            "EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM",
-            "Object",
-            format!("['{}']", i.user_mapping_claims.join("', '")),
-            "",
-        ),
-        (
-            "EXTERNAL_OAUTH_SNOWFLAKE_USER_MAPPING_ATTRIBUTE",
-            "String",
-            i.mapping_attribute.as_str().to_string(),
-            "LOGIN_NAME",
-        ),
-        (
-            "EXTERNAL_OAUTH_ANY_ROLE_MODE",
-            "String",
-            i.any_role_mode.clone(),
-            "DISABLE",
-        ),
-        (
-            "EXTERNAL_OAUTH_SCOPE_DELIMITER",
-            "String",
-            i.scope_delimiter.clone(),
-            ",",
-        ),
-        (
-            "EXTERNAL_OAUTH_SCOPE_MAPPING_ATTRIBUTE",
-            "String",
-            i.scope_mapping_attribute.clone(),
-            "scp",
-        ),
-        ("COMMENT", "String", key(&i.comment), ""),
-    ];
-    let rows = rows
-        .into_iter()
-        .map(|(p, t, v, d)| vec![Some(p.into()), Some(t.into()), Some(v), Some(d.into())])
+    let rows = PROPERTIES
+        .iter()
+        .map(|(p, t, v, d)| {
+            vec![
+                Some(p.to_string()),
+                Some(t.to_string()),
+                Some(v(&i)),
+                Some(d.to_string()),
+            ]
+        })
         .collect();
     Ok(Answer::table(
         &[

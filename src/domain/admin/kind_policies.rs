@@ -7,26 +7,16 @@ use super::command::{
     PolicyChange, PolicySetting, PolicyTarget, SessionSetting,
 };
 use super::{
-    AdminContext, Answer, LEGACY_POLICY_OWNER, denied, exists, holds, invalid, like, may_manage,
-    missing, owns, unheld_system_role,
+    AdminContext, Answer, LEGACY_POLICY_OWNER, alter_absent, denied, drop_absent, exists, holds,
+    invalid, like, may_manage, missing, owns, unheld_system_role,
 };
 use crate::domain::directory::{Directory, PolicyRecord};
 use crate::domain::ident::Identifier;
 use crate::domain::policies::{
-    AuthenticationPolicy, PASSWORD_FIELDS, PasswordPolicy, PolicyKind, SessionPolicy,
+    AuthenticationPolicy, PASSWORD_FIELDS, PasswordPolicy, PatPolicy, PolicyKind, PolicyMeta,
+    SessionPolicy, WorkloadIdentityPolicy,
 };
 use crate::error::Result;
-
-/// What every policy record has besides its properties.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Meta {
-    pub name: String,
-    pub comment: Option<String>,
-    pub owner: Option<String>,
-    pub created_on: u64,
-    pub database_name: Option<String>,
-    pub schema_name: Option<String>,
-}
 
 /// One DESCRIBE row: property, value as Snowflake prints it, description.
 type Row = (&'static str, String, &'static str);
@@ -37,8 +27,8 @@ pub(super) trait Governed: PolicyRecord + Clone + Send + Sync {
     const LABEL: &'static str;
     /// SHOW's `kind` column.
     const SHOW_KIND: &'static str;
-    fn meta(&self) -> Meta;
-    fn set_meta(&mut self, meta: Meta);
+    fn meta(&self) -> PolicyMeta;
+    fn set_meta(&mut self, meta: PolicyMeta);
     /// Applies one property (the parser gave only this kind's); `None` restores the default.
     fn apply(&mut self, setting: PolicySetting);
     fn rows(&self) -> Vec<Row>;
@@ -48,26 +38,15 @@ pub(super) trait Governed: PolicyRecord + Clone + Send + Sync {
     }
 }
 
+/// The [`PolicyMeta`] every record holds in its `meta` field.
 macro_rules! meta_fields {
     () => {
-        fn meta(&self) -> Meta {
-            Meta {
-                name: self.name.clone(),
-                comment: self.comment.clone(),
-                owner: self.owner.clone(),
-                created_on: self.created_on,
-                database_name: self.database_name.clone(),
-                schema_name: self.schema_name.clone(),
-            }
+        fn meta(&self) -> PolicyMeta {
+            self.meta.clone()
         }
 
-        fn set_meta(&mut self, m: Meta) {
-            self.name = m.name;
-            self.comment = m.comment;
-            self.owner = m.owner;
-            self.created_on = m.created_on;
-            self.database_name = m.database_name;
-            self.schema_name = m.schema_name;
+        fn set_meta(&mut self, meta: PolicyMeta) {
+            self.meta = meta;
         }
     };
 }
@@ -84,6 +63,146 @@ fn object(pairs: &[(&str, String)]) -> String {
     format!("{{{}}}", pairs.join(", "))
 }
 
+/// A comment as DESCRIBE prints it: `null` when there is none.
+fn comment(comment: &Option<String>) -> String {
+    comment.clone().unwrap_or_else(|| "null".into())
+}
+
+/// One DESCRIBE row read from a record: the property, how to print its value, its description.
+type Property<T> = (&'static str, fn(&T) -> String, &'static str);
+
+fn rows_of<T>(record: &T, table: &[Property<T>]) -> Vec<Row> {
+    table
+        .iter()
+        .map(|(name, value, description)| (*name, value(record), *description))
+        .collect()
+}
+
+const AUTHENTICATION_PROPERTIES: &[Property<AuthenticationPolicy>] = &[
+    (
+        "AUTHENTICATION_METHODS",
+        |p| {
+            list(
+                &p.authentication_methods
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>(),
+            )
+        },
+        "List of authentication methods that are allowed during login. This cannot be empty.",
+    ),
+    (
+        "CLIENT_TYPES",
+        |p| list(&p.client_types),
+        "List of clients that can authenticate with Snowflake.",
+    ),
+    (
+        "CLIENT_POLICY",
+        client_policy,
+        "Minimum versions of the clients that can authenticate with Snowflake.",
+    ),
+    (
+        "SECURITY_INTEGRATIONS",
+        |p| list(&p.security_integrations),
+        "List of security integrations the authentication policy is associated with.",
+    ),
+    (
+        "MFA_ENROLLMENT",
+        |p| p.mfa_enrollment.as_str().to_string(),
+        "Whether a user must enroll in multi-factor authentication.",
+    ),
+    (
+        "MFA_POLICY",
+        |_| "{ALLOWED_METHODS=[ALL], ENFORCE_MFA_ON_EXTERNAL_AUTHENTICATION=NONE}".into(),
+        "Multi-factor authentication settings (not configurable in snowgate).",
+    ),
+    (
+        "PAT_POLICY",
+        |p| pat_policy(&p.pat_policy),
+        "Programmatic access token settings.",
+    ),
+    (
+        "WORKLOAD_IDENTITY_POLICY",
+        |p| workload_identity_policy(&p.workload_identity_policy),
+        "Workload identity federation settings.",
+    ),
+    (
+        "COMMENT",
+        |p| comment(&p.meta.comment),
+        "Comment associated with authentication policy.",
+    ),
+];
+
+const SESSION_PROPERTIES: &[Property<SessionPolicy>] = &[
+    (
+        "SESSION_IDLE_TIMEOUT_MINS",
+        |p| p.session_idle_timeout_mins.to_string(),
+        "Idle timeout of programmatic and client sessions, in minutes.",
+    ),
+    (
+        "SESSION_UI_IDLE_TIMEOUT_MINS",
+        |p| p.session_ui_idle_timeout_mins.to_string(),
+        "Idle timeout of Snowsight sessions, in minutes.",
+    ),
+    (
+        "ALLOWED_SECONDARY_ROLES",
+        |p| list(&p.allowed_secondary_roles),
+        "Secondary roles a user may activate.",
+    ),
+    (
+        "BLOCKED_SECONDARY_ROLES",
+        |p| list(&p.blocked_secondary_roles),
+        "Secondary roles a user may not activate.",
+    ),
+    (
+        "COMMENT",
+        |p| comment(&p.meta.comment),
+        "Comment associated with session policy.",
+    ),
+];
+
+fn client_policy(p: &AuthenticationPolicy) -> String {
+    let clients: Vec<(&str, String)> = p
+        .client_policy
+        .iter()
+        .map(|(c, v)| (c.as_str(), object(&[("MINIMUM_VERSION", v.clone())])))
+        .collect();
+    object(&clients)
+}
+
+fn pat_policy(pat: &PatPolicy) -> String {
+    object(&[
+        (
+            "DEFAULT_EXPIRY_IN_DAYS",
+            pat.default_expiry_in_days.to_string(),
+        ),
+        ("MAX_EXPIRY_IN_DAYS", pat.max_expiry_in_days.to_string()),
+        (
+            "NETWORK_POLICY_EVALUATION",
+            pat.network_policy_evaluation.as_str().into(),
+        ),
+        (
+            "REQUIRE_ROLE_RESTRICTION_FOR_SERVICE_USERS",
+            pat.require_role_restriction_for_service_users.to_string(),
+        ),
+        (
+            "REQUIRE_ROLE_RESTRICTION_FOR_PERSON_USERS",
+            pat.require_role_restriction_for_person_users.to_string(),
+        ),
+        ("BLOCKED_ROLES_LIST", list(&pat.blocked_roles_list)),
+    ])
+}
+
+fn workload_identity_policy(wif: &WorkloadIdentityPolicy) -> String {
+    object(&[
+        ("ALLOWED_PROVIDERS", list(&wif.allowed_providers)),
+        ("ALLOWED_AWS_ACCOUNTS", list(&wif.allowed_aws_accounts)),
+        ("ALLOWED_AWS_PARTITIONS", list(&wif.allowed_aws_partitions)),
+        ("ALLOWED_AZURE_ISSUERS", list(&wif.allowed_azure_issuers)),
+        ("ALLOWED_OIDC_ISSUERS", list(&wif.allowed_oidc_issuers)),
+    ])
+}
+
 /// `value`, or the default's when `None` (UNSET).
 fn or_default<T>(value: Option<T>, default: impl FnOnce() -> T) -> T {
     value.unwrap_or_else(default)
@@ -97,7 +216,7 @@ impl Governed for AuthenticationPolicy {
     fn apply(&mut self, setting: PolicySetting) {
         let d = AuthenticationPolicy::default();
         match setting {
-            PolicySetting::Comment(c) => self.comment = c,
+            PolicySetting::Comment(c) => self.meta.comment = c,
             PolicySetting::Authentication(a) => match a {
                 AuthSetting::Methods(v) => {
                     self.authentication_methods = or_default(v, || d.authentication_methods)
@@ -122,90 +241,7 @@ impl Governed for AuthenticationPolicy {
     }
 
     fn rows(&self) -> Vec<Row> {
-        let methods: Vec<&str> = self
-            .authentication_methods
-            .iter()
-            .map(|m| m.as_str())
-            .collect();
-        let clients: Vec<(&str, String)> = self
-            .client_policy
-            .iter()
-            .map(|(c, v)| (c.as_str(), object(&[("MINIMUM_VERSION", v.clone())])))
-            .collect();
-        let pat = &self.pat_policy;
-        let wif = &self.workload_identity_policy;
-        vec![
-            (
-                "AUTHENTICATION_METHODS",
-                list(&methods),
-                "List of authentication methods that are allowed during login. This cannot be empty.",
-            ),
-            (
-                "CLIENT_TYPES",
-                list(&self.client_types),
-                "List of clients that can authenticate with Snowflake.",
-            ),
-            (
-                "CLIENT_POLICY",
-                object(&clients),
-                "Minimum versions of the clients that can authenticate with Snowflake.",
-            ),
-            (
-                "SECURITY_INTEGRATIONS",
-                list(&self.security_integrations),
-                "List of security integrations the authentication policy is associated with.",
-            ),
-            (
-                "MFA_ENROLLMENT",
-                self.mfa_enrollment.as_str().to_string(),
-                "Whether a user must enroll in multi-factor authentication.",
-            ),
-            (
-                "MFA_POLICY",
-                "{ALLOWED_METHODS=[ALL], ENFORCE_MFA_ON_EXTERNAL_AUTHENTICATION=NONE}".into(),
-                "Multi-factor authentication settings (not configurable in snowgate).",
-            ),
-            (
-                "PAT_POLICY",
-                object(&[
-                    (
-                        "DEFAULT_EXPIRY_IN_DAYS",
-                        pat.default_expiry_in_days.to_string(),
-                    ),
-                    ("MAX_EXPIRY_IN_DAYS", pat.max_expiry_in_days.to_string()),
-                    (
-                        "NETWORK_POLICY_EVALUATION",
-                        pat.network_policy_evaluation.as_str().into(),
-                    ),
-                    (
-                        "REQUIRE_ROLE_RESTRICTION_FOR_SERVICE_USERS",
-                        pat.require_role_restriction_for_service_users.to_string(),
-                    ),
-                    (
-                        "REQUIRE_ROLE_RESTRICTION_FOR_PERSON_USERS",
-                        pat.require_role_restriction_for_person_users.to_string(),
-                    ),
-                    ("BLOCKED_ROLES_LIST", list(&pat.blocked_roles_list)),
-                ]),
-                "Programmatic access token settings.",
-            ),
-            (
-                "WORKLOAD_IDENTITY_POLICY",
-                object(&[
-                    ("ALLOWED_PROVIDERS", list(&wif.allowed_providers)),
-                    ("ALLOWED_AWS_ACCOUNTS", list(&wif.allowed_aws_accounts)),
-                    ("ALLOWED_AWS_PARTITIONS", list(&wif.allowed_aws_partitions)),
-                    ("ALLOWED_AZURE_ISSUERS", list(&wif.allowed_azure_issuers)),
-                    ("ALLOWED_OIDC_ISSUERS", list(&wif.allowed_oidc_issuers)),
-                ]),
-                "Workload identity federation settings.",
-            ),
-            (
-                "COMMENT",
-                self.comment.clone().unwrap_or_else(|| "null".into()),
-                "Comment associated with authentication policy.",
-            ),
-        ]
+        rows_of(self, AUTHENTICATION_PROPERTIES)
     }
 
     fn inconsistency(&self) -> Option<String> {
@@ -223,7 +259,7 @@ impl Governed for PasswordPolicy {
 
     fn apply(&mut self, setting: PolicySetting) {
         match setting {
-            PolicySetting::Comment(c) => self.comment = c,
+            PolicySetting::Comment(c) => self.meta.comment = c,
             PolicySetting::Password(name, value) => {
                 if let Some(field) = PASSWORD_FIELDS.iter().find(|f| f.name == name) {
                     let value = value.unwrap_or_else(|| (field.get)(&PasswordPolicy::default()));
@@ -241,7 +277,7 @@ impl Governed for PasswordPolicy {
             .collect();
         rows.push((
             "COMMENT",
-            self.comment.clone().unwrap_or_else(|| "null".into()),
+            comment(&self.meta.comment),
             "Comment associated with password policy.",
         ));
         rows
@@ -260,7 +296,7 @@ impl Governed for SessionPolicy {
     fn apply(&mut self, setting: PolicySetting) {
         let d = SessionPolicy::default();
         match setting {
-            PolicySetting::Comment(c) => self.comment = c,
+            PolicySetting::Comment(c) => self.meta.comment = c,
             PolicySetting::Session(s) => match s {
                 SessionSetting::IdleTimeoutMins(v) => {
                     self.session_idle_timeout_mins = or_default(v, || d.session_idle_timeout_mins)
@@ -281,33 +317,7 @@ impl Governed for SessionPolicy {
     }
 
     fn rows(&self) -> Vec<Row> {
-        vec![
-            (
-                "SESSION_IDLE_TIMEOUT_MINS",
-                self.session_idle_timeout_mins.to_string(),
-                "Idle timeout of programmatic and client sessions, in minutes.",
-            ),
-            (
-                "SESSION_UI_IDLE_TIMEOUT_MINS",
-                self.session_ui_idle_timeout_mins.to_string(),
-                "Idle timeout of Snowsight sessions, in minutes.",
-            ),
-            (
-                "ALLOWED_SECONDARY_ROLES",
-                list(&self.allowed_secondary_roles),
-                "Secondary roles a user may activate.",
-            ),
-            (
-                "BLOCKED_SECONDARY_ROLES",
-                list(&self.blocked_secondary_roles),
-                "Secondary roles a user may not activate.",
-            ),
-            (
-                "COMMENT",
-                self.comment.clone().unwrap_or_else(|| "null".into()),
-                "Comment associated with session policy.",
-            ),
-        ]
+        rows_of(self, SESSION_PROPERTIES)
     }
 }
 
@@ -402,14 +412,14 @@ async fn may_change<T: Governed>(ctx: &AdminContext<'_>, policy: &T) -> Result<(
 }
 
 /// The record's metadata for a new policy named `name`: the schema from the name, else the session's.
-fn new_meta(ctx: &AdminContext<'_>, name: &ObjectName) -> Meta {
+fn new_meta(ctx: &AdminContext<'_>, name: &ObjectName) -> PolicyMeta {
     let part = |given: &Option<Identifier>, current: Option<&str>| {
         given
             .as_ref()
             .map(|i| i.to_string())
             .or_else(|| current.map(str::to_string))
     };
-    Meta {
+    PolicyMeta {
         name: name.name.to_string(),
         owner: Some(ctx.role.to_string()),
         created_on: ctx.now,
@@ -513,10 +523,7 @@ async fn drop<T: Governed>(
 ) -> Result<Answer> {
     let dir = ctx.directory;
     let Some(policy) = dir.policy_record::<T>(name.name.as_str()).await? else {
-        return match if_exists {
-            true => Ok(Answer::already_dropped(&name.name)),
-            false => Err(missing(T::LABEL, &name.name)),
-        };
+        return drop_absent(T::LABEL, &name.name, if_exists);
     };
     may_change(ctx, &policy).await?;
     if let Some(holder) = attached_to(dir, T::KIND, name.name.as_str()).await? {
@@ -542,7 +549,7 @@ const SHOW_COLUMNS: [&str; 8] = [
 ];
 
 async fn show<T: Governed>(ctx: &AdminContext<'_>, pattern: Option<String>) -> Result<Answer> {
-    let mut metas: Vec<Meta> = ctx
+    let mut metas: Vec<PolicyMeta> = ctx
         .directory
         .policy_records::<T>()
         .await?
@@ -615,10 +622,7 @@ pub(super) async fn attach(ctx: &AdminContext<'_>, command: AttachPolicy) -> Res
         }
         PolicyTarget::User { name, if_exists } => {
             let Some(previous) = ctx.directory.user(name.as_str()).await? else {
-                return match if_exists {
-                    true => Ok(Answer::done()),
-                    false => Err(missing("User", &name)),
-                };
+                return alter_absent("User", &name, if_exists);
             };
             may_manage(ctx, &previous)?;
             let current = previous.policies.get(kind).map(str::to_string);

@@ -142,6 +142,22 @@ fn missing(kind: &str, name: &Identifier) -> Error {
     )
 }
 
+/// ALTER of an object that is not there: nothing to do with IF EXISTS, else "does not exist".
+fn alter_absent(kind: &str, name: &Identifier, if_exists: bool) -> Result<Answer> {
+    match if_exists {
+        true => Ok(Answer::done()),
+        false => Err(missing(kind, name)),
+    }
+}
+
+/// DROP of an object that is not there: "already dropped" with IF EXISTS, else "does not exist".
+fn drop_absent(kind: &str, name: &Identifier, if_exists: bool) -> Result<Answer> {
+    match if_exists {
+        true => Ok(Answer::already_dropped(name)),
+        false => Err(missing(kind, name)),
+    }
+}
+
 fn exists(name: &Identifier) -> Error {
     Error::sql(
         SqlErrorKind::AlreadyExists,

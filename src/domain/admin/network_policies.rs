@@ -2,8 +2,8 @@
 
 use super::command::{CreateMode, IpEntry, PolicyCommand, PolicyProperty};
 use super::{
-    AdminContext, Answer, denied, exists, invalid, lockout, missing, owns, policy_owner,
-    unheld_system_role,
+    AdminContext, Answer, alter_absent, denied, drop_absent, exists, invalid, lockout, owns,
+    policy_owner, unheld_system_role,
 };
 use crate::domain::directory::NetworkPolicy;
 use crate::domain::ident::Identifier;
@@ -90,10 +90,7 @@ async fn alter(
 ) -> Result<Answer> {
     let dir = ctx.directory;
     let Some(mut policy) = dir.policy(name.as_str()).await? else {
-        return match if_exists {
-            true => Ok(Answer::done()),
-            false => Err(missing("Network policy", &name)),
-        };
+        return alter_absent("Network policy", &name, if_exists);
     };
     may_change(ctx, &policy).await?;
     apply_all(&mut policy, properties);
@@ -105,10 +102,7 @@ async fn alter(
 async fn drop(ctx: &AdminContext<'_>, name: Identifier, if_exists: bool) -> Result<Answer> {
     let dir = ctx.directory;
     let Some(policy) = dir.policy(name.as_str()).await? else {
-        return match if_exists {
-            true => Ok(Answer::already_dropped(&name)),
-            false => Err(missing("Network policy", &name)),
-        };
+        return drop_absent("Network policy", &name, if_exists);
     };
     may_change(ctx, &policy).await?;
     let in_use = dir.account().await?.network_policy.as_deref() == Some(name.as_str())

@@ -1,6 +1,6 @@
 //! ALTER USER … ADD | MODIFY | ROTATE | REMOVE PROGRAMMATIC ACCESS TOKEN and SHOW USER PATS. A user
 //! manages their own tokens in any role; another user's need the right to change that user (its
-//! owner's role or one above it, and [`may_manage`]).
+//! owner's role or one above it, and [`super::may_manage`]).
 
 use secrecy::ExposeSecret;
 

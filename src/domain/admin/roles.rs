@@ -1,7 +1,7 @@
 //! CREATE and DROP ROLE.
 
 use super::command::{CreateMode, RoleCommand};
-use super::{AdminContext, Answer, denied, exists, missing, owns, role_owner};
+use super::{AdminContext, Answer, denied, drop_absent, exists, owns, role_owner};
 use crate::domain::directory::{Role, SYSTEM_ROLES};
 use crate::domain::ident::Identifier;
 use crate::error::Result;
@@ -60,10 +60,7 @@ async fn drop(ctx: &AdminContext<'_>, name: Identifier, if_exists: bool) -> Resu
         owns(ctx, "role", &existing.name, role_owner(&existing))?;
     }
     if !dir.delete_role(name.as_str()).await? {
-        return match if_exists {
-            true => Ok(Answer::already_dropped(&name)),
-            false => Err(missing("Role", &name)),
-        };
+        return drop_absent("Role", &name, if_exists);
     }
     // Dropping a role revokes it from everyone.
     for previous in dir.users().await? {

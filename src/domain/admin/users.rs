@@ -1,7 +1,9 @@
 //! CREATE, ALTER and DROP USER.
 
 use super::command::{CreateMode, UserCommand, UserProperty};
-use super::{AdminContext, Answer, exists, invalid, may_manage, missing, owns, user_owner};
+use super::{
+    AdminContext, Answer, alter_absent, exists, invalid, may_manage, missing, owns, user_owner,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::directory::{User, UserType};
@@ -77,10 +79,7 @@ async fn alter(
 ) -> Result<Answer> {
     let dir = ctx.directory;
     let Some(previous) = dir.user(name.as_str()).await? else {
-        return match if_exists {
-            true => Ok(Answer::done()),
-            false => Err(missing("User", &name)),
-        };
+        return alter_absent("User", &name, if_exists);
     };
     may_change(ctx, &previous)?;
     let mut user = previous.clone();
