@@ -80,11 +80,31 @@ impl SigningKey {
 pub struct Keyring {
     current: SigningKey,
     previous: Vec<SigningKey>,
+    /// Built once: every request verifies a token, and the rules never change.
+    validation: Validation,
+    /// Tokens this keyring has verified, with their claims: a driver sends the same session token
+    /// with every request, and its signature and claims need checking once. Only tokens whose
+    /// signature verified are kept, so nobody can fill it with tokens of their own; it belongs to
+    /// this keyring, so a rotation that retires a secret forgets what it verified.
+    verified: std::sync::Mutex<std::collections::HashMap<Box<str>, Claims>>,
 }
+
+/// Most tokens [`Keyring`] remembers; past that it starts again (a few hundred bytes each).
+const VERIFIED_CAPACITY: usize = 1024;
 
 impl Keyring {
     pub fn new(current: SigningKey, previous: Vec<SigningKey>) -> Self {
-        Self { current, previous }
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is checked in `verify` against the caller's clock, so tests and the service agree
+        // on `now`.
+        validation.validate_exp = false;
+        validation.required_spec_claims = ["exp".to_string()].into_iter().collect();
+        Self {
+            current,
+            previous,
+            validation,
+            verified: Default::default(),
+        }
     }
 
     pub fn current_kid(&self) -> &str {
@@ -149,19 +169,11 @@ impl Keyring {
     }
 
     pub fn verify(&self, token: &str, kind: TokenKind, now: u64) -> Result<Claims, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        if header.alg != Algorithm::HS256 {
-            return Err(TokenError::Invalid);
-        }
-        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
-        let key = self.find(kid).ok_or(TokenError::UnknownKey)?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        // Expiry is checked below against the caller's clock, so tests and the service agree on `now`.
-        validation.validate_exp = false;
-        validation.required_spec_claims = ["exp".to_string()].into_iter().collect();
-        let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
-            .map_err(|_| TokenError::Invalid)?
-            .claims;
+        let remembered = self.remembered(token);
+        let claims = match remembered {
+            Some(claims) => claims,
+            None => self.check_signature(token)?,
+        };
         // Only this service mints tokens, always with `iat` = now: one from the future (beyond the
         // skew between instances' clocks) is forged or from a broken clock, never legitimate.
         if claims.kind != kind || claims.iat > now.saturating_add(FUTURE_SKEW_SECONDS) {
@@ -169,6 +181,31 @@ impl Keyring {
         }
         if claims.exp <= now {
             return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
+    fn remembered(&self, token: &str) -> Option<Claims> {
+        let verified = self.verified.lock().ok()?;
+        verified.get(token).cloned()
+    }
+
+    /// The claims of a token signed by one of this keyring's secrets (HS256 only), remembered.
+    fn check_signature(&self, token: &str) -> Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if header.alg != Algorithm::HS256 {
+            return Err(TokenError::Invalid);
+        }
+        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
+        let key = self.find(kid).ok_or(TokenError::UnknownKey)?;
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        if let Ok(mut verified) = self.verified.lock() {
+            if verified.len() >= VERIFIED_CAPACITY {
+                verified.clear();
+            }
+            verified.insert(token.into(), claims.clone());
         }
         Ok(claims)
     }
@@ -255,5 +292,43 @@ mod tests {
             old.verify(&new, TokenKind::Session, 1001),
             Err(TokenError::UnknownKey)
         );
+    }
+
+    #[test]
+    fn remembered_tokens_are_checked_again_and_stay_bounded() {
+        let ring = ring("v1", "secret-one");
+        let st = ring.mint(TokenKind::Session, &session(), None, 1000, 10);
+        assert!(ring.verify(&st, TokenKind::Session, 1001).is_ok());
+        // The same token again: remembered, and still held to its kind and expiry (above, too).
+        assert!(ring.verify(&st, TokenKind::Session, 1002).is_ok());
+        assert_eq!(
+            ring.verify(&st, TokenKind::Session, 1010),
+            Err(TokenError::Expired)
+        );
+        // Another signature on the same claims is another token: verified, and refused.
+        let (body, sig) = st.rsplit_once('.').unwrap();
+        let flipped = if sig.starts_with('A') { "B" } else { "A" };
+        let forged = format!("{body}.{flipped}{}", &sig[1..]);
+        assert_eq!(
+            ring.verify(&forged, TokenKind::Session, 1001),
+            Err(TokenError::Invalid)
+        );
+        // A keyring that no longer holds the secret refuses what the old one remembered.
+        let rotated = super::tests::ring("v2", "secret-two");
+        assert_eq!(
+            rotated.verify(&st, TokenKind::Session, 1001),
+            Err(TokenError::UnknownKey)
+        );
+        for i in 0..(VERIFIED_CAPACITY as u64 + 10) {
+            let t = ring.mint(
+                TokenKind::Session,
+                &Session { id: i, ..session() },
+                None,
+                1000,
+                10,
+            );
+            assert!(ring.verify(&t, TokenKind::Session, 1001).is_ok());
+        }
+        assert!(ring.verified.lock().unwrap().len() <= VERIFIED_CAPACITY);
     }
 }
