@@ -17,7 +17,8 @@ and the median of the pairwise ratios (both taken in the same run: this machine 
     happen before the first answer, as in a real INIT. moto is Python: its answers are slower than
     AWS's, so this mode is an upper bound. The reference does no AWS work, by design.
 
-    cargo build --release --bin snowgate --example hello --example hello_lambda
+    cargo build --release --bin snowgate      # alone: examples bring the dev-dependencies' features
+    cargo build --release --example hello --example hello_lambda
     scripts/bench_cold_start.py [--mode http|lambda] [--store memory|moto] [--runs 20]
 """
 
@@ -90,7 +91,6 @@ class RuntimeApi(BaseHTTPRequestHandler):
     (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html)."""
 
     protocol_version = "HTTP/1.1"
-    current: Invocation | None = None
 
     def log_message(self, *_args) -> None:  # quiet
         pass
@@ -105,7 +105,7 @@ class RuntimeApi(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        inv = RuntimeApi.current
+        inv = self.server.invocation
         if inv is None or not self.path.endswith("/runtime/invocation/next"):
             self.reply(404)
             return
@@ -127,7 +127,7 @@ class RuntimeApi(BaseHTTPRequestHandler):
         })
 
     def do_POST(self) -> None:
-        inv = RuntimeApi.current
+        inv = self.server.invocation
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if inv is not None and self.path.endswith(f"/invocation/{inv.request_id}/response"):
             inv.answered = time.perf_counter()
@@ -146,6 +146,7 @@ class RuntimeApi(BaseHTTPRequestHandler):
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    invocation: Invocation
 
     def handle_error(self, request, client_address) -> None:
         # A killed runtime drops its held `next` poll: expected at the end of every run.
@@ -153,13 +154,17 @@ class QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def first_lambda_answer(argv: list[str], api_port: int, event: bytes, env: dict[str, str]
-                        ) -> tuple[float, float]:
+def first_lambda_answer(argv: list[str], event: bytes, env: dict[str, str]) -> tuple[float, float]:
     """Seconds from exec to the first `next` poll (INIT) and to the first invocation's response."""
     inv = Invocation(event)
-    RuntimeApi.current = inv
+    # A Runtime API of its own for each run: the previous runtime's last `next` poll may still be in
+    # flight, and must not take this run's event.
+    server = QuietServer(("127.0.0.1", 0), RuntimeApi)
+    server.invocation = inv
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    api = f"127.0.0.1:{server.server_address[1]}"
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env={**env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api_port}"},
+    proc = subprocess.Popen(argv, env={**env, "AWS_LAMBDA_RUNTIME_API": api},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         if not inv.done.wait(TIMEOUT) or inv.answered is None:
@@ -173,6 +178,8 @@ def first_lambda_answer(argv: list[str], api_port: int, event: bytes, env: dict[
         proc.kill()
         proc.wait()
         inv.done.set()
+        server.shutdown()
+        server.server_close()
 
 
 def start_moto() -> tuple[subprocess.Popen, str]:
@@ -241,8 +248,8 @@ def main() -> None:
     hello = target / "examples" / ("hello_lambda" if lambda_mode else "hello")
     for binary in (snowgate, hello):
         if not binary.is_file():
-            sys.exit(f"{binary} is missing: cargo build --release --bin snowgate --example hello "
-                     "--example hello_lambda")
+            sys.exit(f"{binary} is missing: cargo build --release --bin snowgate; "
+                     "cargo build --release --example hello --example hello_lambda")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SNOWGATE_", "AWS_"))}
     env.update({"SNOWGATE_STORE": "memory", "RUST_LOG": "info", "JWT_SECRET": JWT_SECRET})
     moto = None
@@ -272,20 +279,14 @@ def run(args, lambda_mode: bool, snowgate: Path, hello: Path, env: dict[str, str
             times["hello"].append(first_http_answer([str(hello), str(port)], port, env))
         return times
     event = (ROOT / args.event).read_bytes()
-    server = QuietServer(("127.0.0.1", 0), RuntimeApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
     # What the Lambda service sets for every function; lambda_runtime requires the first three.
     lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
                   "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench",
                   "AWS_LAMBDA_LOG_STREAM_NAME": "bench", "LAMBDA_TASK_ROOT": str(ROOT)}
-    try:
-        for _ in range(args.runs):
-            times["snowgate"].append(first_lambda_answer(
-                [str(snowgate)], port, event, {**snowgate_env, **lambda_env}))
-            times["hello"].append(first_lambda_answer([str(hello)], port, event, {**env, **lambda_env}))
-    finally:
-        server.shutdown()
+    for _ in range(args.runs):
+        times["snowgate"].append(first_lambda_answer(
+            [str(snowgate)], event, {**snowgate_env, **lambda_env}))
+        times["hello"].append(first_lambda_answer([str(hello)], event, {**env, **lambda_env}))
     return times
 
 
