@@ -111,30 +111,46 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
         return Ok(state);
     }
     let sdk = aws::sdk_config().await;
-    let secrets: Arc<dyn SecretSource> = match &config.secret_id {
-        Some(id) => {
-            let client = aws_sdk_secretsmanager::Client::new(&sdk);
-            Arc::new(SecretsManagerSource::load(client, id, config.secret_refresh).await?)
-        }
-        None => Arc::new(env_secrets(config)),
-    };
-    let store: Arc<dyn Store> = match &config.table {
-        Some(table) => {
-            let dynamo = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
-            dynamo
-                .warm_up()
-                .await
-                .map_err(|source| StartupError::Table {
-                    table: table.clone(),
-                    source,
-                })?;
-            Arc::new(dynamo)
-        }
-        None => local_store(config).await?,
-    };
+    // Two services, two new connections: made together, a cold start waits for the slower one
+    // instead of both in turn.
+    let (secrets, store) = tokio::try_join!(aws_secrets(config, &sdk), aws_store(config, &sdk))?;
     let state = state_with(store, secrets, config);
     seed_in_background(&state);
     Ok(state)
+}
+
+/// Secrets Manager's secret when `SNOWGATE_SECRET_ID` is set, loaded now; the environment's otherwise.
+async fn aws_secrets(
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+) -> std::result::Result<Arc<dyn SecretSource>, StartupError> {
+    Ok(match &config.secret_id {
+        Some(id) => {
+            let client = aws_sdk_secretsmanager::Client::new(sdk);
+            Arc::new(SecretsManagerSource::load(client, id, config.secret_refresh).await?)
+        }
+        None => Arc::new(env_secrets(config)),
+    })
+}
+
+/// DynamoDB when `SNOWGATE_TABLE` is set, checked (and its connection opened) now; the local store
+/// otherwise.
+async fn aws_store(
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+) -> std::result::Result<Arc<dyn Store>, StartupError> {
+    let Some(table) = &config.table else {
+        return local_store(config).await;
+    };
+    let dynamo = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table);
+    dynamo
+        .warm_up()
+        .await
+        .map_err(|source| StartupError::Table {
+            table: table.clone(),
+            source,
+        })?;
+    Ok(Arc::new(dynamo))
 }
 
 /// Writes the demo user while the server already listens: the password hash is argon2's cost (tens

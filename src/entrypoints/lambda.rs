@@ -32,7 +32,6 @@ fn source_ip(ctx: &RequestContext) -> Option<IpAddr> {
     let raw = match ctx {
         RequestContext::ApiGatewayV2(c) => c.http.source_ip.as_deref(),
         RequestContext::ApiGatewayV1(c) => c.identity.source_ip.as_deref(),
-        RequestContext::WebSocket(c) => c.identity.source_ip.as_deref(),
         _ => None,
     }?;
     raw.parse().ok()
