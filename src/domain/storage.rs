@@ -248,9 +248,10 @@ pub trait Store: SessionStore + DirectoryStore + LockoutStore + LoginHistoryStor
     }
 
     /// A new session and the history record of the login that opened it, written together
-    /// (DynamoDB: one TransactWriteItems, so a login costs one write round trip). Like
-    /// [`SessionStore::create`], it never overwrites a session: [`StoreError::AlreadyExists`], and
-    /// then the event is not written either.
+    /// (DynamoDB: both at once, one round trip of latency; SQLite: one transaction). Like
+    /// [`SessionStore::create`], it never overwrites a session: [`StoreError::AlreadyExists`]. The
+    /// event may be written all the same; writing it again with the retry's session leaves one
+    /// record.
     async fn create_with_login(
         &self,
         session: &Session,

@@ -1,5 +1,6 @@
 //! The batch contract: `read_many` answers each read as its single read would, in order; a login's
-//! session and history record are written together, or neither.
+//! session and history record are written together, and a retry after an id collision leaves one
+//! record.
 
 use std::sync::Arc;
 
@@ -97,7 +98,8 @@ pub async fn run_create_with_login(store: Arc<dyn Store>) {
         vec![login]
     );
 
-    // A session id taken: neither the session nor the event is written.
+    // A session id taken: the session is left alone. The retry with a new id (the same login event)
+    // leaves exactly one record of the login.
     let clash = super::Session {
         user: "MALLORY".into(),
         ..first.clone()
@@ -108,11 +110,14 @@ pub async fn run_create_with_login(store: Arc<dyn Store>) {
         Err(StoreError::AlreadyExists)
     ));
     assert_eq!(store.get(first.id, NOW).await.unwrap(), Some(first));
-    assert!(
-        store
-            .login_history(&history("MALLORY"))
-            .await
-            .unwrap()
-            .is_empty()
+    let retry = super::Session {
+        id: new_session_id(),
+        ..clash
+    };
+    store.create_with_login(&retry, &other).await.unwrap();
+    assert_eq!(store.get(retry.id, NOW).await.unwrap(), Some(retry));
+    assert_eq!(
+        store.login_history(&history("MALLORY")).await.unwrap(),
+        vec![other]
     );
 }
