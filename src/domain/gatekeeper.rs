@@ -2,22 +2,20 @@
 //! with domain types; this file never sees HTTP or the wire format. How each credential is checked is in
 //! `login.rs`; the query context in `query.rs`.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
-use secrecy::SecretString;
 use serde_json::Value;
 
 use super::audit::{Attempt, Method};
 use super::directory::{AccountSettings, Directory, LoginReads, User};
 use super::keys::KeyCache;
-use super::login::SecondFactor;
-use super::login::Verified;
+pub use super::login_input::LoginInput;
 use super::passwords::PasswordHasher;
 use super::policies::AuthMethod;
 use super::policies::SessionPolicy;
 use super::session::{Session, new_session_id};
 use super::tokens::{Claims, TokenError, TokenKind};
+use super::verified::{SecondFactor, Verified};
 use crate::domain::secret_source::{SecretMaterial, SecretSource};
 use crate::domain::storage::{ObjectKind, Store, StoreError};
 use crate::error::{Error, Result};
@@ -81,40 +79,6 @@ impl Default for Settings {
             session_idle_seconds: 4 * 3600,
         }
     }
-}
-
-/// What a driver asked for at login, already taken out of the wire format.
-#[derive(Debug, Default)]
-pub struct LoginInput {
-    pub account: Option<String>,
-    pub login_name: Option<String>,
-    pub password: Option<SecretString>,
-    /// The key-pair JWT (`AUTHENTICATOR=SNOWFLAKE_JWT`) or the programmatic access token
-    /// (`AUTHENTICATOR=PROGRAMMATIC_ACCESS_TOKEN`).
-    pub token: Option<SecretString>,
-    pub authenticator: Option<String>,
-    /// `PROVIDER` of a workload identity login.
-    pub provider: Option<String>,
-    /// `CLIENT_ENVIRONMENT.OAUTH_TYPE` was sent: with a TOKEN and no PASSWORD, an OAuth login even
-    /// without AUTHENTICATOR (the Go driver's OAuth flows).
-    pub oauth_flow: bool,
-    pub client_app: Option<String>,
-    pub client_version: Option<String>,
-    /// `CLIENT_ENVIRONMENT.APPLICATION` (bounded): tells the Snowflake CLI from the connector.
-    pub application: Option<String>,
-    pub database: Option<String>,
-    pub schema: Option<String>,
-    pub warehouse: Option<String>,
-    pub role: Option<String>,
-    /// `SESSION_PARAMETERS` as sent; echoed back like Snowflake does.
-    pub session_parameters: Vec<(String, Value)>,
-    /// The host the client connected to, recorded in its tokens.
-    pub host: Option<String>,
-    pub client_ip: Option<IpAddr>,
-    /// The driver's request id: its retries of one login share it, so they count as one failure.
-    pub request_id: Option<String>,
-    /// What the login says about a second factor.
-    pub mfa: super::mfa::MfaInput,
 }
 
 #[derive(Debug)]
@@ -406,8 +370,8 @@ impl Gatekeeper {
             second_factor,
             mfa_token,
         } = verified;
-        let mut context = super::login::initial_context(&user, input)?;
-        super::login::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
+        let mut context = super::verified::initial_context(&user, input)?;
+        super::verified::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
         let idle_limit = self.idle_limit(&user, settings).await?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the
         // tokens are signed with the secret in force now, not one a rotation has since retired.

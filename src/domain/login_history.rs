@@ -6,12 +6,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::audit::Method;
-use super::gatekeeper::{Gatekeeper, LoginInput};
-use super::query::{ColumnType, QueryContext, QueryOutcome, StatementKind};
-use super::statement::{
-    HistoryColumn, HistoryFilter, HistoryOrder, LoginHistoryStatement, TimePoint,
-};
-use crate::error::{Error, Result, SqlErrorKind};
+use super::login_input::LoginInput;
+use super::query::ColumnType;
+use super::statement::{HistoryColumn, HistoryFilter, TimePoint};
+use crate::error::Error;
 
 /// How long a record is kept (Snowflake's INFORMATION_SCHEMA keeps 7 days).
 pub const RETENTION_SECONDS: u64 = 7 * 24 * 3600;
@@ -19,8 +17,8 @@ pub const RETENTION_SECONDS: u64 = 7 * 24 * 3600;
 pub const DEFAULT_RESULT_LIMIT: u64 = 100;
 pub const MAX_RESULT_LIMIT: u64 = 10_000;
 /// Longest text kept in a record's name, client and message fields: the client chose them.
-const MAX_FIELD_CHARS: usize = 255;
-const MAX_MESSAGE_CHARS: usize = 1_024;
+pub(super) const MAX_FIELD_CHARS: usize = 255;
+pub(super) const MAX_MESSAGE_CHARS: usize = 1_024;
 /// Roles that see every user's history (Snowflake: SECURITYADMIN and above).
 pub const HISTORY_ADMIN_ROLES: [&str; 2] = ["ACCOUNTADMIN", "SECURITYADMIN"];
 
@@ -105,7 +103,7 @@ pub fn first_factor(method: Option<Method>) -> Option<&'static str> {
     }
 }
 
-fn bounded(text: &str, max: usize) -> String {
+pub(super) fn bounded(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
@@ -171,7 +169,7 @@ impl HistoryColumn {
 }
 
 /// A time argument at `now`, in epoch seconds (never below 0).
-fn resolve(point: &TimePoint, now: u64) -> u64 {
+pub(super) fn resolve(point: &TimePoint, now: u64) -> u64 {
     match point {
         TimePoint::Now => now,
         TimePoint::Relative(seconds) => now.saturating_add_signed(*seconds),
@@ -180,101 +178,6 @@ fn resolve(point: &TimePoint, now: u64) -> u64 {
 }
 
 /// Whether a filter holds for an event: the cell equals the literal (NULL never does).
-fn matches(filter: &HistoryFilter, e: &LoginEvent) -> bool {
+pub(super) fn matches(filter: &HistoryFilter, e: &LoginEvent) -> bool {
     filter.column.cell(e).as_deref() == Some(filter.value.as_str())
-}
-
-impl Gatekeeper {
-    /// Stores a login's record. A failure to store it does not fail the login: it is logged.
-    pub(super) async fn record_login(&self, event: &LoginEvent) {
-        if let Err(e) = self.store.record_login(event).await {
-            tracing::warn!(error = %e, event_id = event.id, "login history not recorded");
-        }
-    }
-
-    /// The user a failed login was for, as far as it can be told: the user found by the login name
-    /// (or the key-pair JWT's subject), else the name as typed, upper-cased.
-    pub(super) async fn failed_login_user(&self, input: &LoginInput, now: u64) -> Option<String> {
-        let typed = match input.login_name.as_deref().map(str::trim) {
-            Some(name) if !name.is_empty() => name.to_string(),
-            _ => {
-                use secrecy::ExposeSecret;
-                let token = input.token.as_ref()?;
-                super::keys::claimed_identity(token.expose_secret(), now)?.user
-            }
-        };
-        let typed = bounded(&typed, MAX_FIELD_CHARS);
-        match self.directory.user_by_login(&typed).await {
-            Ok(Some(user)) => Some(user.name),
-            _ => Some(typed.to_uppercase()),
-        }
-    }
-
-    /// `SELECT … FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY[_BY_USER](…))`.
-    pub(super) async fn login_history(
-        &self,
-        ctx: &QueryContext,
-        statement: LoginHistoryStatement,
-    ) -> Result<QueryOutcome> {
-        let now = self.now();
-        let role = ctx.context.role.as_deref().unwrap_or("PUBLIC");
-        let admin = HISTORY_ADMIN_ROLES.contains(&role);
-        let user = match (statement.by_user, statement.user_name) {
-            (true, Some(name)) if name != ctx.user && !admin => {
-                return Err(Error::sql(
-                    SqlErrorKind::InsufficientPrivileges,
-                    format!(
-                        "SQL access control error:\nInsufficient privileges to view the login history of user '{name}'. Only ACCOUNTADMIN and SECURITYADMIN see other users' logins."
-                    ),
-                ));
-            }
-            (true, Some(name)) => Some(name),
-            (true, None) => Some(ctx.user.clone()),
-            // Everyone's history for administrators; one's own for the others.
-            (false, _) if admin => None,
-            (false, _) => Some(ctx.user.clone()),
-        };
-        let from = statement.range_start.as_ref().map_or_else(
-            || now.saturating_sub(RETENTION_SECONDS),
-            |p| resolve(p, now),
-        );
-        let to = statement
-            .range_end
-            .as_ref()
-            .map_or(now, |p| resolve(p, now));
-        let limit = statement.result_limit.unwrap_or(DEFAULT_RESULT_LIMIT);
-        let query = HistoryQuery {
-            user,
-            from,
-            to,
-            limit: usize::try_from(limit.min(MAX_RESULT_LIMIT)).unwrap_or(10_000),
-            now,
-        };
-        let mut events = if from > to {
-            Vec::new()
-        } else {
-            self.store.login_history(&query).await?
-        };
-        events.retain(|e| statement.filters.iter().all(|f| matches(f, e)));
-        if statement.order == HistoryOrder::Ascending {
-            events.reverse();
-        }
-        if let Some(n) = statement.limit {
-            events.truncate(usize::try_from(n).unwrap_or(usize::MAX));
-        }
-        let columns = statement
-            .columns
-            .unwrap_or_else(|| HistoryColumn::ALL.to_vec());
-        Ok(QueryOutcome {
-            query_id: ctx.query_id.clone(),
-            kind: StatementKind::Select,
-            columns: columns.iter().map(|c| c.name().to_string()).collect(),
-            types: columns.iter().map(|c| c.column_type()).collect(),
-            rows: events
-                .iter()
-                .map(|e| columns.iter().map(|c| c.cell(e)).collect())
-                .collect(),
-            context: ctx.context.clone(),
-        })
-    }
 }

@@ -12,9 +12,9 @@ use super::directory::{AccountSettings, User};
 use super::gatekeeper::{Gatekeeper, LoginInput};
 use super::jwks::{self, Expectations, KeySet, VerifyError};
 use super::keys::parse_public_key;
-use super::login::Verified;
 use super::policies::{AuthMethod, AuthenticationPolicy};
 use super::security_integrations::{ExternalOauth, MappingAttribute};
+use super::verified::Verified;
 use crate::error::{Error, Result};
 
 fn refused(why: &str) -> Error {

@@ -9,8 +9,8 @@ use super::audit;
 use super::directory::{AccountSettings, User};
 use super::gatekeeper::{Gatekeeper, LoginInput};
 use super::jwks::{self, Expectations};
-use super::login::Verified;
 use super::policies::{AuthMethod, AuthenticationPolicy};
+use super::verified::Verified;
 use super::workload_identity::{DEFAULT_AUDIENCE, MAX_SUBJECT_CHARS, Provider};
 use crate::error::{Error, Result};
 

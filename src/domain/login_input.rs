@@ -1,0 +1,41 @@
+//! What a driver asked for at login, as the domain sees it: the handlers fill it from the wire
+//! format, and every login method reads it.
+
+use std::net::IpAddr;
+
+use secrecy::SecretString;
+use serde_json::Value;
+
+/// What a driver asked for at login, already taken out of the wire format.
+#[derive(Debug, Default)]
+pub struct LoginInput {
+    pub account: Option<String>,
+    pub login_name: Option<String>,
+    pub password: Option<SecretString>,
+    /// The key-pair JWT (`AUTHENTICATOR=SNOWFLAKE_JWT`) or the programmatic access token
+    /// (`AUTHENTICATOR=PROGRAMMATIC_ACCESS_TOKEN`).
+    pub token: Option<SecretString>,
+    pub authenticator: Option<String>,
+    /// `PROVIDER` of a workload identity login.
+    pub provider: Option<String>,
+    /// `CLIENT_ENVIRONMENT.OAUTH_TYPE` was sent: with a TOKEN and no PASSWORD, an OAuth login even
+    /// without AUTHENTICATOR (the Go driver's OAuth flows).
+    pub oauth_flow: bool,
+    pub client_app: Option<String>,
+    pub client_version: Option<String>,
+    /// `CLIENT_ENVIRONMENT.APPLICATION` (bounded): tells the Snowflake CLI from the connector.
+    pub application: Option<String>,
+    pub database: Option<String>,
+    pub schema: Option<String>,
+    pub warehouse: Option<String>,
+    pub role: Option<String>,
+    /// `SESSION_PARAMETERS` as sent; echoed back like Snowflake does.
+    pub session_parameters: Vec<(String, Value)>,
+    /// The host the client connected to, recorded in its tokens.
+    pub host: Option<String>,
+    pub client_ip: Option<IpAddr>,
+    /// The driver's request id: its retries of one login share it, so they count as one failure.
+    pub request_id: Option<String>,
+    /// What the login says about a second factor.
+    pub mfa: super::mfa::MfaInput,
+}
