@@ -145,18 +145,19 @@ impl SecretSource for Arc<SecretsManagerSource> {
 }
 
 async fn fetch(client: &Client, secret_id: &str) -> Result<SecretMaterial, SecretError> {
-    let current = version(client, secret_id, "AWSCURRENT")
-        .await?
-        .ok_or_else(|| SecretError::Unreadable {
-            secret_id: secret_id.to_string(),
-            reason: "no AWSCURRENT version".into(),
-        })?;
+    // Both versions at once: one round trip of a cold start, not two.
+    let (current, previous) = tokio::join!(
+        version(client, secret_id, "AWSCURRENT"),
+        version(client, secret_id, "AWSPREVIOUS")
+    );
+    let current = current?.ok_or_else(|| SecretError::Unreadable {
+        secret_id: secret_id.to_string(),
+        reason: "no AWSCURRENT version".into(),
+    })?;
     // A secret that was never rotated has no AWSPREVIOUS; that is normal. A rotation between the two
     // reads can make both the same version: then only the current one counts, and a token signed with
     // the newest version triggers a reload (see `reload_for_unknown_key`).
-    let previous = version(client, secret_id, "AWSPREVIOUS")
-        .await?
-        .filter(|p| p.id != current.id);
+    let previous = previous?.filter(|p| p.id != current.id);
     let field = |v: &Version, key: &'static str| {
         v.fields
             .get(key)
