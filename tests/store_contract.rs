@@ -83,8 +83,3 @@ async fn memory_login_history_is_capped() {
 async fn memory_batch_reads_keep_the_contract() {
     contract::batch::run_read_many(Arc::new(MemoryStore::new())).await;
 }
-
-#[tokio::test]
-async fn memory_login_writes_keep_the_contract() {
-    contract::batch::run_create_with_login(Arc::new(MemoryStore::new())).await;
-}

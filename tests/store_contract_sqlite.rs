@@ -160,9 +160,3 @@ async fn sqlite_batch_reads_keep_the_contract() {
     let (store, _dir) = store().await;
     contract::batch::run_read_many(store).await;
 }
-
-#[tokio::test]
-async fn sqlite_login_writes_keep_the_contract() {
-    let (store, _dir) = store().await;
-    contract::batch::run_create_with_login(store).await;
-}

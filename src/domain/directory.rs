@@ -492,26 +492,24 @@ impl Directory {
                 Read::Failures(name),
             ]);
         }
-        let found = self.store.read_many(&reads, now).await?;
+        let mut found = self.store.read_many(&reads, now).await?.into_iter();
         let unexpected = || Error::Internal("batch read answered out of order".into());
-        let account = match found.first() {
+        let account = match found.next() {
             Some(Found::Object(doc)) => doc.as_ref().map(decode_versioned).transpose()?,
             _ => return Err(unexpected()),
         };
-        let named = match (login, &found[1..]) {
-            (None, []) => None,
+        let named = match (login, found.next(), found.next(), found.next()) {
+            (None, None, None, None) => None,
             (
                 Some(login),
-                [
-                    Found::Object(user),
-                    Found::Object(alias),
-                    Found::Failures(failures),
-                ],
+                Some(Found::Object(user)),
+                Some(Found::Object(alias)),
+                Some(Found::Failures(failures)),
             ) => Some(NamedReads {
                 login,
-                user: user.clone(),
-                alias: alias.clone(),
-                failures: *failures,
+                user,
+                alias,
+                failures,
             }),
             _ => return Err(unexpected()),
         };

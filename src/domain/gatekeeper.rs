@@ -392,17 +392,21 @@ impl Gatekeeper {
         };
         let host = input.host.as_deref();
         let event = self.success_event(input, attempt, &user.name, second_factor);
-        let (session, session_token) = self
-            .create_session(session, &event, |s| {
-                secrets.keyring.mint_identified(
-                    TokenKind::Session,
-                    s,
-                    host,
-                    now,
-                    self.settings.session_ttl,
-                )
-            })
-            .await?;
+        let mint = |s: &Session| {
+            secrets.keyring.mint_identified(
+                TokenKind::Session,
+                s,
+                host,
+                now,
+                self.settings.session_ttl,
+            )
+        };
+        // The history record is written alongside the session, not after it: no extra round trip.
+        let (created, ()) = tokio::join!(
+            self.create_session(session, mint),
+            self.record_login(&event)
+        );
+        let (session, session_token) = created?;
         // The login itself is the session's first activity: no write needed for a while.
         self.recent.record(session.id, now, idle_limit);
         let master_token = secrets.keyring.mint(
@@ -502,19 +506,17 @@ impl Gatekeeper {
         Ok(())
     }
 
-    /// Stores a new session with its login's history record (one write: no extra round trip for
-    /// the history), and its session token, minted by `mint` for the id stored. Ids are random in a
-    /// 2^53 space; one retry with a new id covers the unlikely collision.
+    /// Stores a new session, and its session token, minted by `mint` for the id stored. Ids are
+    /// random in a 2^53 space; one retry with a new id covers the unlikely collision.
     async fn create_session(
         &self,
         mut session: Session,
-        event: &super::login_history::LoginEvent,
         mint: impl Fn(&Session) -> (String, String),
     ) -> Result<(Session, String)> {
         for retry in [false, true] {
             let (token, token_id) = mint(&session);
             session.token_id = token_id;
-            match self.store.create_with_login(&session, event).await {
+            match self.store.create(&session).await {
                 Err(StoreError::AlreadyExists) if !retry => session.id = new_session_id(),
                 other => {
                     other?;

@@ -239,25 +239,10 @@ pub trait Store: SessionStore + DirectoryStore + LockoutStore + LoginHistoryStor
         let found = self
             .read_many(&[Read::Session(id), Read::Object(kind, name)], now)
             .await?;
-        match found.as_slice() {
-            [Found::Session(session), Found::Object(object)] => {
-                Ok((session.clone(), object.clone()))
-            }
+        let mut found = found.into_iter();
+        match (found.next(), found.next()) {
+            (Some(Found::Session(session)), Some(Found::Object(object))) => Ok((session, object)),
             _ => Err(StoreError::Fault("batch read answered out of order".into())),
         }
-    }
-
-    /// A new session and the history record of the login that opened it, written together
-    /// (DynamoDB: both at once, one round trip of latency; SQLite: one transaction). Like
-    /// [`SessionStore::create`], it never overwrites a session: [`StoreError::AlreadyExists`]. The
-    /// event may be written all the same; writing it again with the retry's session leaves one
-    /// record.
-    async fn create_with_login(
-        &self,
-        session: &Session,
-        event: &LoginEvent,
-    ) -> Result<(), StoreError> {
-        self.create(session).await?;
-        self.record_login(event).await
     }
 }

@@ -5,8 +5,7 @@
 //! checks expiry itself. Directory objects live in one partition per kind (`pk = USER`, `sk = <name>`,
 //! the JSON document in `doc`), so a kind is listed with one Query and never a Scan. Each operation is
 //! one DynamoDB call; reads are consistent so a delete is seen at once by every instance. What a
-//! request reads up front is one BatchGetItem (`read_many`); a login's session and history record
-//! are written at the same time.
+//! request reads up front is one BatchGetItem (`read_many`).
 //!
 //! A login event is two items, written in one BatchWriteItem, both expired through `expires_at`:
 //! `pk = LOGIN_HISTORY#USER#<name>` for "this user's logins" and `pk = LOGIN_HISTORY#DAY#<day>` (days
@@ -721,20 +720,6 @@ impl Store for DynamoStore {
                 })
             })
             .collect()
-    }
-
-    /// The session (a conditional PutItem) and the history items (one BatchWriteItem), sent at the
-    /// same time: one round trip of latency, at single-write cost. (A TransactWriteItems would be one
-    /// call instead of two, at twice the write capacity; moto copies the whole table for each
-    /// transaction, which fails under concurrent logins.) The event is written even when the id
-    /// collided; the caller's retry writes the same event again, which leaves one record.
-    async fn create_with_login(
-        &self,
-        session: &Session,
-        event: &LoginEvent,
-    ) -> Result<(), StoreError> {
-        let (created, recorded) = tokio::join!(self.create(session), self.record_login(event));
-        created.and(recorded)
     }
 }
 

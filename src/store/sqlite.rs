@@ -432,20 +432,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    /// One transaction: the session and the event are both written, or neither.
-    async fn create_with_login(
-        &self,
-        session: &Session,
-        event: &LoginEvent,
-    ) -> Result<(), StoreError> {
-        let (session_row, event_row) = (SessionRow::of(session)?, EventRow::of(event)?);
-        self.write(Some(session.created_at), move |tx| {
-            session_row.insert(tx)?;
-            event_row.insert(tx)
-        })
-        .await
-    }
-
     /// Both reads under one lock: a consistent pair, one trip to the blocking pool.
     async fn session_and_object(
         &self,

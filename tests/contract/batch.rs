@@ -1,14 +1,10 @@
-//! The batch contract: `read_many` answers each read as its single read would, in order; a login's
-//! session and history record are written together, and a retry after an id collision leaves one
-//! record.
+//! The batch contract: `read_many` answers each read as its single read would, in order.
 
 use std::sync::Arc;
 
-use snowgate::domain::login_history::HistoryQuery;
 use snowgate::domain::session::new_session_id;
 use snowgate::store::{Failures, Found, ObjectKind, Read, Store, StoreError, Versioned, Write};
 
-use super::history::event;
 use super::{NOW, session};
 
 pub async fn run_read_many(store: Arc<dyn Store>) {
@@ -79,45 +75,4 @@ pub async fn run_read_many(store: Arc<dyn Store>) {
         store.read_many(&too_many, NOW).await,
         Err(StoreError::Fault(_))
     ));
-}
-
-pub async fn run_create_with_login(store: Arc<dyn Store>) {
-    let first = session(new_session_id());
-    let login = event(NOW, 1, Some("EMBUCKET"), true);
-    store.create_with_login(&first, &login).await.unwrap();
-    assert_eq!(store.get(first.id, NOW).await.unwrap(), Some(first.clone()));
-    let history = |user: &str| HistoryQuery {
-        user: Some(user.into()),
-        from: NOW - 10,
-        to: NOW + 10,
-        limit: 10,
-        now: NOW,
-    };
-    assert_eq!(
-        store.login_history(&history("EMBUCKET")).await.unwrap(),
-        vec![login]
-    );
-
-    // A session id taken: the session is left alone. The retry with a new id (the same login event)
-    // leaves exactly one record of the login.
-    let clash = super::Session {
-        user: "MALLORY".into(),
-        ..first.clone()
-    };
-    let other = event(NOW + 1, 2, Some("MALLORY"), true);
-    assert!(matches!(
-        store.create_with_login(&clash, &other).await,
-        Err(StoreError::AlreadyExists)
-    ));
-    assert_eq!(store.get(first.id, NOW).await.unwrap(), Some(first));
-    let retry = super::Session {
-        id: new_session_id(),
-        ..clash
-    };
-    store.create_with_login(&retry, &other).await.unwrap();
-    assert_eq!(store.get(retry.id, NOW).await.unwrap(), Some(retry));
-    assert_eq!(
-        store.login_history(&history("MALLORY")).await.unwrap(),
-        vec![other]
-    );
 }

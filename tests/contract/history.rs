@@ -10,7 +10,7 @@ use super::NOW;
 
 const DAY: u64 = 86_400;
 
-pub fn event(time: u64, n: u64, user: Option<&str>, success: bool) -> LoginEvent {
+fn event(time: u64, n: u64, user: Option<&str>, success: bool) -> LoginEvent {
     LoginEvent {
         id: (time << 21) | n,
         time,
