@@ -6,6 +6,7 @@
 #[macro_use]
 mod common;
 
+use common::names::ident;
 use std::sync::Arc;
 
 use common::sql::{fails, ok, password_login};
@@ -65,7 +66,7 @@ async fn govern_account(app: &TestApp, policy: PasswordPolicy) {
 
 async fn attach_to_user(app: &TestApp, user: &str, policy: &str) {
     let dir = dir(app);
-    let old = dir.user(user).await.unwrap().unwrap();
+    let old = dir.user(ident(user).as_ident()).await.unwrap().unwrap();
     let mut new = old.clone();
     new.policies.password_policy = Some(policy.into());
     dir.update_user(&new, &old).await.unwrap();
@@ -121,7 +122,13 @@ async fn each_rule_refuses_exactly_the_passwords_it_should(app: TestApp) {
                     !v.to_string().contains(password),
                     "the password is never echoed"
                 );
-                assert!(dir(&app).user(&format!("U{i}")).await.unwrap().is_none());
+                assert!(
+                    dir(&app)
+                        .user(ident(&format!("U{i}")).as_ident())
+                        .await
+                        .unwrap()
+                        .is_none()
+                );
             }
         }
     }
@@ -143,7 +150,11 @@ async fn without_a_policy_any_password_goes(app: TestApp) {
     ok(&app, &admin, "ALTER USER ann SET PASSWORD = 'a'").await;
     let v = password_login(&app, None, "ann", "a").await;
     assert_eq!(v["success"], true, "{v}");
-    let ann = dir(&app).user("ANN").await.unwrap().unwrap();
+    let ann = dir(&app)
+        .user(ident("ANN").as_ident())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         ann.password_history.is_empty(),
         "no policy, no history kept"
@@ -201,7 +212,11 @@ async fn history_refuses_the_last_passwords_only(app: TestApp) {
     ok(&app, &admin, "ALTER USER ann SET PASSWORD = 'password-4'").await;
     // password-1 is now the fourth last: allowed again.
     ok(&app, &admin, "ALTER USER ann SET PASSWORD = 'password-1'").await;
-    let ann = dir(&app).user("ANN").await.unwrap().unwrap();
+    let ann = dir(&app)
+        .user(ident("ANN").as_ident())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         ann.password_history.len(),
         2,

@@ -5,6 +5,7 @@
 #[macro_use]
 mod common;
 
+use common::names::ident;
 use common::sql::*;
 use common::*;
 use serde_json::{Value, json};
@@ -488,7 +489,11 @@ async fn the_authentication_policy_governs_pats() {
                 ..AuthenticationPolicy::default()
             };
             directory.put_policy_record(&policy, true).await.unwrap();
-            let bob = directory.user("BOB").await.unwrap().unwrap();
+            let bob = directory
+                .user(ident("BOB").as_ident())
+                .await
+                .unwrap()
+                .unwrap();
             let mut changed = bob.clone();
             changed.policies.authentication_policy = Some("PATS".into());
             directory.update_user(&changed, &bob).await.unwrap();
@@ -517,7 +522,11 @@ async fn the_authentication_policy_governs_pats() {
     admin
         .ok("CREATE USER svc TYPE = SERVICE NETWORK_POLICY = office")
         .await;
-    let svc = directory.user("SVC").await.unwrap().unwrap();
+    let svc = directory
+        .user(ident("SVC").as_ident())
+        .await
+        .unwrap()
+        .unwrap();
     let mut changed = svc.clone();
     changed.policies.authentication_policy = Some("PATS".into());
     directory.update_user(&changed, &svc).await.unwrap();

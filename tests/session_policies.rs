@@ -5,6 +5,7 @@
 #[macro_use]
 mod common;
 
+use common::names::ident;
 use std::sync::Arc;
 
 use common::counting::CountingStore;
@@ -120,7 +121,7 @@ async fn session_policy(app: &TestApp, name: &str, mins: u32) {
 
 async fn attach_to_user(app: &TestApp, user: &str, policy: &str) {
     let dir = Directory::new(Arc::clone(&app.store));
-    let old = dir.user(user).await.unwrap().unwrap();
+    let old = dir.user(ident(user).as_ident()).await.unwrap().unwrap();
     let mut new = old.clone();
     new.policies.session_policy = Some(policy.into());
     dir.update_user(&new, &old).await.unwrap();

@@ -8,11 +8,13 @@ mod common;
 
 use std::sync::Arc;
 
+use common::names::named;
 use common::sql::*;
 use common::*;
 use serde_json::Value;
+use snowgate::store::NamedKind::{NetworkPolicy, Role, User};
 use snowgate::store::memory::MemoryStore;
-use snowgate::store::{DirectoryStore, ObjectKind, Write};
+use snowgate::store::{DirectoryStore, Write};
 
 on_every_store!(
     show_lists_the_creating_role_as_owner,
@@ -170,24 +172,24 @@ async fn records_older_than_ownership_have_the_lowest_creating_role_as_owner() {
     let store = Arc::new(MemoryStore::new());
     let legacy = [
         (
-            ObjectKind::User,
+            User,
             "OLD_USER",
             r#"{"id":"x","name":"OLD_USER","login_name":null,"type":"PERSON","password_hash":null,"default_role":null,"default_warehouse":null,"default_namespace":null,"roles":[],"rsa_public_key":null,"rsa_public_key_2":null,"network_policy":null,"disabled":false,"comment":null,"display_name":null,"email":null,"created_on":1}"#,
         ),
         (
-            ObjectKind::Role,
+            Role,
             "OLD_ROLE",
             r#"{"name":"OLD_ROLE","comment":null,"created_on":1}"#,
         ),
         (
-            ObjectKind::NetworkPolicy,
+            NetworkPolicy,
             "OLD_POLICY",
             r#"{"name":"OLD_POLICY","allowed_ip_list":["10.0.0.0/8"],"blocked_ip_list":[],"comment":null,"created_on":1}"#,
         ),
     ];
     for (kind, name, doc) in legacy {
         store
-            .put_object(kind, name, doc, Write::Create)
+            .put_object(named(kind, name).key(), doc, Write::Create)
             .await
             .unwrap();
     }

@@ -6,8 +6,10 @@ mod contract;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::names::{counter, named};
+use snowgate::store::NamedKind::User;
 use snowgate::store::sqlite::SqliteStore;
-use snowgate::store::{DirectoryStore, ObjectKind, StoreError, Write};
+use snowgate::store::{DirectoryStore, StoreError, Write};
 
 /// A store in a new temporary directory; the directory lives as long as the returned guard.
 async fn store() -> (Arc<SqliteStore>, tempfile::TempDir) {
@@ -93,13 +95,13 @@ async fn another_process_holding_the_write_lock_is_retryable() {
     let other = rusqlite::Connection::open(&file).unwrap();
     other.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let err = store
-        .put_object(ObjectKind::User, "ALICE", "{}", Write::Create)
+        .put_object(named(User, "ALICE").key(), "{}", Write::Create)
         .await
         .expect_err("the write waits, then gives up");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     other.execute_batch("ROLLBACK").unwrap();
     store
-        .put_object(ObjectKind::User, "ALICE", "{}", Write::Create)
+        .put_object(named(User, "ALICE").key(), "{}", Write::Create)
         .await
         .expect("written once the lock is released");
 }
@@ -118,7 +120,7 @@ async fn expired_sessions_and_counters_are_swept_from_the_file() {
     };
     store.create(&session).await.unwrap();
     store
-        .record_failure("GONE", "a", now, now + 1)
+        .record_failure(&counter("GONE"), "a", now, now + 1)
         .await
         .unwrap();
     let rows = |table: &str| -> i64 {
@@ -132,7 +134,7 @@ async fn expired_sessions_and_counters_are_swept_from_the_file() {
     // Later writes sweep both once enough of them have gone by (every 256th write).
     for i in 0..256 {
         store
-            .record_failure("LATER", &format!("b-{i}"), now + 10, now + 900)
+            .record_failure(&counter("LATER"), &format!("b-{i}"), now + 10, now + 900)
             .await
             .unwrap();
     }

@@ -10,11 +10,13 @@ use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ident::{Ident, LoginName};
 use crate::domain::policies::{
     AttachedPolicies, AuthenticationPolicy, PasswordPolicy, PolicyKind, SessionPolicy,
 };
 use crate::domain::storage::{
-    Failures, Found, ObjectKind, Read, Store, StoreError, Versioned, Write,
+    CounterName, Failures, Found, NamedKind, ObjectKey, OidcSubjectKey, Read, Store, StoreError,
+    Versioned, Write,
 };
 use crate::error::{Error, Result};
 
@@ -252,8 +254,6 @@ pub struct AccountSettings {
     pub version: u64,
 }
 
-const ACCOUNT_DOC: &str = "ACCOUNT";
-
 /// A new argon2id hash, computed on the calling thread: for administrative statements only (logins
 /// verify on the hashing threads of [`super::passwords`]).
 pub fn hash_password(password: &SecretString) -> Result<String> {
@@ -304,7 +304,7 @@ record!(
 /// An authentication, password or session policy record.
 pub trait PolicyRecord: Record + Default {
     const KIND: PolicyKind;
-    const OBJECT: ObjectKind;
+    const OBJECT: NamedKind;
     fn name(&self) -> &str;
 }
 
@@ -312,7 +312,7 @@ macro_rules! policy_record {
     ($($t:ident => $kind:ident),*) => {$(
         impl PolicyRecord for $t {
             const KIND: PolicyKind = PolicyKind::$kind;
-            const OBJECT: ObjectKind = ObjectKind::$t;
+            const OBJECT: NamedKind = NamedKind::$t;
             fn name(&self) -> &str {
                 &self.meta.name
             }
@@ -332,10 +332,10 @@ fn decode_versioned<T: Record>(stored: &Versioned) -> Result<T> {
     Ok(value)
 }
 
-/// The user whose own name is `login` (upper-cased), if they log in with it.
-fn own_login(doc: Option<&Versioned>, login: &str) -> Result<Option<User>> {
+/// The user whose own name is `login`, if they log in with it.
+fn own_login(doc: Option<&Versioned>, login: &LoginName) -> Result<Option<User>> {
     let user = doc.map(decode_versioned::<User>).transpose()?;
-    Ok(user.filter(|u| u.effective_login() == login))
+    Ok(user.filter(|u| u.effective_login() == login.as_str()))
 }
 
 /// What a login read up front ([`Directory::login_reads`]).
@@ -347,20 +347,19 @@ pub struct LoginReads {
 
 #[derive(Debug)]
 struct NamedReads {
-    /// The login name, upper-cased.
-    login: String,
+    login: LoginName,
     user: Option<Versioned>,
     alias: Option<Versioned>,
     failures: Failures,
 }
 
 impl LoginReads {
-    /// The failures counted under `counter` (a user's name, or an unknown login name upper-cased),
-    /// when they were read up front.
-    pub fn failures_of(&self, counter: &str) -> Option<Failures> {
+    /// The failures counted under `counter`, when they were read up front (those of the login
+    /// name, which is also the counter of a user who logs in with their own name).
+    pub fn failures_of(&self, counter: &CounterName) -> Option<Failures> {
         self.named
             .as_ref()
-            .filter(|n| n.login == counter)
+            .filter(|n| CounterName::login(&n.login) == *counter)
             .map(|n| n.failures)
     }
 }
@@ -397,8 +396,8 @@ impl Directory {
         }
     }
 
-    async fn get<T: Record>(&self, kind: ObjectKind, name: &str) -> Result<Option<T>> {
-        match self.store.get_object(kind, name).await? {
+    async fn get<T: Record>(&self, key: ObjectKey<'_>) -> Result<Option<T>> {
+        match self.store.get_object(key).await? {
             Some(stored) => decode_versioned(&stored).map(Some),
             None => Ok(None),
         }
@@ -406,74 +405,71 @@ impl Directory {
 
     /// Writes a record: over the version it was read at, else as new (or over anything with
     /// `replace`). `false` when a create found it there; a lost race is [`Error::Conflict`].
-    async fn put<T: Record>(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-        value: &T,
-        replace: bool,
-    ) -> Result<bool> {
+    async fn put<T: Record>(&self, key: ObjectKey<'_>, value: &T, replace: bool) -> Result<bool> {
         let write = match value.version() {
             0 if replace => Write::Replace,
             0 => Write::Create,
             v => Write::IfVersion(v),
         };
-        match self
-            .store
-            .put_object(kind, name, &encode(value)?, write)
-            .await
-        {
+        match self.store.put_object(key, &encode(value)?, write).await {
             Err(StoreError::AlreadyExists) => Ok(false),
             other => other.map(|_| true).map_err(Into::into),
         }
     }
 
-    async fn list<T: Record>(&self, kind: ObjectKind) -> Result<Vec<T>> {
+    async fn list<T: Record>(&self, kind: NamedKind) -> Result<Vec<T>> {
         self.store
-            .list_objects(kind)
+            .list_objects(kind.into())
             .await?
             .iter()
             .map(decode_versioned)
             .collect()
     }
 
-    pub async fn user(&self, name: &str) -> Result<Option<User>> {
-        self.get(ObjectKind::User, name).await
+    pub async fn user(&self, name: Ident<'_>) -> Result<Option<User>> {
+        self.get(ObjectKey::user(name)).await
     }
 
     /// The stored user who logs in as `login` (case-insensitive).
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
-        let login = login.to_uppercase();
+        let login = LoginName::new(login);
         // Most users log in with their own (unquoted, so upper-case) name: one read.
-        let named = self.store.get_object(ObjectKind::User, &login).await?;
+        let named = self
+            .store
+            .get_object(ObjectKey::user(login.as_own_name()))
+            .await?;
         if let Some(user) = own_login(named.as_ref(), &login)? {
             return Ok(Some(user));
         }
-        let alias = self.store.get_object(ObjectKind::LoginName, &login).await?;
+        let alias = self.store.get_object(ObjectKey::login_name(&login)).await?;
         self.user_by_alias(alias.as_ref(), &login).await
     }
 
     /// [`Self::user_by_login`], answered from `reads` when the login read for this name.
     pub async fn user_for_login(&self, reads: &LoginReads, login: &str) -> Result<Option<User>> {
-        let upper = login.to_uppercase();
+        let typed = LoginName::new(login);
         match &reads.named {
-            Some(named) if named.login == upper => {
-                if let Some(user) = own_login(named.user.as_ref(), &upper)? {
+            Some(named) if named.login == typed => {
+                if let Some(user) = own_login(named.user.as_ref(), &typed)? {
                     return Ok(Some(user));
                 }
-                self.user_by_alias(named.alias.as_ref(), &upper).await
+                self.user_by_alias(named.alias.as_ref(), &typed).await
             }
             _ => self.user_by_login(login).await,
         }
     }
 
     /// The user the login-name index entry `alias` points to, if they still log in as `login`.
-    async fn user_by_alias(&self, alias: Option<&Versioned>, login: &str) -> Result<Option<User>> {
+    async fn user_by_alias(
+        &self,
+        alias: Option<&Versioned>,
+        login: &LoginName,
+    ) -> Result<Option<User>> {
         match alias.map(|a| decode::<String>(&a.doc)).transpose()? {
             Some(name) => Ok(self
-                .user(&name)
+                .user(Ident::stored(&name))
                 .await?
-                .filter(|u| u.effective_login() == login)),
+                .filter(|u| u.effective_login() == login.as_str())),
             None => Ok(None),
         }
     }
@@ -483,13 +479,14 @@ impl Directory {
     /// for the name (for users whose LOGIN_NAME is not their name) and the failures counted under
     /// it. On DynamoDB, one round trip.
     pub async fn login_reads(&self, login: Option<&str>, now: u64) -> Result<LoginReads> {
-        let login = login.map(str::to_uppercase);
-        let mut reads = vec![Read::Object(ObjectKind::Account, ACCOUNT_DOC)];
-        if let Some(name) = &login {
+        let login = login.map(LoginName::new);
+        let counter = login.as_ref().map(CounterName::login);
+        let mut reads = vec![Read::Object(ObjectKey::ACCOUNT)];
+        if let (Some(name), Some(counter)) = (&login, &counter) {
             reads.extend([
-                Read::Object(ObjectKind::User, name),
-                Read::Object(ObjectKind::LoginName, name),
-                Read::Failures(name),
+                Read::Object(ObjectKey::user(name.as_own_name())),
+                Read::Object(ObjectKey::login_name(name)),
+                Read::Failures(counter),
             ]);
         }
         let mut found = self.store.read_many(&reads, now).await?.into_iter();
@@ -527,7 +524,11 @@ impl Directory {
             ..user.clone()
         };
         if !self
-            .put(ObjectKind::User, &user.name, &versioned, false)
+            .put(
+                ObjectKey::user(Ident::stored(&user.name)),
+                &versioned,
+                false,
+            )
             .await?
         {
             return Ok(false);
@@ -542,7 +543,11 @@ impl Directory {
     pub async fn update_user(&self, user: &User, previous: &User) -> Result<bool> {
         let write = Write::IfVersion(previous.version);
         self.store
-            .put_object(ObjectKind::User, &user.name, &encode(user)?, write)
+            .put_object(
+                ObjectKey::user(Ident::stored(&user.name)),
+                &encode(user)?,
+                write,
+            )
             .await?;
         self.reindex_login(Some(previous), Some(user)).await?;
         self.reindex_oidc(Some(previous), Some(user)).await?;
@@ -552,7 +557,7 @@ impl Directory {
     pub async fn delete_user(&self, user: &User) -> Result<bool> {
         let existed = self
             .store
-            .delete_object(ObjectKind::User, &user.name)
+            .delete_object(ObjectKey::user(Ident::stored(&user.name)))
             .await?;
         self.reindex_login(Some(user), None).await?;
         self.reindex_oidc(Some(user), None).await?;
@@ -560,19 +565,21 @@ impl Directory {
     }
 
     async fn reindex_login(&self, old: Option<&User>, new: Option<&User>) -> Result<()> {
-        let alias = |u: &User| (u.effective_login() != u.name).then(|| u.effective_login());
+        let alias = |u: &User| {
+            let login = u.effective_login();
+            (login != u.name).then(|| LoginName::new(&login))
+        };
         let old_alias = old.and_then(alias);
         let new_alias = new.and_then(alias);
         if let Some(a) = &old_alias
             && Some(a) != new_alias.as_ref()
         {
-            self.store.delete_object(ObjectKind::LoginName, a).await?;
+            self.store.delete_object(ObjectKey::login_name(a)).await?;
         }
         if let (Some(a), Some(user)) = (&new_alias, new) {
             self.store
                 .put_object(
-                    ObjectKind::LoginName,
-                    a,
+                    ObjectKey::login_name(a),
                     &encode(&user.name)?,
                     Write::Replace,
                 )
@@ -583,12 +590,12 @@ impl Directory {
 
     /// Keeps the OIDC index in step: entries of identities gone are removed, new ones written.
     async fn reindex_oidc(&self, old: Option<&User>, new: Option<&User>) -> Result<()> {
-        let keys = |u: Option<&User>| -> Vec<String> {
+        let keys = |u: Option<&User>| -> Vec<OidcSubjectKey> {
             u.map(|u| {
                 u.workload_identities
                     .iter()
                     .filter_map(|w| w.provider.oidc_key())
-                    .map(|(issuer, subject)| oidc_index_key(issuer, subject))
+                    .map(|(issuer, subject)| OidcSubjectKey::new(issuer, subject))
                     .collect()
             })
             .unwrap_or_default()
@@ -596,14 +603,14 @@ impl Directory {
         let (old_keys, new_keys) = (keys(old), keys(new));
         for key in old_keys.iter().filter(|k| !new_keys.contains(k)) {
             self.store
-                .delete_object(ObjectKind::OidcSubject, key)
+                .delete_object(ObjectKey::oidc_subject(key))
                 .await?;
         }
         if let Some(user) = new {
             for key in new_keys.iter().filter(|k| !old_keys.contains(k)) {
                 let doc = encode(&user.name)?;
                 self.store
-                    .put_object(ObjectKind::OidcSubject, key, &doc, Write::Replace)
+                    .put_object(ObjectKey::oidc_subject(key), &doc, Write::Replace)
                     .await?;
             }
         }
@@ -628,13 +635,13 @@ impl Directory {
 
     /// The user with an OIDC workload identity for exactly `issuer` and `subject`.
     pub async fn user_by_oidc(&self, issuer: &str, subject: &str) -> Result<Option<User>> {
-        let key = oidc_index_key(issuer, subject);
-        let entry = self.store.get_object(ObjectKind::OidcSubject, &key).await?;
+        let key = OidcSubjectKey::new(issuer, subject);
+        let entry = self.store.get_object(ObjectKey::oidc_subject(&key)).await?;
         let Some(name) = entry.map(|e| decode::<String>(&e.doc)).transpose()? else {
             return Ok(None);
         };
         // The index is a hint: the user record must still hold the identity.
-        Ok(self.user(&name).await?.filter(|u| {
+        Ok(self.user(Ident::stored(&name)).await?.filter(|u| {
             u.workload_identities
                 .iter()
                 .any(|w| w.provider.oidc_key() == Some((issuer, subject)))
@@ -644,7 +651,8 @@ impl Directory {
     /// Forgets the user's failed logins: `ALTER USER … SET MINS_TO_UNLOCK = 0`.
     /// Failures of a known user are counted under its name (see `login.rs`).
     pub async fn unlock(&self, user: &User) -> Result<()> {
-        Ok(self.store.clear_failures(&user.name).await?)
+        let counter = CounterName::user(Ident::stored(&user.name));
+        Ok(self.store.clear_failures(&counter).await?)
     }
 
     /// Whether another user already logs in as `login`.
@@ -656,18 +664,18 @@ impl Directory {
     }
 
     pub async fn users(&self) -> Result<Vec<User>> {
-        self.list(ObjectKind::User).await
+        self.list(NamedKind::User).await
     }
 
-    pub async fn role(&self, name: &str) -> Result<Option<Role>> {
-        if SYSTEM_ROLES.contains(&name) {
+    pub async fn role(&self, name: Ident<'_>) -> Result<Option<Role>> {
+        if SYSTEM_ROLES.contains(&name.as_str()) {
             return Ok(Some(Role {
-                name: name.to_string(),
+                name: name.as_str().to_string(),
                 comment: Some("system role".into()),
                 ..Role::default()
             }));
         }
-        self.get(ObjectKind::Role, name).await
+        self.get(ObjectKey::named(NamedKind::Role, name)).await
     }
 
     pub async fn roles(&self) -> Result<Vec<Role>> {
@@ -679,29 +687,32 @@ impl Directory {
                 ..Role::default()
             })
             .collect();
-        roles.extend(self.list::<Role>(ObjectKind::Role).await?);
+        roles.extend(self.list::<Role>(NamedKind::Role).await?);
         Ok(roles)
     }
 
     pub async fn put_role(&self, role: &Role, replace: bool) -> Result<bool> {
-        self.put(ObjectKind::Role, &role.name, role, replace).await
+        let key = ObjectKey::named(NamedKind::Role, Ident::stored(&role.name));
+        self.put(key, role, replace).await
     }
 
-    pub async fn delete_role(&self, name: &str) -> Result<bool> {
-        Ok(self.store.delete_object(ObjectKind::Role, name).await?)
+    pub async fn delete_role(&self, name: Ident<'_>) -> Result<bool> {
+        let key = ObjectKey::named(NamedKind::Role, name);
+        Ok(self.store.delete_object(key).await?)
     }
 
     pub async fn integration(
         &self,
-        name: &str,
+        name: Ident<'_>,
     ) -> Result<Option<crate::domain::security_integrations::ExternalOauth>> {
-        self.get(ObjectKind::SecurityIntegration, name).await
+        self.get(ObjectKey::named(NamedKind::SecurityIntegration, name))
+            .await
     }
 
     pub async fn integrations(
         &self,
     ) -> Result<Vec<crate::domain::security_integrations::ExternalOauth>> {
-        self.list(ObjectKind::SecurityIntegration).await
+        self.list(NamedKind::SecurityIntegration).await
     }
 
     pub async fn put_integration(
@@ -709,63 +720,50 @@ impl Directory {
         integration: &crate::domain::security_integrations::ExternalOauth,
         replace: bool,
     ) -> Result<bool> {
-        self.put(
-            ObjectKind::SecurityIntegration,
-            &integration.name,
-            integration,
-            replace,
-        )
-        .await
+        let name = Ident::stored(&integration.name);
+        let key = ObjectKey::named(NamedKind::SecurityIntegration, name);
+        self.put(key, integration, replace).await
     }
 
-    pub async fn delete_integration(&self, name: &str) -> Result<bool> {
-        Ok(self
-            .store
-            .delete_object(ObjectKind::SecurityIntegration, name)
-            .await?)
+    pub async fn delete_integration(&self, name: Ident<'_>) -> Result<bool> {
+        let key = ObjectKey::named(NamedKind::SecurityIntegration, name);
+        Ok(self.store.delete_object(key).await?)
     }
 
-    pub async fn policy(&self, name: &str) -> Result<Option<NetworkPolicy>> {
-        self.get(ObjectKind::NetworkPolicy, name).await
-    }
-
-    pub async fn policies(&self) -> Result<Vec<NetworkPolicy>> {
-        self.list(ObjectKind::NetworkPolicy).await
-    }
-
-    pub async fn put_policy(&self, policy: &NetworkPolicy, replace: bool) -> Result<bool> {
-        self.put(ObjectKind::NetworkPolicy, &policy.name, policy, replace)
+    pub async fn policy(&self, name: Ident<'_>) -> Result<Option<NetworkPolicy>> {
+        self.get(ObjectKey::named(NamedKind::NetworkPolicy, name))
             .await
     }
 
-    pub async fn delete_policy(&self, name: &str) -> Result<bool> {
-        Ok(self
-            .store
-            .delete_object(ObjectKind::NetworkPolicy, name)
-            .await?)
+    pub async fn policies(&self) -> Result<Vec<NetworkPolicy>> {
+        self.list(NamedKind::NetworkPolicy).await
+    }
+
+    pub async fn put_policy(&self, policy: &NetworkPolicy, replace: bool) -> Result<bool> {
+        let key = ObjectKey::named(NamedKind::NetworkPolicy, Ident::stored(&policy.name));
+        self.put(key, policy, replace).await
+    }
+
+    pub async fn delete_policy(&self, name: Ident<'_>) -> Result<bool> {
+        let key = ObjectKey::named(NamedKind::NetworkPolicy, name);
+        Ok(self.store.delete_object(key).await?)
     }
 
     pub async fn account(&self) -> Result<AccountSettings> {
-        Ok(self
-            .get(ObjectKind::Account, ACCOUNT_DOC)
-            .await?
-            .unwrap_or_default())
+        Ok(self.get(ObjectKey::ACCOUNT).await?.unwrap_or_default())
     }
 
     /// Writes the account's settings over the version they were read at.
     pub async fn set_account(&self, settings: &AccountSettings) -> Result<()> {
-        if !self
-            .put(ObjectKind::Account, ACCOUNT_DOC, settings, false)
-            .await?
-        {
+        if !self.put(ObjectKey::ACCOUNT, settings, false).await? {
             // Created by someone else since it was read as absent.
             return Err(Error::Conflict);
         }
         Ok(())
     }
 
-    pub async fn policy_record<T: PolicyRecord>(&self, name: &str) -> Result<Option<T>> {
-        self.get(T::OBJECT, name).await
+    pub async fn policy_record<T: PolicyRecord>(&self, name: Ident<'_>) -> Result<Option<T>> {
+        self.get(ObjectKey::named(T::OBJECT, name)).await
     }
 
     pub async fn policy_records<T: PolicyRecord>(&self) -> Result<Vec<T>> {
@@ -779,11 +777,13 @@ impl Directory {
         policy: &T,
         replace: bool,
     ) -> Result<bool> {
-        self.put(T::OBJECT, policy.name(), policy, replace).await
+        let key = ObjectKey::named(T::OBJECT, Ident::stored(policy.name()));
+        self.put(key, policy, replace).await
     }
 
-    pub async fn delete_policy_record<T: PolicyRecord>(&self, name: &str) -> Result<bool> {
-        Ok(self.store.delete_object(T::OBJECT, name).await?)
+    pub async fn delete_policy_record<T: PolicyRecord>(&self, name: Ident<'_>) -> Result<bool> {
+        let key = ObjectKey::named(T::OBJECT, name);
+        Ok(self.store.delete_object(key).await?)
     }
 
     /// The policy of kind `T` that governs `user`: the user's own, else the account's (as read by
@@ -798,7 +798,10 @@ impl Directory {
             .and_then(|u| u.policies.get(T::KIND))
             .or_else(|| account.policies.get(T::KIND));
         Ok(match name {
-            Some(name) => self.policy_record(name).await?.unwrap_or_default(),
+            Some(name) => self
+                .policy_record(Ident::stored(name))
+                .await?
+                .unwrap_or_default(),
             None => T::default(),
         })
     }
@@ -814,7 +817,7 @@ impl Directory {
             .and_then(|u| u.policies.get(T::KIND))
             .or_else(|| account.policies.get(T::KIND));
         match name {
-            Some(name) => self.policy_record(name).await,
+            Some(name) => self.policy_record(Ident::stored(name)).await,
             None => Ok(None),
         }
     }
@@ -830,19 +833,8 @@ impl Directory {
             .and_then(|u| u.network_policy.clone())
             .or_else(|| account.network_policy.clone());
         match name {
-            Some(n) => self.policy(&n).await,
+            Some(n) => self.policy(Ident::stored(&n)).await,
             None => Ok(None),
         }
     }
-}
-
-/// The index key of an OIDC identity: a digest, so that issuer and subject of any length or
-/// character make a short, safe store key.
-fn oidc_index_key(issuer: &str, subject: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hash = Sha256::new();
-    hash.update(issuer.as_bytes());
-    hash.update([0u8]);
-    hash.update(subject.as_bytes());
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

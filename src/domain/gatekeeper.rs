@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::audit::{Attempt, Method};
 use super::directory::{AccountSettings, Directory, LoginReads, User};
+use super::ident::Ident;
 use super::keys::KeyCache;
 pub use super::login_input::LoginInput;
 use super::passwords::PasswordHasher;
@@ -17,7 +18,7 @@ use super::session::{Session, new_session_id};
 use super::tokens::{Claims, TokenError, TokenKind};
 use super::verified::{SecondFactor, Verified};
 use crate::domain::secret_source::{SecretMaterial, SecretSource};
-use crate::domain::storage::{ObjectKind, Store, StoreError};
+use crate::domain::storage::{ObjectKey, Store, StoreError};
 use crate::error::{Error, Result};
 
 /// The user a login names, as its reads up front look it up: LOGIN_NAME, else the subject of a
@@ -192,7 +193,7 @@ impl Gatekeeper {
             return Ok(());
         }
         let name = secrets.demo_user.to_uppercase();
-        match self.directory.user(&name).await? {
+        match self.directory.user(Ident::stored(&name)).await? {
             Some(user) => {
                 let hash = user.password_hash.as_deref();
                 if !self.hasher.verify(&secrets.demo_password, hash).await? {
@@ -454,7 +455,7 @@ impl Gatekeeper {
     async fn read_and_touch(&self, id: u64, user: &str, now: u64) -> Result<Checked> {
         let read = self
             .store
-            .session_and_object(id, now, ObjectKind::User, user);
+            .session_and_object(id, now, ObjectKey::user(Ident::stored(user)));
         let (read, touched) = if self.recent.is_fresh(id, now) {
             (read.await, None)
         } else {

@@ -10,7 +10,7 @@ use super::audit;
 use super::authentication_policies::{Client, refusal_with_mfa};
 use super::directory::{AccountSettings, LoginReads, User, UserType, canonical_ip};
 use super::gatekeeper::{Gatekeeper, Settings};
-use super::ident::account_name;
+use super::ident::{Ident, LoginName, account_name};
 use super::keys::{claimed_identity, signature_valid};
 use super::login_input::LoginInput;
 use super::mfa;
@@ -19,14 +19,14 @@ use super::pats::{self, Pat, PatStatus};
 use super::policies::{
     AuthMethod, AuthenticationPolicy, NetworkPolicyEvaluation, PasswordPolicy, PatPolicy,
 };
-use super::storage::Failures;
+use super::storage::{CounterName, Failures};
 use super::verified::{SecondFactor, Verified};
 use crate::error::{Error, Result};
 
 /// Where a login stands with the lockout: the name its failures count under, the lockout that
 /// applies, and the failures so far.
 struct LockState {
-    counter: String,
+    counter: CounterName,
     lockout: Lockout,
     failures: Failures,
 }
@@ -291,7 +291,7 @@ impl Gatekeeper {
                     let id = user.id.clone();
                     user = self
                         .directory
-                        .user(&user.name)
+                        .user(Ident::stored(&user.name))
                         .await?
                         .filter(|u| u.id == id)
                         .ok_or(Error::InvalidPasscode)?;
@@ -320,7 +320,7 @@ impl Gatekeeper {
             .record_failure(counter, &attempt, now, until)
             .await?;
         if raised && failures.count == lockout.failures {
-            audit::locked(counter, failures.count, lockout.minutes());
+            audit::locked(counter.as_str(), failures.count, lockout.minutes());
         }
         Ok(())
     }
@@ -345,7 +345,10 @@ impl Gatekeeper {
         reads: &LoginReads,
         now: u64,
     ) -> Result<(Option<PasswordPolicy>, LockState)> {
-        let counter = user.map_or_else(|| login.to_uppercase(), |u| u.name.clone());
+        let counter = match user {
+            Some(u) => CounterName::user(Ident::stored(&u.name)),
+            None => CounterName::login(&LoginName::new(login)),
+        };
         let policy = self
             .directory
             .attached_policy::<PasswordPolicy>(user, &reads.account)

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use thiserror::Error;
 
+use super::ident::{Ident, LoginName};
 pub use super::login_history::{HistoryQuery, LoginEvent};
 use super::session::{Session, SessionContext};
 
@@ -100,6 +101,123 @@ impl ObjectKind {
     }
 }
 
+/// The kinds of object named by an identifier (users, roles, policies, integrations), as against
+/// the account's one document and the two indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NamedKind {
+    User,
+    Role,
+    NetworkPolicy,
+    AuthenticationPolicy,
+    PasswordPolicy,
+    SessionPolicy,
+    SecurityIntegration,
+}
+
+impl From<NamedKind> for ObjectKind {
+    fn from(kind: NamedKind) -> Self {
+        match kind {
+            NamedKind::User => ObjectKind::User,
+            NamedKind::Role => ObjectKind::Role,
+            NamedKind::NetworkPolicy => ObjectKind::NetworkPolicy,
+            NamedKind::AuthenticationPolicy => ObjectKind::AuthenticationPolicy,
+            NamedKind::PasswordPolicy => ObjectKind::PasswordPolicy,
+            NamedKind::SessionPolicy => ObjectKind::SessionPolicy,
+            NamedKind::SecurityIntegration => ObjectKind::SecurityIntegration,
+        }
+    }
+}
+
+/// Where a directory object is kept: its kind and its name as stored. Each constructor applies its
+/// kind's naming rule (an identifier's stored form, an upper-cased login name, a digest), so a store
+/// compares names byte for byte and never normalises one, and no name lands in another kind's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ObjectKey<'a> {
+    kind: ObjectKind,
+    name: &'a str,
+}
+
+impl<'a> ObjectKey<'a> {
+    /// The account's settings: one document.
+    pub const ACCOUNT: ObjectKey<'static> = ObjectKey {
+        kind: ObjectKind::Account,
+        name: "ACCOUNT",
+    };
+
+    /// A user, role, policy or integration.
+    pub fn named(kind: NamedKind, name: Ident<'a>) -> Self {
+        Self {
+            kind: kind.into(),
+            name: name.as_str(),
+        }
+    }
+
+    pub fn user(name: Ident<'a>) -> Self {
+        Self::named(NamedKind::User, name)
+    }
+
+    /// The login-name index entry for `login`: which user logs in with it, for users whose
+    /// LOGIN_NAME is not their name.
+    pub fn login_name(login: &'a LoginName) -> Self {
+        Self {
+            kind: ObjectKind::LoginName,
+            name: login.as_str(),
+        }
+    }
+
+    /// The OIDC index entry for one issuer and subject.
+    pub fn oidc_subject(key: &'a OidcSubjectKey) -> Self {
+        Self {
+            kind: ObjectKind::OidcSubject,
+            name: &key.0,
+        }
+    }
+
+    pub fn kind(self) -> ObjectKind {
+        self.kind
+    }
+
+    pub fn name(self) -> &'a str {
+        self.name
+    }
+}
+
+/// The OIDC index's name for an issuer and a subject: a digest of both, so that no length or
+/// character of either can outgrow or break a key. The index is a hint: a login checks the user
+/// record it points to for the exact issuer and subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcSubjectKey(String);
+
+impl OidcSubjectKey {
+    pub fn new(issuer: &str, subject: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(issuer.as_bytes());
+        hash.update([0u8]);
+        hash.update(subject.as_bytes());
+        Self(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+/// Whose failed logins a counter counts: a known user's, under the user's name, or an unknown login
+/// name's, under that name, so unknown names are counted and locked like real ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterName(String);
+
+impl CounterName {
+    pub fn user(name: Ident<'_>) -> Self {
+        Self(name.as_str().to_string())
+    }
+
+    pub fn login(login: &LoginName) -> Self {
+        Self(login.as_str().to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A stored document and its version: 1 when created, one more at every write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned {
@@ -122,21 +240,16 @@ pub enum Write {
 #[async_trait]
 pub trait DirectoryStore: Send + Sync {
     /// The document and its version, or `None`.
-    async fn get_object(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-    ) -> Result<Option<Versioned>, StoreError>;
+    async fn get_object(&self, key: ObjectKey<'_>) -> Result<Option<Versioned>, StoreError>;
     /// Writes the document as `write` allows; returns its new version.
     async fn put_object(
         &self,
-        kind: ObjectKind,
-        name: &str,
+        key: ObjectKey<'_>,
         doc: &str,
         write: Write,
     ) -> Result<u64, StoreError>;
     /// Removes the object; `Ok(true)` when it existed.
-    async fn delete_object(&self, kind: ObjectKind, name: &str) -> Result<bool, StoreError>;
+    async fn delete_object(&self, key: ObjectKey<'_>) -> Result<bool, StoreError>;
     /// Every document of `kind`, in name order.
     async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<Versioned>, StoreError>;
 }
@@ -152,20 +265,20 @@ pub struct Failures {
 #[async_trait]
 pub trait LockoutStore: Send + Sync {
     /// The live count for `name` at `now`: zero once it has expired.
-    async fn failures(&self, name: &str, now: u64) -> Result<Failures, StoreError>;
+    async fn failures(&self, name: &CounterName, now: u64) -> Result<Failures, StoreError>;
     /// Counts one failed attempt of `name`, identified by `attempt` (the login's request id), and keeps
     /// the count until `until`. The same attempt counted again (a driver retrying the same login)
     /// changes nothing. Returns the count after the call and whether this call raised it. Atomic: N
     /// parallel attempts raise the count by exactly N.
     async fn record_failure(
         &self,
-        name: &str,
+        name: &CounterName,
         attempt: &str,
         now: u64,
         until: u64,
     ) -> Result<(Failures, bool), StoreError>;
     /// Forgets the failures of `name` (a successful login, or an administrator's unlock).
-    async fn clear_failures(&self, name: &str) -> Result<(), StoreError>;
+    async fn clear_failures(&self, name: &CounterName) -> Result<(), StoreError>;
 }
 
 /// The login history: one record per login attempt, each gone after its `expires_at`.
@@ -181,8 +294,8 @@ pub trait LoginHistoryStore: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Read<'a> {
     Session(u64),
-    Object(ObjectKind, &'a str),
-    Failures(&'a str),
+    Object(ObjectKey<'a>),
+    Failures(&'a CounterName),
 }
 
 /// What a [`Read`] found, in the same position: the live session, the object, the live count.
@@ -221,7 +334,7 @@ pub trait Store: SessionStore + DirectoryStore + LockoutStore + LoginHistoryStor
         for read in reads {
             found.push(match *read {
                 Read::Session(id) => Found::Session(self.get(id, now).await?),
-                Read::Object(kind, name) => Found::Object(self.get_object(kind, name).await?),
+                Read::Object(key) => Found::Object(self.get_object(key).await?),
                 Read::Failures(name) => Found::Failures(self.failures(name, now).await?),
             });
         }
@@ -233,16 +346,66 @@ pub trait Store: SessionStore + DirectoryStore + LockoutStore + LoginHistoryStor
         &self,
         id: u64,
         now: u64,
-        kind: ObjectKind,
-        name: &str,
+        key: ObjectKey<'_>,
     ) -> Result<(Option<Session>, Option<Versioned>), StoreError> {
         let found = self
-            .read_many(&[Read::Session(id), Read::Object(kind, name)], now)
+            .read_many(&[Read::Session(id), Read::Object(key)], now)
             .await?;
         let mut found = found.into_iter();
         match (found.next(), found.next()) {
             (Some(Found::Session(session)), Some(Found::Object(object))) => Ok((session, object)),
             _ => Err(StoreError::Fault("batch read answered out of order".into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ident::Identifier;
+
+    #[test]
+    fn each_key_lands_in_its_own_kind() {
+        let alice = Identifier::from_user_input("alice").unwrap();
+        let login = LoginName::new("alice");
+        let oidc = OidcSubjectKey::new("https://issuer", "alice");
+        let keys = [
+            ObjectKey::user(alice.as_ident()),
+            ObjectKey::named(NamedKind::Role, alice.as_ident()),
+            ObjectKey::login_name(&login),
+            ObjectKey::oidc_subject(&oidc),
+            ObjectKey::ACCOUNT,
+        ];
+        let kinds: Vec<ObjectKind> = keys.iter().map(|k| k.kind()).collect();
+        assert_eq!(
+            kinds,
+            [
+                ObjectKind::User,
+                ObjectKind::Role,
+                ObjectKind::LoginName,
+                ObjectKind::OidcSubject,
+                ObjectKind::Account
+            ]
+        );
+        assert_eq!(keys[0].name(), "ALICE");
+        assert_eq!(keys[2].name(), "ALICE");
+        assert_eq!(
+            keys[3].name().len(),
+            64,
+            "a hex SHA-256, whatever the subject's length"
+        );
+        assert_ne!(
+            OidcSubjectKey::new("https://issuer", "alice"),
+            OidcSubjectKey::new("https://other", "alice")
+        );
+    }
+
+    #[test]
+    fn a_known_user_and_their_own_login_share_one_counter() {
+        let alice = Identifier::from_user_input("alice").unwrap();
+        assert_eq!(
+            CounterName::user(alice.as_ident()),
+            CounterName::login(&LoginName::new("Alice"))
+        );
     }
 }

@@ -20,8 +20,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{
-    DirectoryStore, Failures, Found, HistoryQuery, LockoutStore, LoginEvent, LoginHistoryStore,
-    ObjectKind, Read, SessionStore, Store, StoreError, Versioned, Write, check_batch,
+    CounterName, DirectoryStore, Failures, Found, HistoryQuery, LockoutStore, LoginEvent,
+    LoginHistoryStore, ObjectKey, ObjectKind, Read, SessionStore, Store, StoreError, Versioned,
+    Write, check_batch,
 };
 use crate::aws::describe;
 use crate::domain::session::{Session, SessionContext};
@@ -356,13 +357,13 @@ impl SessionStore for DynamoStore {
     }
 }
 
-fn object_key(kind: ObjectKind, name: &str) -> Item {
+fn object_key(key: ObjectKey<'_>) -> Item {
     HashMap::from([
         (
             "pk".to_string(),
-            AttributeValue::S(kind.key_prefix().to_string()),
+            AttributeValue::S(key.kind().key_prefix().to_string()),
         ),
-        ("sk".to_string(), AttributeValue::S(name.to_string())),
+        ("sk".to_string(), AttributeValue::S(key.name().to_string())),
     ])
 }
 
@@ -383,12 +384,8 @@ fn doc_of(item: &Item) -> Result<Versioned, StoreError> {
 
 #[async_trait]
 impl DirectoryStore for DynamoStore {
-    async fn get_object(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-    ) -> Result<Option<Versioned>, StoreError> {
-        self.read(object_key(kind, name))
+    async fn get_object(&self, key: ObjectKey<'_>) -> Result<Option<Versioned>, StoreError> {
+        self.read(object_key(key))
             .await?
             .as_ref()
             .map(doc_of)
@@ -398,8 +395,7 @@ impl DirectoryStore for DynamoStore {
     /// One UpdateItem: the document and the version together, the condition chosen by `write`.
     async fn put_object(
         &self,
-        kind: ObjectKind,
-        name: &str,
+        key: ObjectKey<'_>,
         doc: &str,
         write: Write,
     ) -> Result<u64, StoreError> {
@@ -407,7 +403,7 @@ impl DirectoryStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(object_key(kind, name)))
+            .set_key(Some(object_key(key)))
             .update_expression("SET doc = :doc ADD version :one")
             .expression_attribute_values(":doc", AttributeValue::S(doc.to_string()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
@@ -436,12 +432,12 @@ impl DirectoryStore for DynamoStore {
         }
     }
 
-    async fn delete_object(&self, kind: ObjectKind, name: &str) -> Result<bool, StoreError> {
+    async fn delete_object(&self, key: ObjectKey<'_>) -> Result<bool, StoreError> {
         let out = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(object_key(kind, name)))
+            .set_key(Some(object_key(key)))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await
@@ -475,11 +471,11 @@ impl DirectoryStore for DynamoStore {
     }
 }
 
-fn lockout_key(name: &str) -> Item {
+fn lockout_key(name: &CounterName) -> Item {
     HashMap::from([
         (
             "pk".to_string(),
-            AttributeValue::S(format!("LOCKOUT#{name}")),
+            AttributeValue::S(format!("LOCKOUT#{}", name.as_str())),
         ),
         ("sk".to_string(), AttributeValue::S("LOCKOUT".to_string())),
     ])
@@ -509,7 +505,7 @@ fn counter_of(item: Option<&Item>, now: u64) -> (Failures, Option<String>) {
 impl DynamoStore {
     async fn counter(
         &self,
-        name: &str,
+        name: &CounterName,
         now: u64,
     ) -> Result<(Failures, Option<String>), StoreError> {
         Ok(counter_of(
@@ -522,7 +518,7 @@ impl DynamoStore {
     /// condition failed: the counter is expired (or absent and raced), or the attempt was counted.
     async fn raise_live_counter(
         &self,
-        name: &str,
+        name: &CounterName,
         attempt: &str,
         now: u64,
         until: u64,
@@ -553,7 +549,7 @@ impl DynamoStore {
     /// instance started it first.
     async fn start_counter(
         &self,
-        name: &str,
+        name: &CounterName,
         attempt: &str,
         now: u64,
         until: u64,
@@ -582,13 +578,13 @@ impl DynamoStore {
 
 #[async_trait]
 impl LockoutStore for DynamoStore {
-    async fn failures(&self, name: &str, now: u64) -> Result<Failures, StoreError> {
+    async fn failures(&self, name: &CounterName, now: u64) -> Result<Failures, StoreError> {
         Ok(self.counter(name, now).await?.0)
     }
 
     async fn record_failure(
         &self,
-        name: &str,
+        name: &CounterName,
         attempt: &str,
         now: u64,
         until: u64,
@@ -615,7 +611,7 @@ impl LockoutStore for DynamoStore {
         ))
     }
 
-    async fn clear_failures(&self, name: &str) -> Result<(), StoreError> {
+    async fn clear_failures(&self, name: &CounterName) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -631,7 +627,7 @@ impl LockoutStore for DynamoStore {
 fn read_key(read: &Read<'_>) -> Item {
     match *read {
         Read::Session(id) => key(id),
-        Read::Object(kind, name) => object_key(kind, name),
+        Read::Object(key) => object_key(key),
         Read::Failures(name) => lockout_key(name),
     }
 }

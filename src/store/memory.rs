@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 
 use super::{
-    DirectoryStore, Failures, HistoryQuery, LockoutStore, LoginEvent, LoginHistoryStore,
-    ObjectKind, SessionStore, Store, StoreError, Versioned, Write,
+    CounterName, DirectoryStore, Failures, HistoryQuery, LockoutStore, LoginEvent,
+    LoginHistoryStore, ObjectKey, ObjectKind, SessionStore, Store, StoreError, Versioned, Write,
 };
 use crate::domain::session::{Session, SessionContext};
 
@@ -53,10 +53,10 @@ impl Store for MemoryStore {}
 
 #[async_trait]
 impl LockoutStore for MemoryStore {
-    async fn failures(&self, name: &str, now: u64) -> Result<Failures, StoreError> {
+    async fn failures(&self, name: &CounterName, now: u64) -> Result<Failures, StoreError> {
         Ok(self
             .counters()?
-            .get(name)
+            .get(name.as_str())
             .map(|(f, _)| *f)
             .filter(|f| f.until > now)
             .unwrap_or_default())
@@ -64,7 +64,7 @@ impl LockoutStore for MemoryStore {
 
     async fn record_failure(
         &self,
-        name: &str,
+        name: &CounterName,
         attempt: &str,
         now: u64,
         until: u64,
@@ -75,7 +75,7 @@ impl LockoutStore for MemoryStore {
             counters.retain(|_, (f, _)| f.until > now);
         }
         let entry = counters
-            .entry(name.to_string())
+            .entry(name.as_str().to_string())
             .or_insert_with(|| (Failures::default(), String::new()));
         let live = entry.0.until > now;
         if live && entry.1 == attempt {
@@ -86,8 +86,8 @@ impl LockoutStore for MemoryStore {
         Ok((entry.0, true))
     }
 
-    async fn clear_failures(&self, name: &str) -> Result<(), StoreError> {
-        self.counters()?.remove(name);
+    async fn clear_failures(&self, name: &CounterName) -> Result<(), StoreError> {
+        self.counters()?.remove(name.as_str());
         Ok(())
     }
 }
@@ -108,28 +108,23 @@ impl MemoryStore {
 
 #[async_trait]
 impl DirectoryStore for MemoryStore {
-    async fn get_object(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-    ) -> Result<Option<Versioned>, StoreError> {
+    async fn get_object(&self, key: ObjectKey<'_>) -> Result<Option<Versioned>, StoreError> {
         Ok(self
             .objects()?
-            .get(&kind)
-            .and_then(|m| m.get(name))
+            .get(&key.kind())
+            .and_then(|m| m.get(key.name()))
             .cloned())
     }
 
     async fn put_object(
         &self,
-        kind: ObjectKind,
-        name: &str,
+        key: ObjectKey<'_>,
         doc: &str,
         write: Write,
     ) -> Result<u64, StoreError> {
         let mut objects = self.objects()?;
-        let map = objects.entry(kind).or_default();
-        let current = map.get(name).map(|v| v.version);
+        let map = objects.entry(key.kind()).or_default();
+        let current = map.get(key.name()).map(|v| v.version);
         let version = match (write, current) {
             (Write::Create, Some(_)) => return Err(StoreError::AlreadyExists),
             (Write::IfVersion(expected), Some(v)) if v == expected => v + 1,
@@ -137,7 +132,7 @@ impl DirectoryStore for MemoryStore {
             (_, current) => current.unwrap_or(0) + 1,
         };
         map.insert(
-            name.to_string(),
+            key.name().to_string(),
             Versioned {
                 doc: doc.to_string(),
                 version,
@@ -146,11 +141,11 @@ impl DirectoryStore for MemoryStore {
         Ok(version)
     }
 
-    async fn delete_object(&self, kind: ObjectKind, name: &str) -> Result<bool, StoreError> {
+    async fn delete_object(&self, key: ObjectKey<'_>) -> Result<bool, StoreError> {
         Ok(self
             .objects()?
-            .get_mut(&kind)
-            .is_some_and(|m| m.remove(name).is_some()))
+            .get_mut(&key.kind())
+            .is_some_and(|m| m.remove(key.name()).is_some()))
     }
 
     async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<Versioned>, StoreError> {

@@ -18,8 +18,9 @@ use rusqlite::{
 };
 
 use super::{
-    DirectoryStore, Failures, Found, HistoryQuery, LockoutStore, LoginEvent, LoginHistoryStore,
-    ObjectKind, Read, SessionStore, Store, StoreError, Versioned, Write, check_batch,
+    CounterName, DirectoryStore, Failures, Found, HistoryQuery, LockoutStore, LoginEvent,
+    LoginHistoryStore, ObjectKey, ObjectKind, Read, SessionStore, Store, StoreError, Versioned,
+    Write, check_batch,
 };
 
 use crate::domain::session::{Session, SessionContext};
@@ -287,8 +288,8 @@ impl OwnedRead {
     fn of(read: &Read<'_>) -> Self {
         match *read {
             Read::Session(id) => OwnedRead::Session(id),
-            Read::Object(kind, name) => OwnedRead::Object(kind, name.to_string()),
-            Read::Failures(name) => OwnedRead::Failures(name.to_string()),
+            Read::Object(key) => OwnedRead::Object(key.kind(), key.name().to_string()),
+            Read::Failures(name) => OwnedRead::Failures(name.as_str().to_string()),
         }
     }
 }
@@ -437,10 +438,9 @@ impl Store for SqliteStore {
         &self,
         id: u64,
         now: u64,
-        kind: ObjectKind,
-        name: &str,
+        key: ObjectKey<'_>,
     ) -> Result<(Option<Session>, Option<Versioned>), StoreError> {
-        let name = name.to_string();
+        let (kind, name) = (key.kind(), key.name().to_string());
         self.run(move |conn| Ok((live_session(conn, id, now)?, object(conn, kind, &name)?)))
             .await
     }
@@ -505,23 +505,18 @@ impl SessionStore for SqliteStore {
 
 #[async_trait]
 impl DirectoryStore for SqliteStore {
-    async fn get_object(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-    ) -> Result<Option<Versioned>, StoreError> {
-        let name = name.to_string();
+    async fn get_object(&self, key: ObjectKey<'_>) -> Result<Option<Versioned>, StoreError> {
+        let (kind, name) = (key.kind(), key.name().to_string());
         self.run(move |conn| object(conn, kind, &name)).await
     }
 
     async fn put_object(
         &self,
-        kind: ObjectKind,
-        name: &str,
+        key: ObjectKey<'_>,
         doc: &str,
         write: Write,
     ) -> Result<u64, StoreError> {
-        let (name, doc) = (name.to_string(), doc.to_string());
+        let (kind, name, doc) = (key.kind(), key.name().to_string(), doc.to_string());
         // Objects never expire, and the directory does not know the time: no sweep here.
         self.write(None, move |tx| {
             let current = object(tx, kind, &name)?.map(|v| v.version);
@@ -542,8 +537,8 @@ impl DirectoryStore for SqliteStore {
         .await
     }
 
-    async fn delete_object(&self, kind: ObjectKind, name: &str) -> Result<bool, StoreError> {
-        let name = name.to_string();
+    async fn delete_object(&self, key: ObjectKey<'_>) -> Result<bool, StoreError> {
+        let (kind, name) = (key.kind(), key.name().to_string());
         self.run(move |conn| {
             conn.execute(
                 "DELETE FROM objects WHERE kind = ?1 AND name = ?2",
@@ -580,8 +575,8 @@ impl DirectoryStore for SqliteStore {
 
 #[async_trait]
 impl LockoutStore for SqliteStore {
-    async fn failures(&self, name: &str, now: u64) -> Result<Failures, StoreError> {
-        let name = name.to_string();
+    async fn failures(&self, name: &CounterName, now: u64) -> Result<Failures, StoreError> {
+        let name = name.as_str().to_string();
         self.run(move |conn| {
             counter(conn, &name, now).map(|c| c.map(|(f, _)| f).unwrap_or_default())
         })
@@ -590,12 +585,12 @@ impl LockoutStore for SqliteStore {
 
     async fn record_failure(
         &self,
-        name: &str,
+        name: &CounterName,
         attempt: &str,
         now: u64,
         until: u64,
     ) -> Result<(Failures, bool), StoreError> {
-        let (name, attempt) = (name.to_string(), attempt.to_string());
+        let (name, attempt) = (name.as_str().to_string(), attempt.to_string());
         self.write(Some(now), move |tx| {
             let live = counter(tx, &name, now)?;
             let count = match live {
@@ -615,8 +610,8 @@ impl LockoutStore for SqliteStore {
         .await
     }
 
-    async fn clear_failures(&self, name: &str) -> Result<(), StoreError> {
-        let name = name.to_string();
+    async fn clear_failures(&self, name: &CounterName) -> Result<(), StoreError> {
+        let name = name.as_str().to_string();
         self.run(move |conn| {
             conn.execute("DELETE FROM failures WHERE name = ?1", [name])
                 .map(drop)

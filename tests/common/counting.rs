@@ -10,8 +10,8 @@ use snowgate::domain::login_history::{HistoryQuery, LoginEvent};
 use snowgate::domain::session::{Session, SessionContext};
 use snowgate::store::memory::MemoryStore;
 use snowgate::store::{
-    DirectoryStore, Failures, LockoutStore, LoginHistoryStore, ObjectKind, SessionStore, Store,
-    StoreError, Versioned, Write,
+    CounterName, DirectoryStore, Failures, LockoutStore, LoginHistoryStore, ObjectKey, ObjectKind,
+    SessionStore, Store, StoreError, Versioned, Write,
 };
 
 pub struct CountingStore {
@@ -78,27 +78,22 @@ impl SessionStore for CountingStore {
 
 #[async_trait]
 impl DirectoryStore for CountingStore {
-    async fn get_object(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-    ) -> Result<Option<Versioned>, StoreError> {
-        self.note(format!("get_object/{}", kind.key_prefix()));
-        self.inner.get_object(kind, name).await
+    async fn get_object(&self, key: ObjectKey<'_>) -> Result<Option<Versioned>, StoreError> {
+        self.note(format!("get_object/{}", key.kind().key_prefix()));
+        self.inner.get_object(key).await
     }
     async fn put_object(
         &self,
-        kind: ObjectKind,
-        name: &str,
+        key: ObjectKey<'_>,
         doc: &str,
         write: Write,
     ) -> Result<u64, StoreError> {
-        self.note(format!("put_object/{}", kind.key_prefix()));
-        self.inner.put_object(kind, name, doc, write).await
+        self.note(format!("put_object/{}", key.kind().key_prefix()));
+        self.inner.put_object(key, doc, write).await
     }
-    async fn delete_object(&self, kind: ObjectKind, name: &str) -> Result<bool, StoreError> {
-        self.note(format!("delete_object/{}", kind.key_prefix()));
-        self.inner.delete_object(kind, name).await
+    async fn delete_object(&self, key: ObjectKey<'_>) -> Result<bool, StoreError> {
+        self.note(format!("delete_object/{}", key.kind().key_prefix()));
+        self.inner.delete_object(key).await
     }
     async fn list_objects(&self, kind: ObjectKind) -> Result<Vec<Versioned>, StoreError> {
         self.note(format!("list_objects/{}", kind.key_prefix()));
@@ -108,13 +103,13 @@ impl DirectoryStore for CountingStore {
 
 #[async_trait]
 impl LockoutStore for CountingStore {
-    async fn failures(&self, name: &str, now: u64) -> Result<Failures, StoreError> {
+    async fn failures(&self, name: &CounterName, now: u64) -> Result<Failures, StoreError> {
         self.note("failures");
         self.inner.failures(name, now).await
     }
     async fn record_failure(
         &self,
-        name: &str,
+        name: &CounterName,
         attempt: &str,
         now: u64,
         until: u64,
@@ -122,7 +117,7 @@ impl LockoutStore for CountingStore {
         self.note("record_failure");
         self.inner.record_failure(name, attempt, now, until).await
     }
-    async fn clear_failures(&self, name: &str) -> Result<(), StoreError> {
+    async fn clear_failures(&self, name: &CounterName) -> Result<(), StoreError> {
         self.note("clear_failures");
         self.inner.clear_failures(name).await
     }
@@ -148,10 +143,9 @@ impl Store for CountingStore {
         &self,
         id: u64,
         now: u64,
-        kind: ObjectKind,
-        name: &str,
+        key: ObjectKey<'_>,
     ) -> Result<(Option<Session>, Option<Versioned>), StoreError> {
         self.note("session_and_object");
-        self.inner.session_and_object(id, now, kind, name).await
+        self.inner.session_and_object(id, now, key).await
     }
 }

@@ -6,6 +6,7 @@ pub mod aws;
 pub mod counting;
 pub mod jwks;
 pub mod keys;
+pub mod names;
 pub mod sql;
 
 /// Runs each named test body on every store: in memory, on SQLite (a fresh directory each) and on

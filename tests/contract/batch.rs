@@ -3,37 +3,45 @@
 use std::sync::Arc;
 
 use snowgate::domain::session::new_session_id;
-use snowgate::store::{Failures, Found, ObjectKind, Read, Store, StoreError, Versioned, Write};
+use snowgate::store::NamedKind::{Role, User};
+use snowgate::store::{Failures, Found, Read, Store, StoreError, Versioned, Write};
 
 use super::{NOW, session};
+use crate::common::names::{counter, named};
 
 pub async fn run_read_many(store: Arc<dyn Store>) {
     let live = session(new_session_id());
     store.create(&live).await.unwrap();
     store
-        .put_object(ObjectKind::User, "ALICE", r#"{"a":1}"#, Write::Create)
+        .put_object(named(User, "ALICE").key(), r#"{"a":1}"#, Write::Create)
         .await
         .unwrap();
     // Same name, other kind: a different object.
     store
-        .put_object(ObjectKind::Role, "ALICE", r#"{"r":1}"#, Write::Create)
+        .put_object(named(Role, "ALICE").key(), r#"{"r":1}"#, Write::Create)
         .await
         .unwrap();
     store
-        .record_failure("ALICE", "attempt-1", NOW, NOW + 60)
+        .record_failure(&counter("ALICE"), "attempt-1", NOW, NOW + 60)
         .await
         .unwrap();
     let missing = new_session_id();
+    let (role, alice, nobody) = (
+        named(Role, "ALICE"),
+        named(User, "ALICE"),
+        named(User, "NOBODY"),
+    );
+    let (alice_counter, nobody_counter) = (counter("ALICE"), counter("NOBODY"));
     let reads = [
-        Read::Object(ObjectKind::Role, "ALICE"),
+        Read::Object(role.key()),
         Read::Session(live.id),
-        Read::Failures("ALICE"),
-        Read::Object(ObjectKind::User, "ALICE"),
+        Read::Failures(&alice_counter),
+        Read::Object(alice.key()),
         Read::Session(missing),
-        Read::Object(ObjectKind::User, "NOBODY"),
-        Read::Failures("NOBODY"),
+        Read::Object(nobody.key()),
+        Read::Failures(&nobody_counter),
         // Asked twice: answered twice.
-        Read::Object(ObjectKind::User, "ALICE"),
+        Read::Object(alice.key()),
     ];
     let doc = |d: &str| {
         Found::Object(Some(Versioned {
@@ -60,7 +68,7 @@ pub async fn run_read_many(store: Arc<dyn Store>) {
     // Past their ends, the session and the count read as gone.
     let later = store
         .read_many(
-            &[Read::Session(live.id), Read::Failures("ALICE")],
+            &[Read::Session(live.id), Read::Failures(&alice_counter)],
             NOW + 200,
         )
         .await

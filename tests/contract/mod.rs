@@ -9,6 +9,8 @@ use snowgate::domain::session::{Session, SessionContext, new_session_id};
 use snowgate::domain::statement::ParameterValue;
 use snowgate::store::{SessionStore, StoreError};
 
+use crate::common::names::{counter, named};
+
 pub const NOW: u64 = 1_800_000_000;
 
 pub fn session(id: u64) -> Session {
@@ -148,20 +150,23 @@ pub async fn run(store: Arc<dyn SessionStore>) {
 /// Failed-login counters: atomic, deduplicated by attempt, expiring, and cleared on demand.
 pub async fn run_lockout(store: Arc<dyn snowgate::store::Store>) {
     let until = NOW + 900;
-    assert_eq!(store.failures("ALICE", NOW).await.unwrap().count, 0);
+    assert_eq!(
+        store.failures(&counter("ALICE"), NOW).await.unwrap().count,
+        0
+    );
     let (f, raised) = store
-        .record_failure("ALICE", "req-1", NOW, until)
+        .record_failure(&counter("ALICE"), "req-1", NOW, until)
         .await
         .unwrap();
     assert_eq!((f.count, raised), (1, true));
     // A driver's retry of the same login counts once.
     let (f, raised) = store
-        .record_failure("ALICE", "req-1", NOW, until)
+        .record_failure(&counter("ALICE"), "req-1", NOW, until)
         .await
         .unwrap();
     assert_eq!((f.count, raised), (1, false));
     let (f, _) = store
-        .record_failure("ALICE", "req-2", NOW + 1, until + 1)
+        .record_failure(&counter("ALICE"), "req-2", NOW + 1, until + 1)
         .await
         .unwrap();
     assert_eq!(
@@ -171,9 +176,16 @@ pub async fn run_lockout(store: Arc<dyn snowgate::store::Store>) {
             until: until + 1
         }
     );
-    assert_eq!(store.failures("ALICE", NOW + 1).await.unwrap().count, 2);
     assert_eq!(
-        store.failures("BOB", NOW).await.unwrap().count,
+        store
+            .failures(&counter("ALICE"), NOW + 1)
+            .await
+            .unwrap()
+            .count,
+        2
+    );
+    assert_eq!(
+        store.failures(&counter("BOB"), NOW).await.unwrap().count,
         0,
         "per name"
     );
@@ -183,7 +195,7 @@ pub async fn run_lockout(store: Arc<dyn snowgate::store::Store>) {
         let store = Arc::clone(&store);
         async move {
             store
-                .record_failure("CAROL", &format!("p-{i}"), NOW, until)
+                .record_failure(&counter("CAROL"), &format!("p-{i}"), NOW, until)
                 .await
                 .unwrap()
         }
@@ -196,30 +208,46 @@ pub async fn run_lockout(store: Arc<dyn snowgate::store::Store>) {
         (1..=20).collect::<Vec<_>>(),
         "each attempt saw its own count"
     );
-    assert_eq!(store.failures("CAROL", NOW).await.unwrap().count, 20);
+    assert_eq!(
+        store.failures(&counter("CAROL"), NOW).await.unwrap().count,
+        20
+    );
 
     // Expired counts read as zero and start again at one.
-    assert_eq!(store.failures("ALICE", until + 1).await.unwrap().count, 0);
+    assert_eq!(
+        store
+            .failures(&counter("ALICE"), until + 1)
+            .await
+            .unwrap()
+            .count,
+        0
+    );
     let (f, raised) = store
-        .record_failure("ALICE", "req-3", until + 2, until + 900)
+        .record_failure(&counter("ALICE"), "req-3", until + 2, until + 900)
         .await
         .unwrap();
     assert_eq!((f.count, raised), (1, true));
 
-    store.clear_failures("ALICE").await.unwrap();
-    assert_eq!(store.failures("ALICE", until + 2).await.unwrap().count, 0);
-    store.clear_failures("NOBODY").await.unwrap();
+    store.clear_failures(&counter("ALICE")).await.unwrap();
+    assert_eq!(
+        store
+            .failures(&counter("ALICE"), until + 2)
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+    store.clear_failures(&counter("NOBODY")).await.unwrap();
 }
 
 /// The session and its user in one read.
 pub async fn run_session_and_object(store: Arc<dyn snowgate::store::Store>) {
-    use snowgate::store::ObjectKind::User;
+    use snowgate::store::NamedKind::User;
     let s = session(new_session_id());
     store.create(&s).await.unwrap();
     store
         .put_object(
-            User,
-            "EMBUCKET",
+            named(User, "EMBUCKET").key(),
             r#"{"u":1}"#,
             snowgate::store::Write::Create,
         )
@@ -228,28 +256,27 @@ pub async fn run_session_and_object(store: Arc<dyn snowgate::store::Store>) {
     // A user named like the session's sort key is still read as a user.
     store
         .put_object(
-            User,
-            "SESSION",
+            named(User, "SESSION").key(),
             r#"{"u":2}"#,
             snowgate::store::Write::Create,
         )
         .await
         .unwrap();
     let (got, doc) = store
-        .session_and_object(s.id, NOW, User, "EMBUCKET")
+        .session_and_object(s.id, NOW, named(User, "EMBUCKET").key())
         .await
         .unwrap();
     assert_eq!(got, Some(s.clone()));
     let doc = doc.map(|d| (d.doc, d.version));
     assert_eq!(doc, Some((r#"{"u":1}"#.to_string(), 1)));
     let (got, doc) = store
-        .session_and_object(s.id, NOW, User, "SESSION")
+        .session_and_object(s.id, NOW, named(User, "SESSION").key())
         .await
         .unwrap();
     assert_eq!(got, Some(s.clone()));
     assert_eq!(doc.map(|d| d.doc).as_deref(), Some(r#"{"u":2}"#));
     let (got, doc) = store
-        .session_and_object(s.id, s.expires_at, User, "NOBODY")
+        .session_and_object(s.id, s.expires_at, named(User, "NOBODY").key())
         .await
         .unwrap();
     assert_eq!((got, doc), (None, None), "expired session, missing user");
@@ -270,13 +297,13 @@ where
 }
 /// The directory half of the contract: versioned documents by kind and name.
 pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
-    use snowgate::store::ObjectKind::{NetworkPolicy, Role, User};
+    use snowgate::store::NamedKind::{NetworkPolicy, Role, User};
     use snowgate::store::Write::{Create, IfVersion, Replace};
 
     let doc = |s: &Arc<dyn snowgate::store::Store>, kind, name: &'static str| {
         let s = Arc::clone(s);
         async move {
-            s.get_object(kind, name)
+            s.get_object(named(kind, name).key())
                 .await
                 .unwrap()
                 .map(|v| (v.doc, v.version))
@@ -285,18 +312,18 @@ pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
     assert_eq!(doc(&store, User, "ALICE").await, None);
     assert_eq!(
         store
-            .put_object(User, "ALICE", r#"{"v":1}"#, Create)
+            .put_object(named(User, "ALICE").key(), r#"{"v":1}"#, Create)
             .await
             .unwrap(),
         1
     );
     store
-        .put_object(User, "BOB", r#"{"v":"b"}"#, Create)
+        .put_object(named(User, "BOB").key(), r#"{"v":"b"}"#, Create)
         .await
         .unwrap();
     // Kinds are separate namespaces.
     store
-        .put_object(Role, "ALICE", r#"{"role":true}"#, Create)
+        .put_object(named(Role, "ALICE").key(), r#"{"role":true}"#, Create)
         .await
         .unwrap();
     assert_eq!(
@@ -311,7 +338,9 @@ pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
 
     // Create never overwrites; replace does, and counts a version.
     assert!(matches!(
-        store.put_object(User, "ALICE", r#"{"v":2}"#, Create).await,
+        store
+            .put_object(named(User, "ALICE").key(), r#"{"v":2}"#, Create)
+            .await,
         Err(StoreError::AlreadyExists)
     ));
     assert_eq!(
@@ -320,7 +349,7 @@ pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
     );
     assert_eq!(
         store
-            .put_object(User, "ALICE", r#"{"v":3}"#, Replace)
+            .put_object(named(User, "ALICE").key(), r#"{"v":3}"#, Replace)
             .await
             .unwrap(),
         2
@@ -334,20 +363,20 @@ pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
     // one wins, the other gets a conflict and writes nothing.
     assert_eq!(
         store
-            .put_object(User, "ALICE", r#"{"v":4}"#, IfVersion(2))
+            .put_object(named(User, "ALICE").key(), r#"{"v":4}"#, IfVersion(2))
             .await
             .unwrap(),
         3
     );
     assert!(matches!(
         store
-            .put_object(User, "ALICE", r#"{"v":"lost"}"#, IfVersion(2))
+            .put_object(named(User, "ALICE").key(), r#"{"v":"lost"}"#, IfVersion(2))
             .await,
         Err(StoreError::Conflict)
     ));
     assert!(matches!(
         store
-            .put_object(User, "NOBODY", r#"{"v":5}"#, IfVersion(1))
+            .put_object(named(User, "NOBODY").key(), r#"{"v":5}"#, IfVersion(1))
             .await,
         Err(StoreError::Conflict)
     ));
@@ -366,7 +395,11 @@ pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
         let store = Arc::clone(&store);
         async move {
             store
-                .put_object(User, "BOB", &format!(r#"{{"w":{i}}}"#), IfVersion(1))
+                .put_object(
+                    named(User, "BOB").key(),
+                    &format!(r#"{{"w":{i}}}"#),
+                    IfVersion(1),
+                )
                 .await
                 .is_ok()
         }
@@ -380,14 +413,14 @@ pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
 
     // Names keep their case: a quoted name is a different object.
     store
-        .put_object(User, "alice", r#"{"quoted":true}"#, Create)
+        .put_object(named(User, "\"alice\"").key(), r#"{"quoted":true}"#, Create)
         .await
         .unwrap();
     assert_eq!(doc(&store, User, "ALICE").await.unwrap().0, r#"{"v":4}"#);
 
     // Listing: every document of the kind with its version, in name order (upper case first).
     let listed: Vec<(String, u64)> = store
-        .list_objects(User)
+        .list_objects(User.into())
         .await
         .unwrap()
         .into_iter()
@@ -397,14 +430,23 @@ pub async fn run_directory(store: Arc<dyn snowgate::store::Store>) {
     assert_eq!(listed[0], (r#"{"v":4}"#.into(), 3));
     assert_eq!(listed[1].1, 2, "BOB was written once more by the winner");
     assert_eq!(listed[2], (r#"{"quoted":true}"#.into(), 1));
-    assert!(store.list_objects(NetworkPolicy).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_objects(NetworkPolicy.into())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Delete reports whether the object existed; a new object starts again at version 1.
-    assert!(store.delete_object(User, "BOB").await.unwrap());
-    assert!(!store.delete_object(User, "BOB").await.unwrap());
+    assert!(store.delete_object(named(User, "BOB").key()).await.unwrap());
+    assert!(!store.delete_object(named(User, "BOB").key()).await.unwrap());
     assert_eq!(doc(&store, User, "BOB").await, None);
     assert_eq!(
-        store.put_object(User, "BOB", "{}", Create).await.unwrap(),
+        store
+            .put_object(named(User, "BOB").key(), "{}", Create)
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(

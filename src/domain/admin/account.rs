@@ -10,7 +10,7 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: AccountCommand) -> Resu
     match command {
         AccountCommand::NetworkPolicy(Some(name)) => {
             let policy = dir
-                .policy(name.as_str())
+                .policy(name.as_ident())
                 .await?
                 .ok_or_else(|| invalid(format!("Network policy '{name}' does not exist.")))?;
             // As Snowflake: the account's policy may never shut out the administrator who sets it.

@@ -18,11 +18,11 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: GrantCommand) -> Result
         )));
     }
     let dir = ctx.directory;
-    if dir.role(role.as_str()).await?.is_none() {
+    if dir.role(role.as_ident()).await?.is_none() {
         return Err(missing("Role", &role));
     }
     let previous = dir
-        .user(user.as_str())
+        .user(user.as_ident())
         .await?
         .ok_or_else(|| missing("User", &user))?;
     may_manage(ctx, &previous)?;

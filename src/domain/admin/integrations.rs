@@ -50,7 +50,7 @@ async fn create(
         p.apply(&mut integration);
     }
     integration.check().map_err(invalid)?;
-    match dir.integration(name.as_str()).await? {
+    match dir.integration(name.as_ident()).await? {
         Some(_) if mode.if_not_exists => return Ok(Answer::skipped("Integration", &name)),
         Some(existing) if mode.or_replace => {
             owns(ctx, "integration", &existing.name, owner(&existing))?
@@ -76,7 +76,7 @@ async fn alter(
     properties: Vec<IntegrationProperty>,
 ) -> Result<Answer> {
     let dir = ctx.directory;
-    let Some(mut integration) = dir.integration(name.as_str()).await? else {
+    let Some(mut integration) = dir.integration(name.as_ident()).await? else {
         return alter_absent("Integration", &name, if_exists);
     };
     owns(ctx, "integration", &integration.name, owner(&integration))?;
@@ -90,11 +90,11 @@ async fn alter(
 
 async fn drop(ctx: &AdminContext<'_>, name: Identifier, if_exists: bool) -> Result<Answer> {
     let dir = ctx.directory;
-    let Some(integration) = dir.integration(name.as_str()).await? else {
+    let Some(integration) = dir.integration(name.as_ident()).await? else {
         return drop_absent("Integration", &name, if_exists);
     };
     owns(ctx, "integration", &integration.name, owner(&integration))?;
-    dir.delete_integration(name.as_str()).await?;
+    dir.delete_integration(name.as_ident()).await?;
     Ok(Answer::dropped(&name))
 }
 
@@ -224,7 +224,7 @@ const PROPERTIES: &[Property] = &[
 ];
 
 async fn describe(ctx: &AdminContext<'_>, name: Identifier) -> Result<Answer> {
-    let Some(i) = ctx.directory.integration(name.as_str()).await? else {
+    let Some(i) = ctx.directory.integration(name.as_ident()).await? else {
         return Err(missing("Integration", &name));
     };
     let rows = PROPERTIES

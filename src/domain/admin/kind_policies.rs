@@ -11,7 +11,7 @@ use super::{
     invalid, like, may_manage, missing, owns, unheld_system_role,
 };
 use crate::domain::directory::{Directory, PolicyRecord};
-use crate::domain::ident::Identifier;
+use crate::domain::ident::{Ident, Identifier};
 use crate::domain::policies::{
     AuthenticationPolicy, PASSWORD_FIELDS, PasswordPolicy, PatPolicy, PolicyKind, PolicyMeta,
     SessionPolicy, WorkloadIdentityPolicy,
@@ -439,7 +439,7 @@ async fn create<T: Governed>(
     let mut policy = T::default();
     policy.set_meta(new_meta(ctx, &name));
     apply_all(&mut policy, settings)?;
-    if let Some(existing) = dir.policy_record::<T>(name.name.as_str()).await? {
+    if let Some(existing) = dir.policy_record::<T>(name.name.as_ident()).await? {
         if mode.if_not_exists {
             return Ok(Answer::skipped(T::LABEL, &name.name));
         }
@@ -459,7 +459,11 @@ async fn existing<T: Governed>(
     name: &ObjectName,
     if_exists: bool,
 ) -> Result<std::result::Result<T, Answer>> {
-    match ctx.directory.policy_record::<T>(name.name.as_str()).await? {
+    match ctx
+        .directory
+        .policy_record::<T>(name.name.as_ident())
+        .await?
+    {
         Some(policy) => Ok(Ok(policy)),
         None if if_exists => Ok(Err(Answer::done())),
         None => Err(missing(T::LABEL, &name.name)),
@@ -512,7 +516,7 @@ async fn rename<T: Governed>(
     if !dir.put_policy_record(&renamed, false).await? {
         return Err(exists(&to.name));
     }
-    dir.delete_policy_record::<T>(name.name.as_str()).await?;
+    dir.delete_policy_record::<T>(name.name.as_ident()).await?;
     Ok(Answer::done())
 }
 
@@ -522,7 +526,7 @@ async fn drop<T: Governed>(
     if_exists: bool,
 ) -> Result<Answer> {
     let dir = ctx.directory;
-    let Some(policy) = dir.policy_record::<T>(name.name.as_str()).await? else {
+    let Some(policy) = dir.policy_record::<T>(name.name.as_ident()).await? else {
         return drop_absent(T::LABEL, &name.name, if_exists);
     };
     may_change(ctx, &policy).await?;
@@ -533,7 +537,7 @@ async fn drop<T: Governed>(
             name.name
         )));
     }
-    dir.delete_policy_record::<T>(name.name.as_str()).await?;
+    dir.delete_policy_record::<T>(name.name.as_ident()).await?;
     Ok(Answer::dropped(&name.name))
 }
 
@@ -579,7 +583,7 @@ async fn show<T: Governed>(ctx: &AdminContext<'_>, pattern: Option<String>) -> R
 async fn describe<T: Governed>(ctx: &AdminContext<'_>, name: ObjectName) -> Result<Answer> {
     let policy = ctx
         .directory
-        .policy_record::<T>(name.name.as_str())
+        .policy_record::<T>(name.name.as_ident())
         .await?
         .ok_or_else(|| missing(T::LABEL, &name.name))?;
     let defaults = T::default().rows();
@@ -607,7 +611,7 @@ pub(super) async fn attach(ctx: &AdminContext<'_>, command: AttachPolicy) -> Res
     security_admin(ctx, command.kind)?;
     let kind = command.kind;
     if let Some(name) = &command.policy
-        && !policy_exists(ctx.directory, kind, name.name.as_str()).await?
+        && !policy_exists(ctx.directory, kind, name.name.as_ident()).await?
     {
         return Err(missing(&capitalised(kind), &name.name));
     }
@@ -621,7 +625,7 @@ pub(super) async fn attach(ctx: &AdminContext<'_>, command: AttachPolicy) -> Res
             ctx.directory.set_account(&account).await?;
         }
         PolicyTarget::User { name, if_exists } => {
-            let Some(previous) = ctx.directory.user(name.as_str()).await? else {
+            let Some(previous) = ctx.directory.user(name.as_ident()).await? else {
                 return alter_absent("User", &name, if_exists);
             };
             may_manage(ctx, &previous)?;
@@ -663,7 +667,7 @@ fn refuse_second(
     }
 }
 
-async fn policy_exists(dir: &Directory, kind: PolicyKind, name: &str) -> Result<bool> {
+async fn policy_exists(dir: &Directory, kind: PolicyKind, name: Ident<'_>) -> Result<bool> {
     Ok(match kind {
         PolicyKind::Authentication => dir
             .policy_record::<AuthenticationPolicy>(name)

@@ -225,7 +225,7 @@ async fn self_service_target(
         None => Identifier::from_parsed(ctx.user, true).ok_or(Error::SessionGone)?,
     };
     let about_self = named.as_ref().is_none_or(|u| u.as_str() == ctx.user);
-    let Some(user) = ctx.directory.user(target.as_str()).await? else {
+    let Some(user) = ctx.directory.user(target.as_ident()).await? else {
         // Below USERADMIN, another user's name gets the same refusal whether it exists or not.
         if !about_self && !holds(ctx.role, "USERADMIN") {
             return Err(denied(format!(

@@ -67,7 +67,7 @@ async fn create(
         ..NetworkPolicy::default()
     };
     apply_all(&mut policy, properties);
-    if let Some(existing) = dir.policy(name.as_str()).await? {
+    if let Some(existing) = dir.policy(name.as_ident()).await? {
         if mode.if_not_exists {
             return Ok(Answer::skipped("Network policy", &name));
         }
@@ -89,7 +89,7 @@ async fn alter(
     properties: Vec<PolicyProperty>,
 ) -> Result<Answer> {
     let dir = ctx.directory;
-    let Some(mut policy) = dir.policy(name.as_str()).await? else {
+    let Some(mut policy) = dir.policy(name.as_ident()).await? else {
         return alter_absent("Network policy", &name, if_exists);
     };
     may_change(ctx, &policy).await?;
@@ -101,7 +101,7 @@ async fn alter(
 
 async fn drop(ctx: &AdminContext<'_>, name: Identifier, if_exists: bool) -> Result<Answer> {
     let dir = ctx.directory;
-    let Some(policy) = dir.policy(name.as_str()).await? else {
+    let Some(policy) = dir.policy(name.as_ident()).await? else {
         return drop_absent("Network policy", &name, if_exists);
     };
     may_change(ctx, &policy).await?;
@@ -116,7 +116,7 @@ async fn drop(ctx: &AdminContext<'_>, name: Identifier, if_exists: bool) -> Resu
             "Cannot drop network policy '{name}': it is attached to the account or to a user."
         )));
     }
-    dir.delete_policy(name.as_str()).await?;
+    dir.delete_policy(name.as_ident()).await?;
     Ok(Answer::dropped(&name))
 }
 

@@ -30,7 +30,7 @@ async fn create(
             false => Err(exists(&name)),
         };
     }
-    if let Some(existing) = dir.role(name.as_str()).await? {
+    if let Some(existing) = dir.role(name.as_ident()).await? {
         if mode.if_not_exists {
             return Ok(Answer::skipped("Role", &name));
         }
@@ -56,10 +56,10 @@ async fn drop(ctx: &AdminContext<'_>, name: Identifier, if_exists: bool) -> Resu
     if SYSTEM_ROLES.contains(&name.as_str()) {
         return Err(denied(format!("System role '{name}' cannot be dropped.")));
     }
-    if let Some(existing) = dir.role(name.as_str()).await? {
+    if let Some(existing) = dir.role(name.as_ident()).await? {
         owns(ctx, "role", &existing.name, role_owner(&existing))?;
     }
-    if !dir.delete_role(name.as_str()).await? {
+    if !dir.delete_role(name.as_ident()).await? {
         return drop_absent("Role", &name, if_exists);
     }
     // Dropping a role revokes it from everyone.

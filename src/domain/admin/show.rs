@@ -142,7 +142,7 @@ async fn policies(ctx: &AdminContext<'_>, pattern: Option<String>) -> Result<Ans
 async fn describe_user(ctx: &AdminContext<'_>, name: Identifier) -> Result<Answer> {
     let u = ctx
         .directory
-        .user(name.as_str())
+        .user(name.as_ident())
         .await?
         .ok_or_else(|| missing("User", &name))?;
     let key = |k: &Option<RsaKey>| opt(&k.as_ref().map(|k| k.der_base64.clone()));
@@ -176,7 +176,7 @@ async fn describe_user(ctx: &AdminContext<'_>, name: Identifier) -> Result<Answe
 async fn describe_policy(ctx: &AdminContext<'_>, name: Identifier) -> Result<Answer> {
     let policy = ctx
         .directory
-        .policy(name.as_str())
+        .policy(name.as_ident())
         .await?
         .ok_or_else(|| missing("Network policy", &name))?;
     Ok(Answer::table(

@@ -50,7 +50,7 @@ async fn create(
         ..User::default()
     };
     let password = apply_all(ctx, &mut user, properties).await?;
-    let previous = dir.user(name.as_str()).await?;
+    let previous = dir.user(name.as_ident()).await?;
     if let Some(existing) = &previous {
         if mode.if_not_exists {
             return Ok(Answer::skipped("User", &name));
@@ -78,7 +78,7 @@ async fn alter(
     unlock: bool,
 ) -> Result<Answer> {
     let dir = ctx.directory;
-    let Some(previous) = dir.user(name.as_str()).await? else {
+    let Some(previous) = dir.user(name.as_ident()).await? else {
         return alter_absent("User", &name, if_exists);
     };
     may_change(ctx, &previous)?;
@@ -99,7 +99,7 @@ async fn alter(
 
 async fn drop(ctx: &AdminContext<'_>, name: Identifier, if_exists: bool) -> Result<Answer> {
     let dir = ctx.directory;
-    match dir.user(name.as_str()).await? {
+    match dir.user(name.as_ident()).await? {
         Some(user) => {
             may_change(ctx, &user)?;
             dir.delete_user(&user).await?;
@@ -194,7 +194,7 @@ async fn apply(ctx: &AdminContext<'_>, user: &mut User, property: UserProperty) 
         UserProperty::RsaPublicKey2(k) => user.rsa_public_key_2 = k,
         UserProperty::NetworkPolicy(p) => {
             if let Some(p) = &p
-                && ctx.directory.policy(p.as_str()).await?.is_none()
+                && ctx.directory.policy(p.as_ident()).await?.is_none()
             {
                 return Err(invalid(format!("Network policy '{p}' does not exist.")));
             }

@@ -18,7 +18,7 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: WifCommand) -> Result<A
         Some(user) => user.clone(),
         None => Identifier::from_parsed(ctx.user, true).ok_or(Error::SessionGone)?,
     };
-    let Some(previous) = ctx.directory.user(target.as_str()).await? else {
+    let Some(previous) = ctx.directory.user(target.as_ident()).await? else {
         return match command.if_exists && command.action != WifAction::Show {
             true => Ok(Answer::done()),
             false => Err(missing("User", &target)),
