@@ -14,6 +14,7 @@ on_every_store!(
     users_see_their_own_history_and_administrators_everyones,
     time_range_limit_filters_order_and_columns,
     hostile_arguments_get_clear_errors,
+    a_refused_login_by_login_name_is_recorded_under_its_user,
 );
 
 const BY_USER: &str = "SELECT * FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY_BY_USER())";
@@ -173,6 +174,28 @@ async fn successes_and_failures_are_recorded_with_their_facts(app: TestApp) {
     ] {
         assert!(!text.contains(secret), "{secret} leaked");
     }
+}
+
+/// A user whose LOGIN_NAME is not their name: a refused login with that login name (any case) is
+/// the user's, as Snowflake shows it.
+async fn a_refused_login_by_login_name_is_recorded_under_its_user(app: TestApp) {
+    let admin = app.admin().await;
+    admin
+        .ok("CREATE USER bob LOGIN_NAME = 'bob.smith@example.com' PASSWORD = 'bob-Secret-pw-1'")
+        .await;
+    app.advance(1);
+    assert_failure(
+        &password_login(&app, None, "Bob.Smith@Example.com", "wrong-pw-xyz").await,
+        "390100",
+    );
+    app.advance(1);
+    let everyone = admin.ok(EVERYONE).await;
+    let refused: Vec<_> = events(&everyone)
+        .into_iter()
+        .filter(|r| r["IS_SUCCESS"] == "NO")
+        .map(|r| r["USER_NAME"].clone())
+        .collect();
+    assert_eq!(refused, [json!("BOB")], "{everyone}");
 }
 
 async fn users_see_their_own_history_and_administrators_everyones(app: TestApp) {

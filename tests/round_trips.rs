@@ -212,6 +212,24 @@ async fn each_operation_keeps_its_aws_round_trip_budget() {
     tokens(&v);
     assert_eq!(total(&calls), 3, "PAT login: {calls:?}");
 
+    // A refused login is the batch read, one counter write (a name's first failure included) and
+    // its history record, which names the user from the batch instead of reading it again.
+    for (user, what) in [("alice", "a stored user"), ("mallory", "an unknown name")] {
+        let ((_, v), calls) = c
+            .count(app.post(LOGIN, None, common::login_body(user, "wrong-password")))
+            .await;
+        assert_eq!(v["success"], false, "{v}");
+        assert_eq!(
+            calls,
+            BTreeMap::from([
+                ("BatchGetItem".into(), 1),
+                ("BatchWriteItem".into(), 1),
+                ("UpdateItem".into(), 1)
+            ]),
+            "refused password login of {what}"
+        );
+    }
+
     let ((_, v), calls) = c
         .count(app.query(&alice.session, "SELECT CURRENT_DATABASE()"))
         .await;

@@ -230,7 +230,9 @@ impl Gatekeeper {
             request_id: input.request_id.as_deref(),
             ..Attempt::default()
         };
-        let result = self.try_login(&input, &mut attempt).await;
+        // What the login read up front, kept for its history record if it fails.
+        let mut reads = None;
+        let result = self.try_login(&input, &mut attempt, &mut reads).await;
         match &result {
             Ok(out) => {
                 attempt.session_id = Some(out.session.id);
@@ -242,7 +244,7 @@ impl Gatekeeper {
                 // a flood a write per refused request would add to the load it sheds.
                 if !attempt.in_history && !matches!(e, Error::Busy | Error::Unavailable(_)) {
                     let now = self.now();
-                    let user = self.failed_login_user(&input, now).await;
+                    let user = self.failed_login_user(&input, reads.as_ref(), now).await;
                     let event = super::login_history::event(
                         &input,
                         attempt.method,
@@ -261,18 +263,20 @@ impl Gatekeeper {
         &self,
         input: &LoginInput,
         attempt: &mut Attempt<'_>,
+        reads: &mut Option<LoginReads>,
     ) -> Result<LoginOutcome> {
         self.seed_demo_user().await?;
         let now = self.now();
         // Read once, up front, in one batch: the account's settings (the network policy before the
         // credential and the authentication policy after it both fall back to the account's), and
         // the user the login names with the failures counted under that name.
-        let reads = self
-            .directory
-            .login_reads(named_login(input, now).as_deref(), now)
-            .await?;
+        let reads = reads.insert(
+            self.directory
+                .login_reads(named_login(input, now).as_deref(), now)
+                .await?,
+        );
         let settings = &reads.account;
-        let verified = self.verify(input, &reads, now, attempt).await?;
+        let verified = self.verify(input, reads, now, attempt).await?;
         if verified.method == AuthMethod::ProgrammaticAccessToken {
             attempt.method = Some(Method::Pat);
         }

@@ -2,6 +2,7 @@
 //! `INFORMATION_SCHEMA.LOGIN_HISTORY[_BY_USER]` (the records and their rules are in
 //! `login_history.rs`).
 
+use super::directory::LoginReads;
 use super::gatekeeper::Gatekeeper;
 use super::login_history::{
     DEFAULT_RESULT_LIMIT, HISTORY_ADMIN_ROLES, HistoryQuery, LoginEvent, MAX_FIELD_CHARS,
@@ -20,8 +21,15 @@ impl Gatekeeper {
     }
 
     /// The user a failed login was for, as far as it can be told: the user found by the login name
-    /// (or the key-pair JWT's subject), else the name as typed, upper-cased.
-    pub(super) async fn failed_login_user(&self, input: &LoginInput, now: u64) -> Option<String> {
+    /// (or the key-pair JWT's subject), else the name as typed, upper-cased. Answered from what the
+    /// login read up front (`reads`) when that was the same name, so a refused login, the common
+    /// case under attack, reads nothing more.
+    pub(super) async fn failed_login_user(
+        &self,
+        input: &LoginInput,
+        reads: Option<&LoginReads>,
+        now: u64,
+    ) -> Option<String> {
         let typed = match input.login_name.as_deref().map(str::trim) {
             Some(name) if !name.is_empty() => name.to_string(),
             _ => {
@@ -31,7 +39,11 @@ impl Gatekeeper {
             }
         };
         let typed = bounded(&typed, MAX_FIELD_CHARS);
-        match self.directory.user_by_login(&typed).await {
+        let found = match reads {
+            Some(reads) => self.directory.user_for_login(reads, &typed).await,
+            None => self.directory.user_by_login(&typed).await,
+        };
+        match found {
             Ok(Some(user)) => Some(user.name),
             _ => Some(typed.to_uppercase()),
         }

@@ -514,9 +514,10 @@ impl DynamoStore {
         ))
     }
 
-    /// Raises a live counter by one, unless `attempt` was the last one counted. `None` when the
-    /// condition failed: the counter is expired (or absent and raced), or the attempt was counted.
-    async fn raise_live_counter(
+    /// Raises a live counter by one, or starts one at one where there is none (`ADD` creates the
+    /// item), unless `attempt` was the last one counted: a name's first failure is one call. `None`
+    /// when the condition failed: the counter is expired, or the attempt was counted.
+    async fn raise_counter(
         &self,
         name: &CounterName,
         attempt: &str,
@@ -529,7 +530,9 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(lockout_key(name)))
             .update_expression("ADD failures :one SET attempt = :attempt, #exp = :until")
-            .condition_expression("attribute_exists(pk) AND #exp > :now AND attempt <> :attempt")
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#exp > :now AND attempt <> :attempt)",
+            )
             .expression_attribute_names("#exp", TTL_ATTRIBUTE)
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":attempt", AttributeValue::S(attempt.into()))
@@ -592,7 +595,7 @@ impl LockoutStore for DynamoStore {
         // Each step is one conditional write, so parallel attempts on several instances each count
         // exactly once; a lost race only sends this attempt round the loop again.
         for _ in 0..4 {
-            if let Some(failures) = self.raise_live_counter(name, attempt, now, until).await? {
+            if let Some(failures) = self.raise_counter(name, attempt, now, until).await? {
                 return Ok((failures, true));
             }
             let (failures, last) = self.counter(name, now).await?;
