@@ -359,7 +359,7 @@ impl LoginReads {
     pub fn failures_of(&self, counter: &CounterName) -> Option<Failures> {
         self.named
             .as_ref()
-            .filter(|n| CounterName::login(&n.login) == *counter)
+            .filter(|n| n.login.as_str() == counter.as_str())
             .map(|n| n.failures)
     }
 }
