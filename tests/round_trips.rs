@@ -230,6 +230,36 @@ async fn each_operation_keeps_its_aws_round_trip_budget() {
         );
     }
 
+    // A user under a policy of every kind: the policies come in one more batch, not a read each.
+    for sql in [
+        "CREATE USER bob PASSWORD = 'bob-password-1' DEFAULT_ROLE = PUBLIC",
+        "CREATE NETWORK POLICY np ALLOWED_IP_LIST = ('192.0.2.0/24')",
+        "CREATE PASSWORD POLICY pp PASSWORD_MIN_LENGTH = 8",
+        "CREATE SESSION POLICY sp SESSION_IDLE_TIMEOUT_MINS = 30",
+        "CREATE AUTHENTICATION POLICY ap AUTHENTICATION_METHODS = ('PASSWORD')",
+        "ALTER USER bob SET NETWORK_POLICY = np",
+        "ALTER USER bob SET PASSWORD POLICY pp",
+        "ALTER USER bob SET SESSION POLICY sp",
+        "ALTER USER bob SET AUTHENTICATION POLICY ap",
+    ] {
+        let (_, v) = app.query(&admin.session, sql).await;
+        assert_eq!(v["success"], true, "{sql}: {v}");
+    }
+    let bob = common::login_body("bob", "bob-password-1");
+    let ((_, v), calls) = c
+        .count(app.post_from(Some("192.0.2.7"), LOGIN, None, bob))
+        .await;
+    tokens(&v);
+    assert_eq!(
+        calls,
+        BTreeMap::from([
+            ("BatchGetItem".into(), 2),
+            ("BatchWriteItem".into(), 1),
+            ("PutItem".into(), 1)
+        ]),
+        "password login of a user under four policies"
+    );
+
     let ((_, v), calls) = c
         .count(app.query(&alice.session, "SELECT CURRENT_DATABASE()"))
         .await;

@@ -15,8 +15,8 @@ use crate::domain::policies::{
     AttachedPolicies, AuthenticationPolicy, PasswordPolicy, PolicyKind, SessionPolicy,
 };
 use crate::domain::storage::{
-    CounterName, Failures, Found, NamedKind, ObjectKey, OidcSubjectKey, Read, Store, StoreError,
-    Versioned, Write,
+    CounterName, Failures, Found, NamedKind, ObjectKey, ObjectKind, OidcSubjectKey, Read, Store,
+    StoreError, Versioned, Write,
 };
 use crate::error::{Error, Result};
 
@@ -343,6 +343,63 @@ fn own_login(doc: Option<&Versioned>, login: &LoginName) -> Result<Option<User>>
 pub struct LoginReads {
     pub account: AccountSettings,
     named: Option<NamedReads>,
+    /// The policy records that govern the login, read in a second batch: (kind, name, record).
+    policies: Vec<(ObjectKind, String, Option<Versioned>)>,
+}
+
+/// Where a policy check finds the account's settings, and the policy records a login read ahead:
+/// a login's [`LoginReads`], or the bare settings (administration reads each policy it needs).
+pub trait PolicySource: Sync {
+    fn account(&self) -> &AccountSettings;
+
+    /// The record under `key` when it was read ahead; `Some(None)`: read, and not there.
+    fn read_ahead(&self, _key: ObjectKey<'_>) -> Option<Option<&Versioned>> {
+        None
+    }
+}
+
+impl PolicySource for AccountSettings {
+    fn account(&self) -> &AccountSettings {
+        self
+    }
+}
+
+impl PolicySource for LoginReads {
+    fn account(&self) -> &AccountSettings {
+        &self.account
+    }
+
+    fn read_ahead(&self, key: ObjectKey<'_>) -> Option<Option<&Versioned>> {
+        self.policies
+            .iter()
+            .find(|(kind, name, _)| *kind == key.kind() && name == key.name())
+            .map(|(_, _, record)| record.as_ref())
+    }
+}
+
+/// The policies that govern `user` (or an unknown name, `None`): for each kind, the user's own,
+/// else the account's.
+fn governing_policies(user: Option<&User>, account: &AccountSettings) -> Vec<(NamedKind, String)> {
+    let attached = |kind: PolicyKind| {
+        user.and_then(|u| u.policies.get(kind))
+            .or_else(|| account.policies.get(kind))
+            .map(str::to_string)
+    };
+    let network = user
+        .and_then(|u| u.network_policy.clone())
+        .or_else(|| account.network_policy.clone());
+    [
+        (NamedKind::NetworkPolicy, network),
+        (
+            AuthenticationPolicy::OBJECT,
+            attached(PolicyKind::Authentication),
+        ),
+        (PasswordPolicy::OBJECT, attached(PolicyKind::Password)),
+        (SessionPolicy::OBJECT, attached(PolicyKind::Session)),
+    ]
+    .into_iter()
+    .filter_map(|(kind, name)| name.map(|n| (kind, n)))
+    .collect()
 }
 
 #[derive(Debug)]
@@ -510,10 +567,52 @@ impl Directory {
             }),
             _ => return Err(unexpected()),
         };
+        let account = account.unwrap_or_default();
+        let policies = self
+            .read_policies_ahead(named.as_ref(), &account, now)
+            .await?;
         Ok(LoginReads {
-            account: account.unwrap_or_default(),
+            account,
             named,
+            policies,
         })
+    }
+
+    /// The policy records that will govern the login, in a second batch, so that its network,
+    /// password, authentication and session policy checks read nothing one by one: the named
+    /// user's (when it logs in with its own name and so was in the first batch), else the
+    /// account's. No read when none applies. A user found otherwise (a login-name alias) has its
+    /// own policies read at their checks.
+    async fn read_policies_ahead(
+        &self,
+        named: Option<&NamedReads>,
+        account: &AccountSettings,
+        now: u64,
+    ) -> Result<Vec<(ObjectKind, String, Option<Versioned>)>> {
+        // A record that does not decode is reported where the login reads the user.
+        let user = named
+            .and_then(|n| own_login(n.user.as_ref(), &n.login).ok())
+            .flatten();
+        let names = governing_policies(user.as_ref(), account);
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reads: Vec<Read<'_>> = names
+            .iter()
+            .map(|(kind, name)| Read::Object(ObjectKey::named(*kind, Ident::stored(name))))
+            .collect();
+        let found = self.store.read_many(&reads, now).await?;
+        if found.len() != names.len() {
+            return Err(Error::Internal("batch read answered out of order".into()));
+        }
+        names
+            .into_iter()
+            .zip(found)
+            .map(|((kind, name), found)| match found {
+                Found::Object(record) => Ok((kind.into(), name, record)),
+                _ => Err(Error::Internal("batch read answered out of order".into())),
+            })
+            .collect()
     }
 
     /// Writes a user: over `previous` (at the version it was read) when given, else as a new user
@@ -786,24 +885,30 @@ impl Directory {
         Ok(self.store.delete_object(key).await?)
     }
 
+    /// The record under `key`: from what `source` read ahead, else from the store.
+    async fn get_via<T: Record>(
+        &self,
+        key: ObjectKey<'_>,
+        source: &impl PolicySource,
+    ) -> Result<Option<T>> {
+        match source.read_ahead(key) {
+            Some(record) => record.map(decode_versioned).transpose(),
+            None => self.get(key).await,
+        }
+    }
+
     /// The policy of kind `T` that governs `user`: the user's own, else the account's (as read by
     /// the caller, so a login reads the account once), else Snowflake's defaults. A name whose
     /// record is gone counts as none.
     pub async fn effective_policy<T: PolicyRecord>(
         &self,
         user: Option<&User>,
-        account: &AccountSettings,
+        source: &impl PolicySource,
     ) -> Result<T> {
-        let name = user
-            .and_then(|u| u.policies.get(T::KIND))
-            .or_else(|| account.policies.get(T::KIND));
-        Ok(match name {
-            Some(name) => self
-                .policy_record(Ident::stored(name))
-                .await?
-                .unwrap_or_default(),
-            None => T::default(),
-        })
+        Ok(self
+            .attached_policy(user, source)
+            .await?
+            .unwrap_or_default())
     }
 
     /// The policy of kind `T` set on `user`, else on the account (as read by the caller), else `None`
@@ -811,13 +916,16 @@ impl Directory {
     pub async fn attached_policy<T: PolicyRecord>(
         &self,
         user: Option<&User>,
-        account: &AccountSettings,
+        source: &impl PolicySource,
     ) -> Result<Option<T>> {
         let name = user
             .and_then(|u| u.policies.get(T::KIND))
-            .or_else(|| account.policies.get(T::KIND));
+            .or_else(|| source.account().policies.get(T::KIND));
         match name {
-            Some(name) => self.policy_record(Ident::stored(name)).await,
+            Some(name) => {
+                let key = ObjectKey::named(T::OBJECT, Ident::stored(name));
+                self.get_via(key, source).await
+            }
             None => Ok(None),
         }
     }
@@ -827,13 +935,16 @@ impl Directory {
     pub async fn network_policy_for(
         &self,
         user: Option<&User>,
-        account: &AccountSettings,
+        source: &impl PolicySource,
     ) -> Result<Option<NetworkPolicy>> {
         let name = user
-            .and_then(|u| u.network_policy.clone())
-            .or_else(|| account.network_policy.clone());
+            .and_then(|u| u.network_policy.as_deref())
+            .or(source.account().network_policy.as_deref());
         match name {
-            Some(n) => self.policy(Ident::stored(&n)).await,
+            Some(n) => {
+                let key = ObjectKey::named(NamedKind::NetworkPolicy, Ident::stored(n));
+                self.get_via(key, source).await
+            }
             None => Ok(None),
         }
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::audit::{Attempt, Method};
-use super::directory::{AccountSettings, Directory, LoginReads, User};
+use super::directory::{Directory, LoginReads, PolicySource, User};
 use super::ident::Ident;
 use super::keys::KeyCache;
 pub use super::login_input::LoginInput;
@@ -269,13 +269,13 @@ impl Gatekeeper {
         let now = self.now();
         // Read once, up front, in one batch: the account's settings (the network policy before the
         // credential and the authentication policy after it both fall back to the account's), and
-        // the user the login names with the failures counted under that name.
+        // the user the login names with the failures counted under that name; then, in a second
+        // batch, the policy records that govern the login, if any.
         let reads = reads.insert(
             self.directory
                 .login_reads(named_login(input, now).as_deref(), now)
                 .await?,
         );
-        let settings = &reads.account;
         let verified = self.verify(input, reads, now, attempt).await?;
         if verified.method == AuthMethod::ProgrammaticAccessToken {
             attempt.method = Some(Method::Pat);
@@ -285,9 +285,9 @@ impl Gatekeeper {
         }
         let (user, method, second_factor) =
             (&verified.user, verified.method, verified.second_factor);
-        self.check_authentication_policy_mfa(user, settings, input, method, second_factor)
+        self.check_authentication_policy_mfa(user, &*reads, input, method, second_factor)
             .await?;
-        self.open_session(input, settings, verified, now, attempt)
+        self.open_session(input, &*reads, verified, now, attempt)
             .await
     }
 
@@ -301,16 +301,15 @@ impl Gatekeeper {
         attempt: &mut Attempt<'_>,
     ) -> Result<Verified> {
         let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
-        let settings = &reads.account;
         let go_oauth = input.oauth_flow && input.token.is_some() && input.password.is_none();
         Ok(match authenticator.as_deref() {
             None | Some("") if go_oauth => {
                 attempt.method = Some(Method::Oauth);
-                self.oauth_login(input, settings, now).await?
+                self.oauth_login(input, reads, now).await?
             }
             Some("OAUTH") => {
                 attempt.method = Some(Method::Oauth);
-                self.oauth_login(input, settings, now).await?
+                self.oauth_login(input, reads, now).await?
             }
             None | Some("") | Some("SNOWFLAKE") => {
                 attempt.method = Some(Method::Password);
@@ -331,7 +330,7 @@ impl Gatekeeper {
             }
             Some("WORKLOAD_IDENTITY") => {
                 attempt.method = Some(Method::WorkloadIdentity);
-                self.workload_identity_login(input, settings, now).await?
+                self.workload_identity_login(input, reads, now).await?
             }
             Some(other) => {
                 return Err(Error::BadRequest(format!(
@@ -362,7 +361,7 @@ impl Gatekeeper {
     async fn open_session(
         &self,
         input: &LoginInput,
-        settings: &AccountSettings,
+        policies: &impl PolicySource,
         verified: Verified,
         now: u64,
         attempt: &mut Attempt<'_>,
@@ -377,7 +376,7 @@ impl Gatekeeper {
         } = verified;
         let mut context = super::verified::initial_context(&user, input)?;
         super::verified::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
-        let idle_limit = self.idle_limit(&user, settings).await?;
+        let idle_limit = self.idle_limit(&user, policies).await?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the
         // tokens are signed with the secret in force now, not one a rotation has since retired.
         let secrets = self.secrets.current();
@@ -442,10 +441,10 @@ impl Gatekeeper {
     /// The idle limit of a new session of `user`, in seconds: SESSION_IDLE_TIMEOUT_MINS of the user's
     /// session policy, else the account's, else the configured default. Fixed at login, so a policy
     /// change applies to new sessions.
-    async fn idle_limit(&self, user: &User, account: &AccountSettings) -> Result<u64> {
+    async fn idle_limit(&self, user: &User, policies: &impl PolicySource) -> Result<u64> {
         let policy = self
             .directory
-            .attached_policy::<SessionPolicy>(Some(user), account)
+            .attached_policy::<SessionPolicy>(Some(user), policies)
             .await?;
         Ok(match policy {
             Some(p) => u64::from(p.session_idle_timeout_mins.max(1)) * 60,

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::audit;
 use super::authentication_policies::{Client, refusal_with_mfa};
-use super::directory::{AccountSettings, LoginReads, User, UserType, canonical_ip};
+use super::directory::{AccountSettings, LoginReads, PolicySource, User, UserType, canonical_ip};
 use super::gatekeeper::{Gatekeeper, Settings};
 use super::ident::{Ident, LoginName, account_name};
 use super::keys::{claimed_identity, signature_valid};
@@ -54,10 +54,10 @@ impl Gatekeeper {
     pub(super) async fn check_network_policy(
         &self,
         user: Option<&User>,
-        account: &AccountSettings,
+        policies: &impl PolicySource,
         ip: Option<IpAddr>,
     ) -> Result<()> {
-        match self.directory.network_policy_for(user, account).await? {
+        match self.directory.network_policy_for(user, policies).await? {
             Some(policy) if !policy.admits(ip) => {
                 let shown = ip
                     .map(|i| canonical_ip(i).to_string())
@@ -78,11 +78,11 @@ impl Gatekeeper {
     pub(super) async fn check_authentication_policy(
         &self,
         user: &User,
-        account: &AccountSettings,
+        policies: &impl PolicySource,
         input: &LoginInput,
         method: AuthMethod,
     ) -> Result<()> {
-        self.check_authentication_policy_mfa(user, account, input, method, None)
+        self.check_authentication_policy_mfa(user, policies, input, method, None)
             .await
     }
 
@@ -90,13 +90,15 @@ impl Gatekeeper {
     pub(super) async fn check_authentication_policy_mfa(
         &self,
         user: &User,
-        account: &AccountSettings,
+        policies: &impl PolicySource,
         input: &LoginInput,
         method: AuthMethod,
         second_factor: Option<SecondFactor>,
     ) -> Result<()> {
-        let policy: AuthenticationPolicy =
-            self.directory.effective_policy(Some(user), account).await?;
+        let policy: AuthenticationPolicy = self
+            .directory
+            .effective_policy(Some(user), policies)
+            .await?;
         let client = Client {
             app_id: input.client_app.as_deref(),
             version: input.client_version.as_deref(),
@@ -135,7 +137,7 @@ impl Gatekeeper {
         };
         let login = login_name(input)?;
         let user = self.directory.user_for_login(reads, login).await?;
-        self.check_network_policy(user.as_ref(), settings, input.client_ip)
+        self.check_network_policy(user.as_ref(), reads, input.client_ip)
             .await?;
         let (policy, lock) = self.lock_state(user.as_ref(), login, reads, now).await?;
         let empty = SecretString::from("");
@@ -145,8 +147,8 @@ impl Gatekeeper {
             && let Some(pat) = pats::find(&user.pats, given)
             && pat.status(now) == PatStatus::Active
         {
-            let policy = self.pat_policy(Some(user), settings).await?;
-            self.check_pat_network_requirement(user, pat, &policy, settings, now)
+            let policy = self.pat_policy(Some(user), reads).await?;
+            self.check_pat_network_requirement(user, pat, &policy, reads, now)
                 .await?;
             self.clear_failures(&lock).await?;
             return Ok(Verified::by_pat(user.clone(), account, pat));
@@ -351,7 +353,7 @@ impl Gatekeeper {
         };
         let policy = self
             .directory
-            .attached_policy::<PasswordPolicy>(user, &reads.account)
+            .attached_policy::<PasswordPolicy>(user, reads)
             .await?;
         let lockout = Lockout::of(policy.as_ref(), &self.settings);
         let failures = match reads.failures_of(&counter) {
@@ -377,7 +379,6 @@ impl Gatekeeper {
         reads: &LoginReads,
         now: u64,
     ) -> Result<Verified> {
-        let settings = &reads.account;
         let Some(account) = self.account_for(input.account.as_deref()) else {
             tracing::info!("PAT login refused: the account named is not the one served");
             return Err(Error::InvalidPat);
@@ -389,9 +390,9 @@ impl Gatekeeper {
             .or(input.password.as_ref())
             .ok_or(Error::InvalidPat)?;
         let user = self.directory.user_for_login(reads, login).await?;
-        let policy = self.pat_policy(user.as_ref(), settings).await?;
+        let policy = self.pat_policy(user.as_ref(), reads).await?;
         if policy.network_policy_evaluation != NetworkPolicyEvaluation::NotEnforced {
-            self.check_network_policy(user.as_ref(), settings, input.client_ip)
+            self.check_network_policy(user.as_ref(), reads, input.client_ip)
                 .await?;
         }
         let (_, lock) = self.lock_state(user.as_ref(), login, reads, now).await?;
@@ -407,7 +408,7 @@ impl Gatekeeper {
             return Err(Error::InvalidPat);
         };
         // The policy read above is this user's: the token matched one of theirs.
-        self.check_pat_network_requirement(user, pat, &policy, settings, now)
+        self.check_pat_network_requirement(user, pat, &policy, reads, now)
             .await?;
         self.clear_failures(&lock).await?;
         Ok(Verified::by_pat(user.clone(), account, pat))
@@ -416,7 +417,7 @@ impl Gatekeeper {
     async fn pat_policy(
         &self,
         user: Option<&User>,
-        settings: &AccountSettings,
+        settings: &impl PolicySource,
     ) -> Result<PatPolicy> {
         let policy: AuthenticationPolicy = self.directory.effective_policy(user, settings).await?;
         Ok(policy.pat_policy)
@@ -430,7 +431,7 @@ impl Gatekeeper {
         user: &User,
         pat: &Pat,
         policy: &PatPolicy,
-        settings: &AccountSettings,
+        settings: &impl PolicySource,
         now: u64,
     ) -> Result<()> {
         if policy.network_policy_evaluation != NetworkPolicyEvaluation::EnforcedRequired
@@ -453,7 +454,6 @@ impl Gatekeeper {
         reads: &LoginReads,
         now: u64,
     ) -> Result<Verified> {
-        let settings = &reads.account;
         let refused = |why: &str| {
             // The reason goes to the log only; the client always gets 390144.
             tracing::info!(reason = why, "key-pair login refused");
@@ -481,7 +481,7 @@ impl Gatekeeper {
             return Err(refused("LOGIN_NAME differs from the JWT subject"));
         }
         let user = self.directory.user_for_login(reads, &id.user).await?;
-        self.check_network_policy(user.as_ref(), settings, input.client_ip)
+        self.check_network_policy(user.as_ref(), reads, input.client_ip)
             .await?;
         let user = user.ok_or_else(|| refused("unknown user"))?;
         let key = user

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::audit;
-use super::directory::{AccountSettings, User};
+use super::directory::{PolicySource, User};
 use super::gatekeeper::{Gatekeeper, LoginInput};
 use super::jwks::{self, Expectations, KeySet, VerifyError};
 use super::keys::parse_public_key;
@@ -35,7 +35,7 @@ impl Gatekeeper {
     pub(super) async fn oauth_login(
         &self,
         input: &LoginInput,
-        settings: &AccountSettings,
+        settings: &impl PolicySource,
         now: u64,
     ) -> Result<Verified> {
         let (account, token) = self.account_and_token(input).map_err(refused)?;
@@ -132,7 +132,7 @@ impl Gatekeeper {
     async fn check_integration_policy(
         &self,
         user: &User,
-        settings: &AccountSettings,
+        settings: &impl PolicySource,
         integration: &ExternalOauth,
     ) -> Result<()> {
         let policy: AuthenticationPolicy = self

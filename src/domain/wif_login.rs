@@ -4,7 +4,7 @@
 //! [`Error::InvalidWorkloadIdentity`]; the log line says why, never quoting the token.
 
 use super::audit;
-use super::directory::{AccountSettings, User};
+use super::directory::{PolicySource, User};
 use super::gatekeeper::{Gatekeeper, LoginInput};
 use super::jwks::{self, Expectations};
 use super::policies::{AuthMethod, AuthenticationPolicy, WorkloadIdentityPolicy};
@@ -22,7 +22,7 @@ impl Gatekeeper {
     pub(super) async fn aws_workload_login(
         &self,
         input: &LoginInput,
-        settings: &AccountSettings,
+        settings: &impl PolicySource,
         now: u64,
     ) -> Result<Verified> {
         let (account, token) = self.account_and_token(input).map_err(refused)?;

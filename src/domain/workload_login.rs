@@ -6,7 +6,7 @@
 use secrecy::ExposeSecret;
 
 use super::audit;
-use super::directory::{AccountSettings, User};
+use super::directory::{PolicySource, User};
 use super::gatekeeper::{Gatekeeper, LoginInput};
 use super::jwks::{self, Expectations};
 use super::policies::{AuthMethod, AuthenticationPolicy};
@@ -57,7 +57,7 @@ impl Gatekeeper {
     pub(super) async fn workload_identity_login(
         &self,
         input: &LoginInput,
-        settings: &AccountSettings,
+        settings: &impl PolicySource,
         now: u64,
     ) -> Result<Verified> {
         let provider = input.provider.as_deref().map(str::to_ascii_uppercase);
@@ -71,7 +71,7 @@ impl Gatekeeper {
     async fn oidc_login(
         &self,
         input: &LoginInput,
-        settings: &AccountSettings,
+        settings: &impl PolicySource,
         now: u64,
     ) -> Result<Verified> {
         let (account, token) = self.account_and_token(input).map_err(refused)?;
@@ -114,7 +114,7 @@ impl Gatekeeper {
     async fn check_workload_policy(
         &self,
         user: &User,
-        settings: &AccountSettings,
+        settings: &impl PolicySource,
         issuer: &str,
     ) -> Result<()> {
         let policy: AuthenticationPolicy = self
