@@ -48,7 +48,7 @@ struct Mfa {
 }
 
 impl Gatekeeper {
-    /// The user's network policy, else the account's (`account`: the settings this login read),
+    /// The user's network policy, else the account's (`policies`: what this login read),
     /// must admit the client; checked before any credential so a refused address learns nothing
     /// about them.
     pub(super) async fn check_network_policy(
@@ -70,7 +70,7 @@ impl Gatekeeper {
     }
 
     /// The user's authentication policy, else the account's, must allow logging in with `method`
-    /// from this client (`account`: the settings this login read). Checked once the credential is
+    /// from this client (`policies`: what this login read). Checked once the credential is
     /// proven, so only its holder learns the policy's rules, and a refusal never tells whether a
     /// user exists.
     // Kept for the login methods that never carry a second factor (workload identity, OAuth).
