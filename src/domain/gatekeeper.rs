@@ -21,22 +21,6 @@ use crate::domain::secret_source::{SecretMaterial, SecretSource};
 use crate::domain::storage::{ObjectKey, Store, StoreError};
 use crate::error::{Error, Result};
 
-/// The user a login names, as its reads up front look it up: LOGIN_NAME, else the subject of a
-/// key-pair JWT. `None` for logins that find their user otherwise (OAuth, workload identity).
-fn named_login(input: &LoginInput, now: u64) -> Option<String> {
-    let typed = input.login_name.as_deref().map(str::trim);
-    if let Some(name) = typed.filter(|n| !n.is_empty()) {
-        return Some(name.to_string());
-    }
-    let jwt = input
-        .authenticator
-        .as_deref()
-        .is_some_and(|a| a.eq_ignore_ascii_case("SNOWFLAKE_JWT"));
-    let token = input.token.as_ref().filter(|_| jwt)?;
-    super::keys::claimed_identity(secrecy::ExposeSecret::expose_secret(token), now)
-        .map(|id| id.user)
-}
-
 /// Epoch seconds. Injected so tests can move time instead of sleeping.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
@@ -273,7 +257,7 @@ impl Gatekeeper {
         // batch, the policy records that govern the login, if any.
         let reads = reads.insert(
             self.directory
-                .login_reads(named_login(input, now).as_deref(), now)
+                .login_reads(input.named_user(now).as_deref(), now)
                 .await?,
         );
         let verified = self.verify(input, reads, now, attempt).await?;

@@ -417,9 +417,9 @@ impl Gatekeeper {
     async fn pat_policy(
         &self,
         user: Option<&User>,
-        settings: &impl PolicySource,
+        policies: &impl PolicySource,
     ) -> Result<PatPolicy> {
-        let policy: AuthenticationPolicy = self.directory.effective_policy(user, settings).await?;
+        let policy: AuthenticationPolicy = self.directory.effective_policy(user, policies).await?;
         Ok(policy.pat_policy)
     }
 
@@ -431,14 +431,14 @@ impl Gatekeeper {
         user: &User,
         pat: &Pat,
         policy: &PatPolicy,
-        settings: &impl PolicySource,
+        policies: &impl PolicySource,
         now: u64,
     ) -> Result<()> {
         if policy.network_policy_evaluation != NetworkPolicyEvaluation::EnforcedRequired
             || pat.bypasses_network_requirement(now)
             || self
                 .directory
-                .network_policy_for(Some(user), settings)
+                .network_policy_for(Some(user), policies)
                 .await?
                 .is_some()
         {

@@ -39,3 +39,21 @@ pub struct LoginInput {
     /// What the login says about a second factor.
     pub mfa: super::mfa::MfaInput,
 }
+
+impl LoginInput {
+    /// The user this login names: LOGIN_NAME, else the subject of a key-pair JWT. `None` for logins
+    /// that find their user otherwise (OAuth, workload identity).
+    pub fn named_user(&self, now: u64) -> Option<String> {
+        let typed = self.login_name.as_deref().map(str::trim);
+        if let Some(name) = typed.filter(|n| !n.is_empty()) {
+            return Some(name.to_string());
+        }
+        let jwt = self
+            .authenticator
+            .as_deref()
+            .is_some_and(|a| a.eq_ignore_ascii_case("SNOWFLAKE_JWT"));
+        let token = self.token.as_ref().filter(|_| jwt)?;
+        super::keys::claimed_identity(secrecy::ExposeSecret::expose_secret(token), now)
+            .map(|id| id.user)
+    }
+}

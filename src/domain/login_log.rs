@@ -12,6 +12,7 @@ use super::login_input::LoginInput;
 use super::query::{QueryContext, QueryOutcome, StatementKind};
 use super::statement::{HistoryColumn, HistoryOrder, LoginHistoryStatement};
 use crate::error::{Error, Result, SqlErrorKind};
+
 impl Gatekeeper {
     /// Stores a login's record. A failure to store it does not fail the login: it is logged.
     pub(super) async fn record_login(&self, event: &LoginEvent) {
@@ -20,8 +21,8 @@ impl Gatekeeper {
         }
     }
 
-    /// The user a failed login was for, as far as it can be told: the user found by the login name
-    /// (or the key-pair JWT's subject), else the name as typed, upper-cased. Answered from what the
+    /// The user a failed login was for, as far as it can be told: the user found by the name the
+    /// login gave ([`LoginInput::named_user`]), else that name upper-cased. Answered from what the
     /// login read up front (`reads`) when that was the same name, so a refused login, the common
     /// case under attack, reads nothing more.
     pub(super) async fn failed_login_user(
@@ -30,15 +31,7 @@ impl Gatekeeper {
         reads: Option<&LoginReads>,
         now: u64,
     ) -> Option<String> {
-        let typed = match input.login_name.as_deref().map(str::trim) {
-            Some(name) if !name.is_empty() => name.to_string(),
-            _ => {
-                use secrecy::ExposeSecret;
-                let token = input.token.as_ref()?;
-                super::keys::claimed_identity(token.expose_secret(), now)?.user
-            }
-        };
-        let typed = bounded(&typed, MAX_FIELD_CHARS);
+        let typed = bounded(&input.named_user(now)?, MAX_FIELD_CHARS);
         let found = match reads {
             Some(reads) => self.directory.user_for_login(reads, &typed).await,
             None => self.directory.user_by_login(&typed).await,

@@ -35,7 +35,7 @@ impl Gatekeeper {
     pub(super) async fn oauth_login(
         &self,
         input: &LoginInput,
-        settings: &impl PolicySource,
+        policies: &impl PolicySource,
         now: u64,
     ) -> Result<Verified> {
         let (account, token) = self.account_and_token(input).map_err(refused)?;
@@ -62,10 +62,10 @@ impl Gatekeeper {
             other => refused(&other.to_string()),
         })?;
         let user = self.oauth_user(&integration, &claims).await?;
-        self.check_network_policy(user.as_ref(), settings, input.client_ip)
+        self.check_network_policy(user.as_ref(), policies, input.client_ip)
             .await?;
         let user = user.ok_or_else(|| refused("no user matches the mapping claim"))?;
-        self.check_integration_policy(&user, settings, &integration)
+        self.check_integration_policy(&user, policies, &integration)
             .await?;
         let role = session_role(&integration, &claims, &user, input)?;
         Ok(Verified {
@@ -132,12 +132,12 @@ impl Gatekeeper {
     async fn check_integration_policy(
         &self,
         user: &User,
-        settings: &impl PolicySource,
+        policies: &impl PolicySource,
         integration: &ExternalOauth,
     ) -> Result<()> {
         let policy: AuthenticationPolicy = self
             .directory
-            .effective_policy(Some(user), settings)
+            .effective_policy(Some(user), policies)
             .await?;
         let listed = |i: &String| i == "ALL" || i.eq_ignore_ascii_case(&integration.name);
         if policy.security_integrations.iter().any(listed) {

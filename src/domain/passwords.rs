@@ -1,9 +1,10 @@
 //! Password hashing off the request path. argon2id is slow and memory-hard by design (19 MiB per hash
 //! with the default parameters), so it never runs on an async worker: a few dedicated threads, one per
-//! core up to [`MAX_WORKERS`], each with one block buffer reused while logins keep coming, take jobs from a
-//! bounded queue. A full queue answers "busy, retry" at once instead of piling requests up, and memory
-//! stays at one buffer per thread however many logins arrive (none once they stop). Unknown users are verified against a dummy hash with the same
-//! parameters, so every password login costs the same.
+//! core up to [`MAX_WORKERS`], each with one block buffer reused while logins keep coming, take jobs
+//! from a bounded queue. A full queue answers "busy, retry" at once instead of piling requests up, and
+//! memory stays at one buffer per thread however many logins arrive (none once they stop). Unknown
+//! users are verified against a dummy hash with the same parameters, so every password login costs
+//! the same.
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};

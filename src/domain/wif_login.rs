@@ -22,7 +22,7 @@ impl Gatekeeper {
     pub(super) async fn aws_workload_login(
         &self,
         input: &LoginInput,
-        settings: &impl PolicySource,
+        policies: &impl PolicySource,
         now: u64,
     ) -> Result<Verified> {
         let (account, token) = self.account_and_token(input).map_err(refused)?;
@@ -35,11 +35,11 @@ impl Gatekeeper {
                 (user, index, caller)
             }
         };
-        self.check_network_policy(Some(&user), settings, input.client_ip)
+        self.check_network_policy(Some(&user), policies, input.client_ip)
             .await?;
         let policy: AuthenticationPolicy = self
             .directory
-            .effective_policy(Some(&user), settings)
+            .effective_policy(Some(&user), policies)
             .await?;
         if let Some(rule) = aws_refusal(&policy.workload_identity_policy, &caller) {
             audit::policy_refusal(&user.name, &policy.meta.name, rule, "WORKLOAD_IDENTITY");

@@ -57,13 +57,13 @@ impl Gatekeeper {
     pub(super) async fn workload_identity_login(
         &self,
         input: &LoginInput,
-        settings: &impl PolicySource,
+        policies: &impl PolicySource,
         now: u64,
     ) -> Result<Verified> {
         let provider = input.provider.as_deref().map(str::to_ascii_uppercase);
         match provider.as_deref() {
-            Some("OIDC") => self.oidc_login(input, settings, now).await,
-            Some("AWS") => self.aws_workload_login(input, settings, now).await,
+            Some("OIDC") => self.oidc_login(input, policies, now).await,
+            Some("AWS") => self.aws_workload_login(input, policies, now).await,
             _ => Err(refused("PROVIDER missing or not supported")),
         }
     }
@@ -71,7 +71,7 @@ impl Gatekeeper {
     async fn oidc_login(
         &self,
         input: &LoginInput,
-        settings: &impl PolicySource,
+        policies: &impl PolicySource,
         now: u64,
     ) -> Result<Verified> {
         let (account, token) = self.account_and_token(input).map_err(refused)?;
@@ -80,12 +80,12 @@ impl Gatekeeper {
             .directory
             .user_by_oidc(&claim.issuer, &claim.subject)
             .await?;
-        self.check_network_policy(user.as_ref(), settings, input.client_ip)
+        self.check_network_policy(user.as_ref(), policies, input.client_ip)
             .await?;
         let user = user.ok_or_else(|| refused("no user has this issuer and subject"))?;
         let audiences =
             oidc_audiences(&user, &claim).ok_or_else(|| refused("identity disabled"))?;
-        self.check_workload_policy(&user, settings, &claim.issuer)
+        self.check_workload_policy(&user, policies, &claim.issuer)
             .await?;
         let cache = self
             .jwks
@@ -114,12 +114,12 @@ impl Gatekeeper {
     async fn check_workload_policy(
         &self,
         user: &User,
-        settings: &impl PolicySource,
+        policies: &impl PolicySource,
         issuer: &str,
     ) -> Result<()> {
         let policy: AuthenticationPolicy = self
             .directory
-            .effective_policy(Some(user), settings)
+            .effective_policy(Some(user), policies)
             .await?;
         let wif = &policy.workload_identity_policy;
         let has = |list: &[String], item: &str| list.iter().any(|i| i == "ALL" || i == item);

@@ -670,16 +670,18 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(|e| unavailable("BatchGetItem", &e))?;
-            for item in out
-                .responses()
-                .and_then(|r| r.get(&self.table))
+            // The items are moved out, not copied: every request reads its session and user here.
+            let (mut responses, left) = (out.responses, out.unprocessed_keys);
+            for item in responses
+                .as_mut()
+                .and_then(|r| r.remove(&self.table))
                 .into_iter()
                 .flatten()
             {
-                found.insert(key_text(item), item.clone());
+                found.insert(key_text(&item), item);
             }
-            match out.unprocessed_keys() {
-                Some(left) if !left.is_empty() => request = left.clone(),
+            match left {
+                Some(left) if !left.is_empty() => request = left,
                 _ => return Ok(found),
             }
         }

@@ -22,7 +22,6 @@ use super::{
     LoginHistoryStore, ObjectKey, ObjectKind, Read, SessionStore, Store, StoreError, Versioned,
     Write, check_batch,
 };
-
 use crate::domain::session::{Session, SessionContext};
 
 /// The database file inside the data directory.
@@ -276,7 +275,6 @@ fn from_json(doc: &str) -> Result<Session, StoreError> {
     serde_json::from_str(doc).map_err(|e| StoreError::Fault(format!("corrupt session record: {e}")))
 }
 
-/// The live session `id` at `now`, read inside `conn`.
 /// A [`Read`] that can move to the blocking pool.
 enum OwnedRead {
     Session(u64),
@@ -294,70 +292,7 @@ impl OwnedRead {
     }
 }
 
-/// A session as its row.
-struct SessionRow {
-    id: i64,
-    expires_at: i64,
-    doc: String,
-}
-
-impl SessionRow {
-    fn of(session: &Session) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: int(session.id),
-            expires_at: int(session.expires_at),
-            doc: to_json(session)?,
-        })
-    }
-
-    /// Inserts the session; [`StoreError::AlreadyExists`] (nothing written) when the id is taken.
-    fn insert(&self, tx: &Transaction<'_>) -> Result<(), StoreError> {
-        let inserted = tx
-            .execute(
-                "INSERT INTO sessions (id, expires_at, doc) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (id) DO NOTHING",
-                params![self.id, self.expires_at, self.doc],
-            )
-            .map_err(|e| sql_error("create session", &e))?;
-        match inserted {
-            0 => Err(StoreError::AlreadyExists),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// A login event as its row.
-struct EventRow {
-    id: i64,
-    user: Option<String>,
-    time: i64,
-    expires_at: i64,
-    doc: String,
-}
-
-impl EventRow {
-    fn of(event: &LoginEvent) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: int(event.id),
-            user: event.user_name.clone(),
-            time: int(event.time),
-            expires_at: int(event.expires_at),
-            doc: serde_json::to_string(event)
-                .map_err(|e| StoreError::Fault(format!("login event not serialisable: {e}")))?,
-        })
-    }
-
-    fn insert(&self, tx: &Transaction<'_>) -> Result<(), StoreError> {
-        tx.execute(
-            "INSERT INTO login_history (id, user_name, time, expires_at, doc)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
-            params![self.id, self.user, self.time, self.expires_at, self.doc],
-        )
-        .map(drop)
-        .map_err(|e| sql_error("record login", &e))
-    }
-}
-
+/// The live session `id` at `now`, read inside `conn`.
 fn live_session(conn: &Connection, id: u64, now: u64) -> Result<Option<Session>, StoreError> {
     let doc: Option<String> = conn
         .query_row(
@@ -432,26 +367,26 @@ impl Store for SqliteStore {
         })
         .await
     }
-
-    /// Both reads under one lock: a consistent pair, one trip to the blocking pool.
-    async fn session_and_object(
-        &self,
-        id: u64,
-        now: u64,
-        key: ObjectKey<'_>,
-    ) -> Result<(Option<Session>, Option<Versioned>), StoreError> {
-        let (kind, name) = (key.kind(), key.name().to_string());
-        self.run(move |conn| Ok((live_session(conn, id, now)?, object(conn, kind, &name)?)))
-            .await
-    }
 }
 
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
-        let row = SessionRow::of(session)?;
-        self.write(Some(session.created_at), move |tx| row.insert(tx))
-            .await
+        let (id, expires_at, doc) = (session.id, session.expires_at, to_json(session)?);
+        self.write(Some(session.created_at), move |tx| {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO sessions (id, expires_at, doc) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (id) DO NOTHING",
+                    params![int(id), int(expires_at), doc],
+                )
+                .map_err(|e| sql_error("create session", &e))?;
+            match inserted {
+                0 => Err(StoreError::AlreadyExists),
+                _ => Ok(()),
+            }
+        })
+        .await
     }
 
     async fn get(&self, id: u64, now: u64) -> Result<Option<Session>, StoreError> {
@@ -646,8 +581,24 @@ fn counter(
 #[async_trait]
 impl LoginHistoryStore for SqliteStore {
     async fn record_login(&self, event: &LoginEvent) -> Result<(), StoreError> {
-        let row = EventRow::of(event)?;
-        self.write(Some(event.time), move |tx| row.insert(tx)).await
+        let doc = serde_json::to_string(event)
+            .map_err(|e| StoreError::Fault(format!("login event not serialisable: {e}")))?;
+        let (id, user, time, expires) = (
+            int(event.id),
+            event.user_name.clone(),
+            int(event.time),
+            int(event.expires_at),
+        );
+        self.write(Some(event.time), move |tx| {
+            tx.execute(
+                "INSERT INTO login_history (id, user_name, time, expires_at, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+                params![id, user, time, expires, doc],
+            )
+            .map(drop)
+            .map_err(|e| sql_error("record login", &e))
+        })
+        .await
     }
 
     async fn login_history(&self, query: &HistoryQuery) -> Result<Vec<LoginEvent>, StoreError> {
