@@ -205,8 +205,15 @@ impl Gatekeeper {
     }
 
     pub async fn login(&self, input: LoginInput) -> Result<LoginOutcome> {
+        // The user the credential proved, once it did: the audit and the history name them, not
+        // the LOGIN_NAME an OAuth or workload identity client typed (which may name anyone).
+        let mut proven = None;
+        let typed = match input.credential_names_user() {
+            true => None,
+            false => input.login_name.as_deref(),
+        };
         let mut attempt = Attempt {
-            user: input.login_name.as_deref(),
+            user: typed,
             account: input.account.as_deref(),
             client_app: input.client_app.as_deref(),
             client_version: input.client_version.as_deref(),
@@ -216,7 +223,12 @@ impl Gatekeeper {
         };
         // What the login read up front, kept for its history record if it fails.
         let mut reads = None;
-        let result = self.try_login(&input, &mut attempt, &mut reads).await;
+        let result = self
+            .try_login(&input, &mut attempt, &mut reads, &mut proven)
+            .await;
+        if proven.is_some() {
+            attempt.user = proven.as_deref();
+        }
         match &result {
             Ok(out) => {
                 attempt.session_id = Some(out.session.id);
@@ -228,7 +240,11 @@ impl Gatekeeper {
                 // a flood a write per refused request would add to the load it sheds.
                 if !attempt.in_history && !matches!(e, Error::Busy | Error::Unavailable(_)) {
                     let now = self.now();
-                    let user = self.failed_login_user(&input, reads.as_ref(), now).await;
+                    let user = match (&proven, typed) {
+                        (Some(user), _) => Some(user.clone()),
+                        (None, Some(_)) => self.failed_login_user(&input, reads.as_ref(), now).await,
+                        (None, None) => None,
+                    };
                     let event = super::login_history::event(
                         &input,
                         attempt.method,
@@ -248,6 +264,7 @@ impl Gatekeeper {
         input: &LoginInput,
         attempt: &mut Attempt<'_>,
         reads: &mut Option<LoginReads>,
+        proven: &mut Option<String>,
     ) -> Result<LoginOutcome> {
         self.seed_demo_user().await?;
         let now = self.now();
@@ -261,6 +278,7 @@ impl Gatekeeper {
                 .await?,
         );
         let verified = self.verify(input, reads, now, attempt).await?;
+        *proven = Some(verified.user.name.clone());
         if verified.method == AuthMethod::ProgrammaticAccessToken {
             attempt.method = Some(Method::Pat);
         }
@@ -285,13 +303,8 @@ impl Gatekeeper {
         attempt: &mut Attempt<'_>,
     ) -> Result<Verified> {
         let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
-        let go_oauth = input.oauth_flow && input.token.is_some() && input.password.is_none();
         Ok(match authenticator.as_deref() {
-            None | Some("") if go_oauth => {
-                attempt.method = Some(Method::Oauth);
-                self.oauth_login(input, reads, now).await?
-            }
-            Some("OAUTH") => {
+            _ if input.is_oauth() => {
                 attempt.method = Some(Method::Oauth);
                 self.oauth_login(input, reads, now).await?
             }
@@ -357,6 +370,7 @@ impl Gatekeeper {
             role_restriction,
             second_factor,
             mfa_token,
+            oauth,
         } = verified;
         let mut context = super::verified::initial_context(&user, input)?;
         super::verified::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
@@ -370,13 +384,20 @@ impl Gatekeeper {
             account,
             context,
             created_at: now,
-            expires_at: now.saturating_add(self.settings.master_ttl),
             client_app: input.client_app.clone(),
             user_id: user.id.clone(),
             role_restriction,
             last_active: now,
             idle_limit,
+            oauth,
             ..Session::default()
+        };
+        // An OAuth session, and its tokens, end with the access token that opened it.
+        let session_ttl = session.token_ttl(now, self.settings.session_ttl);
+        let master_ttl = session.token_ttl(now, self.settings.master_ttl);
+        let session = Session {
+            expires_at: now.saturating_add(master_ttl),
+            ..session
         };
         let host = input.host.as_deref();
         let event = self.success_event(input, attempt, &user.name, second_factor);
@@ -386,7 +407,7 @@ impl Gatekeeper {
                 s,
                 host,
                 now,
-                self.settings.session_ttl,
+                session_ttl,
             )
         };
         // The history record is written alongside the session, not after it: no extra round trip.
@@ -397,19 +418,16 @@ impl Gatekeeper {
         let (session, session_token) = created?;
         // The login itself is the session's first activity: no write needed for a while.
         self.recent.record(session.id, now, idle_limit);
-        let master_token = secrets.keyring.mint(
-            TokenKind::Master,
-            &session,
-            host,
-            now,
-            self.settings.master_ttl,
-        );
+        let master_token =
+            secrets
+                .keyring
+                .mint(TokenKind::Master, &session, host, now, master_ttl);
         Ok(LoginOutcome {
             method,
             session_token,
             master_token,
-            session_ttl: self.settings.session_ttl,
-            master_ttl: idle_limit.min(self.settings.master_ttl),
+            session_ttl,
+            master_ttl: idle_limit.min(master_ttl),
             parameters: super::parameters::merge(
                 vec![
                     ("AUTOCOMMIT".to_string(), Value::Bool(true)),
@@ -478,8 +496,9 @@ impl Gatekeeper {
         })
     }
 
-    /// Ends an idle session (at its renewal, so the driver first gets 390112, then 390114).
-    async fn end_idle(&self, session: &Session) -> Result<()> {
+    /// Ends a session that timed out: idle past its limit, or past its OAuth access token (at its
+    /// renewal, so the driver first gets 390112, then 390114).
+    async fn end_idle(&self, session: &Session, reason: &'static str) -> Result<()> {
         self.store.delete(session.id).await?;
         self.recent.forget(session.id);
         tracing::info!(
@@ -487,9 +506,9 @@ impl Gatekeeper {
             event = "session_ended",
             session_id = session.id,
             user = ?session.user,
-            reason = "idle timeout",
+            reason,
             idle_limit_seconds = session.idle_limit,
-            "session ended: idle longer than its session policy allows"
+            "session ended: it timed out"
         );
         Ok(())
     }
@@ -568,6 +587,11 @@ impl Gatekeeper {
         }
         let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
         let user = self.check_rights(&session, user).await?;
+        if session.oauth_expired(now) {
+            // As an idle session: drivers renew on 390112, and the renewal ends it with 390114.
+            return Err(Error::SessionTokenExpired);
+        }
+        self.check_oauth_session(&session, &user).await?;
         Ok((session, user))
     }
 
@@ -581,7 +605,17 @@ impl Gatekeeper {
             Some(u) if !session.role_is_held_by(u) => "session role no longer granted",
             Some(_) => return user.ok_or(Error::SessionGone),
         };
+        self.end_session(session, why).await?;
+        match user {
+            Some(u) if u.disabled && u.id == session.user_id => Err(Error::UserDisabled),
+            _ => Err(Error::SessionGone),
+        }
+    }
+
+    /// Ends a session whose user may no longer use it, and says why in the audit log.
+    pub(super) async fn end_session(&self, session: &Session, why: &str) -> Result<()> {
         self.store.delete(session.id).await?;
+        self.recent.forget(session.id);
         tracing::info!(
             target: "snowgate::audit",
             event = "session_ended",
@@ -590,10 +624,7 @@ impl Gatekeeper {
             reason = why,
             "session ended: the user's rights changed"
         );
-        match user {
-            Some(u) if u.disabled && u.id == session.user_id => Err(Error::UserDisabled),
-            _ => Err(Error::SessionGone),
-        }
+        Ok(())
     }
 
     /// A new session token for the session of `master_token`; the master token itself is unchanged.
@@ -612,18 +643,24 @@ impl Gatekeeper {
         let (session, doc) = (checked.session, checked.user);
         let session = session.ok_or(Error::SessionGone)?;
         if checked.idle {
-            self.end_idle(&session).await?;
+            self.end_idle(&session, "idle timeout").await?;
             return Err(Error::MasterTokenExpired);
         }
         let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
-        self.check_rights(&session, user).await?;
+        let user = self.check_rights(&session, user).await?;
+        if session.oauth_expired(now) {
+            self.end_idle(&session, "OAuth access token expired").await?;
+            return Err(Error::MasterTokenExpired);
+        }
+        self.check_oauth_session(&session, &user).await?;
         let secrets = self.secrets.current();
+        let session_ttl = session.token_ttl(now, self.settings.session_ttl);
         let (session_token, token_id) = secrets.keyring.mint_identified(
             TokenKind::Session,
             &session,
             claims.host.as_deref(),
             now,
-            self.settings.session_ttl,
+            session_ttl,
         );
         if !self.store.rotate_token(session.id, &token_id, now).await? {
             return Err(Error::SessionGone);
@@ -638,7 +675,7 @@ impl Gatekeeper {
         .record(None, "session token renewed");
         Ok(Renewed {
             session_token,
-            session_ttl: self.settings.session_ttl,
+            session_ttl,
             master_ttl_left: claims.exp.saturating_sub(now),
             master_validity: match session.idle_limit {
                 0 => claims.exp.saturating_sub(now),

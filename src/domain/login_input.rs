@@ -41,6 +41,27 @@ pub struct LoginInput {
 }
 
 impl LoginInput {
+    /// Whether this is an External OAuth login: AUTHENTICATOR=OAUTH, or Go's form (none, a TOKEN, no
+    /// PASSWORD, `CLIENT_ENVIRONMENT.OAUTH_TYPE`). Its credential, not LOGIN_NAME, says who logs in,
+    /// as a workload identity's does: LOGIN_NAME is then only what the client typed, never the name
+    /// to audit.
+    pub fn is_oauth(&self) -> bool {
+        match self.authenticator.as_deref() {
+            Some(a) if a.eq_ignore_ascii_case("OAUTH") => true,
+            None | Some("") => self.oauth_flow && self.token.is_some() && self.password.is_none(),
+            Some(_) => false,
+        }
+    }
+
+    /// Whether the credential names the user (OAuth, workload identity): see [`Self::is_oauth`].
+    pub fn credential_names_user(&self) -> bool {
+        self.is_oauth()
+            || self
+                .authenticator
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case("WORKLOAD_IDENTITY"))
+    }
+
     /// The user this login names: LOGIN_NAME, else the subject of a key-pair JWT. `None` for logins
     /// that find their user otherwise (OAuth, workload identity).
     pub fn named_user(&self, now: u64) -> Option<String> {

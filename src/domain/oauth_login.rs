@@ -8,14 +8,16 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::audit;
-use super::directory::{PolicySource, User};
+use super::directory::{PolicySource, SYSTEM_ROLES, User};
 use super::gatekeeper::{Gatekeeper, LoginInput};
+use super::ident::Ident;
 use super::jwks::{self, Expectations, KeySet, VerifyError};
 use super::keys::parse_public_key;
 use super::policies::{AuthMethod, AuthenticationPolicy};
 use super::security_integrations::{ExternalOauth, MappingAttribute};
+use super::session::{OAuthGrant, Session};
 use super::verified::Verified;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlErrorKind};
 
 fn refused(why: &str) -> Error {
     tracing::info!(reason = why, "OAuth login refused");
@@ -67,11 +69,73 @@ impl Gatekeeper {
         let user = user.ok_or_else(|| refused("no user matches the mapping claim"))?;
         self.check_integration_policy(&user, policies, &integration)
             .await?;
-        let role = session_role(&integration, &claims, &user, input)?;
+        let role = session_role(&integration, &claims, &user, input);
+        let opening = role.clone().unwrap_or_else(|| default_role(&user));
+        if let Some(why) = role_refusal(&integration, &user, &opening) {
+            return Err(refused(why));
+        }
+        // `verify` checked that `exp` is a number.
+        let expires_at = claims.get("exp").and_then(Value::as_u64).unwrap_or(now);
         Ok(Verified {
             role_restriction: role,
+            oauth: Some(OAuthGrant {
+                integration: integration.name.clone(),
+                expires_at,
+            }),
             ..Verified::by(user, account, AuthMethod::Oauth)
         })
+    }
+
+    /// An OAuth session keeps to its integration at every request: it ends (390111) once the
+    /// integration is dropped or disabled, or its role or user is one the integration may no longer
+    /// log in (a role blocked since, a system role granted since).
+    pub(super) async fn check_oauth_session(&self, session: &Session, user: &User) -> Result<()> {
+        let Some(grant) = &session.oauth else {
+            return Ok(());
+        };
+        let integration = self
+            .directory
+            .integration(Ident::stored(&grant.integration))
+            .await?;
+        let role = session.context.role.as_deref().unwrap_or("PUBLIC");
+        let why = match &integration {
+            None => "security integration dropped",
+            Some(i) if !i.enabled => "security integration disabled",
+            Some(i) => match role_refusal(i, user, role) {
+                None => return Ok(()),
+                Some(why) => why,
+            },
+        };
+        self.end_session(session, why).await?;
+        Err(Error::SessionGone)
+    }
+
+    /// USE ROLE in an OAuth session: the role must be one its integration may log in.
+    pub(super) async fn check_oauth_role(
+        &self,
+        grant: &OAuthGrant,
+        user: &User,
+        role: &str,
+    ) -> Result<()> {
+        let integration = self
+            .directory
+            .integration(Ident::stored(&grant.integration))
+            .await?;
+        let refusal = match &integration {
+            None => Some("its security integration no longer exists"),
+            Some(i) if !i.enabled => Some("its security integration is disabled"),
+            Some(i) => role_refusal(i, user, role),
+        };
+        match refusal {
+            None => Ok(()),
+            Some(why) => Err(Error::sql(
+                SqlErrorKind::InsufficientPrivileges,
+                format!(
+                    "SQL access control error:\nRole '{role}' is not allowed in this OAuth session ({why}; security integration '{}').",
+                    grant.integration
+                ),
+            )),
+        }
     }
 
     async fn integration_keys(
@@ -180,15 +244,47 @@ fn scopes(integration: &ExternalOauth, claims: &Map<String, Value>) -> Vec<Strin
     }
 }
 
+/// The role a session opens in without one named: the default role if still granted, else PUBLIC
+/// (as `verified::initial_context` picks it).
+fn default_role(user: &User) -> String {
+    user.default_role
+        .clone()
+        .filter(|r| user.effective_roles().contains(r))
+        .unwrap_or_else(|| "PUBLIC".into())
+}
+
+/// Why an OAuth session of `integration` may not be in `role` for `user`, if it may not: the role is
+/// privileged, blocked or not allowed by the integration; or the role, or any system role the user
+/// holds, is one the integration's creator does not hold (an integration declared by a lesser role
+/// must not log in, or hand roles to, anyone above it).
+fn role_refusal(integration: &ExternalOauth, user: &User, role: &str) -> Option<&'static str> {
+    if !integration.role_allowed(role) {
+        return Some("the role is blocked by the security integration");
+    }
+    let creator = User {
+        roles: [integration.creator_role().to_string()].into(),
+        ..User::default()
+    }
+    .effective_roles();
+    let above = |r: &str| SYSTEM_ROLES.contains(&r) && !creator.contains(r);
+    if above(role) {
+        return Some("the role is above the security integration's creator");
+    }
+    if user.effective_roles().iter().any(|r| above(r)) {
+        return Some("the user holds a system role the security integration's creator does not");
+    }
+    None
+}
+
 /// The role the session is held to: the scope's `session:role:<ROLE>`; with `session:role-any` and
 /// ANY_ROLE_MODE enabled, the login's role (or none: the default role); else the user's default role.
-/// Privileged and blocked roles are refused.
+/// The caller checks the role against the integration ([`role_refusal`]).
 fn session_role(
     integration: &ExternalOauth,
     claims: &Map<String, Value>,
     user: &User,
     input: &LoginInput,
-) -> Result<Option<String>> {
+) -> Option<String> {
     let scopes = scopes(integration, claims);
     let named = scopes
         .iter()
@@ -196,36 +292,14 @@ fn session_role(
         .map(|r| r.to_uppercase());
     let any =
         integration.any_role_mode != "DISABLE" && scopes.iter().any(|s| s == "session:role-any");
-    let role = match (named, any) {
-        (Some(role), _) => role,
-        (None, true) => match input.role.as_deref().map(str::to_uppercase) {
-            Some(role) => role,
-            None => {
-                default_allowed(integration, user)?;
-                return Ok(None);
-            }
-        },
-        (None, false) => user
-            .default_role
-            .clone()
-            .unwrap_or_else(|| "PUBLIC".into())
-            .to_uppercase(),
-    };
-    if !integration.role_allowed(&role) {
-        return Err(refused("the role is blocked for OAuth"));
-    }
-    Ok(Some(role))
-}
-
-/// With no role asked, the session takes the default role, which must be allowed too.
-fn default_allowed(integration: &ExternalOauth, user: &User) -> Result<()> {
-    let role = user
-        .default_role
-        .as_deref()
-        .unwrap_or("PUBLIC")
-        .to_uppercase();
-    match integration.role_allowed(&role) {
-        true => Ok(()),
-        false => Err(refused("the default role is blocked for OAuth")),
+    match (named, any) {
+        (Some(role), _) => Some(role),
+        (None, true) => input.role.as_deref().map(str::to_uppercase),
+        (None, false) => Some(
+            user.default_role
+                .clone()
+                .unwrap_or_else(|| "PUBLIC".into())
+                .to_uppercase(),
+        ),
     }
 }

@@ -8,7 +8,7 @@ use super::admin::{self, AdminCommand, AdminContext};
 use super::audit;
 use super::directory::{ADMIN_ROLES, User};
 use super::gatekeeper::Gatekeeper;
-use super::session::SessionContext;
+use super::session::{OAuthGrant, SessionContext};
 use super::statement::{
     ContextFunction, ContextStatement, SqlFrontEnd, SqlRejection, Statement, UseTarget,
 };
@@ -32,6 +32,8 @@ pub struct QueryContext {
     pub client_ip: Option<IpAddr>,
     /// The role a PAT's ROLE_RESTRICTION holds the session to.
     pub role_restriction: Option<String>,
+    /// An OAuth session's integration, whose role rules USE ROLE keeps to.
+    pub oauth: Option<OAuthGrant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +97,7 @@ impl Gatekeeper {
             context: session.context.clone(),
             client_ip,
             role_restriction: session.role_restriction.clone(),
+            oauth: session.oauth.clone(),
         };
         // The SQL text is never logged: administration statements carry passwords and keys.
         tracing::info!(
@@ -182,6 +185,10 @@ impl Gatekeeper {
                             ctx.user
                         ),
                     ));
+                }
+                if let Some(grant) = &ctx.oauth {
+                    self.check_oauth_role(grant, &ctx.user_record, role.as_str())
+                        .await?;
                 }
                 context.role = Some(role.into_string());
             }

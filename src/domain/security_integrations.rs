@@ -4,8 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Roles an OAuth token may never take, as Snowflake's default blocked list.
+/// Roles an OAuth session may never take, as Snowflake's default blocked list. Snowflake lets an
+/// account take them off the list (the account parameter
+/// EXTERNAL_OAUTH_ADD_PRIVILEGED_ROLES_TO_BLOCKED_LIST = FALSE); snowgate has no such parameter, so
+/// they are blocked whatever the integration's lists say.
 pub const PRIVILEGED_ROLES: [&str; 3] = ["ACCOUNTADMIN", "SECURITYADMIN", "ORGADMIN"];
+/// The creator assumed for an integration stored without one: the lowest role that could create
+/// integrations before only ACCOUNTADMIN could.
+pub const LEGACY_CREATOR_ROLE: &str = "SECURITYADMIN";
 /// Most integrations per account (each is read on every OAuth login).
 pub const MAX_INTEGRATIONS: usize = 32;
 /// Most entries in one list property, and the longest text of any property.
@@ -54,6 +60,8 @@ pub struct ExternalOauth {
     pub scope_mapping_attribute: String,
     pub comment: Option<String>,
     pub created_on: u64,
+    /// The role that created it (its owner). The integration logs in no user holding a system role
+    /// this role does not hold, and opens no session in such a role: it cannot lift its creator.
     pub owner: Option<String>,
     #[serde(skip)]
     pub version: u64,
@@ -106,7 +114,14 @@ impl ExternalOauth {
         Ok(())
     }
 
-    /// Whether a token may open a session in `role` (upper-cased name).
+    /// The role that created the integration, which bounds whom it logs in.
+    pub fn creator_role(&self) -> &str {
+        self.owner.as_deref().unwrap_or(LEGACY_CREATOR_ROLE)
+    }
+
+    /// Whether an OAuth session of this integration may be in `role` (upper-cased name), at login and
+    /// at every USE ROLE: never a privileged role, nor a blocked one, and one of the allowed ones if
+    /// any are listed. (The creator's bound is checked besides, with the user's roles.)
     pub fn role_allowed(&self, role: &str) -> bool {
         !PRIVILEGED_ROLES.contains(&role)
             && !self.blocked_roles.iter().any(|r| r == role)

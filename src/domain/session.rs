@@ -67,6 +67,21 @@ pub struct Session {
     /// SESSION_IDLE_TIMEOUT_MINS, fixed at login). 0: no idle limit (sessions stored before there was one).
     #[serde(default)]
     pub idle_limit: u64,
+    /// For a session opened with an External OAuth access token: its integration, whose role rules
+    /// the session keeps to at every request, and the token's expiry, which the session does not
+    /// outlive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthGrant>,
+}
+
+/// What an External OAuth login grants a session: the integration that verified the access token,
+/// and until when.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthGrant {
+    /// The security integration's name, as stored.
+    pub integration: String,
+    /// Epoch seconds: the access token's `exp`.
+    pub expires_at: u64,
 }
 
 impl Session {
@@ -78,6 +93,21 @@ impl Session {
     /// revives it.
     pub fn is_idle(&self, now: u64) -> bool {
         self.idle_limit > 0 && self.last_active.saturating_add(self.idle_limit) <= now
+    }
+
+    /// Whether the OAuth access token that opened the session has expired at `now` (never, for a
+    /// session opened otherwise).
+    pub fn oauth_expired(&self, now: u64) -> bool {
+        self.oauth.as_ref().is_some_and(|g| g.expires_at <= now)
+    }
+
+    /// Seconds a token minted at `now` for this session may live, at most `ttl`: no longer than
+    /// the OAuth access token that opened it.
+    pub fn token_ttl(&self, now: u64, ttl: u64) -> u64 {
+        match &self.oauth {
+            Some(grant) => ttl.min(grant.expires_at.saturating_sub(now)),
+            None => ttl,
+        }
     }
 
     /// Whether a session token with id `jti` is this session's: the current one, or the one it

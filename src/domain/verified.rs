@@ -7,7 +7,7 @@ use super::ident::Identifier;
 use super::login_input::LoginInput;
 use super::pats::Pat;
 use super::policies::AuthMethod;
-use super::session::SessionContext;
+use super::session::{OAuthGrant, SessionContext};
 use crate::error::{Error, Result};
 
 /// A login whose credentials were checked: the user, the account, the method that succeeded (a PAT
@@ -22,6 +22,8 @@ pub(super) struct Verified {
     pub second_factor: Option<SecondFactor>,
     /// A new cached MFA token for the client.
     pub mfa_token: Option<String>,
+    /// An External OAuth login's integration and access token expiry, kept on the session.
+    pub oauth: Option<OAuthGrant>,
 }
 
 /// The second factor of an MFA login.
@@ -51,6 +53,7 @@ impl Verified {
             role_restriction: None,
             second_factor: None,
             mfa_token: None,
+            oauth: None,
         }
     }
 

@@ -25,7 +25,7 @@ use super::{
     Write, check_batch,
 };
 use crate::aws::describe;
-use crate::domain::session::{Session, SessionContext};
+use crate::domain::session::{OAuthGrant, Session, SessionContext};
 
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
@@ -164,6 +164,10 @@ impl DynamoStore {
         if let Some(role) = &session.role_restriction {
             item.insert("role_restriction".into(), s(role));
         }
+        if let Some(grant) = &session.oauth {
+            item.insert("oauth_integration".into(), s(&grant.integration));
+            item.insert("oauth_expires_at".into(), n(grant.expires_at));
+        }
         item.insert("last_active".into(), n(session.last_active));
         item.insert("idle_limit".into(), n(session.idle_limit));
         // DynamoDB conditions cannot add: the idle deadline is kept precomputed for `touch`.
@@ -217,6 +221,13 @@ impl DynamoStore {
             role_restriction: s("role_restriction"),
             last_active: n("last_active").unwrap_or(0),
             idle_limit: n("idle_limit").unwrap_or(0),
+            oauth: match s("oauth_integration") {
+                Some(integration) => Some(OAuthGrant {
+                    integration,
+                    expires_at: n("oauth_expires_at")?,
+                }),
+                None => None,
+            },
         })
     }
 }

@@ -1,5 +1,7 @@
 //! CREATE, ALTER, DROP, SHOW and DESCRIBE SECURITY INTEGRATION (External OAuth). They decide whose
-//! tokens log users in, so only SECURITYADMIN and above may run them, SHOW and DESCRIBE included.
+//! tokens log users in: an integration with a key of one's own logs in any user it maps to, so, as in
+//! Snowflake (where declaring one needs the account-level CREATE INTEGRATION privilege, held by
+//! ACCOUNTADMIN alone unless granted), only ACCOUNTADMIN may run them, SHOW and DESCRIBE included.
 
 use super::command::{CreateMode, IntegrationCommand};
 use super::{
@@ -11,9 +13,9 @@ use crate::domain::security_integrations::{ExternalOauth, IntegrationProperty, M
 use crate::error::Result;
 
 pub(super) async fn run(ctx: &AdminContext<'_>, command: IntegrationCommand) -> Result<Answer> {
-    if !holds(ctx.role, "SECURITYADMIN") {
+    if !holds(ctx.role, "ACCOUNTADMIN") {
         return Err(denied(format!(
-            "Role '{}' cannot manage security integrations; use SECURITYADMIN or ACCOUNTADMIN.",
+            "Role '{}' cannot manage security integrations; use ACCOUNTADMIN.",
             ctx.role
         )));
     }
@@ -35,7 +37,7 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: IntegrationCommand) -> 
 }
 
 fn owner(i: &ExternalOauth) -> &str {
-    i.owner.as_deref().unwrap_or("ACCOUNTADMIN")
+    i.creator_role()
 }
 
 async fn create(
