@@ -16,6 +16,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
+use snowgate::domain::ident::Identifier;
 use snowgate::domain::jwks::{FetchError, JwksCache, JwksFetcher};
 
 on_every_store!(
@@ -26,6 +27,12 @@ on_every_store!(
     privileged_and_blocked_roles_are_refused,
     keys_can_come_from_a_jwks_url,
     policies_limit_oauth,
+    securityadmin_cannot_climb_through_an_integration,
+    an_integration_logs_in_no_one_above_its_creator,
+    oauth_sessions_keep_to_their_integrations_roles,
+    oauth_sessions_end_with_their_integration,
+    oauth_sessions_end_with_their_access_token,
+    the_audit_and_history_name_the_proven_user,
 );
 
 const ISSUER: &str = "https://idp.example/oauth2/default";
@@ -425,4 +432,342 @@ async fn policies_limit_oauth(app: TestApp) {
         }
         ok(&app, &admin, "ALTER USER alice UNSET AUTHENTICATION POLICY").await;
     }
+}
+
+/// A password user holding `role` (their default), logged in.
+async fn user_in_role(app: &TestApp, admin: &str, name: &str, role: &str) -> String {
+    for sql in [
+        format!("CREATE USER {name} PASSWORD = 'Str0ng-pass-word' DEFAULT_ROLE = {role}"),
+        format!("GRANT ROLE {role} TO USER {name}"),
+    ] {
+        ok(app, admin, &sql).await;
+    }
+    app.login_as(name, "Str0ng-pass-word").await.session
+}
+
+/// Issue 19: SECURITYADMIN declared an integration with its own key, signed a token for an
+/// ACCOUNTADMIN user, logged in as them and climbed to ACCOUNTADMIN. Every step is now refused.
+async fn securityadmin_cannot_climb_through_an_integration(app: TestApp) {
+    let admin = setup(&app).await;
+    let rsa2 = format!("EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'", public_b64("rsa2"));
+    for role in ["SECURITYADMIN", "USERADMIN"] {
+        let session = user_in_role(&app, &admin, &format!("{role}_user"), role).await;
+        for sql in [
+            create_sql("mine", &rsa2),
+            format!("CREATE OR REPLACE {}", &create_sql("okta", &rsa2)[7..]),
+            "ALTER SECURITY INTEGRATION okta SET ENABLED = FALSE".into(),
+            "DROP SECURITY INTEGRATION okta".into(),
+            "SHOW INTEGRATIONS".into(),
+            "DESC SECURITY INTEGRATION okta".into(),
+        ] {
+            fails(&app, &session, &sql, "003001").await;
+        }
+    }
+    // Nothing changed: only OKTA, still enabled, still with the administrator's key.
+    let shown = listing(&ok(&app, &admin, "SHOW INTEGRATIONS").await);
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0]["enabled"], "true");
+    // A token signed with SECURITYADMIN's key for the ACCOUNTADMIN user logs no one in.
+    let token = sign(&claims(&app, "embucket", "session:role:PUBLIC"), "rsa2");
+    assert_oauth_failure(&oauth(&app, &token).await, "390303");
+    // Through the administrator's integration, an ACCOUNTADMIN user in a lower role cannot climb.
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta SET EXTERNAL_OAUTH_ANY_ROLE_MODE = ENABLE",
+    )
+    .await;
+    let v = oauth(
+        &app,
+        &sign(&claims(&app, "alice", "session:role-any"), "rsa1"),
+    )
+    .await;
+    assert_eq!(v["data"]["sessionInfo"]["roleName"], "ANALYST", "{v}");
+    let alice = v["data"]["token"].as_str().unwrap().to_string();
+    for role in ["ACCOUNTADMIN", "SECURITYADMIN"] {
+        fails(&app, &alice, &format!("USE ROLE {role}"), "003001").await;
+    }
+    fails(
+        &app,
+        &alice,
+        "GRANT ROLE ACCOUNTADMIN TO USER alice",
+        "003001",
+    )
+    .await;
+    let role = ok(&app, &alice, "SELECT CURRENT_ROLE()").await;
+    assert_eq!(role["data"]["rowset"][0][0], "ANALYST", "{role}");
+}
+
+/// An integration stored with a lesser creator (declared by SECURITYADMIN before only ACCOUNTADMIN
+/// could) logs in no user holding a system role above it, and opens no session in one.
+async fn an_integration_logs_in_no_one_above_its_creator(app: TestApp) {
+    let admin = setup(&app).await;
+    ok(&app, &admin, "CREATE USER bob DEFAULT_ROLE = analyst").await;
+    ok(&app, &admin, "GRANT ROLE analyst TO USER bob").await;
+    let directory = snowgate::domain::directory::Directory::new(app.store.clone());
+    let mut legacy = directory
+        .integration(Identifier::from_user_input("okta").unwrap().as_ident())
+        .await
+        .unwrap()
+        .unwrap();
+    legacy.owner = Some("SECURITYADMIN".into());
+    legacy.any_role_mode = "ENABLE".into();
+    assert!(directory.put_integration(&legacy, true).await.unwrap());
+    // ALICE holds ACCOUNTADMIN, above SECURITYADMIN: refused even in a lower role.
+    let token = sign(&claims(&app, "alice", "session:role:ANALYST"), "rsa1");
+    assert_oauth_failure(&oauth(&app, &token).await, "390303");
+    let v = oauth(
+        &app,
+        &sign(&claims(&app, "bob", "session:role-any"), "rsa1"),
+    )
+    .await;
+    assert_eq!(v["success"], true, "{v}");
+    let bob = v["data"]["token"].as_str().unwrap().to_string();
+    ok(&app, &bob, "SELECT 1").await;
+    // Made ACCOUNTADMIN since, BOB's OAuth session ends at its next request.
+    ok(&app, &admin, "GRANT ROLE accountadmin TO USER bob").await;
+    assert_failure(&app.query(&bob, "SELECT 1").await.1, "390111");
+    // Recreated by ACCOUNTADMIN, the integration may log ALICE in again (in an allowed role).
+    ok(
+        &app,
+        &admin,
+        &format!(
+            "CREATE OR REPLACE {}",
+            &create_sql(
+                "okta",
+                &format!("EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'", public_b64("rsa1"))
+            )[7..]
+        ),
+    )
+    .await;
+    assert_eq!(oauth(&app, &token).await["success"], true);
+}
+
+/// With `session:role-any` and no role, the session opens in the default role; USE ROLE then keeps
+/// to the integration's lists, and a role blocked later ends the session.
+async fn oauth_sessions_keep_to_their_integrations_roles(app: TestApp) {
+    let admin = setup(&app).await;
+    ok(&app, &admin, "CREATE ROLE reporter").await;
+    ok(&app, &admin, "GRANT ROLE reporter TO USER alice").await;
+    ok(&app, &admin, "GRANT ROLE useradmin TO USER alice").await;
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta SET EXTERNAL_OAUTH_ANY_ROLE_MODE = ENABLE \
+         EXTERNAL_OAUTH_BLOCKED_ROLES_LIST = ('USERADMIN')",
+    )
+    .await;
+    let login = || async {
+        let v = oauth(
+            &app,
+            &sign(&claims(&app, "alice", "session:role-any"), "rsa1"),
+        )
+        .await;
+        assert_eq!(v["success"], true, "{v}");
+        v["data"]["token"].as_str().unwrap().to_string()
+    };
+    let alice = login().await;
+    for role in ["ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN"] {
+        let v = fails(&app, &alice, &format!("USE ROLE {role}"), "003001").await;
+        assert!(v["message"].as_str().unwrap().contains("OKTA"), "{v}");
+    }
+    ok(&app, &alice, "USE ROLE reporter").await;
+    ok(&app, &alice, "USE ROLE analyst").await;
+    // An allowed list: only the roles on it.
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta UNSET EXTERNAL_OAUTH_BLOCKED_ROLES_LIST",
+    )
+    .await;
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta SET EXTERNAL_OAUTH_ALLOWED_ROLES_LIST = ('ANALYST', 'PUBLIC')",
+    )
+    .await;
+    fails(&app, &alice, "USE ROLE reporter", "003001").await;
+    ok(&app, &alice, "USE ROLE public").await;
+    // The session's role taken off the list: the session ends at its next request.
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta SET EXTERNAL_OAUTH_ALLOWED_ROLES_LIST = ('ANALYST')",
+    )
+    .await;
+    assert_failure(&app.query(&alice, "SELECT 1").await.1, "390111");
+    assert_failure(&app.query(&alice, "SELECT 1").await.1, "390111");
+    // A default role that is not allowed opens nothing.
+    ok(
+        &app,
+        &admin,
+        "ALTER SECURITY INTEGRATION okta SET EXTERNAL_OAUTH_ALLOWED_ROLES_LIST = ('REPORTER')",
+    )
+    .await;
+    let token = sign(&claims(&app, "alice", "session:role-any"), "rsa1");
+    assert_oauth_failure(&oauth(&app, &token).await, "390303");
+}
+
+/// An integration disabled or dropped ends the sessions it opened, at their next request (their
+/// renewal included).
+async fn oauth_sessions_end_with_their_integration(app: TestApp) {
+    let admin = setup(&app).await;
+    let open = || async {
+        let v = oauth(
+            &app,
+            &sign(&claims(&app, "alice", "session:role:ANALYST"), "rsa1"),
+        )
+        .await;
+        assert_eq!(v["success"], true, "{v}");
+        Tokens {
+            session: v["data"]["token"].as_str().unwrap().to_string(),
+            master: v["data"]["masterToken"].as_str().unwrap().to_string(),
+            session_id: v["data"]["sessionId"].as_u64().unwrap(),
+        }
+    };
+    for change in [
+        "ALTER SECURITY INTEGRATION okta SET ENABLED = FALSE",
+        "DROP SECURITY INTEGRATION okta",
+    ] {
+        let (queried, renewed) = (open().await, open().await);
+        ok(&app, &queried.session, "SELECT 1").await;
+        ok(&app, &admin, change).await;
+        assert_failure(&app.query(&queried.session, "SELECT 1").await.1, "390111");
+        assert_failure(&renew(&app, &renewed).await, "390111");
+        assert_failure(&app.query(&renewed.session, "SELECT 1").await.1, "390111");
+        if change.starts_with("ALTER") {
+            ok(
+                &app,
+                &admin,
+                "ALTER SECURITY INTEGRATION okta SET ENABLED = TRUE",
+            )
+            .await;
+        }
+    }
+    // The password session of the administrator is not affected.
+    ok(&app, &admin, "SELECT 1").await;
+}
+
+async fn renew(app: &TestApp, t: &Tokens) -> Value {
+    let body = json!({"oldSessionToken": t.session, "requestType": "RENEW"});
+    app.post("/session/token-request", Some(&t.master), body)
+        .await
+        .1
+}
+
+/// The session ends with the access token (exp = login + 600 s): its tokens live no longer, a
+/// renewal cannot extend it, and past it the driver gets 390112 then 390114, as for an idle session.
+async fn oauth_sessions_end_with_their_access_token(app: TestApp) {
+    setup(&app).await;
+    let v = oauth(
+        &app,
+        &sign(&claims(&app, "alice", "session:role:ANALYST"), "rsa1"),
+    )
+    .await;
+    assert_eq!(v["success"], true, "{v}");
+    assert!(
+        v["data"]["masterValidityInSeconds"].as_u64().unwrap() <= 600,
+        "{v}"
+    );
+    let tokens = Tokens {
+        session: v["data"]["token"].as_str().unwrap().to_string(),
+        master: v["data"]["masterToken"].as_str().unwrap().to_string(),
+        session_id: v["data"]["sessionId"].as_u64().unwrap(),
+    };
+    app.advance(590);
+    let renewed = renew(&app, &tokens).await;
+    assert_eq!(renewed["success"], true, "{renewed}");
+    assert!(
+        renewed["data"]["validityInSecondsST"].as_u64().unwrap() <= 10,
+        "{renewed}"
+    );
+    let session = renewed["data"]["sessionToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(&app, &session, "SELECT 1").await;
+    app.advance(20);
+    assert_failure(&app.query(&session, "SELECT 1").await.1, "390112");
+    let again = Tokens { session, ..tokens };
+    assert_failure(&renew(&app, &again).await, "390114");
+    assert_failure(&app.query(&again.session, "SELECT 1").await.1, "390112");
+}
+
+/// An OAuth client's LOGIN_NAME is only what it typed: the history (and the audit line) name the
+/// user the token proved, on success and on a refusal after the proof.
+async fn the_audit_and_history_name_the_proven_user(app: TestApp) {
+    let admin = setup(&app).await;
+    let token = sign(&claims(&app, "alice", "session:role:ANALYST"), "rsa1");
+    let mut body = oauth_body(&token);
+    body["data"]["LOGIN_NAME"] = json!("embucket");
+    let log = capture(async {
+        assert_eq!(app.post(LOGIN, None, body.clone()).await.1["success"], true);
+    })
+    .await;
+    assert!(log.contains("user=\"ALICE\""), "{log}");
+    assert!(
+        !log.contains("EMBUCKET") && !log.contains("embucket"),
+        "{log}"
+    );
+    ok(
+        &app,
+        &admin,
+        "CREATE AUTHENTICATION POLICY no_oauth AUTHENTICATION_METHODS = ('PASSWORD')",
+    )
+    .await;
+    ok(
+        &app,
+        &admin,
+        "ALTER USER alice SET AUTHENTICATION POLICY no_oauth",
+    )
+    .await;
+    assert_failure(&app.post(LOGIN, None, body).await.1, "390430");
+    let history = |user: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let sql = format!(
+                "SELECT IS_SUCCESS, FIRST_AUTHENTICATION_FACTOR FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY_BY_USER(USER_NAME => '{user}'))"
+            );
+            ok(app, &admin, &sql).await["data"]["rowset"].clone()
+        }
+    };
+    let alice = history("ALICE").await;
+    assert_eq!(alice.as_array().unwrap().len(), 2, "{alice}");
+    let embucket = history("EMBUCKET").await;
+    assert!(!embucket.to_string().contains("OAUTH"), "{embucket}");
+}
+
+#[derive(Clone, Default)]
+struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Capture {
+        self.clone()
+    }
+}
+
+/// The `snowgate::audit` lines logged while `f` runs.
+async fn capture<F: Future<Output = ()>>(f: F) -> String {
+    use tracing_subscriber::layer::SubscriberExt;
+    let out = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(snowgate::logging::layer(
+        false,
+        Some("snowgate::audit=info"),
+        out.clone(),
+    ));
+    let _guard = tracing::subscriber::set_default(subscriber);
+    f.await;
+    String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
 }

@@ -242,7 +242,9 @@ impl Gatekeeper {
                     let now = self.now();
                     let user = match (&proven, typed) {
                         (Some(user), _) => Some(user.clone()),
-                        (None, Some(_)) => self.failed_login_user(&input, reads.as_ref(), now).await,
+                        (None, Some(_)) => {
+                            self.failed_login_user(&input, reads.as_ref(), now).await
+                        }
                         (None, None) => None,
                     };
                     let event = super::login_history::event(
@@ -402,13 +404,9 @@ impl Gatekeeper {
         let host = input.host.as_deref();
         let event = self.success_event(input, attempt, &user.name, second_factor);
         let mint = |s: &Session| {
-            secrets.keyring.mint_identified(
-                TokenKind::Session,
-                s,
-                host,
-                now,
-                session_ttl,
-            )
+            secrets
+                .keyring
+                .mint_identified(TokenKind::Session, s, host, now, session_ttl)
         };
         // The history record is written alongside the session, not after it: no extra round trip.
         let (created, ()) = tokio::join!(
@@ -418,10 +416,9 @@ impl Gatekeeper {
         let (session, session_token) = created?;
         // The login itself is the session's first activity: no write needed for a while.
         self.recent.record(session.id, now, idle_limit);
-        let master_token =
-            secrets
-                .keyring
-                .mint(TokenKind::Master, &session, host, now, master_ttl);
+        let master_token = secrets
+            .keyring
+            .mint(TokenKind::Master, &session, host, now, master_ttl);
         Ok(LoginOutcome {
             method,
             session_token,
@@ -649,7 +646,8 @@ impl Gatekeeper {
         let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
         let user = self.check_rights(&session, user).await?;
         if session.oauth_expired(now) {
-            self.end_idle(&session, "OAuth access token expired").await?;
+            self.end_idle(&session, "OAuth access token expired")
+                .await?;
             return Err(Error::MasterTokenExpired);
         }
         self.check_oauth_session(&session, &user).await?;
