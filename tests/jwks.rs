@@ -12,7 +12,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
-use snowgate::domain::jwks::{Expectations, JwksCache, KeySet, VerifyError, verify};
+use snowgate::domain::jwks::{Expectations, FetchError, JwksCache, KeySet, VerifyError, verify};
 
 const NOW: u64 = 1_800_000_000;
 const ISSUER: &str = "https://issuer.example";
@@ -360,6 +360,53 @@ async fn discovery_finds_the_key_set_and_the_cache_serves_repeats() {
         .await
         .unwrap();
     assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 4);
+}
+
+/// `n` concurrent calls of `call` on one cache, their answers in no particular order.
+async fn at_once<F, Fut>(
+    cache: &Arc<JwksCache>,
+    n: u64,
+    call: F,
+) -> Vec<Result<Arc<KeySet>, FetchError>>
+where
+    F: Fn(Arc<JwksCache>, u64) -> Fut,
+    Fut: std::future::Future<Output = Result<Arc<KeySet>, FetchError>> + Send + 'static,
+{
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..n {
+        set.spawn(call(cache.clone(), i));
+    }
+    set.join_all().await
+}
+
+/// 40 first logins of an issuer at once make one discovery and one key set fetch; 40 logins with a
+/// `kid` the held set lacks, one refetch; 40 of an unreachable URL, one failed fetch: concurrent
+/// fetches of a URL share one.
+#[tokio::test]
+async fn concurrent_fetches_of_one_url_are_one_fetch() {
+    let fetcher = fetcher_with(&[rsa_jwk("rsa1", "r1")]);
+    let cache = Arc::new(JwksCache::new(fetcher.clone()));
+    let answers = at_once(&cache, 40, |c, _| async move {
+        c.issuer_keys(ISSUER, Some("r1"), NOW).await
+    })
+    .await;
+    assert!(answers.into_iter().all(|k| k.unwrap().has_kid("r1")));
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 2);
+    let url = "https://issuer.example/keys";
+    cache.keys(url, Some("r1"), NOW).await.unwrap();
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 3);
+    let answers = at_once(&cache, 40, |c, i| async move {
+        c.keys(url, Some("unknown"), NOW + 60 + i % 3).await
+    })
+    .await;
+    assert!(answers.into_iter().all(|k| k.unwrap().has_kid("r1")));
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 4);
+    let answers = at_once(&cache, 40, |c, _| async move {
+        c.keys("https://down.example/keys", None, NOW).await
+    })
+    .await;
+    assert!(answers.into_iter().all(|k| k.is_err()));
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 5);
 }
 
 #[tokio::test]

@@ -301,9 +301,31 @@ struct Cached {
 /// [`REFRESH_MIN_SECONDS`]) when a token names a `kid` the set lacks. A failed fetch is not retried
 /// for [`REFRESH_MIN_SECONDS`] either, so a stream of logins cannot become a stream of slow fetches;
 /// meanwhile the set already held (if any) keeps serving, so an issuer's short outage stops no login.
+/// Fetches are single-flight: logins that need one URL at once wait for one fetch and share its
+/// outcome, so a burst of tokens naming an unknown `kid` is one fetch, not one per login.
 pub struct JwksCache {
     fetcher: Arc<dyn JwksFetcher>,
     entries: Mutex<HashMap<String, Cached>>,
+    /// One lock per URL being fetched, held by the fetching caller; dropped when no caller needs it.
+    flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+/// A caller's place in the flight of one URL; leaving it drops the URL's lock when no one else
+/// holds it, so the map never outgrows the fetches in progress (a cancelled login leaves it too).
+struct Boarding {
+    flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    url: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for Boarding {
+    fn drop(&mut self) {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        // The map's reference and this one: no other caller waits on this URL.
+        if Arc::strong_count(&self.lock) == 2 {
+            flights.remove(&self.url);
+        }
+    }
 }
 
 impl JwksCache {
@@ -311,6 +333,17 @@ impl JwksCache {
         JwksCache {
             fetcher,
             entries: Mutex::new(HashMap::new()),
+            flights: Arc::default(),
+        }
+    }
+
+    fn board(&self, url: &str) -> Boarding {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = flights.entry(url.to_string()).or_default().clone();
+        Boarding {
+            flights: self.flights.clone(),
+            url: url.to_string(),
+            lock,
         }
     }
 
@@ -321,6 +354,13 @@ impl JwksCache {
         kid: Option<&str>,
         now: u64,
     ) -> Result<Arc<KeySet>, FetchError> {
+        if let Some(keys) = self.cached(url, kid, now) {
+            return keys;
+        }
+        let boarding = self.board(url);
+        let _turn = boarding.lock.lock().await;
+        // The caller before this one in the flight may have fetched it meanwhile: its outcome
+        // (keys, or a failure not to retry yet) answers this caller too.
         if let Some(keys) = self.cached(url, kid, now) {
             return keys;
         }
@@ -339,6 +379,11 @@ impl JwksCache {
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
         );
+        if let Some(keys) = self.cached(&discovery, kid, now) {
+            return keys;
+        }
+        let boarding = self.board(&discovery);
+        let _turn = boarding.lock.lock().await;
         if let Some(keys) = self.cached(&discovery, kid, now) {
             return keys;
         }

@@ -10,7 +10,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use snowgate::domain::jwks::{FetchError, JwksFetcher};
 
-/// Serves documents from a map by URL (anything else is unreachable) and counts fetches.
+/// Serves documents from a map by URL (anything else is unreachable) and counts fetches. Each fetch
+/// yields a few times first, as a network fetch would, so that concurrent callers overlap.
 #[derive(Default)]
 pub struct FakeFetcher {
     pub documents: Mutex<HashMap<String, String>>,
@@ -21,6 +22,9 @@ pub struct FakeFetcher {
 impl JwksFetcher for FakeFetcher {
     async fn fetch(&self, url: &str) -> Result<Vec<u8>, FetchError> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
         let documents = self.documents.lock().unwrap();
         documents
             .get(url)
