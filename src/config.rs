@@ -72,6 +72,9 @@ pub struct Config {
     /// A PEM bundle of CAs trusted, besides the system's, when fetching issuers' keys
     /// (`SNOWGATE_EXTRA_CA_FILE`); checked at start-up.
     pub extra_ca_file: Option<PathBuf>,
+    /// Whether issuers' discovery and key URLs may be on loopback, private or link-local addresses
+    /// (`SNOWGATE_ALLOW_PRIVATE_ISSUERS`); refused by default, as a way into the service's network.
+    pub allow_private_issuers: bool,
     /// Deadlines, connection cap and request-line/header limits of the front door.
     pub server: ServerLimits,
     /// Where AWS workload identity attestations are replayed (`SNOWGATE_STS_ENDPOINT`); `None`:
@@ -112,6 +115,8 @@ Settings (environment variables):
                                      each attestation was signed for]
   SNOWGATE_EXTRA_CA_FILE             PEM CA bundle trusted besides the system roots when fetching
                                      OIDC issuers' keys [default: none]
+  SNOWGATE_ALLOW_PRIVATE_ISSUERS     true: fetch issuers' discovery and keys from loopback, private
+                                     and link-local addresses too [default: false, refused]
   AWS_ENDPOINT_URL[_DYNAMODB|_SECRETS_MANAGER]  AWS endpoint overrides [default: AWS]
   RUST_LOG                           log filter; third-party crates stay capped [default: info]";
 
@@ -190,9 +195,22 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let server = server_limits(&get)?;
+        let allow_private_issuers = match get("SNOWGATE_ALLOW_PRIVATE_ISSUERS")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "SNOWGATE_ALLOW_PRIVATE_ISSUERS",
+                    reason: "expected true or false".into(),
+                });
+            }
+        };
         let extra_ca_file = get("SNOWGATE_EXTRA_CA_FILE").map(PathBuf::from);
         if let Some(path) = &extra_ca_file {
-            crate::jwks_http::HttpsJwksFetcher::new(Some(path)).map_err(|reason| {
+            crate::jwks_http::HttpsJwksFetcher::new(Some(path), false).map_err(|reason| {
                 ConfigError::Invalid {
                     name: "SNOWGATE_EXTRA_CA_FILE",
                     reason,
@@ -211,6 +229,7 @@ impl Config {
         Ok(Self {
             sts_endpoint,
             extra_ca_file,
+            allow_private_issuers,
             server,
             trusted_proxies,
             listen,

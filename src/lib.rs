@@ -247,9 +247,11 @@ pub fn state_with(
 ) -> AppState {
     let gate = Gatekeeper::new(store, secrets, config.settings.clone(), system_clock());
     let extra_ca = config.extra_ca_file.clone();
+    let allow_private = config.allow_private_issuers;
     // Checked when the configuration was read; if it fails now, OIDC and OAuth logins are refused.
-    let fetcher =
-        outbound::Lazy::new(move || jwks_http::HttpsJwksFetcher::new(extra_ca.as_deref()));
+    let fetcher = outbound::Lazy::new(move || {
+        jwks_http::HttpsJwksFetcher::new(extra_ca.as_deref(), allow_private)
+    });
     gate.set_jwks(Arc::new(domain::jwks::JwksCache::new(fetcher)));
     AppState {
         gate: Arc::new(with_sts(gate, config)),

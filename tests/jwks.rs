@@ -542,3 +542,42 @@ fn rsa_keys_are_measured_to_the_bit() {
     let doc = json!({"keys": [jwk]}).to_string();
     assert!(KeySet::from_jwks(doc.as_bytes()).is_err());
 }
+
+/// Without SNOWGATE_ALLOW_PRIVATE_ISSUERS the HTTPS fetcher does not even connect to a loopback
+/// issuer, named by address or by a name resolving to one (SSRF); with it, it does.
+#[tokio::test]
+async fn the_https_fetcher_refuses_private_addresses_unless_allowed() {
+    use snowgate::domain::jwks::JwksFetcher;
+    use snowgate::jwks_http::HttpsJwksFetcher;
+    use std::sync::atomic::AtomicUsize;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    // Every connection is counted and closed at once: a fetch that connected fails fast.
+    let server = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    let refused = HttpsJwksFetcher::new(None, false).unwrap();
+    for host in ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]", "[::1]"] {
+        let url = format!("https://{host}:{port}/keys");
+        assert_eq!(
+            refused.fetch(&url).await,
+            Err(FetchError::Unreachable),
+            "{url}"
+        );
+        assert_eq!(
+            connections.load(Ordering::SeqCst),
+            0,
+            "{url} was connected to"
+        );
+    }
+    let allowed = HttpsJwksFetcher::new(None, true).unwrap();
+    let url = format!("https://127.0.0.1:{port}/keys");
+    assert!(allowed.fetch(&url).await.is_err());
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    server.abort();
+}
