@@ -1,5 +1,6 @@
 """OIDC workload identity with the real Python connector: a local HTTPS issuer (its CA made at test
-time and given to snowgate as SNOWGATE_EXTRA_CA_FILE) serves discovery and keys; tokens it mints log
+time and given to snowgate as SNOWGATE_EXTRA_CA_FILE; on 127.0.0.1, so with
+SNOWGATE_ALLOW_PRIVATE_ISSUERS=true) serves discovery and keys; tokens it mints log
 a TYPE = SERVICE user in with ``authenticator='WORKLOAD_IDENTITY', workload_identity_provider='OIDC'``.
 """
 
@@ -32,7 +33,13 @@ def issuer(tmp_path_factory):
 @pytest.fixture
 def oidc_server(start_server, issuer):
     # Trace level: the tests check that no token reaches even the most verbose log.
-    return start_server({"SNOWGATE_EXTRA_CA_FILE": str(issuer.ca_file), "RUST_LOG": "trace"})
+    return start_server(
+        {
+            "SNOWGATE_EXTRA_CA_FILE": str(issuer.ca_file),
+            "SNOWGATE_ALLOW_PRIVATE_ISSUERS": "true",
+            "RUST_LOG": "trace",
+        }
+    )
 
 
 def assert_not_logged(server, *tokens: str) -> None:
