@@ -700,7 +700,7 @@ async fn the_audit_and_history_name_the_proven_user(app: TestApp) {
     let token = sign(&claims(&app, "alice", "session:role:ANALYST"), "rsa1");
     let mut body = oauth_body(&token);
     body["data"]["LOGIN_NAME"] = json!("embucket");
-    let log = capture(async {
+    let log = common::audit::capture(async {
         assert_eq!(app.post(LOGIN, None, body.clone()).await.1["success"], true);
     })
     .await;
@@ -736,38 +736,4 @@ async fn the_audit_and_history_name_the_proven_user(app: TestApp) {
     assert_eq!(alice.as_array().unwrap().len(), 2, "{alice}");
     let embucket = history("EMBUCKET").await;
     assert!(!embucket.to_string().contains("OAUTH"), "{embucket}");
-}
-
-#[derive(Clone, Default)]
-struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
-
-/// The `snowgate::audit` lines logged while `f` runs.
-async fn capture<F: Future<Output = ()>>(f: F) -> String {
-    use tracing_subscriber::layer::SubscriberExt;
-    let out = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(snowgate::logging::layer(
-        false,
-        Some("snowgate::audit=info"),
-        out.clone(),
-    ));
-    let _guard = tracing::subscriber::set_default(subscriber);
-    f.await;
-    String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
 }

@@ -24,6 +24,7 @@ on_every_store!(
     the_workload_identity_policy_limits_providers_and_issuers,
     an_identity_belongs_to_one_user,
     bad_identity_definitions_are_refused,
+    the_audit_and_history_name_the_proven_user,
 );
 
 const ISSUER: &str = "https://token.actions.example";
@@ -330,4 +331,34 @@ async fn bad_identity_definitions_are_refused(app: TestApp) {
             .iter()
             .all(|n| n != "BAD")
     );
+}
+
+/// Python sends LOGIN_NAME as whatever `user` is: the audit line and the history name the user the
+/// token proved, never that name (here another, real user's).
+async fn the_audit_and_history_name_the_proven_user(app: TestApp) {
+    let admin = setup(&app).await;
+    with_issuer(&app);
+    let mut body = wif_body(&sign(&claims(&app), "rsa1"));
+    body["data"]["LOGIN_NAME"] = json!("embucket");
+    let log = common::audit::capture(async {
+        assert_eq!(app.post(LOGIN, None, body.clone()).await.1["success"], true);
+    })
+    .await;
+    assert!(log.contains("user=\"SVC\""), "{log}");
+    assert!(!log.to_lowercase().contains("embucket"), "{log}");
+    // Refused once the identity is proven: the record is SVC's too.
+    ok(&app, &admin, "ALTER USER svc SET DISABLED = TRUE").await;
+    assert_eq!(app.post(LOGIN, None, body).await.1["success"], false);
+    let history = |user: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let sql = format!(
+                "SELECT IS_SUCCESS FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY_BY_USER(USER_NAME => '{user}'))"
+            );
+            ok(app, &admin, &sql).await["data"]["rowset"].clone()
+        }
+    };
+    assert_eq!(history("SVC").await.as_array().unwrap().len(), 2);
+    // The administrator's own password login is EMBUCKET's only record.
+    assert_eq!(history("EMBUCKET").await.as_array().unwrap().len(), 1);
 }

@@ -2,6 +2,7 @@
 //! and small request builders.
 #![allow(dead_code)]
 
+pub mod audit;
 pub mod aws;
 pub mod counting;
 pub mod jwks;
