@@ -5,7 +5,7 @@ pub mod history;
 
 use std::sync::Arc;
 
-use snowgate::domain::session::{Session, SessionContext, new_session_id};
+use snowgate::domain::session::{OAuthGrant, Session, SessionContext, new_session_id};
 use snowgate::domain::statement::ParameterValue;
 use snowgate::store::{SessionStore, StoreError};
 
@@ -30,6 +30,10 @@ pub fn session(id: u64) -> Session {
         client_app: Some("PythonConnector".into()),
         user_id: "3f1c2d9e-user".into(),
         token_id: "token-one".into(),
+        oauth: Some(OAuthGrant {
+            integration: "OKTA".into(),
+            expires_at: NOW + 50,
+        }),
         ..Session::default()
     }
 }
@@ -41,6 +45,7 @@ pub async fn run(store: Arc<dyn SessionStore>) {
         context: SessionContext::default(),
         client_app: None,
         user_id: String::new(),
+        oauth: None,
         ..session(new_session_id())
     };
 
