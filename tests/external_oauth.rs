@@ -210,6 +210,16 @@ async fn a_token_logs_the_mapped_user_in_with_its_scope_role(app: TestApp) {
     .await;
     assert_eq!(v["success"], true, "{v}");
     assert_eq!(v["data"]["sessionInfo"]["roleName"], "ANALYST");
+    // The session is held to the scope's role.
+    let session = v["data"]["token"].as_str().unwrap();
+    let refused = fails(&app, session, "USE ROLE public", "003001").await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("OAuth access token"),
+        "{refused}"
+    );
     // A scope string with the default delimiter, no AUTHENTICATOR but Go's OAUTH_TYPE.
     let mut c = claims(&app, "alice", "x");
     c.as_object_mut().unwrap().remove("scp");

@@ -169,10 +169,14 @@ impl Gatekeeper {
                 if let Some(only) = ctx.role_restriction.as_deref()
                     && only != role.as_str()
                 {
+                    let credential = match ctx.oauth {
+                        Some(_) => "OAuth access token",
+                        None => "programmatic access token",
+                    };
                     return Err(Error::sql(
                         SqlErrorKind::InsufficientPrivileges,
                         format!(
-                            "SQL access control error:\nThis session's programmatic access token is restricted to role '{only}'; USE ROLE {role} is not allowed."
+                            "SQL access control error:\nThis session's {credential} is restricted to role '{only}'; USE ROLE {role} is not allowed."
                         ),
                     ));
                 }
