@@ -462,6 +462,19 @@ mod tests {
     }
 
     #[test]
+    fn private_issuers_are_refused_unless_allowed() {
+        let with = |v: &str| {
+            let v = v.to_string();
+            Config::from_lookup(move |k| (k == "SNOWGATE_ALLOW_PRIVATE_ISSUERS").then(|| v.clone()))
+        };
+        assert!(!Config::from_lookup(|_| None).unwrap().allow_private_issuers);
+        assert!(with(" TRUE ").unwrap().allow_private_issuers);
+        assert!(!with("false").unwrap().allow_private_issuers);
+        let err = with("yes").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("SNOWGATE_ALLOW_PRIVATE_ISSUERS"), "{err}");
+    }
+
+    #[test]
     fn help_lists_every_setting() {
         // Every variable name quoted in this file is a setting read above.
         let source = include_str!("config.rs");
