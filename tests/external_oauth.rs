@@ -618,7 +618,7 @@ async fn oauth_sessions_keep_to_their_integrations_roles(app: TestApp) {
     assert_oauth_failure(&oauth(&app, &token).await, "390303");
 }
 
-/// An integration disabled or dropped ends the sessions it opened, at their next request (their
+/// An integration disabled, replaced or dropped ends the sessions it opened, at their next request (their
 /// renewal included).
 async fn oauth_sessions_end_with_their_integration(app: TestApp) {
     let admin = setup(&app).await;
@@ -635,10 +635,20 @@ async fn oauth_sessions_end_with_their_integration(app: TestApp) {
             session_id: v["data"]["sessionId"].as_u64().unwrap(),
         }
     };
+    let replace = format!(
+        "CREATE OR REPLACE {}",
+        &create_sql(
+            "okta",
+            &format!("EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'", public_b64("rsa1"))
+        )[7..]
+    );
     for change in [
         "ALTER SECURITY INTEGRATION okta SET ENABLED = FALSE",
+        // Replaced, even alike, it is another integration (as a user dropped and created again).
+        &replace,
         "DROP SECURITY INTEGRATION okta",
     ] {
+        app.advance(1);
         let (queried, renewed) = (open().await, open().await);
         ok(&app, &queried.session, "SELECT 1").await;
         ok(&app, &admin, change).await;

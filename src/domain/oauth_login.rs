@@ -81,13 +81,14 @@ impl Gatekeeper {
             oauth: Some(OAuthGrant {
                 integration: integration.name.clone(),
                 expires_at,
+                integration_created_on: integration.created_on,
             }),
             ..Verified::by(user, account, AuthMethod::Oauth)
         })
     }
 
     /// An OAuth session keeps to its integration at every request: it ends (390111) once the
-    /// integration is dropped or disabled, or its role or user is one the integration may no longer
+    /// integration is dropped (or replaced) or disabled, or its role or user is one the integration may no longer
     /// log in (a role blocked since, a system role granted since).
     pub(super) async fn check_oauth_session(&self, session: &Session, user: &User) -> Result<()> {
         let Some(grant) = &session.oauth else {
@@ -100,6 +101,9 @@ impl Gatekeeper {
         let role = session.context.role.as_deref().unwrap_or("PUBLIC");
         let why = match &integration {
             None => "security integration dropped",
+            Some(i) if i.created_on != grant.integration_created_on => {
+                "security integration dropped and created again"
+            }
             Some(i) if !i.enabled => "security integration disabled",
             Some(i) => match role_refusal(i, user, role) {
                 None => return Ok(()),
@@ -123,6 +127,9 @@ impl Gatekeeper {
             .await?;
         let refusal = match &integration {
             None => Some("its security integration no longer exists"),
+            Some(i) if i.created_on != grant.integration_created_on => {
+                Some("its security integration no longer exists")
+            }
             Some(i) if !i.enabled => Some("its security integration is disabled"),
             Some(i) => role_refusal(i, user, role),
         };

@@ -82,6 +82,10 @@ pub struct OAuthGrant {
     pub integration: String,
     /// Epoch seconds: the access token's `exp`.
     pub expires_at: u64,
+    /// The integration's `created_on`: one dropped and created again under the same name is
+    /// another integration, and the sessions of the old one end.
+    #[serde(default)]
+    pub integration_created_on: u64,
 }
 
 impl Session {

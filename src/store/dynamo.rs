@@ -167,6 +167,10 @@ impl DynamoStore {
         if let Some(grant) = &session.oauth {
             item.insert("oauth_integration".into(), s(&grant.integration));
             item.insert("oauth_expires_at".into(), n(grant.expires_at));
+            item.insert(
+                "oauth_integration_created_on".into(),
+                n(grant.integration_created_on),
+            );
         }
         item.insert("last_active".into(), n(session.last_active));
         item.insert("idle_limit".into(), n(session.idle_limit));
@@ -225,6 +229,7 @@ impl DynamoStore {
                 Some(integration) => Some(OAuthGrant {
                     integration,
                     expires_at: n("oauth_expires_at")?,
+                    integration_created_on: n("oauth_integration_created_on")?,
                 }),
                 None => None,
             },

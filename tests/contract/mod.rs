@@ -33,6 +33,7 @@ pub fn session(id: u64) -> Session {
         oauth: Some(OAuthGrant {
             integration: "OKTA".into(),
             expires_at: NOW + 50,
+            integration_created_on: NOW - 3600,
         }),
         ..Session::default()
     }
