@@ -88,27 +88,15 @@ impl Gatekeeper {
     }
 
     /// An OAuth session keeps to its integration at every request: it ends (390111) once the
-    /// integration is dropped (or replaced) or disabled, or its role or user is one the integration may no longer
-    /// log in (a role blocked since, a system role granted since).
+    /// integration is dropped, replaced or disabled, or its role or user is one the integration may
+    /// no longer log in (a role blocked since, a system role granted since).
     pub(super) async fn check_oauth_session(&self, session: &Session, user: &User) -> Result<()> {
         let Some(grant) = &session.oauth else {
             return Ok(());
         };
-        let integration = self
-            .directory
-            .integration(Ident::stored(&grant.integration))
-            .await?;
         let role = session.context.role.as_deref().unwrap_or("PUBLIC");
-        let why = match &integration {
-            None => "security integration dropped",
-            Some(i) if i.created_on != grant.integration_created_on => {
-                "security integration dropped and created again"
-            }
-            Some(i) if !i.enabled => "security integration disabled",
-            Some(i) => match role_refusal(i, user, role) {
-                None => return Ok(()),
-                Some(why) => why,
-            },
+        let Some(why) = self.oauth_refusal(grant, user, role).await? else {
+            return Ok(());
         };
         self.end_session(session, why).await?;
         Err(Error::SessionGone)
@@ -121,28 +109,37 @@ impl Gatekeeper {
         user: &User,
         role: &str,
     ) -> Result<()> {
+        let Some(why) = self.oauth_refusal(grant, user, role).await? else {
+            return Ok(());
+        };
+        Err(Error::sql(
+            SqlErrorKind::InsufficientPrivileges,
+            format!(
+                "SQL access control error:\nRole '{role}' is not allowed in this OAuth session ({why}; security integration '{}').",
+                grant.integration
+            ),
+        ))
+    }
+
+    /// Why a session `grant` opened may not be in `role` for `user` now, if it may not.
+    async fn oauth_refusal(
+        &self,
+        grant: &OAuthGrant,
+        user: &User,
+        role: &str,
+    ) -> Result<Option<&'static str>> {
         let integration = self
             .directory
             .integration(Ident::stored(&grant.integration))
             .await?;
-        let refusal = match &integration {
-            None => Some("its security integration no longer exists"),
+        Ok(match &integration {
+            None => Some("the security integration was dropped"),
             Some(i) if i.created_on != grant.integration_created_on => {
-                Some("its security integration no longer exists")
+                Some("the security integration was replaced")
             }
-            Some(i) if !i.enabled => Some("its security integration is disabled"),
+            Some(i) if !i.enabled => Some("the security integration is disabled"),
             Some(i) => role_refusal(i, user, role),
-        };
-        match refusal {
-            None => Ok(()),
-            Some(why) => Err(Error::sql(
-                SqlErrorKind::InsufficientPrivileges,
-                format!(
-                    "SQL access control error:\nRole '{role}' is not allowed in this OAuth session ({why}; security integration '{}').",
-                    grant.integration
-                ),
-            )),
-        }
+        })
     }
 
     async fn integration_keys(
