@@ -240,12 +240,9 @@ impl Gatekeeper {
                 // a flood a write per refused request would add to the load it sheds.
                 if !attempt.in_history && !matches!(e, Error::Busy | Error::Unavailable(_)) {
                     let now = self.now();
-                    let user = match (&proven, typed) {
-                        (Some(user), _) => Some(user.clone()),
-                        (None, Some(_)) => {
-                            self.failed_login_user(&input, reads.as_ref(), now).await
-                        }
-                        (None, None) => None,
+                    let user = match &proven {
+                        Some(user) => Some(user.clone()),
+                        None => self.failed_login_user(&input, reads.as_ref(), now).await,
                     };
                     let event = super::login_history::event(
                         &input,

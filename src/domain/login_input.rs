@@ -65,6 +65,9 @@ impl LoginInput {
     /// The user this login names: LOGIN_NAME, else the subject of a key-pair JWT. `None` for logins
     /// that find their user otherwise (OAuth, workload identity).
     pub fn named_user(&self, now: u64) -> Option<String> {
+        if self.credential_names_user() {
+            return None;
+        }
         let typed = self.login_name.as_deref().map(str::trim);
         if let Some(name) = typed.filter(|n| !n.is_empty()) {
             return Some(name.to_string());
