@@ -490,3 +490,54 @@ fn jwks_uri(document: &[u8], issuer: &str) -> Result<String, FetchError> {
         _ => Err(FetchError::Malformed),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Never answers until dropped: a fetch that hangs, as an issuer that does not reply.
+    struct Hanging;
+
+    #[async_trait]
+    impl JwksFetcher for Hanging {
+        async fn fetch(&self, _: &str) -> Result<Vec<u8>, FetchError> {
+            std::future::pending().await
+        }
+    }
+
+    fn flights(cache: &JwksCache) -> usize {
+        cache
+            .flights
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// The per-URL locks live only while callers wait on them, even callers that give up (a login
+    /// cancelled by its timeout), so a stream of made-up URLs cannot grow the map.
+    #[test]
+    fn a_url_lock_is_dropped_with_its_last_caller() {
+        let cache = JwksCache::new(Arc::new(Hanging));
+        let url = "https://issuer.example/keys";
+        let mut first = Box::pin(cache.keys(url, None, 0));
+        let mut second = Box::pin(cache.keys(url, None, 0));
+        // The first holds the lock, fetching; the second waits for it.
+        for call in [&mut first, &mut second] {
+            assert!(poll_once(call.as_mut()).is_none());
+        }
+        assert_eq!(flights(&cache), 1);
+        drop(first);
+        assert_eq!(flights(&cache), 1, "the second caller still waits");
+        drop(second);
+        assert_eq!(flights(&cache), 0);
+    }
+
+    /// Polls a future once, without a runtime's help.
+    fn poll_once<T>(f: std::pin::Pin<&mut impl std::future::Future<Output = T>>) -> Option<T> {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.poll(&mut cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        }
+    }
+}
