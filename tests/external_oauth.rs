@@ -675,8 +675,9 @@ async fn renew(app: &TestApp, t: &Tokens) -> Value {
         .1
 }
 
-/// The session ends with the access token (exp = login + 600 s): its tokens live no longer, a
-/// renewal cannot extend it, and past it the driver gets 390112 then 390114, as for an idle session.
+/// The session ends with the access token (exp = login + 600 s, and the 60 s of clock skew tolerated
+/// at login): its tokens live no longer, a renewal cannot extend it, and past it the driver gets
+/// 390112 then 390114, as for an idle session.
 async fn oauth_sessions_end_with_their_access_token(app: TestApp) {
     setup(&app).await;
     let v = oauth(
@@ -686,7 +687,7 @@ async fn oauth_sessions_end_with_their_access_token(app: TestApp) {
     .await;
     assert_eq!(v["success"], true, "{v}");
     assert!(
-        v["data"]["masterValidityInSeconds"].as_u64().unwrap() <= 600,
+        v["data"]["masterValidityInSeconds"].as_u64().unwrap() <= 660,
         "{v}"
     );
     let tokens = Tokens {
@@ -694,7 +695,7 @@ async fn oauth_sessions_end_with_their_access_token(app: TestApp) {
         master: v["data"]["masterToken"].as_str().unwrap().to_string(),
         session_id: v["data"]["sessionId"].as_u64().unwrap(),
     };
-    app.advance(590);
+    app.advance(650);
     let renewed = renew(&app, &tokens).await;
     assert_eq!(renewed["success"], true, "{renewed}");
     assert!(

@@ -74,8 +74,13 @@ impl Gatekeeper {
         if let Some(why) = role_refusal(&integration, &user, &opening) {
             return Err(refused(why));
         }
-        // `verify` checked that `exp` is a number.
-        let expires_at = claims.get("exp").and_then(Value::as_u64).unwrap_or(now);
+        // `verify` checked that `exp` is a number. The session lasts as long as the token would be
+        // accepted at login: the clock skew tolerated there holds for it too.
+        let expires_at = claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .unwrap_or(now)
+            .saturating_add(jwks::LEEWAY_SECONDS);
         Ok(Verified {
             role_restriction: role,
             oauth: Some(OAuthGrant {

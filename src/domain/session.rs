@@ -80,7 +80,7 @@ pub struct Session {
 pub struct OAuthGrant {
     /// The security integration's name, as stored.
     pub integration: String,
-    /// Epoch seconds: the access token's `exp`.
+    /// Epoch seconds: the access token's `exp`, plus the clock skew tolerated when it was verified.
     pub expires_at: u64,
     /// The integration's `created_on`: one dropped and created again under the same name is
     /// another integration, and the sessions of the old one end.
