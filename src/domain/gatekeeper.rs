@@ -357,6 +357,7 @@ impl Gatekeeper {
             role_restriction,
             second_factor,
             mfa_token,
+            opened_by,
         } = verified;
         let mut context = super::verified::initial_context(&user, input)?;
         super::verified::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
@@ -376,6 +377,7 @@ impl Gatekeeper {
             role_restriction,
             last_active: now,
             idle_limit,
+            opened_by,
             ..Session::default()
         };
         let host = input.host.as_deref();
@@ -567,18 +569,22 @@ impl Gatekeeper {
             return Err(Error::SessionTokenExpired);
         }
         let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
-        let user = self.check_rights(&session, user).await?;
+        let user = self.check_rights(&session, user, now).await?;
         Ok((session, user))
     }
 
     /// The session's user if they may still use it; otherwise the session is deleted and the answer is
-    /// the one Snowflake gives: 390101 for a disabled user, 390111 when the session is no longer theirs.
-    async fn check_rights(&self, session: &Session, user: Option<User>) -> Result<User> {
+    /// the one Snowflake gives: 390101 for a disabled user, 390111 when the session is no longer theirs
+    /// (also when the PAT or RSA key it was opened with was removed, disabled, expired or replaced).
+    async fn check_rights(&self, session: &Session, user: Option<User>, now: u64) -> Result<User> {
         let why = match &user {
             None => "user dropped",
             Some(u) if u.id != session.user_id => "user dropped and created again",
             Some(u) if u.disabled => "user disabled",
             Some(u) if !session.role_is_held_by(u) => "session role no longer granted",
+            Some(u) if !session.credential_is_held_by(u, now) => {
+                "the credential that opened the session was revoked"
+            }
             Some(_) => return user.ok_or(Error::SessionGone),
         };
         self.store.delete(session.id).await?;
@@ -616,7 +622,7 @@ impl Gatekeeper {
             return Err(Error::MasterTokenExpired);
         }
         let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
-        self.check_rights(&session, user).await?;
+        self.check_rights(&session, user, now).await?;
         let secrets = self.secrets.current();
         let (session_token, token_id) = secrets.keyring.mint_identified(
             TokenKind::Session,

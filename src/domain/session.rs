@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::directory::User;
 use super::ident::Identifier;
+use super::pats;
 use super::statement::ParameterValue;
 
 /// The session context that `USE …` changes and `CURRENT_*()` reads. Names are already normalised.
@@ -67,6 +68,48 @@ pub struct Session {
     /// SESSION_IDLE_TIMEOUT_MINS, fixed at login). 0: no idle limit (sessions stored before there was one).
     #[serde(default)]
     pub idle_limit: u64,
+    /// The revocable credential the session was opened with (a PAT, an RSA key): the session lasts
+    /// only while the user still has it, in force. `None`: a password, or a credential that is
+    /// checked elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_by: Option<Credential>,
+}
+
+/// A credential a session was opened with, as the user record names it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Credential {
+    /// A programmatic access token, known by the digest of its secret: a rotation keeps the old
+    /// secret (renamed) for its grace, and gives the token's name a new one, so only the digest
+    /// tells which secret opened the session. The name is for the logs.
+    Pat { name: String, digest: String },
+    /// An RSA public key (RSA_PUBLIC_KEY or RSA_PUBLIC_KEY_2), by its fingerprint.
+    KeyPair { fingerprint: String },
+}
+
+/// Names the credential only: the digest is kept out of logs, as the secrets it stands for.
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Pat { name, .. } => f.debug_struct("Pat").field("name", name).finish(),
+            Credential::KeyPair { fingerprint } => f
+                .debug_struct("KeyPair")
+                .field("fingerprint", fingerprint)
+                .finish(),
+        }
+    }
+}
+
+impl Credential {
+    /// Whether `user` still holds this credential, in force at `now`: the PAT is neither removed,
+    /// disabled nor expired (a rotated secret expires at the end of its grace), the key is still
+    /// set.
+    pub fn is_held_by(&self, user: &User, now: u64) -> bool {
+        match self {
+            Credential::Pat { digest, .. } => pats::active_with_digest(&user.pats, digest, now),
+            Credential::KeyPair { fingerprint } => user.key_with_fingerprint(fingerprint).is_some(),
+        }
+    }
 }
 
 impl Session {
@@ -88,6 +131,14 @@ impl Session {
         }
         self.previous_token_id.as_deref() == Some(jti)
             && now < self.renewed_at.saturating_add(grace)
+    }
+
+    /// Whether `user` still holds the credential the session was opened with (always, for a session
+    /// opened by none that can be revoked apart from the user).
+    pub fn credential_is_held_by(&self, user: &User, now: u64) -> bool {
+        self.opened_by
+            .as_ref()
+            .is_none_or(|c| c.is_held_by(user, now))
     }
 
     /// Whether `user` still holds the session's role (PUBLIC is always held).
