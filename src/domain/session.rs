@@ -156,3 +156,72 @@ pub fn new_session_id() -> u64 {
     // Avoid small ids so they look like Snowflake's and never collide with 0 or sentinel values.
     1_000_000_000 + rand::random_range(0..MAX_SAFE_INTEGER - 1_000_000_000)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::pats::Pat;
+
+    fn user_with(pats: Vec<Pat>) -> User {
+        User {
+            pats,
+            ..User::default()
+        }
+    }
+
+    #[test]
+    fn a_pat_session_lasts_while_its_secret_is_active() {
+        let pat = Pat {
+            name: "T".into(),
+            secret_sha256: "ab".repeat(32),
+            expires_at: 1_000,
+            ..Pat::default()
+        };
+        let session = Session {
+            opened_by: Some(Credential::Pat {
+                name: "T".into(),
+                digest: pat.secret_sha256.clone(),
+            }),
+            ..Session::default()
+        };
+        let user = user_with(vec![pat.clone()]);
+        assert!(session.credential_is_held_by(&user, 999));
+        // Expired: the token's own expiry, or the end of a rotated secret's grace.
+        assert!(!session.credential_is_held_by(&user, 1_000));
+        // Rotated: the old secret, renamed, keeps the session for its grace; the new one does not.
+        let rotated = Pat {
+            name: "T_ROTATED_1".into(),
+            rotated_to: Some("T".into()),
+            ..pat.clone()
+        };
+        let renewed = Pat {
+            secret_sha256: "cd".repeat(32),
+            expires_at: 5_000,
+            ..pat.clone()
+        };
+        let user = user_with(vec![renewed.clone(), rotated]);
+        assert!(session.credential_is_held_by(&user, 999));
+        assert!(!session.credential_is_held_by(&user, 1_000));
+        assert!(!session.credential_is_held_by(&user_with(vec![renewed]), 10));
+        let disabled = Pat {
+            disabled: true,
+            ..pat
+        };
+        assert!(!session.credential_is_held_by(&user_with(vec![disabled]), 10));
+        // A session opened by no revocable credential depends on none.
+        assert!(Session::default().credential_is_held_by(&User::default(), 10));
+    }
+
+    #[test]
+    fn debug_never_shows_a_pat_digest() {
+        let credential = Credential::Pat {
+            name: "T".into(),
+            digest: "secretdigest".into(),
+        };
+        let shown = format!("{credential:?}");
+        assert!(
+            shown.contains('T') && !shown.contains("secretdigest"),
+            "{shown}"
+        );
+    }
+}
