@@ -1,5 +1,8 @@
 //! CREATE, ALTER, DROP, SHOW and DESCRIBE SECURITY INTEGRATION (External OAuth). They decide whose
-//! tokens log users in, so only SECURITYADMIN and above may run them, SHOW and DESCRIBE included.
+//! tokens log users in, so only SECURITYADMIN and above may run them, SHOW and DESCRIBE included;
+//! creating one takes ACCOUNTADMIN, as in Snowflake (which asks for the CREATE INTEGRATION
+//! privilege): an integration whose keys a role controls opens sessions of any user, in roles
+//! that role does not hold.
 
 use super::command::{CreateMode, IntegrationCommand};
 use super::{
@@ -44,6 +47,12 @@ async fn create(
     mode: CreateMode,
     properties: Vec<IntegrationProperty>,
 ) -> Result<Answer> {
+    if !holds(ctx.role, "ACCOUNTADMIN") {
+        return Err(denied(format!(
+            "Role '{}' cannot create security integrations; use ACCOUNTADMIN.",
+            ctx.role
+        )));
+    }
     let dir = ctx.directory;
     let mut integration = ExternalOauth::new(name.to_string(), ctx.now, ctx.role);
     for p in properties {

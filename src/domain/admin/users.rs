@@ -60,6 +60,8 @@ async fn create(
             return Err(exists(&name));
         }
         may_change(ctx, existing)?;
+        // Replaced, the user would start again with the credentials given here.
+        own_credential(ctx, &existing.name, "user record (CREATE OR REPLACE USER)")?;
     }
     if let Some(password) = password {
         set_password(ctx, &mut user, password, true).await?;
