@@ -5,7 +5,7 @@ pub mod history;
 
 use std::sync::Arc;
 
-use snowgate::domain::session::{Session, SessionContext, new_session_id};
+use snowgate::domain::session::{Credential, Session, SessionContext, new_session_id};
 use snowgate::domain::statement::ParameterValue;
 use snowgate::store::{SessionStore, StoreError};
 
@@ -30,6 +30,10 @@ pub fn session(id: u64) -> Session {
         client_app: Some("PythonConnector".into()),
         user_id: "3f1c2d9e-user".into(),
         token_id: "token-one".into(),
+        opened_by: Some(Credential::Pat {
+            name: "CI".into(),
+            digest: "ab".repeat(32),
+        }),
         ..Session::default()
     }
 }
@@ -41,6 +45,9 @@ pub async fn run(store: Arc<dyn SessionStore>) {
         context: SessionContext::default(),
         client_app: None,
         user_id: String::new(),
+        opened_by: Some(Credential::KeyPair {
+            fingerprint: "SHA256:abc=".into(),
+        }),
         ..session(new_session_id())
     };
 
