@@ -386,8 +386,8 @@ const STATEMENTS: &[&str] = &[
 const SYSTEM: [&str; 4] = ["ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN", "SYSADMIN"];
 
 /// Whether a session in `role` may hand `other` to a user: a system role it holds (ACCOUNTADMIN
-/// > SECURITYADMIN > USERADMIN), a role it made, or, with SECURITYADMIN's MANAGE GRANTS, any role
-/// that is not a system role.
+/// holds SECURITYADMIN, which holds USERADMIN), a role it made, or, with SECURITYADMIN's MANAGE
+/// GRANTS, any role that is not a system role.
 fn may_reach(role: &str, other: &str, made: &str) -> bool {
     let holds = |r: &str, o: &str| {
         r == o
