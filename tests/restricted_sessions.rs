@@ -18,6 +18,7 @@ on_every_store!(
     a_restricted_session_cannot_mint_a_wider_pat,
     a_pat_session_manages_no_pats_and_no_mfa,
     a_narrow_session_changes_none_of_its_users_credentials,
+    an_oauth_session_held_to_its_scope_role_mints_no_credential,
     the_pat_policy_governs_new_tokens_and_logins,
     privilege_search_over_restricted_sessions,
 );
@@ -255,6 +256,61 @@ async fn a_narrow_session_changes_none_of_its_users_credentials(app: TestApp) {
         );
         assert_eq!(credentials(admin.desc_user("pal").await), before);
     }
+}
+
+/// The RSA public key of a JWKS test fixture, as base64 DER.
+fn fixture_public_key(name: &str) -> String {
+    use base64::Engine;
+    let pem = std::fs::read_to_string(format!("tests/fixtures/jwks/{name}.pub.pem")).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
+    base64::engine::general_purpose::STANDARD.encode(der)
+}
+
+/// An External OAuth access token for `user` with `scope`, signed with the `rsa1` fixture key.
+fn oauth_token(app: &TestApp, user: &str, scope: &str) -> String {
+    let now = app.clock.load(std::sync::atomic::Ordering::SeqCst);
+    let claims = json!({"iss": "https://idp.example", "sub": user, "aud": "snowgate",
+                        "scp": [scope], "iat": now, "exp": now + 600});
+    let pem = std::fs::read_to_string("tests/fixtures/jwks/rsa1.pem").unwrap();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+/// A session held to a role by an OAuth scope is as narrow as one held by a PAT.
+async fn an_oauth_session_held_to_its_scope_role_mints_no_credential(app: TestApp) {
+    let admin = setup(&app).await;
+    admin
+        .ok(&format!(
+            "CREATE SECURITY INTEGRATION idp TYPE = EXTERNAL_OAUTH ENABLED = TRUE EXTERNAL_OAUTH_TYPE = CUSTOM EXTERNAL_OAUTH_ISSUER = 'https://idp.example' EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM = 'sub' EXTERNAL_OAUTH_SNOWFLAKE_USER_MAPPING_ATTRIBUTE = 'LOGIN_NAME' EXTERNAL_OAUTH_AUDIENCE_LIST = ('snowgate') EXTERNAL_OAUTH_RSA_PUBLIC_KEY = '{}'",
+            fixture_public_key("rsa1")
+        ))
+        .await;
+    let body = json!({"data": {"CLIENT_APP_ID": "PythonConnector", "CLIENT_APP_VERSION": "5.2.0",
+        "ACCOUNT_NAME": "acme", "AUTHENTICATOR": "OAUTH", "LOGIN_NAME": "pal",
+        "TOKEN": oauth_token(&app, "pal", "session:role:analyst")}});
+    let v = app.post_from(Some(IP), LOGIN, None, body).await.1;
+    assert_eq!(v["data"]["sessionInfo"]["roleName"], "ANALYST", "{v}");
+    let session = app.session(v["data"]["token"].as_str().unwrap().to_string());
+    for sql in [
+        "ALTER USER ADD PAT wide",
+        "ALTER USER pal ADD PAT held ROLE_RESTRICTION = analyst",
+        "ALTER USER ADD MFA METHOD TOTP",
+    ] {
+        assert_eq!(
+            chain(&app, &session, sql).await,
+            "refused with \"003001\"",
+            "{sql}"
+        );
+    }
+    assert!(listing(&admin.ok("SHOW USER PATS FOR USER pal").await).is_empty());
+    assert!(listing(&admin.ok("SHOW MFA METHODS FOR USER pal").await).is_empty());
 }
 
 async fn the_pat_policy_governs_new_tokens_and_logins(app: TestApp) {
