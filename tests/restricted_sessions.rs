@@ -368,6 +368,18 @@ async fn the_pat_policy_governs_new_tokens_and_logins(app: TestApp) {
         true
     );
     assert_failure(&pat_login(&app, "pal", &blocked, None).await, "390430");
+    // Without a policy, a service user's token must be held to a role, LEGACY_SERVICE too.
+    admin
+        .script(&[
+            (
+                "CREATE USER legacy TYPE = LEGACY_SERVICE NETWORK_POLICY = office",
+                OK,
+            ),
+            ("GRANT ROLE analyst TO USER legacy", OK),
+            ("ALTER USER legacy ADD PAT t", "002029"),
+            ("ALTER USER legacy ADD PAT t ROLE_RESTRICTION = analyst", OK),
+        ])
+        .await;
     // The policy is the user's: another user's tokens are not governed by it.
     admin
         .ok(&format!(

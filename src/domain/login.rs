@@ -505,7 +505,7 @@ impl Gatekeeper {
 /// policy blocked its role, or began to require a restriction, logs in no more (390430). Checked
 /// after the token, so the answer tells nothing to someone without it.
 fn check_pat_rules(user: &User, pat: &Pat, policy: &PatPolicy) -> Result<()> {
-    let service = user.user_type == UserType::Service;
+    let service = matches!(user.user_type, UserType::Service | UserType::LegacyService);
     let person = user.user_type == UserType::Person;
     match policy.refusal(service, person, pat.role_restriction.as_deref()) {
         None => Ok(()),

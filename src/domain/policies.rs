@@ -106,7 +106,8 @@ impl Default for PatPolicy {
 
 impl PatPolicy {
     /// Why the policy forbids a token held to `restriction` (none: any of the user's roles) for a
-    /// user of that kind (`service`: TYPE = SERVICE; `person`: PERSON or NULL), if it does:
+    /// user of that kind (`service`: TYPE = SERVICE or LEGACY_SERVICE; `person`: PERSON or NULL),
+    /// if it does (Snowflake: a blocked role also invalidates the tokens already held to it):
     /// checked when a token is added, and again at each login with it, so that a policy changed
     /// since governs the tokens already made.
     pub fn refusal(
@@ -117,7 +118,7 @@ impl PatPolicy {
     ) -> Option<String> {
         match restriction {
             None if service && self.require_role_restriction_for_service_users => Some(
-                "ROLE_RESTRICTION is required for a programmatic access token of a user of TYPE = SERVICE.".into(),
+                "ROLE_RESTRICTION is required for a programmatic access token of a service user (TYPE = SERVICE or LEGACY_SERVICE).".into(),
             ),
             None if person && self.require_role_restriction_for_person_users => Some(
                 "ROLE_RESTRICTION is required for a programmatic access token of a person user (the authentication policy's REQUIRE_ROLE_RESTRICTION_FOR_PERSON_USERS).".into(),

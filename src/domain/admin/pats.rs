@@ -149,9 +149,10 @@ fn check_role(user: &User, pat: &Pat, policy: &PatPolicy) -> Result<()> {
     }
 }
 
-/// TYPE = SERVICE, for the PAT policy's rule on service users.
+/// TYPE = SERVICE or LEGACY_SERVICE, for the PAT policy's rule on service users (as Snowflake's
+/// rule counts them).
 fn is_service(user: &User) -> bool {
-    user.user_type == UserType::Service
+    matches!(user.user_type, UserType::Service | UserType::LegacyService)
 }
 
 /// TYPE = PERSON or NULL, for the PAT policy's rule on person users.
