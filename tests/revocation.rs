@@ -246,6 +246,11 @@ async fn a_revoked_pat_ends_its_sessions(app: TestApp) {
     assert_alive(&app, &sessions["renamed"], "renamed").await;
     assert_alive(&app, &sessions["kept"], "kept").await;
     assert_eq!(heartbeat(&app, &password.session).await["success"], true);
+    // A new password leaves open sessions alone, as Snowflake does: only a revocable credential
+    // that opened a session (a PAT, a key) ends it.
+    ok(&app, &admin, "ALTER USER eve SET PASSWORD = 'pw-7654321'").await;
+    assert_eq!(heartbeat(&app, &password.session).await["success"], true);
+    assert_alive(&app, &sessions["kept"], "kept, after a password change").await;
     // Enabled again, the token logs in again, but the ended sessions stay ended.
     ok(
         &app,
