@@ -127,15 +127,19 @@ async fn system_roles_are_granted_only_by_their_holders(app: TestApp) {
     let admin = app.admin().await;
     admin.ok("CREATE ROLE analyst").await;
     admin.ok("CREATE USER target").await;
+    admin.ok("USE ROLE useradmin").await;
+    admin.ok("CREATE ROLE helpers").await;
+    // Another role: its owner grants it (USERADMIN made HELPERS, not ANALYST), or SECURITYADMIN
+    // and above (MANAGE GRANTS), as in Snowflake.
     for (role, grantable, refused) in [
         (
             "useradmin",
-            &["USERADMIN", "PUBLIC", "ANALYST"][..],
-            &["ACCOUNTADMIN", "SECURITYADMIN", "SYSADMIN"][..],
+            &["USERADMIN", "PUBLIC", "HELPERS"][..],
+            &["ACCOUNTADMIN", "SECURITYADMIN", "SYSADMIN", "ANALYST"][..],
         ),
         (
             "securityadmin",
-            &["SECURITYADMIN", "USERADMIN", "ANALYST"][..],
+            &["SECURITYADMIN", "USERADMIN", "ANALYST", "HELPERS"][..],
             &["ACCOUNTADMIN", "SYSADMIN"][..],
         ),
         (

@@ -370,6 +370,7 @@ impl Gatekeeper {
             second_factor,
             mfa_token,
             oauth,
+            opened_by,
         } = verified;
         let mut context = super::verified::initial_context(&user, input)?;
         super::verified::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
@@ -389,6 +390,7 @@ impl Gatekeeper {
             last_active: now,
             idle_limit,
             oauth,
+            opened_by,
             ..Session::default()
         };
         // An OAuth session, and its tokens, end with the access token that opened it.
@@ -580,7 +582,7 @@ impl Gatekeeper {
             return Err(Error::SessionTokenExpired);
         }
         let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
-        let user = self.check_rights(&session, user).await?;
+        let user = self.check_rights(&session, user, now).await?;
         if session.oauth_expired(now) {
             // As an idle session: drivers renew on 390112, and the renewal ends it with 390114.
             return Err(Error::SessionTokenExpired);
@@ -590,13 +592,17 @@ impl Gatekeeper {
     }
 
     /// The session's user if they may still use it; otherwise the session is deleted and the answer is
-    /// the one Snowflake gives: 390101 for a disabled user, 390111 when the session is no longer theirs.
-    async fn check_rights(&self, session: &Session, user: Option<User>) -> Result<User> {
+    /// the one Snowflake gives: 390101 for a disabled user, 390111 when the session is no longer theirs
+    /// (also when the PAT or RSA key it was opened with was removed, disabled, expired or replaced).
+    async fn check_rights(&self, session: &Session, user: Option<User>, now: u64) -> Result<User> {
         let why = match &user {
             None => "user dropped",
             Some(u) if u.id != session.user_id => "user dropped and created again",
             Some(u) if u.disabled => "user disabled",
             Some(u) if !session.role_is_held_by(u) => "session role no longer granted",
+            Some(u) if !session.credential_is_held_by(u, now) => {
+                "the credential that opened the session was revoked"
+            }
             Some(_) => return user.ok_or(Error::SessionGone),
         };
         self.end_session(session, why).await?;
@@ -641,7 +647,7 @@ impl Gatekeeper {
             return Err(Error::MasterTokenExpired);
         }
         let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
-        let user = self.check_rights(&session, user).await?;
+        let user = self.check_rights(&session, user, now).await?;
         if session.oauth_expired(now) {
             self.end_idle(&session, "OAuth access token expired")
                 .await?;

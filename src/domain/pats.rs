@@ -132,6 +132,16 @@ pub fn find<'a>(pats: &'a [Pat], secret: &SecretString) -> Option<&'a Pat> {
     found
 }
 
+/// Whether one of `pats` has the secret of `digest` and is active at `now` (compared in constant
+/// time, like [`find`]).
+pub fn active_with_digest(pats: &[Pat], digest: &str, now: u64) -> bool {
+    let mut active = false;
+    for pat in pats {
+        active |= pat.matches(digest) && pat.status(now) == PatStatus::Active;
+    }
+    active
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,6 +104,33 @@ impl Default for PatPolicy {
     }
 }
 
+impl PatPolicy {
+    /// Why the policy forbids a token held to `restriction` (none: any of the user's roles) for a
+    /// user of that kind (`service`: TYPE = SERVICE or LEGACY_SERVICE; `person`: PERSON or NULL),
+    /// if it does (Snowflake: a blocked role also invalidates the tokens already held to it):
+    /// checked when a token is added, and again at each login with it, so that a policy changed
+    /// since governs the tokens already made.
+    pub fn refusal(
+        &self,
+        service: bool,
+        person: bool,
+        restriction: Option<&str>,
+    ) -> Option<String> {
+        match restriction {
+            None if service && self.require_role_restriction_for_service_users => Some(
+                "ROLE_RESTRICTION is required for a programmatic access token of a service user (TYPE = SERVICE or LEGACY_SERVICE).".into(),
+            ),
+            None if person && self.require_role_restriction_for_person_users => Some(
+                "ROLE_RESTRICTION is required for a programmatic access token of a person user (the authentication policy's REQUIRE_ROLE_RESTRICTION_FOR_PERSON_USERS).".into(),
+            ),
+            Some(role) if self.blocked_roles_list.iter().any(|b| b == role) => Some(format!(
+                "Role '{role}' is in the authentication policy's BLOCKED_ROLES_LIST: no programmatic access token may be restricted to it."
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Stored now; enforced by workload identity logins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

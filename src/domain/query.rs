@@ -4,11 +4,11 @@
 use std::net::IpAddr;
 
 use super::SERVER_VERSION;
-use super::admin::{self, AdminCommand, AdminContext};
+use super::admin::{self, AdminCommand, AdminContext, Origin};
 use super::audit;
 use super::directory::{ADMIN_ROLES, User};
 use super::gatekeeper::Gatekeeper;
-use super::session::{OAuthGrant, SessionContext};
+use super::session::{Credential, OAuthGrant, SessionContext};
 use super::statement::{
     ContextFunction, ContextStatement, SqlFrontEnd, SqlRejection, Statement, UseTarget,
 };
@@ -30,10 +30,12 @@ pub struct QueryContext {
     pub user_record: User,
     pub context: SessionContext,
     pub client_ip: Option<IpAddr>,
-    /// The role a PAT's ROLE_RESTRICTION holds the session to.
+    /// The role a PAT's ROLE_RESTRICTION (or an OAuth scope) holds the session to.
     pub role_restriction: Option<String>,
     /// An OAuth session's integration, whose role rules USE ROLE keeps to.
     pub oauth: Option<OAuthGrant>,
+    /// The session was opened with a programmatic access token.
+    pub opened_by_pat: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +100,7 @@ impl Gatekeeper {
             client_ip,
             role_restriction: session.role_restriction.clone(),
             oauth: session.oauth.clone(),
+            opened_by_pat: matches!(session.opened_by, Some(Credential::Pat { .. })),
         };
         // The SQL text is never logged: administration statements carry passwords and keys.
         tracing::info!(
@@ -263,6 +266,10 @@ impl Gatekeeper {
             schema: ctx.context.schema.as_deref(),
             keyring: &secrets.keyring,
             account: &ctx.account,
+            origin: Origin {
+                role_restriction: ctx.role_restriction.as_deref(),
+                by_pat: ctx.opened_by_pat,
+            },
         };
         let (kind, object) = statement.audit_label();
         let result = admin::run(&admin_ctx, statement).await;

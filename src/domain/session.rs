@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::directory::User;
 use super::ident::Identifier;
+use super::pats;
 use super::statement::ParameterValue;
 
 /// The session context that `USE …` changes and `CURRENT_*()` reads. Names are already normalised.
@@ -72,6 +73,11 @@ pub struct Session {
     /// outlive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth: Option<OAuthGrant>,
+    /// The revocable credential the session was opened with (a PAT, an RSA key): the session lasts
+    /// only while the user still has it, in force. `None`: a password, or a credential that is
+    /// checked elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_by: Option<Credential>,
 }
 
 /// What an External OAuth login grants a session: the integration that verified the access token,
@@ -86,6 +92,43 @@ pub struct OAuthGrant {
     /// another integration, and the sessions of the old one end.
     #[serde(default)]
     pub integration_created_on: u64,
+}
+
+/// A credential a session was opened with, as the user record names it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Credential {
+    /// A programmatic access token, known by the digest of its secret: a rotation keeps the old
+    /// secret (renamed) for its grace, and gives the token's name a new one, so only the digest
+    /// tells which secret opened the session. The name is for the logs.
+    Pat { name: String, digest: String },
+    /// An RSA public key (RSA_PUBLIC_KEY or RSA_PUBLIC_KEY_2), by its fingerprint.
+    KeyPair { fingerprint: String },
+}
+
+/// Names the credential only: the digest is kept out of logs, as the secrets it stands for.
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Pat { name, .. } => f.debug_struct("Pat").field("name", name).finish(),
+            Credential::KeyPair { fingerprint } => f
+                .debug_struct("KeyPair")
+                .field("fingerprint", fingerprint)
+                .finish(),
+        }
+    }
+}
+
+impl Credential {
+    /// Whether `user` still holds this credential, in force at `now`: the PAT is neither removed,
+    /// disabled nor expired (a rotated secret expires at the end of its grace), the key is still
+    /// set.
+    pub fn is_held_by(&self, user: &User, now: u64) -> bool {
+        match self {
+            Credential::Pat { digest, .. } => pats::active_with_digest(&user.pats, digest, now),
+            Credential::KeyPair { fingerprint } => user.key_with_fingerprint(fingerprint).is_some(),
+        }
+    }
 }
 
 impl Session {
@@ -124,6 +167,14 @@ impl Session {
             && now < self.renewed_at.saturating_add(grace)
     }
 
+    /// Whether `user` still holds the credential the session was opened with (always, for a session
+    /// opened by none that can be revoked apart from the user).
+    pub fn credential_is_held_by(&self, user: &User, now: u64) -> bool {
+        self.opened_by
+            .as_ref()
+            .is_none_or(|c| c.is_held_by(user, now))
+    }
+
     /// Whether `user` still holds the session's role (PUBLIC is always held).
     pub fn role_is_held_by(&self, user: &User) -> bool {
         match self.context.role.as_deref() {
@@ -138,4 +189,73 @@ pub fn new_session_id() -> u64 {
     const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
     // Avoid small ids so they look like Snowflake's and never collide with 0 or sentinel values.
     1_000_000_000 + rand::random_range(0..MAX_SAFE_INTEGER - 1_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::pats::Pat;
+
+    fn user_with(pats: Vec<Pat>) -> User {
+        User {
+            pats,
+            ..User::default()
+        }
+    }
+
+    #[test]
+    fn a_pat_session_lasts_while_its_secret_is_active() {
+        let pat = Pat {
+            name: "T".into(),
+            secret_sha256: "ab".repeat(32),
+            expires_at: 1_000,
+            ..Pat::default()
+        };
+        let session = Session {
+            opened_by: Some(Credential::Pat {
+                name: "T".into(),
+                digest: pat.secret_sha256.clone(),
+            }),
+            ..Session::default()
+        };
+        let user = user_with(vec![pat.clone()]);
+        assert!(session.credential_is_held_by(&user, 999));
+        // Expired: the token's own expiry, or the end of a rotated secret's grace.
+        assert!(!session.credential_is_held_by(&user, 1_000));
+        // Rotated: the old secret, renamed, keeps the session for its grace; the new one does not.
+        let rotated = Pat {
+            name: "T_ROTATED_1".into(),
+            rotated_to: Some("T".into()),
+            ..pat.clone()
+        };
+        let renewed = Pat {
+            secret_sha256: "cd".repeat(32),
+            expires_at: 5_000,
+            ..pat.clone()
+        };
+        let user = user_with(vec![renewed.clone(), rotated]);
+        assert!(session.credential_is_held_by(&user, 999));
+        assert!(!session.credential_is_held_by(&user, 1_000));
+        assert!(!session.credential_is_held_by(&user_with(vec![renewed]), 10));
+        let disabled = Pat {
+            disabled: true,
+            ..pat
+        };
+        assert!(!session.credential_is_held_by(&user_with(vec![disabled]), 10));
+        // A session opened by no revocable credential depends on none.
+        assert!(Session::default().credential_is_held_by(&User::default(), 10));
+    }
+
+    #[test]
+    fn debug_never_shows_a_pat_digest() {
+        let credential = Credential::Pat {
+            name: "T".into(),
+            digest: "secretdigest".into(),
+        };
+        let shown = format!("{credential:?}");
+        assert!(
+            shown.contains('T') && !shown.contains("secretdigest"),
+            "{shown}"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use super::ident::Identifier;
 use super::login_input::LoginInput;
 use super::pats::Pat;
 use super::policies::AuthMethod;
-use super::session::{OAuthGrant, SessionContext};
+use super::session::{Credential, OAuthGrant, SessionContext};
 use crate::error::{Error, Result};
 
 /// A login whose credentials were checked: the user, the account, the method that succeeded (a PAT
@@ -24,6 +24,8 @@ pub(super) struct Verified {
     pub mfa_token: Option<String>,
     /// An External OAuth login's integration and access token expiry, kept on the session.
     pub oauth: Option<OAuthGrant>,
+    /// The revocable credential that proved the login: the session ends when the user loses it.
+    pub opened_by: Option<Credential>,
 }
 
 /// The second factor of an MFA login.
@@ -54,13 +56,26 @@ impl Verified {
             second_factor: None,
             mfa_token: None,
             oauth: None,
+            opened_by: None,
         }
     }
 
     pub(super) fn by_pat(user: User, account: String, pat: &Pat) -> Self {
         Self {
             role_restriction: pat.role_restriction.clone(),
+            opened_by: Some(Credential::Pat {
+                name: pat.name.clone(),
+                digest: pat.secret_sha256.clone(),
+            }),
             ..Self::by(user, account, AuthMethod::ProgrammaticAccessToken)
+        }
+    }
+
+    /// A key-pair login, with the key (by its fingerprint) that signed it.
+    pub(super) fn by_key(user: User, account: String, fingerprint: String) -> Self {
+        Self {
+            opened_by: Some(Credential::KeyPair { fingerprint }),
+            ..Self::by(user, account, AuthMethod::Keypair)
         }
     }
 }

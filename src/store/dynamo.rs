@@ -172,6 +172,11 @@ impl DynamoStore {
                 n(grant.integration_created_on),
             );
         }
+        if let Some(credential) = &session.opened_by
+            && let Ok(doc) = serde_json::to_string(credential)
+        {
+            item.insert("opened_by".into(), s(&doc));
+        }
         item.insert("last_active".into(), n(session.last_active));
         item.insert("idle_limit".into(), n(session.idle_limit));
         // DynamoDB conditions cannot add: the idle deadline is kept precomputed for `touch`.
@@ -223,6 +228,10 @@ impl DynamoStore {
             previous_token_id: s("prev_token_id").filter(|p| !p.is_empty()),
             renewed_at: n("renewed_at").unwrap_or(0),
             role_restriction: s("role_restriction"),
+            opened_by: match s("opened_by") {
+                Some(doc) => Some(serde_json::from_str(&doc).map_err(|_| corrupt("opened_by"))?),
+                None => None,
+            },
             last_active: n("last_active").unwrap_or(0),
             idle_limit: n("idle_limit").unwrap_or(0),
             oauth: match s("oauth_integration") {

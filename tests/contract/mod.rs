@@ -5,7 +5,7 @@ pub mod history;
 
 use std::sync::Arc;
 
-use snowgate::domain::session::{OAuthGrant, Session, SessionContext, new_session_id};
+use snowgate::domain::session::{Credential, OAuthGrant, Session, SessionContext, new_session_id};
 use snowgate::domain::statement::ParameterValue;
 use snowgate::store::{SessionStore, StoreError};
 
@@ -35,6 +35,10 @@ pub fn session(id: u64) -> Session {
             expires_at: NOW + 50,
             integration_created_on: NOW - 3600,
         }),
+        opened_by: Some(Credential::Pat {
+            name: "CI".into(),
+            digest: "ab".repeat(32),
+        }),
         ..Session::default()
     }
 }
@@ -47,6 +51,9 @@ pub async fn run(store: Arc<dyn SessionStore>) {
         client_app: None,
         user_id: String::new(),
         oauth: None,
+        opened_by: Some(Credential::KeyPair {
+            fingerprint: "SHA256:abc=".into(),
+        }),
         ..session(new_session_id())
     };
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from snowflake.connector.errors import DatabaseError
+from snowflake.connector.errors import DatabaseError, Error
 
 from conftest import rows
 
 PAT_INVALID = 394400
 NETWORK_POLICY_REQUIRED = 390432
+SESSION_GONE = 390111
+INSUFFICIENT_PRIVILEGES = 3001
 PASSWORD = "Str0ng-Passw0rd!x"
 
 
@@ -120,3 +122,19 @@ def test_a_user_under_no_network_policy_needs_the_bypass(server):
             authenticator="PROGRAMMATIC_ACCESS_TOKEN", token=secret)
     rows(admin, f"ALTER USER {user} MODIFY PAT t SET MINS_TO_BYPASS_NETWORK_POLICY_REQUIREMENT = 5")
     pat_connect(server, user, secret)
+
+
+def test_a_removed_pat_ends_its_sessions(server, pat_user):
+    admin, user = pat_user
+    secret = add_pat(admin, user, "live")
+    conn = pat_connect(server, user, secret)
+    assert rows(conn, "SELECT CURRENT_USER()") == [(user.upper(),)]
+    # As in Snowflake, the token's own session cannot manage tokens.
+    with pytest.raises(Error) as info:
+        rows(conn, "ALTER USER REMOVE PAT live")
+    assert info.value.errno == INSUFFICIENT_PRIVILEGES, info.value.msg
+    rows(admin, f"ALTER USER {user} REMOVE PAT live")
+    # The connector's next query finds the session gone.
+    with pytest.raises(Error) as info:
+        rows(conn, "SELECT CURRENT_USER()")
+    assert info.value.errno == SESSION_GONE, f"{info.value.errno}: {info.value.msg}"

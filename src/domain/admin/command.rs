@@ -114,6 +114,20 @@ pub enum UserProperty {
     WorkloadIdentity(Option<Provider>),
 }
 
+impl UserProperty {
+    /// Whether this property is a way to log in (or unsets one): a password, an RSA key, the
+    /// default workload identity.
+    pub fn is_credential(&self) -> bool {
+        matches!(
+            self,
+            Self::Password(_)
+                | Self::RsaPublicKey(_)
+                | Self::RsaPublicKey2(_)
+                | Self::WorkloadIdentity(_)
+        )
+    }
+}
+
 /// Opaque: values may be passwords.
 impl std::fmt::Debug for UserProperty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,7 +1,7 @@
 //! GRANT ROLE … TO USER and REVOKE ROLE … FROM USER.
 
 use super::command::GrantCommand;
-use super::{AdminContext, Answer, denied, holds, may_manage, missing};
+use super::{AdminContext, Answer, denied, holds, may_manage, missing, owns, role_owner};
 use crate::domain::directory::SYSTEM_ROLES;
 use crate::error::Result;
 
@@ -18,8 +18,13 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: GrantCommand) -> Result
         )));
     }
     let dir = ctx.directory;
-    if dir.role(role.as_ident()).await?.is_none() {
+    let Some(record) = dir.role(role.as_ident()).await? else {
         return Err(missing("Role", &role));
+    };
+    // Another role, as Snowflake: its owner's (OWNERSHIP), or SECURITYADMIN's and above (MANAGE
+    // GRANTS). Otherwise USERADMIN would hand out, to a user it made, roles it was never given.
+    if !SYSTEM_ROLES.contains(&role.as_str()) && !holds(ctx.role, "SECURITYADMIN") {
+        owns(ctx, "role", &record.name, role_owner(&record))?;
     }
     let previous = dir
         .user(user.as_ident())

@@ -46,6 +46,12 @@ async fn create(
     mode: CreateMode,
     properties: Vec<IntegrationProperty>,
 ) -> Result<Answer> {
+    if !holds(ctx.role, "ACCOUNTADMIN") {
+        return Err(denied(format!(
+            "Role '{}' cannot create security integrations; use ACCOUNTADMIN.",
+            ctx.role
+        )));
+    }
     let dir = ctx.directory;
     let mut integration = ExternalOauth::new(name.to_string(), ctx.now, ctx.role);
     for p in properties {

@@ -3,7 +3,7 @@
 //! enrolment URI (with the seed) is shown once, in the answer of ADD, and never again.
 
 use super::command::{MfaAction, MfaCommand};
-use super::{AdminContext, Answer, invalid, missing, self_service_target};
+use super::{AdminContext, Answer, invalid, missing, own_credential, self_service_target};
 use crate::domain::directory::User;
 use crate::domain::ident::Identifier;
 use crate::domain::mfa::{METHOD_NAME, Seed};
@@ -15,6 +15,10 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: MfaCommand) -> Result<A
     let Some(previous) = self_service_target(ctx, &command.user, if_exists, what).await? else {
         return Ok(Answer::done());
     };
+    if command.action == MfaAction::Show {
+        return Ok(show(&previous));
+    }
+    own_credential(ctx, &previous.name, what)?;
     let mut user = previous.clone();
     let answer = match command.action {
         MfaAction::Show => return Ok(show(&previous)),

@@ -91,6 +91,26 @@ pub struct AdminContext<'a> {
     pub keyring: &'a crate::domain::tokens::Keyring,
     /// The session's account, named in the enrolment URI.
     pub account: &'a str,
+    /// How the session was opened, which bounds what credentials it may make.
+    pub origin: Origin<'a>,
+}
+
+/// How the administrator's session was opened, as far as credentials go.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin<'a> {
+    /// The role the session is held to (a PAT's ROLE_RESTRICTION, an OAuth scope), if any.
+    pub role_restriction: Option<&'a str>,
+    /// The session was opened with a programmatic access token.
+    pub by_pat: bool,
+}
+
+impl Origin<'_> {
+    /// Narrower than its user: held to one role, or opened with a PAT (which may expire or be
+    /// revoked). Such a session must not give its own user a credential, which would open a
+    /// session beyond its role or outlive its token.
+    fn is_narrow(&self) -> bool {
+        self.role_restriction.is_some() || self.by_pat
+    }
 }
 
 /// Runs one command; the caller has checked that the session's role is an administrator role.
@@ -209,6 +229,22 @@ fn may_manage(ctx: &AdminContext<'_>, target: &User) -> Result<()> {
             ctx.role, target.name
         ))),
     }
+}
+
+/// Refuses a change of `what` (a credential: password, key, PAT, MFA method, workload identity) to
+/// the session's own user from a narrow session ([`Origin::is_narrow`]): a session held to a role
+/// would otherwise mint a wider login, and a PAT's session one that outlives the PAT.
+fn own_credential(ctx: &AdminContext<'_>, user: &str, what: &str) -> Result<()> {
+    if user != ctx.user || !ctx.origin.is_narrow() {
+        return Ok(());
+    }
+    let session = match ctx.origin.role_restriction {
+        Some(role) => format!("held to role '{role}'"),
+        None => "opened with a programmatic access token".to_string(),
+    };
+    Err(denied(format!(
+        "A session {session} cannot change its own user's {what}; log in with the user's password or key to do it."
+    )))
 }
 
 /// The user a self-service statement (PATs, MFA methods) is about: the one it names, else the

@@ -5,7 +5,9 @@
 use secrecy::ExposeSecret;
 
 use super::command::{PatAction, PatCommand, PatProperty};
-use super::{AdminContext, Answer, exists, invalid, missing, self_service_target};
+use super::{
+    AdminContext, Answer, denied, exists, invalid, missing, own_credential, self_service_target,
+};
 use crate::domain::directory::{User, UserType};
 use crate::domain::ident::Identifier;
 use crate::domain::pats::{self, DEFAULT_ROTATED_GRACE_HOURS, MAX_PATS_PER_USER, Pat};
@@ -23,6 +25,13 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: PatCommand) -> Result<A
     if command.action == PatAction::Show {
         return Ok(show(ctx, &previous));
     }
+    // As Snowflake: a PAT cannot be used to create, modify, rotate or remove PATs, anyone's.
+    if ctx.origin.by_pat {
+        return Err(denied(
+            "A session opened with a programmatic access token cannot add, modify, rotate or remove programmatic access tokens.".to_string(),
+        ));
+    }
+    own_credential(ctx, &previous.name, what)?;
     let mut user = previous.clone();
     // Long-expired tokens, and old secrets of rotations past their grace, go at the next change.
     user.pats
@@ -124,24 +133,31 @@ async fn add(
     ))
 }
 
-/// A SERVICE user's token must be held to a role (as the policy says); any restriction must be a
-/// role the user holds.
+/// The PAT policy's rules (a SERVICE user's token, and a person's if the policy says so, must be
+/// held to a role; never to a blocked one); any restriction must be a role the user holds.
 fn check_role(user: &User, pat: &Pat, policy: &PatPolicy) -> Result<()> {
+    let restriction = pat.role_restriction.as_deref();
+    if let Some(why) = policy.refusal(is_service(user), is_person(user), restriction) {
+        return Err(invalid(format!("User '{}': {why}", user.name)));
+    }
     match &pat.role_restriction {
-        None if user.user_type == UserType::Service
-            && policy.require_role_restriction_for_service_users =>
-        {
-            Err(invalid(format!(
-                "ROLE_RESTRICTION is required for a programmatic access token of user '{}' (TYPE = SERVICE).",
-                user.name
-            )))
-        }
         Some(role) if !user.effective_roles().contains(role) => Err(invalid(format!(
             "Role '{role}' in ROLE_RESTRICTION is not granted to user '{}'.",
             user.name
         ))),
         _ => Ok(()),
     }
+}
+
+/// TYPE = SERVICE or LEGACY_SERVICE, for the PAT policy's rule on service users (as Snowflake's
+/// rule counts them).
+fn is_service(user: &User) -> bool {
+    matches!(user.user_type, UserType::Service | UserType::LegacyService)
+}
+
+/// TYPE = PERSON or NULL, for the PAT policy's rule on person users.
+fn is_person(user: &User) -> bool {
+    user.user_type == UserType::Person
 }
 
 /// Under ENFORCED_REQUIRED, a service user without a network policy cannot get a token (unless

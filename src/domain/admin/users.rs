@@ -2,7 +2,8 @@
 
 use super::command::{CreateMode, UserCommand, UserProperty};
 use super::{
-    AdminContext, Answer, alter_absent, exists, invalid, may_manage, missing, owns, user_owner,
+    AdminContext, Answer, alter_absent, exists, invalid, may_manage, missing, own_credential, owns,
+    user_owner,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -59,6 +60,8 @@ async fn create(
             return Err(exists(&name));
         }
         may_change(ctx, existing)?;
+        // Replaced, the user would start again with the credentials given here.
+        own_credential(ctx, &existing.name, "user record (CREATE OR REPLACE USER)")?;
     }
     if let Some(password) = password {
         set_password(ctx, &mut user, password, true).await?;
@@ -82,6 +85,9 @@ async fn alter(
         return alter_absent("User", &name, if_exists);
     };
     may_change(ctx, &previous)?;
+    if properties.iter().any(UserProperty::is_credential) {
+        own_credential(ctx, &previous.name, "password, keys or workload identity")?;
+    }
     let mut user = previous.clone();
     if let Some(password) = apply_all(ctx, &mut user, properties).await? {
         set_password(ctx, &mut user, password, false).await?;

@@ -3,7 +3,9 @@
 //! right to change the user (an administrator role that owns it).
 
 use super::command::{WifAction, WifCommand, WifProperty};
-use super::{AdminContext, Answer, exists, invalid, may_manage, missing, owns, user_owner};
+use super::{
+    AdminContext, Answer, exists, invalid, may_manage, missing, own_credential, owns, user_owner,
+};
 use crate::domain::directory::{User, UserType};
 use crate::domain::ident::Identifier;
 use crate::domain::workload_identity::{
@@ -26,6 +28,10 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: WifCommand) -> Result<A
     };
     may_manage(ctx, &previous)?;
     owns(ctx, "user", &previous.name, user_owner(&previous))?;
+    if command.action == WifAction::Show {
+        return Ok(show(&previous));
+    }
+    own_credential(ctx, &previous.name, "workload identities")?;
     let mut user = previous.clone();
     let answer = match command.action {
         WifAction::Show => return Ok(show(&previous)),
