@@ -154,6 +154,9 @@ impl Gatekeeper {
             return Ok(Verified::by_pat(user.clone(), account, pat));
         }
         let (password, passcode) = passcode_of(input, given);
+        // What a failure is counted under: the password field as given (with any passcode
+        // appended) and the separate passcode.
+        let given_credentials = [given, input.mfa.passcode.as_ref().unwrap_or(&empty)];
         let password = &password;
         let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
         // One argon2 verification on every path, so timing does not tell which check failed.
@@ -172,7 +175,7 @@ impl Gatekeeper {
                     .await
                 {
                     Err(Error::InvalidPasscode) => {
-                        self.count_failure(&lock, input.request_id.as_deref(), now)
+                        self.count_failure(&lock, input, &given_credentials, now)
                             .await?;
                         return Err(Error::InvalidPasscode);
                     }
@@ -195,7 +198,7 @@ impl Gatekeeper {
                 })
             }
             _ => {
-                self.count_failure(&lock, input.request_id.as_deref(), now)
+                self.count_failure(&lock, input, &given_credentials, now)
                     .await?;
                 Err(Error::InvalidCredentials)
             }
@@ -305,16 +308,27 @@ impl Gatekeeper {
         Err(Error::InvalidPasscode)
     }
 
-    /// Counts a failed password; the failure that reaches the limit locks the user (logged once).
+    /// Counts a failed credential (`credentials`: everything the login gave, password and passcode
+    /// or token); the failure that reaches the limit locks the user (logged once). A driver's retry
+    /// of one login (same request id, same credentials, within seconds) counts once; another guess
+    /// under the same request id counts again (`attempts.rs`).
     async fn count_failure(
         &self,
         lock: &LockState,
-        request_id: Option<&str>,
+        input: &LoginInput,
+        credentials: &[&SecretString],
         now: u64,
     ) -> Result<()> {
-        let attempt = request_id
-            .map(str::to_string)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let attempt = match input.request_id.as_deref() {
+            Some(id) => {
+                self.secrets
+                    .current()
+                    .keyring
+                    .attempt_key()
+                    .attempt_id(id, credentials, now)
+            }
+            None => uuid::Uuid::new_v4().to_string(),
+        };
         let (counter, lockout) = (&lock.counter, &lock.lockout);
         let until = now.saturating_add(lockout.seconds);
         let (failures, raised) = self
@@ -403,8 +417,7 @@ impl Gatekeeper {
         });
         let Some((user, pat)) = found else {
             tracing::info!("PAT login refused: no active token with that secret");
-            self.count_failure(&lock, input.request_id.as_deref(), now)
-                .await?;
+            self.count_failure(&lock, input, &[secret], now).await?;
             return Err(Error::InvalidPat);
         };
         // The policy read above is this user's: the token matched one of theirs.

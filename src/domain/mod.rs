@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod admin;
+pub mod attempts;
 pub mod audit;
 pub mod authentication_policies;
 pub mod directory;
