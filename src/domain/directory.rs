@@ -385,11 +385,17 @@ fn governing_policies(user: Option<&User>, account: &AccountSettings) -> Vec<(Na
             .or_else(|| account.policies.get(kind))
             .map(str::to_string)
     };
-    let network = user
-        .and_then(|u| u.network_policy.clone())
-        .or_else(|| account.network_policy.clone());
+    let own_network = user.and_then(|u| u.network_policy.clone());
+    // A user's own network policy and the account's are both asked before the credential
+    // (`Gatekeeper::check_network_before_credential`).
+    let account_network = account
+        .network_policy
+        .clone()
+        .filter(|a| own_network.as_ref().is_some_and(|own| own != a));
+    let network = own_network.or_else(|| account.network_policy.clone());
     [
         (NamedKind::NetworkPolicy, network),
+        (NamedKind::NetworkPolicy, account_network),
         (
             AuthenticationPolicy::OBJECT,
             attached(PolicyKind::Authentication),
