@@ -81,6 +81,21 @@ pub enum StartupError {
         dir: String,
         source: store::StoreError,
     },
+    /// [`Config::default_password_refusal`]'s reason.
+    #[error("refusing to start: {0}")]
+    DefaultPassword(String),
+}
+
+/// Stops the start when the demo password in force (the environment's, or the secret's once
+/// loaded) is the built-in one where others could log in with it.
+fn check_demo_password(
+    config: &Config,
+    secrets: &dyn SecretSource,
+) -> std::result::Result<(), StartupError> {
+    match config.default_password_refusal(&secrets.current().demo_password) {
+        Some(why) => Err(StartupError::DefaultPassword(why)),
+        None => Ok(()),
+    }
 }
 
 /// State for the configuration: DynamoDB when `SNOWGATE_TABLE` is set, else the local store (SQLite
@@ -106,6 +121,7 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
             }
             _ => env_secrets(config),
         };
+        check_demo_password(config, &secrets)?;
         let state = state_with(store, Arc::new(secrets), config);
         seed_in_background(&state);
         return Ok(state);
@@ -114,6 +130,7 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
     // Two services, two new connections: made together, a cold start waits for the slower one
     // instead of both in turn.
     let (secrets, store) = tokio::try_join!(aws_secrets(config, &sdk), aws_store(config, &sdk))?;
+    check_demo_password(config, &*secrets)?;
     let state = state_with(store, secrets, config);
     seed_in_background(&state);
     Ok(state)

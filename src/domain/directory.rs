@@ -250,8 +250,29 @@ pub struct AccountSettings {
     /// `ALLOW_CLIENT_MFA_CACHING`: a successful MFA login may get a cached MFA token.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_client_mfa_caching: bool,
+    /// The demo user this store was seeded with, so that a restart seeds it only when the
+    /// configuration changed since (`Gatekeeper::seed_demo_user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demo_seeded: Option<DemoSeed>,
     #[serde(skip)]
     pub version: u64,
+}
+
+/// What the account remembers of the demo user it seeded: the name, and an argon2 hash of the
+/// configured password it was seeded with (not the user's password now, which an administrator may
+/// have changed since). Never shown.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoSeed {
+    pub user: String,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for DemoSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoSeed")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A new argon2id hash, computed on the calling thread: for administrative statements only (logins
