@@ -110,6 +110,8 @@ pub struct Gatekeeper {
     pub(super) settings: Settings,
     clock: Clock,
     recent: super::activity::RecentActivity,
+    /// Refused logins recorded in the history this minute.
+    refusals: super::refusals::RefusalBudget,
     /// The secret material the demo user was last checked against; a reload checks it again.
     seeded: tokio::sync::Mutex<Option<Arc<SecretMaterial>>>,
     /// Replays AWS workload identity attestations to STS.
@@ -149,6 +151,7 @@ impl Gatekeeper {
             settings,
             clock,
             recent: Default::default(),
+            refusals: Default::default(),
             seeded: tokio::sync::Mutex::new(None),
             sts: Arc::new(super::wif_aws::NoSts),
             sts_extra_host: None,
@@ -258,9 +261,13 @@ impl Gatekeeper {
             Err(e) => {
                 attempt.record(Some(crate::snowflake::codes::of(e)), "login refused");
                 // A refusal for load (a full hashing queue, a backend down) is not recorded: under
-                // a flood a write per refused request would add to the load it sheds.
-                if !attempt.in_history && !matches!(e, Error::Busy | Error::Unavailable(_)) {
-                    let now = self.now();
+                // a flood a write per refused request would add to the load it sheds. Nor is one
+                // past the refusals' budget (`refusals.rs`).
+                let now = self.now();
+                if !attempt.in_history
+                    && !matches!(e, Error::Busy | Error::Unavailable(_))
+                    && self.refusal_recorded(&input, e, now)
+                {
                     let user = self.failed_login_user(&input, reads.as_ref(), now).await;
                     let event = super::login_history::event(
                         &input,
@@ -274,6 +281,20 @@ impl Gatekeeper {
             }
         }
         result
+    }
+
+    /// Whether the history has room for this refused login ([`super::refusals`]).
+    fn refusal_recorded(&self, input: &LoginInput, error: &Error, now: u64) -> bool {
+        let name = input.named_user(now).map(|n| {
+            let n = super::login_history::bounded(&n, super::login_history::MAX_FIELD_CHARS);
+            n.to_uppercase()
+        });
+        let address = input
+            .client_ip
+            .map(|ip| super::directory::canonical_ip(ip).to_string());
+        let code = crate::snowflake::codes::of(error);
+        self.refusals
+            .admit(name.as_deref(), address.as_deref(), code, now)
     }
 
     async fn try_login(

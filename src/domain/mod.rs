@@ -23,6 +23,7 @@ pub mod passwords;
 pub mod pats;
 pub mod policies;
 pub mod query;
+pub mod refusals;
 pub mod secret_source;
 pub mod security_integrations;
 pub mod session;
