@@ -90,9 +90,9 @@ pub enum StartupError {
 /// loaded) is the built-in one where others could log in with it.
 fn check_demo_password(
     config: &Config,
-    secrets: &dyn SecretSource,
+    password: &SecretString,
 ) -> std::result::Result<(), StartupError> {
-    match config.default_password_refusal(&secrets.current().demo_password) {
+    match config.default_password_refusal(password) {
         Some(why) => Err(StartupError::DefaultPassword(why)),
         None => Ok(()),
     }
@@ -103,6 +103,10 @@ fn check_demo_password(
 /// embedded defaults otherwise. AWS clients are built, the secret loaded and the store opened here,
 /// once per cold start.
 pub async fn build_state(config: &Config) -> std::result::Result<AppState, StartupError> {
+    // The environment's password is known now: refused before any AWS call.
+    if config.secret_id.is_none() {
+        check_demo_password(config, &config.demo_password)?;
+    }
     if config.table.is_none() && config.secret_id.is_none() {
         let store = local_store(config).await?;
         let secrets = match (&config.jwt_secret, config.local_store) {
@@ -121,7 +125,6 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
             }
             _ => env_secrets(config),
         };
-        check_demo_password(config, &secrets)?;
         let state = state_with(store, Arc::new(secrets), config);
         seed_in_background(&state);
         return Ok(state);
@@ -130,7 +133,7 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
     // Two services, two new connections: made together, a cold start waits for the slower one
     // instead of both in turn.
     let (secrets, store) = tokio::try_join!(aws_secrets(config, &sdk), aws_store(config, &sdk))?;
-    check_demo_password(config, &*secrets)?;
+    check_demo_password(config, &secrets.current().demo_password)?;
     let state = state_with(store, secrets, config);
     seed_in_background(&state);
     Ok(state)
