@@ -17,6 +17,9 @@ use crate::entrypoints::local::ServerLimits;
 use crate::http::{DEFAULT_BODY_LIMIT, WireLimits};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The demo user's built-in password: refused at start where anyone but this machine could use it
+/// ([`Config::default_password_refusal`]).
+pub const DEFAULT_DEMO_PASSWORD: &str = "embucket";
 /// Where `snowgate serve` keeps its SQLite database unless told otherwise.
 pub const DEFAULT_DATA_DIR: &str = "./snowgate-data";
 
@@ -80,6 +83,11 @@ pub struct Config {
     /// Where AWS workload identity attestations are replayed (`SNOWGATE_STS_ENDPOINT`); `None`:
     /// the STS host each was signed for.
     pub sts_endpoint: Option<String>,
+    /// `SNOWGATE_ALLOW_DEFAULT_PASSWORD=true`: start even when the demo password is the built-in
+    /// one on DynamoDB, in Lambda or on a non-loopback address.
+    pub allow_default_password: bool,
+    /// Running inside AWS Lambda (`AWS_LAMBDA_RUNTIME_API` is set).
+    pub in_lambda: bool,
 }
 
 /// Every setting with its variable and default, for `--help`.
@@ -87,6 +95,8 @@ pub const SETTINGS_HELP: &str = "\
 Settings (environment variables):
   SNOWGATE_LISTEN                    address to listen on [default: 127.0.0.1:8080]
   AUTH_DEMO_USER, AUTH_DEMO_PASSWORD demo user and password [default: embucket / embucket]
+  SNOWGATE_ALLOW_DEFAULT_PASSWORD    true: start with the demo password embucket on DynamoDB, in
+                                     Lambda or on a non-loopback address [default: false, refused]
   JWT_SECRET                         token signing secret, at least 32 bytes [default: random per
                                      process; with SQLite, one kept in the data directory]
   SNOWGATE_ACCOUNT                   the one account served; logins naming another are refused
@@ -236,7 +246,7 @@ impl Config {
             settings,
             demo_user: get("AUTH_DEMO_USER").unwrap_or_else(|| "embucket".into()),
             demo_password: SecretString::from(
-                get("AUTH_DEMO_PASSWORD").unwrap_or_else(|| "embucket".into()),
+                get("AUTH_DEMO_PASSWORD").unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.into()),
             ),
             // Ignored (so not checked) when the secret comes from Secrets Manager.
             jwt_secret: match get("SNOWGATE_SECRET_ID") {
@@ -257,6 +267,8 @@ impl Config {
                 get("SNOWGATE_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
             ),
             secret_id: get("SNOWGATE_SECRET_ID"),
+            allow_default_password: flag(&get, "SNOWGATE_ALLOW_DEFAULT_PASSWORD")?,
+            in_lambda: lookup("AWS_LAMBDA_RUNTIME_API").is_some(),
             secret_refresh: Duration::from_secs(number(
                 &get,
                 "SNOWGATE_SECRET_REFRESH_SECONDS",
@@ -324,6 +336,45 @@ fn jwt_secret(raw: Option<String>) -> Result<Option<SecretString>, ConfigError> 
             ),
         }),
         other => Ok(other.map(SecretString::from)),
+    }
+}
+
+fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
+    match get(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ConfigError::Invalid {
+            name,
+            reason: "expected true or false".into(),
+        }),
+    }
+}
+
+impl Config {
+    /// Why a server with demo password `password` (the environment's or the secret's) must not
+    /// start, or `None`: the built-in password is refused wherever someone other than this
+    /// machine's users could log in with it as ACCOUNTADMIN (a DynamoDB table, Lambda, a listen
+    /// address other than loopback), unless `SNOWGATE_ALLOW_DEFAULT_PASSWORD=true`. A local `snowgate
+    /// serve` on 127.0.0.1 starts on it. The message never shows a password.
+    pub fn default_password_refusal(&self, password: &SecretString) -> Option<String> {
+        use secrecy::ExposeSecret;
+        if self.allow_default_password || password.expose_secret() != DEFAULT_DEMO_PASSWORD {
+            return None;
+        }
+        let place = if self.table.is_some() {
+            "on a DynamoDB table"
+        } else if self.in_lambda {
+            "in AWS Lambda"
+        } else if !self.listen.ip().is_loopback() {
+            "on a listen address other than loopback"
+        } else {
+            return None;
+        };
+        Some(format!(
+            "the demo user's password is the built-in default, which anyone may know, and the \
+             server runs {place}: set AUTH_DEMO_PASSWORD (or the secret's demo_password), or \
+             SNOWGATE_ALLOW_DEFAULT_PASSWORD=true to start anyway"
+        ))
     }
 }
 
@@ -472,6 +523,53 @@ mod tests {
         assert!(!with("false").unwrap().allow_private_issuers);
         let err = with("yes").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("SNOWGATE_ALLOW_PRIVATE_ISSUERS"), "{err}");
+    }
+
+    #[test]
+    fn the_default_password_is_refused_where_others_could_use_it() {
+        let default = SecretString::from(DEFAULT_DEMO_PASSWORD);
+        let chosen = SecretString::from("a-chosen-password");
+        let config = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::from_lookup(move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+                .unwrap()
+        };
+        // The README's `snowgate serve`: SQLite, 127.0.0.1, the built-in password.
+        assert_eq!(config(&[]).default_password_refusal(&default), None);
+        let ipv6 = config(&[("SNOWGATE_LISTEN", "[::1]:8080")]);
+        assert_eq!(ipv6.default_password_refusal(&default), None);
+        for (vars, place) in [
+            (vec![("SNOWGATE_TABLE", "t")], "DynamoDB"),
+            (vec![("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")], "Lambda"),
+            (vec![("SNOWGATE_LISTEN", "0.0.0.0:8080")], "loopback"),
+            (
+                vec![
+                    ("SNOWGATE_LISTEN", "10.0.0.5:8080"),
+                    ("SNOWGATE_STORE", "memory"),
+                ],
+                "loopback",
+            ),
+        ] {
+            let c = config(&vars);
+            let why = c.default_password_refusal(&default).expect("refused");
+            assert!(why.contains(place), "{why}");
+            assert!(why.contains("SNOWGATE_ALLOW_DEFAULT_PASSWORD"), "{why}");
+            assert!(!why.contains(DEFAULT_DEMO_PASSWORD), "{why}");
+            // Another password, or the explicit setting, starts.
+            assert_eq!(c.default_password_refusal(&chosen), None);
+            let mut allowed = vars.clone();
+            allowed.push(("SNOWGATE_ALLOW_DEFAULT_PASSWORD", "true"));
+            assert_eq!(config(&allowed).default_password_refusal(&default), None);
+        }
+        let err =
+            Config::from_lookup(|k| (k == "SNOWGATE_ALLOW_DEFAULT_PASSWORD").then(|| "yes".into()))
+                .err()
+                .unwrap()
+                .to_string();
+        assert!(err.contains("SNOWGATE_ALLOW_DEFAULT_PASSWORD"), "{err}");
     }
 
     #[test]

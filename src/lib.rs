@@ -81,6 +81,21 @@ pub enum StartupError {
         dir: String,
         source: store::StoreError,
     },
+    /// [`Config::default_password_refusal`]'s reason.
+    #[error("refusing to start: {0}")]
+    DefaultPassword(String),
+}
+
+/// Stops the start when the demo password in force (the environment's, or the secret's once
+/// loaded) is the built-in one where others could log in with it.
+fn check_demo_password(
+    config: &Config,
+    password: &SecretString,
+) -> std::result::Result<(), StartupError> {
+    match config.default_password_refusal(password) {
+        Some(why) => Err(StartupError::DefaultPassword(why)),
+        None => Ok(()),
+    }
 }
 
 /// State for the configuration: DynamoDB when `SNOWGATE_TABLE` is set, else the local store (SQLite
@@ -88,6 +103,10 @@ pub enum StartupError {
 /// embedded defaults otherwise. AWS clients are built, the secret loaded and the store opened here,
 /// once per cold start.
 pub async fn build_state(config: &Config) -> std::result::Result<AppState, StartupError> {
+    // The environment's password is known now: refused before any AWS call.
+    if config.secret_id.is_none() {
+        check_demo_password(config, &config.demo_password)?;
+    }
     if config.table.is_none() && config.secret_id.is_none() {
         let store = local_store(config).await?;
         let secrets = match (&config.jwt_secret, config.local_store) {
@@ -114,6 +133,7 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
     // Two services, two new connections: made together, a cold start waits for the slower one
     // instead of both in turn.
     let (secrets, store) = tokio::try_join!(aws_secrets(config, &sdk), aws_store(config, &sdk))?;
+    check_demo_password(config, &secrets.current().demo_password)?;
     let state = state_with(store, secrets, config);
     seed_in_background(&state);
     Ok(state)

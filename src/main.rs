@@ -75,6 +75,8 @@ async fn main() -> ExitCode {
         }
     };
     config.data_dir = data_dir.unwrap_or(config.data_dir);
+    // Before the start-up checks, which look at the address served.
+    config.listen = listen.unwrap_or(config.listen);
     config.local_store = store.unwrap_or(config.local_store);
     if in_lambda {
         // A Lambda instance's disk is its own and short-lived: a file there would split the directory
@@ -94,7 +96,7 @@ async fn main() -> ExitCode {
             .await
             .map_err(|e| e.to_string())
     } else {
-        snowgate::entrypoints::local::serve(app, listen.unwrap_or(config.listen), config.server)
+        snowgate::entrypoints::local::serve(app, config.listen, config.server)
             .await
             .map_err(|e| e.to_string())
     };

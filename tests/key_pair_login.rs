@@ -663,7 +663,7 @@ async fn key_pair_login_and_key_rotation(app: TestApp) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The user's network policy: checked before the JWT.
+// The user's network policy: told only to a valid JWT.
 
 async fn setup_with_policy(app: &TestApp) -> String {
     let admin = setup(app).await;
@@ -736,11 +736,22 @@ async fn the_blocked_list_wins_over_the_allowed_list() {
 }
 
 #[tokio::test]
-async fn the_policy_is_checked_before_the_jwt() {
+async fn the_users_own_policy_is_told_only_to_a_valid_jwt() {
     let app = TestApp::new();
     setup_with_policy(&app).await;
     let bad_signature = loader_body(&sign(other_key(), &claims("SVC_LOADER", registered())));
+    // From outside the user's own policy, a bad signature is refused as one for a user who does
+    // not exist: the answer does not tell that SVC_LOADER exists and has a policy.
     let (_, v) = login_from(&app, Some("127.0.0.1"), bad_signature.clone()).await;
+    assert_jwt_invalid("bad signature from a refused address", StatusCode::OK, &v);
+    let ghost = jwt_body(
+        Some("no_such_user"),
+        "acme",
+        &sign(other_key(), &claims("NO_SUCH_USER", registered())),
+    );
+    let (_, unknown) = login_from(&app, Some("127.0.0.1"), ghost).await;
+    assert_eq!(v, unknown);
+    let (_, v) = login_from(&app, Some("127.0.0.1"), loader_body(&loader_jwt(|_| {}))).await;
     assert_failure(&v, "390422");
     let expired = loader_body(&loader_jwt(|c| {
         c["iat"] = json!(START - 600);

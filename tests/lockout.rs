@@ -1,5 +1,6 @@
-//! Failed-login lockout: counted in the store (so every instance agrees), deduplicated by request id,
-//! cleared by a success or by an administrator, the same for unknown names and real users.
+//! Failed-login lockout: counted in the store (so every instance agrees), a driver's retry (same
+//! request id and credential, within seconds) counted once, cleared by a success or by an
+//! administrator, the same for unknown names and real users.
 
 #[macro_use]
 mod common;
@@ -27,6 +28,8 @@ async fn login_attempt(
 on_every_store!(
     five_failures_lock_even_the_right_password,
     a_retried_login_counts_once,
+    a_fixed_request_id_does_not_escape_the_lock,
+    a_retry_counts_once_only_within_seconds,
     a_success_resets_the_count,
     an_administrator_unlocks_with_mins_to_unlock,
     unknown_names_lock_like_real_ones,
@@ -67,6 +70,49 @@ async fn a_retried_login_counts_once(app: TestApp) {
     }
     let v = login_attempt(&app, "bob", "right-pw", "next").await;
     assert_eq!(v["success"], true, "{v}");
+}
+
+async fn a_fixed_request_id_does_not_escape_the_lock(app: TestApp) {
+    let admin = app.login().await.session;
+    ok(&app, &admin, "CREATE USER gina PASSWORD = 'right-pw'").await;
+    // Every guess carries one request id, as a brute-force client may: each other password is
+    // another attempt, so the fifth locks the user.
+    for i in 0..5 {
+        assert_failure(
+            &login_attempt(&app, "gina", &format!("guess-{i}"), "fixed").await,
+            "390100",
+        );
+    }
+    assert_failure(
+        &login_attempt(&app, "gina", "right-pw", "fixed").await,
+        "390102",
+    );
+    // An unknown name is counted the same way.
+    for i in 0..5 {
+        login_attempt(&app, "nobody_at_all", &format!("guess-{i}"), "fixed").await;
+    }
+    assert_failure(
+        &login_attempt(&app, "nobody_at_all", "guess-9", "fixed").await,
+        "390102",
+    );
+}
+
+async fn a_retry_counts_once_only_within_seconds(app: TestApp) {
+    let admin = app.login().await.session;
+    ok(&app, &admin, "CREATE USER hank PASSWORD = 'right-pw'").await;
+    // The same request id and the same password, a minute apart each time: no longer one login
+    // being retried, so each counts.
+    for _ in 0..5 {
+        assert_failure(
+            &login_attempt(&app, "hank", "wrong", "same-request").await,
+            "390100",
+        );
+        app.advance(61);
+    }
+    assert_failure(
+        &login_attempt(&app, "hank", "right-pw", "other").await,
+        "390102",
+    );
 }
 
 async fn a_success_resets_the_count(app: TestApp) {

@@ -15,6 +15,7 @@ on_every_store!(
     time_range_limit_filters_order_and_columns,
     hostile_arguments_get_clear_errors,
     a_refused_login_by_login_name_is_recorded_under_its_user,
+    a_flood_of_refusals_writes_at_most_the_bound,
 );
 
 const BY_USER: &str = "SELECT * FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY_BY_USER())";
@@ -381,4 +382,59 @@ async fn hostile_arguments_get_clear_errors(app: TestApp) {
     // A range that ends before it starts is empty too.
     let inverted = "TIME_RANGE_START => CURRENT_TIMESTAMP(), TIME_RANGE_END => DATEADD('days', -1, CURRENT_TIMESTAMP())";
     assert!(rows(&admin.ok(&f(inverted)).await).is_empty());
+}
+
+/// The refused logins in the history, newest first (as ACCOUNTADMIN sees everyone's).
+async fn refusals(admin: &Session<'_>) -> Vec<std::collections::BTreeMap<String, Value>> {
+    let v = admin
+        .ok("SELECT * FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY(RESULT_LIMIT => 10000))")
+        .await;
+    events(&v)
+        .into_iter()
+        .filter(|e| e["IS_SUCCESS"] == "NO")
+        .collect()
+}
+
+async fn a_flood_of_refusals_writes_at_most_the_bound(app: TestApp) {
+    use snowgate::domain::refusals::{PER_KEY, PER_WINDOW, WINDOW_SECONDS};
+    let admin = app.admin().await;
+    // Refused cheaply, before any password work: the account admits loopback only.
+    admin
+        .ok("CREATE NETWORK POLICY local_only ALLOWED_IP_LIST=('127.0.0.1')")
+        .await;
+    let set = "ALTER ACCOUNT SET NETWORK_POLICY = local_only";
+    let (_, v) = app.query_from(Some("127.0.0.1"), &admin, set).await;
+    assert_eq!(v["success"], true, "{v}");
+    let per_key = PER_KEY as usize;
+    // One client trying 60 names: PER_KEY records.
+    for i in 0..60 {
+        let v = password_login(&app, Some("192.0.2.1"), &format!("name{i}"), "pw").await;
+        assert_failure(&v, "390422");
+    }
+    assert_eq!(refusals(&admin).await.len(), per_key);
+    // One name from 60 clients: PER_KEY more.
+    for i in 0..60 {
+        let ip = format!("198.51.100.{i}");
+        password_login(&app, Some(&ip), "target", "pw").await;
+    }
+    let recorded = refusals(&admin).await;
+    assert_eq!(recorded.len(), 2 * per_key);
+    let target = recorded
+        .iter()
+        .filter(|e| e["USER_NAME"] == "TARGET")
+        .count();
+    assert_eq!(target, per_key);
+    // The next window records again; many names from many clients: PER_WINDOW at most.
+    app.advance(WINDOW_SECONDS);
+    let flood = PER_WINDOW as usize + 40;
+    for i in 0..flood {
+        let ip = format!("10.{}.{}.1", i / 250, i % 250);
+        let v = password_login(&app, Some(&ip), &format!("user{i}"), "pw").await;
+        assert_failure(&v, "390422");
+    }
+
+    assert_eq!(
+        refusals(&admin).await.len(),
+        2 * per_key + PER_WINDOW as usize
+    );
 }

@@ -16,6 +16,7 @@ on_every_store!(
     push_alone_and_unenrolled_users,
     reused_codes_and_the_window,
     wrong_codes_count_toward_the_lock,
+    wrong_codes_under_one_request_id_lock,
     mfa_token_cache,
     enrolment_required_by_policy,
     hostile_passcodes,
@@ -234,6 +235,45 @@ async fn wrong_codes_count_toward_the_lock(app: TestApp) {
     }
     // Locked: even the right code is refused.
     assert_failure(&login(&app, "alice", with(&good)).await, "390102");
+}
+
+async fn wrong_codes_under_one_request_id_lock(app: TestApp) {
+    let seed = enrolled(&app, "alice").await;
+    let good = code(&seed, &app, 0);
+    let fixed = format!("{LOGIN}?requestId=fixed");
+    let with = |c: &str| json!({"EXT_AUTHN_DUO_METHOD": "passcode", "PASSCODE": c});
+    // The right password, a new wrong code each time, one request id: each code is a guess.
+    let wrong: Vec<String> = (0..7u32)
+        .map(|i| format!("{:06}", (i * 111_111 + 1) % 1_000_000))
+        .filter(|c| *c != good)
+        .take(5)
+        .collect();
+    for c in &wrong {
+        let v = app.post(&fixed, None, body("alice", with(c))).await.1;
+        assert_failure(&v, PASSCODE_INVALID);
+    }
+    let v = app.post(&fixed, None, body("alice", with(&good))).await.1;
+    assert_failure(&v, "390102");
+    // The same with the code appended to the password (Python's passcode_in_password).
+    admin_unlocks(&app, "alice").await;
+    for c in &wrong {
+        let fields =
+            json!({"PASSWORD": format!("{PASSWORD}{c}"), "EXT_AUTHN_DUO_METHOD": "passcode"});
+        let data = merged(
+            json!({"ACCOUNT_NAME": "acme", "LOGIN_NAME": "alice"}),
+            fields,
+        );
+        assert_failure(&app.post(&fixed, None, data).await.1, PASSCODE_INVALID);
+    }
+    let v = app.post(&fixed, None, body("alice", with(&good))).await.1;
+    assert_failure(&v, "390102");
+}
+
+async fn admin_unlocks(app: &TestApp, user: &str) {
+    let admin = app.admin().await;
+    admin
+        .ok(&format!("ALTER USER {user} SET MINS_TO_UNLOCK = 0"))
+        .await;
 }
 
 async fn mfa_token_cache(app: TestApp) {

@@ -14,6 +14,7 @@ on_every_store!(
     account_network_policy_guards_the_caller_and_applies_to_logins,
     the_active_account_policy_cannot_be_altered_to_lock_out_the_caller,
     replacing_the_account_policy_cannot_lock_out_the_caller,
+    a_users_own_policy_does_not_tell_that_the_user_exists,
 );
 
 async fn network_policy_lifecycle(app: TestApp) {
@@ -340,4 +341,56 @@ async fn replacing_the_account_policy_cannot_lock_out_the_caller(app: TestApp) {
     let sql = "CREATE OR REPLACE NETWORK POLICY np ALLOWED_IP_LIST=('10.0.0.1')";
     from_ip(&app, &admin, from, sql, LOCKS_OUT).await;
     logins(&app, &[(from, "embucket", "embucket", None)]).await;
+}
+
+async fn a_users_own_policy_does_not_tell_that_the_user_exists(app: TestApp) {
+    let admin = app.admin().await;
+    admin.ok("CREATE USER bob PASSWORD='pw123456'").await;
+    admin
+        .ok("CREATE NETWORK POLICY bobs ALLOWED_IP_LIST=('10.9.9.9')")
+        .await;
+    admin.ok("ALTER USER bob SET NETWORK_POLICY = bobs").await;
+    let outside = Some("192.0.2.7");
+    // From outside bob's policy, a wrong password for bob and one for a name that does not exist
+    // get the same answer, attempt by attempt (the lockout included).
+    for _ in 0..6 {
+        let known = password_login(&app, outside, "bob", "wrong").await;
+        let unknown = password_login(&app, outside, "nobody_here", "wrong").await;
+        assert_eq!(known, unknown);
+    }
+    admin.ok("ALTER USER bob SET MINS_TO_UNLOCK = 0").await;
+    assert_failure(
+        &password_login(&app, outside, "bob", "wrong").await,
+        "390100",
+    );
+    // Only the password's holder learns of the policy.
+    logins(&app, &[(outside, "bob", "pw123456", REFUSED_IP)]).await;
+    logins(&app, &[(Some("10.9.9.9"), "bob", "pw123456", None)]).await;
+    // Under an account policy that also refuses the address, every name is refused before its
+    // password, alike.
+    admin
+        .ok("CREATE NETWORK POLICY corp ALLOWED_IP_LIST=('127.0.0.0/8', '10.0.0.0/8')")
+        .await;
+    from_ip(
+        &app,
+        &admin,
+        Some("127.0.0.1"),
+        "ALTER ACCOUNT SET NETWORK_POLICY = corp",
+        None,
+    )
+    .await;
+    let known = password_login(&app, outside, "bob", "wrong").await;
+    let unknown = password_login(&app, outside, "nobody_else", "wrong").await;
+    assert_eq!(known, unknown);
+    assert_failure(&known, "390422");
+    // An address the account admits but bob's policy does not: his password first.
+    logins(
+        &app,
+        &[
+            (Some("127.0.0.1"), "bob", "wrong", Some("390100")),
+            (Some("127.0.0.1"), "bob", "pw123456", REFUSED_IP),
+        ],
+    )
+    .await;
+    admin.ok("ALTER ACCOUNT UNSET NETWORK_POLICY").await;
 }

@@ -1,5 +1,6 @@
 //! A local server on SQLite keeps everything across a restart: users, keys, roles, network policies
-//! and sessions written by one app are there for the next app opened on the same directory.
+//! and sessions written by one app are there for the next app opened on the same directory. The demo
+//! user is seeded once per store (SQLite and DynamoDB): what administrators did to it stays.
 
 mod common;
 
@@ -120,4 +121,102 @@ async fn everything_survives_a_restart() {
     assert_failure(&v, "390422");
     // The demo user, seeded again at start, is the same user and still logs in.
     after.login().await;
+}
+
+/// An app over `store` whose configuration names the demo user with `password`, as a server
+/// started (again) on that store would be.
+fn started(store: std::sync::Arc<dyn snowgate::store::Store>, password: &str) -> TestApp {
+    let secrets = snowgate::secrets::StaticSecrets::new(
+        &secrecy::SecretString::from("test-secret"),
+        "embucket".into(),
+        secrecy::SecretString::from(password.to_string()),
+    );
+    let gate = snowgate::domain::Gatekeeper::new(
+        std::sync::Arc::clone(&store),
+        std::sync::Arc::new(secrets),
+        snowgate::domain::Settings::default(),
+        std::sync::Arc::new(|| START),
+    );
+    TestApp::over_gate(store, gate)
+}
+
+async fn logs_in(app: &TestApp, user: &str, password: &str) -> Value {
+    common::sql::password_login(app, None, user, password).await
+}
+
+/// The demo user is seeded once per store: a password an administrator set, or a drop, outlasts a
+/// restart; a changed configured password applies once. `restart` opens the same store again.
+async fn the_demo_user_is_seeded_once<F, Fut>(restart: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = std::sync::Arc<dyn snowgate::store::Store>>,
+{
+    let app = started(restart().await, "embucket");
+    let admin = app.admin().await;
+    admin
+        .ok("CREATE USER root PASSWORD = 'r00t-pass' DEFAULT_ROLE = ACCOUNTADMIN")
+        .await;
+    admin.ok("GRANT ROLE ACCOUNTADMIN TO USER root").await;
+    admin
+        .ok("ALTER USER embucket SET PASSWORD = 'changed-1'")
+        .await;
+    // Restarted on the same configuration: the administrator's password stays.
+    let app = started(restart().await, "embucket");
+    assert_failure(&logs_in(&app, "embucket", "embucket").await, "390100");
+    assert_eq!(
+        logs_in(&app, "embucket", "changed-1").await["success"],
+        true
+    );
+    // The configured password changes (a rotated secret): it applies, once.
+    let app = started(restart().await, "rotated-1");
+    assert_eq!(
+        logs_in(&app, "embucket", "rotated-1").await["success"],
+        true
+    );
+    assert_failure(&logs_in(&app, "embucket", "changed-1").await, "390100");
+    let me = app.login_as("embucket", "rotated-1").await.session;
+    common::sql::ok(&app, &me, "ALTER USER embucket SET PASSWORD = 'changed-2'").await;
+    let app = started(restart().await, "rotated-1");
+    assert_eq!(
+        logs_in(&app, "embucket", "changed-2").await["success"],
+        true
+    );
+    // Dropped, it stays dropped, with its ACCOUNTADMIN.
+    let root = app.login_as("root", "r00t-pass").await.session;
+    common::sql::ok(&app, &root, "DROP USER embucket").await;
+    let app = started(restart().await, "rotated-1");
+    assert_failure(&logs_in(&app, "embucket", "rotated-1").await, "390100");
+    let root = app.login_as("root", "r00t-pass").await.session;
+    common::sql::fails(&app, &root, "DESCRIBE USER embucket", "002003").await;
+}
+
+#[tokio::test]
+async fn the_demo_user_is_seeded_once_on_sqlite() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().to_path_buf();
+    the_demo_user_is_seeded_once(|| {
+        let path = path.clone();
+        async move {
+            let store = snowgate::store::sqlite::SqliteStore::open(&path)
+                .await
+                .expect("the SQLite store opens");
+            std::sync::Arc::new(store) as std::sync::Arc<dyn snowgate::store::Store>
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
+async fn the_demo_user_is_seeded_once_on_dynamodb() {
+    let client = aws_sdk_dynamodb::Client::new(&common::aws::sdk_config().await);
+    let table = common::aws::create_table(&client).await;
+    the_demo_user_is_seeded_once(|| {
+        let (client, table) = (client.clone(), table.clone());
+        async move {
+            let store = snowgate::store::dynamo::DynamoStore::new(client, table);
+            std::sync::Arc::new(store) as std::sync::Arc<dyn snowgate::store::Store>
+        }
+    })
+    .await;
 }

@@ -162,3 +162,54 @@ async fn sqlite_batch_reads_keep_the_contract() {
     let (store, _dir) = store().await;
     contract::batch::run_read_many(store).await;
 }
+
+/// A flood of logins cannot grow the history past its cap: the sweep deletes the oldest rows, and
+/// reads still answer newest first.
+#[tokio::test]
+async fn the_history_keeps_at_most_its_cap_oldest_out_first() {
+    use snowgate::domain::login_history::{HistoryQuery, LoginEvent, RETENTION_SECONDS};
+    use snowgate::store::LoginHistoryStore;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let cap = 50;
+    let store = SqliteStore::open(dir.path())
+        .await
+        .expect("the store opens")
+        .with_history_cap(cap);
+    let start = 1_800_000_000u64;
+    // More than two sweeps' worth (one every 256 writes).
+    let written = 600u64;
+    for n in 0..written {
+        let time = start + n;
+        store
+            .record_login(&LoginEvent {
+                id: (time << 21) | 1,
+                time,
+                user_name: Some("FLOOD".into()),
+                client_ip: None,
+                client_type: None,
+                client_version: None,
+                first_factor: None,
+                second_factor: None,
+                success: false,
+                error_code: Some(390100),
+                error_message: None,
+                expires_at: time + RETENTION_SECONDS,
+            })
+            .await
+            .expect("recorded");
+    }
+    let kept = store
+        .login_history(&HistoryQuery {
+            user: None,
+            from: start,
+            to: start + written,
+            limit: 10_000,
+            now: start + written,
+        })
+        .await
+        .expect("read");
+    // The cap, plus the writes since the last sweep (at write 512).
+    assert_eq!(kept.len() as u64, cap + (written - 512));
+    assert_eq!(kept[0].time, start + written - 1, "the newest is kept");
+    assert_eq!(kept.last().map(|e| e.time), Some(start + 512 - cap));
+}

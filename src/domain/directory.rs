@@ -250,8 +250,29 @@ pub struct AccountSettings {
     /// `ALLOW_CLIENT_MFA_CACHING`: a successful MFA login may get a cached MFA token.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_client_mfa_caching: bool,
+    /// The demo user this store was seeded with, so that a restart seeds it only when the
+    /// configuration changed since (`Gatekeeper::seed_demo_user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demo_seeded: Option<DemoSeed>,
     #[serde(skip)]
     pub version: u64,
+}
+
+/// What the account remembers of the demo user it seeded: the name, and an argon2 hash of the
+/// configured password it was seeded with (not the user's password now, which an administrator may
+/// have changed since). Never shown.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoSeed {
+    pub user: String,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for DemoSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoSeed")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A new argon2id hash, computed on the calling thread: for administrative statements only (logins
@@ -385,11 +406,17 @@ fn governing_policies(user: Option<&User>, account: &AccountSettings) -> Vec<(Na
             .or_else(|| account.policies.get(kind))
             .map(str::to_string)
     };
-    let network = user
-        .and_then(|u| u.network_policy.clone())
-        .or_else(|| account.network_policy.clone());
+    let own_network = user.and_then(|u| u.network_policy.clone());
+    // A user's own network policy and the account's are both asked before the credential
+    // (`Gatekeeper::check_network_before_credential`).
+    let account_network = account
+        .network_policy
+        .clone()
+        .filter(|a| own_network.as_ref().is_some_and(|own| own != a));
+    let network = own_network.or_else(|| account.network_policy.clone());
     [
         (NamedKind::NetworkPolicy, network),
+        (NamedKind::NetworkPolicy, account_network),
         (
             AuthenticationPolicy::OBJECT,
             attached(PolicyKind::Authentication),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::audit::{Attempt, Method};
-use super::directory::{Directory, LoginReads, PolicySource, User};
+use super::directory::{DemoSeed, Directory, LoginReads, PolicySource, User};
 use super::ident::Ident;
 use super::keys::KeyCache;
 pub use super::login_input::LoginInput;
@@ -110,8 +110,9 @@ pub struct Gatekeeper {
     pub(super) settings: Settings,
     clock: Clock,
     recent: super::activity::RecentActivity,
-    /// The secret material the demo user was last written from; a reload with a new demo password
-    /// writes it again.
+    /// Refused logins recorded in the history this minute.
+    refusals: super::refusals::RefusalBudget,
+    /// The secret material the demo user was last checked against; a reload checks it again.
     seeded: tokio::sync::Mutex<Option<Arc<SecretMaterial>>>,
     /// Replays AWS workload identity attestations to STS.
     pub(super) sts: Arc<dyn super::wif_aws::CallerIdentity>,
@@ -150,6 +151,7 @@ impl Gatekeeper {
             settings,
             clock,
             recent: Default::default(),
+            refusals: Default::default(),
             seeded: tokio::sync::Mutex::new(None),
             sts: Arc::new(super::wif_aws::NoSts),
             sts_extra_host: None,
@@ -168,23 +170,52 @@ impl Gatekeeper {
         (self.clock)()
     }
 
-    /// Makes sure the demo user of the configuration exists in the directory with the configured
-    /// password. Run at start-up and again whenever the secret material changes; cheap otherwise.
+    /// Makes sure the demo user of the configuration is seeded: once per store, not at every start.
+    /// The account's document remembers the name and the configured password it was seeded with
+    /// ([`DemoSeed`]); while they are unchanged nothing is written, so an `ALTER USER … SET
+    /// PASSWORD` or a `DROP USER` of the demo user sticks across restarts. A changed configured
+    /// password (a rotated secret) is set on the user once, if the user still exists; a new demo
+    /// user name is seeded as a new user. Run at start-up and again whenever the secret material
+    /// changes; cheap otherwise.
     pub async fn seed_demo_user(&self) -> Result<()> {
         let secrets = self.secrets.current();
         let mut seeded = self.seeded.lock().await;
         if seeded.as_ref().is_some_and(|s| Arc::ptr_eq(s, &secrets)) {
             return Ok(());
         }
+        // Another instance seeding at the same moment: read what it wrote, once.
+        match self.seed_once(&secrets).await {
+            Err(Error::Conflict) => self.seed_once(&secrets).await?,
+            other => other?,
+        }
+        *seeded = Some(secrets);
+        Ok(())
+    }
+
+    async fn seed_once(&self, secrets: &SecretMaterial) -> Result<()> {
         let name = secrets.demo_user.to_uppercase();
+        let mut account = self.directory.account().await?;
+        let before = account.demo_seeded.as_ref().filter(|m| m.user == name);
+        if let Some(seed) = before
+            && self
+                .hasher
+                .verify(&secrets.demo_password, Some(&seed.password_hash))
+                .await?
+        {
+            return Ok(());
+        }
+        let first = before.is_none();
+        let hash = self.hasher.hash(&secrets.demo_password).await?;
         match self.directory.user(Ident::stored(&name)).await? {
             Some(user) => {
-                let hash = user.password_hash.as_deref();
-                if !self.hasher.verify(&secrets.demo_password, hash).await? {
-                    let hash = self.hasher.hash(&secrets.demo_password).await?;
+                let same = self
+                    .hasher
+                    .verify(&secrets.demo_password, user.password_hash.as_deref())
+                    .await?;
+                if !same {
                     // The configured password has no recorded age: it never expires by policy.
                     let updated = User {
-                        password_hash: Some(hash),
+                        password_hash: Some(hash.clone()),
                         password_set_at: 0,
                         ..user.clone()
                     };
@@ -192,16 +223,21 @@ impl Gatekeeper {
                     tracing::info!(user = ?name, "demo user's password set from the configuration");
                 }
             }
-            None => {
-                let hash = self.hasher.hash(&secrets.demo_password).await?;
-                let user = Directory::demo_user_record(&name, hash, self.now());
+            None if first => {
+                let user = Directory::demo_user_record(&name, hash.clone(), self.now());
                 // Another instance may have written it first: that is as good.
                 self.directory.put_user(&user, None).await?;
                 tracing::info!(user = ?name, "demo user created from the configuration");
             }
+            None => {
+                tracing::info!(user = ?name, "demo user was dropped: not created again");
+            }
         }
-        *seeded = Some(secrets);
-        Ok(())
+        account.demo_seeded = Some(DemoSeed {
+            user: name,
+            password_hash: hash,
+        });
+        self.directory.set_account(&account).await
     }
 
     pub async fn login(&self, input: LoginInput) -> Result<LoginOutcome> {
@@ -237,9 +273,13 @@ impl Gatekeeper {
             Err(e) => {
                 attempt.record(Some(crate::snowflake::codes::of(e)), "login refused");
                 // A refusal for load (a full hashing queue, a backend down) is not recorded: under
-                // a flood a write per refused request would add to the load it sheds.
-                if !attempt.in_history && !matches!(e, Error::Busy | Error::Unavailable(_)) {
-                    let now = self.now();
+                // a flood a write per refused request would add to the load it sheds. Nor is one
+                // past the refusals' budget (`refusals.rs`).
+                let now = self.now();
+                if !attempt.in_history
+                    && !matches!(e, Error::Busy | Error::Unavailable(_))
+                    && self.refusal_recorded(&input, e, now)
+                {
                     let user = match &proven {
                         Some(user) => Some(user.clone()),
                         None => self.failed_login_user(&input, reads.as_ref(), now).await,
@@ -256,6 +296,20 @@ impl Gatekeeper {
             }
         }
         result
+    }
+
+    /// Whether the history has room for this refused login ([`super::refusals`]).
+    fn refusal_recorded(&self, input: &LoginInput, error: &Error, now: u64) -> bool {
+        let name = input.named_user(now).map(|n| {
+            let n = super::login_history::bounded(&n, super::login_history::MAX_FIELD_CHARS);
+            n.to_uppercase()
+        });
+        let address = input
+            .client_ip
+            .map(|ip| super::directory::canonical_ip(ip).to_string());
+        let code = crate::snowflake::codes::of(error);
+        self.refusals
+            .admit(name.as_deref(), address.as_deref(), code, now)
     }
 
     async fn try_login(

@@ -1,6 +1,7 @@
-//! Checking a login's credentials: the network policy first, then the lock, then the password (on the
-//! hashing threads) or the key-pair JWT. Every refusal of a password is the same 390100 whether the user
-//! exists or not, and costs the same argon2 work.
+//! Checking a login's credentials: the network policy first (as far as it answers alike for every
+//! name), then the lock, then the password (on the hashing threads) or the key-pair JWT, then the
+//! user's own network policy. Every refusal of a password is the same 390100 whether the user exists
+//! or not, and costs the same argon2 work.
 
 use std::net::IpAddr;
 
@@ -48,9 +49,32 @@ struct Mfa {
 }
 
 impl Gatekeeper {
-    /// The user's network policy, else the account's (`policies`: what this login read),
-    /// must admit the client; checked before any credential so a refused address learns nothing
-    /// about them.
+    /// The network check before a credential is proven, which must answer alike for every name
+    /// (`user`: the one named, if known): the client is refused here when the policy that governs
+    /// it refuses it and so would the account's, which is what an unknown name is checked against.
+    /// A user's own policy that refuses an address the account admits is left to
+    /// [`Self::check_network_policy`] once the credential is proven, so that from such an address
+    /// a wrong password gets 390100 as it would for a name that does not exist, and only the
+    /// credential's holder learns of the policy (390422). Refusals here never reach the lockout.
+    pub(super) async fn check_network_before_credential(
+        &self,
+        user: Option<&User>,
+        policies: &impl PolicySource,
+        ip: Option<IpAddr>,
+    ) -> Result<()> {
+        let own = user.is_some_and(|u| u.network_policy.is_some());
+        if own {
+            let account = self.directory.network_policy_for(None, policies).await?;
+            if account.is_none_or(|p| p.admits(ip)) {
+                return Ok(());
+            }
+        }
+        self.check_network_policy(user, policies, ip).await
+    }
+
+    /// The user's network policy, else the account's (`policies`: what this login read), must
+    /// admit the client. Before a credential is proven, logins go through
+    /// [`Self::check_network_before_credential`] instead, and come here once it is.
     pub(super) async fn check_network_policy(
         &self,
         user: Option<&User>,
@@ -137,7 +161,7 @@ impl Gatekeeper {
         };
         let login = login_name(input)?;
         let user = self.directory.user_for_login(reads, login).await?;
-        self.check_network_policy(user.as_ref(), reads, input.client_ip)
+        self.check_network_before_credential(user.as_ref(), reads, input.client_ip)
             .await?;
         let (policy, lock) = self.lock_state(user.as_ref(), login, reads, now).await?;
         let empty = SecretString::from("");
@@ -147,14 +171,18 @@ impl Gatekeeper {
             && let Some(pat) = pats::find(&user.pats, given)
             && pat.status(now) == PatStatus::Active
         {
-            let policy = self.pat_policy(Some(user), reads).await?;
-            self.check_pat_network_requirement(user, pat, &policy, reads, now)
+            self.check_network_policy(Some(user), reads, input.client_ip)
                 .await?;
-            check_pat_rules(user, pat, &policy)?;
+            let policy = self.pat_policy(Some(user), reads).await?;
+            self.check_pat_after_proof(user, pat, &policy, reads, now)
+                .await?;
             self.clear_failures(&lock).await?;
             return Ok(Verified::by_pat(user.clone(), account, pat));
         }
         let (password, passcode) = passcode_of(input, given);
+        // What a failure is counted under: the password field as given (with any passcode
+        // appended) and the separate passcode.
+        let given_credentials = [given, input.mfa.passcode.as_ref().unwrap_or(&empty)];
         let password = &password;
         let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
         // One argon2 verification on every path, so timing does not tell which check failed.
@@ -167,13 +195,16 @@ impl Gatekeeper {
                 .is_some_and(|u| u.user_type != UserType::Service);
         match user {
             Some(user) if ok => {
+                // Proven: now the user's own network policy may be told.
+                self.check_network_policy(Some(&user), reads, input.client_ip)
+                    .await?;
                 // The failures are cleared only once the second factor, if any, is given.
                 let mfa = match self
                     .second_factor(&user, input, settings, passcode.as_ref(), now)
                     .await
                 {
                     Err(Error::InvalidPasscode) => {
-                        self.count_failure(&lock, input.request_id.as_deref(), now)
+                        self.count_failure(&lock, input, &given_credentials, now)
                             .await?;
                         return Err(Error::InvalidPasscode);
                     }
@@ -196,7 +227,7 @@ impl Gatekeeper {
                 })
             }
             _ => {
-                self.count_failure(&lock, input.request_id.as_deref(), now)
+                self.count_failure(&lock, input, &given_credentials, now)
                     .await?;
                 Err(Error::InvalidCredentials)
             }
@@ -306,16 +337,27 @@ impl Gatekeeper {
         Err(Error::InvalidPasscode)
     }
 
-    /// Counts a failed password; the failure that reaches the limit locks the user (logged once).
+    /// Counts a failed credential (`credentials`: everything the login gave, password and passcode
+    /// or token); the failure that reaches the limit locks the user (logged once). A driver's retry
+    /// of one login (same request id, same credentials, within seconds) counts once; another guess
+    /// under the same request id counts again (`attempts.rs`).
     async fn count_failure(
         &self,
         lock: &LockState,
-        request_id: Option<&str>,
+        input: &LoginInput,
+        credentials: &[&SecretString],
         now: u64,
     ) -> Result<()> {
-        let attempt = request_id
-            .map(str::to_string)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let attempt = match input.request_id.as_deref() {
+            Some(id) => {
+                self.secrets
+                    .current()
+                    .keyring
+                    .attempt_key()
+                    .attempt_id(id, credentials, now)
+            }
+            None => uuid::Uuid::new_v4().to_string(),
+        };
         let (counter, lockout) = (&lock.counter, &lock.lockout);
         let until = now.saturating_add(lockout.seconds);
         let (failures, raised) = self
@@ -392,8 +434,9 @@ impl Gatekeeper {
             .ok_or(Error::InvalidPat)?;
         let user = self.directory.user_for_login(reads, login).await?;
         let policy = self.pat_policy(user.as_ref(), reads).await?;
-        if policy.network_policy_evaluation != NetworkPolicyEvaluation::NotEnforced {
-            self.check_network_policy(user.as_ref(), reads, input.client_ip)
+        let enforced = policy.network_policy_evaluation != NetworkPolicyEvaluation::NotEnforced;
+        if enforced {
+            self.check_network_before_credential(user.as_ref(), reads, input.client_ip)
                 .await?;
         }
         let (_, lock) = self.lock_state(user.as_ref(), login, reads, now).await?;
@@ -404,14 +447,16 @@ impl Gatekeeper {
         });
         let Some((user, pat)) = found else {
             tracing::info!("PAT login refused: no active token with that secret");
-            self.count_failure(&lock, input.request_id.as_deref(), now)
-                .await?;
+            self.count_failure(&lock, input, &[secret], now).await?;
             return Err(Error::InvalidPat);
         };
+        if enforced {
+            self.check_network_policy(Some(user), reads, input.client_ip)
+                .await?;
+        }
         // The policy read above is this user's: the token matched one of theirs.
-        self.check_pat_network_requirement(user, pat, &policy, reads, now)
+        self.check_pat_after_proof(user, pat, &policy, reads, now)
             .await?;
-        check_pat_rules(user, pat, &policy)?;
         self.clear_failures(&lock).await?;
         Ok(Verified::by_pat(user.clone(), account, pat))
     }
@@ -423,6 +468,21 @@ impl Gatekeeper {
     ) -> Result<PatPolicy> {
         let policy: AuthenticationPolicy = self.directory.effective_policy(user, policies).await?;
         Ok(policy.pat_policy)
+    }
+
+    /// What a matching PAT must still pass, told only to its holder: the policy's network
+    /// requirement, then its rules on role restrictions.
+    async fn check_pat_after_proof(
+        &self,
+        user: &User,
+        pat: &Pat,
+        policy: &PatPolicy,
+        reads: &LoginReads,
+        now: u64,
+    ) -> Result<()> {
+        self.check_pat_network_requirement(user, pat, policy, reads, now)
+            .await?;
+        check_pat_rules(user, pat, policy)
     }
 
     /// Under ENFORCED_REQUIRED a PAT works only for a user under a network policy (their own or
@@ -483,7 +543,7 @@ impl Gatekeeper {
             return Err(refused("LOGIN_NAME differs from the JWT subject"));
         }
         let user = self.directory.user_for_login(reads, &id.user).await?;
-        self.check_network_policy(user.as_ref(), reads, input.client_ip)
+        self.check_network_before_credential(user.as_ref(), reads, input.client_ip)
             .await?;
         let user = user.ok_or_else(|| refused("unknown user"))?;
         let key = user
@@ -497,6 +557,8 @@ impl Gatekeeper {
         if !signature_valid(token, &key) {
             return Err(refused("bad signature"));
         }
+        self.check_network_policy(Some(&user), reads, input.client_ip)
+            .await?;
         Ok(Verified::by_key(user, id.account, fingerprint))
     }
 }

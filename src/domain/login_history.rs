@@ -55,10 +55,15 @@ pub struct HistoryQuery {
     pub now: u64,
 }
 
+/// The low bits of event ids: a counter from a random start, so that one instance's ids of one
+/// millisecond never collide (under a flood many share it), and instances need not agree on one.
+static NEXT_LOW_BITS: std::sync::LazyLock<std::sync::atomic::AtomicU64> =
+    std::sync::LazyLock::new(|| std::sync::atomic::AtomicU64::new(rand::random()));
+
 /// A new event id: the time in the high bits, so ids grow with time: `now` (the service's clock, in
 /// seconds), then the millisecond of the system clock, so that two logins of one second keep their
-/// order; random below, so that instances never need to agree on a counter. At most 2^32 seconds
-/// (year 2106) × 2^21 < 2^53.
+/// order; below, a per-instance counter from a random start (never 0), so that instances never need
+/// to agree on a counter. At most 2^32 seconds (year 2106) × 2^21 < 2^53.
 pub fn new_event_id(now: u64) -> u64 {
     let seconds = now.min(u64::from(u32::MAX));
     let system = std::time::SystemTime::now()
@@ -71,7 +76,8 @@ pub fn new_event_id(now: u64) -> u64 {
         std::cmp::Ordering::Greater => 999,
         std::cmp::Ordering::Less => 0,
     };
-    (seconds << 21) | (millis << 11) | rand::random_range(1..(1u64 << 11))
+    let low = NEXT_LOW_BITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % ((1 << 11) - 1);
+    (seconds << 21) | (millis << 11) | (low + 1)
 }
 
 /// REPORTED_CLIENT_TYPE from the driver's CLIENT_APP_ID (as reported, not authenticated).

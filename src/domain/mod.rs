@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod admin;
+pub mod attempts;
 pub mod audit;
 pub mod authentication_policies;
 pub mod directory;
@@ -22,6 +23,7 @@ pub mod passwords;
 pub mod pats;
 pub mod policies;
 pub mod query;
+pub mod refusals;
 pub mod secret_source;
 pub mod security_integrations;
 pub mod session;

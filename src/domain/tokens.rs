@@ -57,6 +57,8 @@ pub struct SigningKey {
     decoding: DecodingKey,
     /// Seals TOTP seeds: derived from the same secret, for another use (see [`super::mfa`]).
     sealing: super::mfa::SealingKey,
+    /// Keys the lockout's attempt ids: derived from the same secret, for another use.
+    attempts: super::attempts::AttemptKey,
 }
 
 impl SigningKey {
@@ -67,6 +69,7 @@ impl SigningKey {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             sealing: super::mfa::SealingKey::new(&kid, secret),
+            attempts: super::attempts::AttemptKey::new(secret),
             kid,
         }
     }
@@ -119,6 +122,11 @@ impl Keyring {
     /// The key that sealed a seed under secret version `kid`, while that version is still loaded.
     pub fn sealing_key_for(&self, kid: &str) -> Option<&super::mfa::SealingKey> {
         self.find(kid).map(|k| &k.sealing)
+    }
+
+    /// The key of failed logins' attempt ids (the current secret's: every instance agrees on it).
+    pub fn attempt_key(&self) -> &super::attempts::AttemptKey {
+        &self.current.attempts
     }
 
     fn find(&self, kid: &str) -> Option<&SigningKey> {

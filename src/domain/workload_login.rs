@@ -80,7 +80,9 @@ impl Gatekeeper {
             .directory
             .user_by_oidc(&claim.issuer, &claim.subject)
             .await?;
-        self.check_network_policy(user.as_ref(), policies, input.client_ip)
+        // The user is known from the token's unverified claims: only what answers alike for every
+        // identity is checked before the signature.
+        self.check_network_before_credential(user.as_ref(), policies, input.client_ip)
             .await?;
         let user = user.ok_or_else(|| refused("no user has this issuer and subject"))?;
         let audiences =
@@ -106,6 +108,8 @@ impl Gatekeeper {
         if claims.get("sub").and_then(|s| s.as_str()) != Some(claim.subject.as_str()) {
             return Err(refused("subject changed"));
         }
+        self.check_network_policy(Some(&user), policies, input.client_ip)
+            .await?;
         Ok(Verified::by(user, account, AuthMethod::WorkloadIdentity))
     }
 

@@ -37,6 +37,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Expired rows are deleted once every this many writes.
 const SWEEP_EVERY: u64 = 256;
 
+/// Most login history rows kept: past this, the sweep deletes the oldest, so that no flood of
+/// logins grows the file without bound within the seven days records are kept (the table holds at
+/// most this plus the writes between two sweeps).
+pub const MAX_HISTORY_ROWS: u64 = 100_000;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -74,6 +79,8 @@ pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     writes: AtomicU64,
     path: PathBuf,
+    /// Most login history rows kept ([`MAX_HISTORY_ROWS`] unless set).
+    history_cap: u64,
 }
 
 impl SqliteStore {
@@ -103,7 +110,15 @@ impl SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             writes: AtomicU64::new(0),
             path,
+            history_cap: MAX_HISTORY_ROWS,
         })
+    }
+
+    /// The same store keeping at most `cap` login history rows (plus the writes between two
+    /// sweeps) instead of [`MAX_HISTORY_ROWS`]: for tests, and for small disks.
+    pub fn with_history_cap(mut self, cap: u64) -> Self {
+        self.history_cap = cap;
+        self
     }
 
     /// The database file, for the start-up log line.
@@ -138,13 +153,14 @@ impl SqliteStore {
         let sweep = now.filter(|_| {
             self.writes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1
         });
+        let cap = self.history_cap;
         self.run(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| sql_error("begin", &e))?;
             let out = f(&tx)?;
             if let Some(now) = sweep {
-                sweep_expired(&tx, now)?;
+                sweep_expired(&tx, now, cap)?;
             }
             tx.commit().map_err(|e| sql_error("commit", &e))?;
             Ok(out)
@@ -234,11 +250,20 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.commit().map_err(|e| sql_error("schema", &e))
 }
 
-fn sweep_expired(tx: &Transaction<'_>, now: u64) -> Result<(), StoreError> {
+/// Deletes expired rows, and the oldest login history rows past `history_cap`.
+fn sweep_expired(tx: &Transaction<'_>, now: u64, history_cap: u64) -> Result<(), StoreError> {
     let now = int(now);
     tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
         .and_then(|_| tx.execute("DELETE FROM failures WHERE until <= ?1", [now]))
         .and_then(|_| tx.execute("DELETE FROM login_history WHERE expires_at <= ?1", [now]))
+        // Ids grow with time (`login_history::new_event_id`): the smallest are the oldest.
+        .and_then(|_| {
+            tx.execute(
+                "DELETE FROM login_history WHERE id <= (SELECT id FROM login_history
+                 ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+                [int(history_cap)],
+            )
+        })
         .map(drop)
         .map_err(|e| sql_error("sweep", &e))
 }

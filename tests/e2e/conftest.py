@@ -423,6 +423,9 @@ def aws_server_env(endpoint: str) -> dict[str, str | None]:
         AWS_ACCESS_KEY_ID=os.environ.get("AWS_ACCESS_KEY_ID") or "testing",
         AWS_SECRET_ACCESS_KEY=os.environ.get("AWS_SECRET_ACCESS_KEY") or "testing",
         AWS_EC2_METADATA_DISABLED="true",
+        # Test tables are seeded with the built-in demo password, which a DynamoDB server
+        # otherwise refuses to start with.
+        SNOWGATE_ALLOW_DEFAULT_PASSWORD="true",
     )
     return env
 

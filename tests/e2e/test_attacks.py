@@ -145,3 +145,30 @@ def test_every_attack_leaves_the_server_up_and_unchanged(target):
     users_after = [r for r in query(server, admin, "SHOW USERS")["data"]["rowset"] if r[0] != "VICTIM"]
     assert users_after == users_before
     assert_alive(server)
+
+
+def login_with_request_id(server, user: str, password: str, request_id: str) -> dict:
+    path = f"/session/v1/login-request?request_id={request_id}"
+    return post(server, path, login_body(user, password))[1]
+
+
+def test_a_fixed_request_id_does_not_escape_the_lockout(target):
+    """Issue 19: every guess under one requestId used to count as one driver retry, so the lockout
+    never came. Each other password is another attempt; only a real retry (same id, same password)
+    counts once."""
+    server = target
+    admin = admin_token(server)
+    for sql in (
+        "CREATE USER guessed PASSWORD = 'guessed-pw-1'",
+        "CREATE USER retried PASSWORD = 'retried-pw-1'",
+    ):
+        assert query(server, admin, sql)["success"], sql
+    for i in range(5):
+        refused(login_with_request_id(server, "guessed", f"guess-{i}", "fixed"), "390100")
+    refused(login_with_request_id(server, "guessed", "guessed-pw-1", "fixed"), "390102")
+    # A driver retrying one login: the same id and the same password, many times.
+    for _ in range(10):
+        refused(login_with_request_id(server, "retried", "typo", "one-login"), "390100")
+    v = login_with_request_id(server, "retried", "retried-pw-1", "next-login")
+    assert v["success"] is True, v
+    assert_alive(server)

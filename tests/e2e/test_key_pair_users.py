@@ -453,7 +453,7 @@ def test_person_with_login_name_and_defaults(start_server):
 # --- 4. network policies -------------------------------------------------------------------------------------
 
 
-def test_user_network_policy_refuses_before_credentials(start_server):
+def test_user_network_policy_is_told_only_to_the_credential(start_server):
     server = start_server()
     admin = server.connect()
     key = create_service_user(admin)
@@ -470,9 +470,12 @@ def test_user_network_policy_refuses_before_credentials(start_server):
     assert LOCAL_IP in err.msg, err.msg
     err = login_refused(server, IP_NOT_ALLOWED, user="analyst_pw", password="pw-a")
     assert LOCAL_IP in err.msg, err.msg
-    # The policy is checked first: a wrong key or password from there learns nothing more.
-    key_refused(server, "svc_loader", new_key(), IP_NOT_ALLOWED)
-    login_refused(server, IP_NOT_ALLOWED, user="analyst_pw", password="wrong")
+    # A wrong key or password from there is refused as for a user who does not exist (issue 19:
+    # 390422 before the credential told that the user exists and has a policy).
+    key_refused(server, "svc_loader", new_key(), INVALID_JWT)
+    key_refused(server, "no_such_user", new_key(), INVALID_JWT)
+    login_refused(server, BAD_CREDENTIALS, user="analyst_pw", password="wrong")
+    login_refused(server, BAD_CREDENTIALS, user="no_such_user", password="wrong")
     # Other users (no policy) are unaffected.
     assert whoami(server.connect())[0] == "EMBUCKET"
 

@@ -7,10 +7,22 @@ from __future__ import annotations
 
 import http.client
 import sqlite3
+import subprocess
+import tempfile
 import threading
 import time
+from pathlib import Path
 
-from conftest import rows, SnowgateServer, session_token
+from conftest import (
+    SnowgateServer,
+    free_port,
+    login_body,
+    rows,
+    run_snowgate_to_exit,
+    server_env,
+    session_token,
+    snowgate_bin,
+)
 
 JWT_SECRET = "sqlite-e2e-jwt-secret-0123456789abcdef"
 FIRST_PASSWORD = "f1rst-user-pw!"
@@ -121,3 +133,50 @@ def test_a_memory_server_forgets_and_a_fresh_data_dir_is_empty(start_server, tmp
     assert "KEPT_USER" in users and "FLEETING" not in users, users
     other = start_server({"SNOWGATE_DATA_DIR": str(tmp_path / "other")})
     assert "KEPT_USER" not in user_names(other.connect())
+
+
+def test_the_built_in_password_starts_only_on_loopback():
+    """Issue 19: the demo user `embucket` / `embucket` holds ACCOUNTADMIN. A server others can reach
+    (a DynamoDB table, Lambda, a non-loopback address) refuses to start with that password."""
+    for env in ({"SNOWGATE_TABLE": "any-table"}, {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9"}):
+        out = run_snowgate_to_exit(env)
+        assert out.returncode != 0, out
+        assert "AUTH_DEMO_PASSWORD" in out.stderr and "SNOWGATE_ALLOW_DEFAULT_PASSWORD" in out.stderr, out.stderr
+    with tempfile.TemporaryDirectory(prefix="snowgate-e2e-data-") as data_dir:
+        done = subprocess.run(
+            [str(snowgate_bin()), "serve", "--listen", f"0.0.0.0:{free_port()}"],
+            env=server_env({}, Path(data_dir)),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=15,
+        )
+    assert done.returncode != 0, done
+    assert b"loopback" in done.stderr, done.stderr
+
+
+def login_code(server: SnowgateServer, user: str, password: str) -> str | None:
+    return server.post("/session/v1/login-request", login_body(user, password)).get("code")
+
+
+def test_the_demo_user_stays_as_administrators_left_it(start_server, tmp_path):
+    """Issue 19: the demo user's password reverted to the configured one at every start, and a
+    dropped demo user came back with ACCOUNTADMIN."""
+    env = {"SNOWGATE_DATA_DIR": str(tmp_path / "kept"), "JWT_SECRET": JWT_SECRET}
+    first = start_server(env)
+    admin = first.connect()
+    admin.cursor().execute("CREATE USER keeper PASSWORD = 'keeper-pw-1' DEFAULT_ROLE = ACCOUNTADMIN")
+    admin.cursor().execute("GRANT ROLE ACCOUNTADMIN TO USER keeper")
+    admin.cursor().execute("ALTER USER embucket SET PASSWORD = 'changed-pw-1'")
+    first.close_connections()
+    first.stop()
+    second = start_server(env)
+    assert login_code(second, "embucket", "embucket") == "390100"
+    keeper = second.connect(user="keeper", password="keeper-pw-1")
+    keeper.cursor().execute("DROP USER embucket")
+    second.close_connections()
+    second.stop()
+    third = start_server(env)
+    assert login_code(third, "embucket", "embucket") == "390100"
+    keeper = third.connect(user="keeper", password="keeper-pw-1")
+    names = user_names(keeper)
+    assert "EMBUCKET" not in names and "KEEPER" in names, names
