@@ -40,6 +40,7 @@ on_every_store!(
     a_revoked_session_role_ends_the_session,
     other_roles_may_change_without_ending_the_session,
     the_renewed_token_predecessor_has_a_grace_period,
+    a_superseded_token_cannot_log_out,
 );
 
 async fn a_disabled_user_stops_at_the_next_request(app: TestApp) {
@@ -131,4 +132,23 @@ async fn the_renewed_token_predecessor_has_a_grace_period(app: TestApp) {
     app.advance(snowgate::domain::gatekeeper::RENEW_GRACE_SECONDS);
     assert_failure(&heartbeat(&app, &renewed).await, "390112");
     assert_eq!(heartbeat(&app, &second).await["success"], true);
+}
+
+async fn logout(app: &TestApp, token: &str) -> serde_json::Value {
+    app.post("/session?delete=true", Some(token), json!({}))
+        .await
+        .1
+}
+
+async fn a_superseded_token_cannot_log_out(app: TestApp) {
+    let t = app.login().await;
+    let v = renew(&app, &t).await;
+    let renewed = v["data"]["sessionToken"].as_str().unwrap().to_string();
+    app.advance(snowgate::domain::gatekeeper::RENEW_GRACE_SECONDS);
+    // Past the grace, the replaced token is refused like at any request, and the session lives on.
+    assert_failure(&logout(&app, &t.session).await, "390112");
+    assert_eq!(heartbeat(&app, &renewed).await["success"], true);
+    // The current token logs out.
+    assert_eq!(logout(&app, &renewed).await["success"], true);
+    assert_failure(&heartbeat(&app, &renewed).await, "390111");
 }

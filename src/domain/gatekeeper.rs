@@ -650,9 +650,16 @@ impl Gatekeeper {
 
     /// Ends the session of `session_token`. Ending an already ended session succeeds.
     pub async fn logout(&self, session_token: &str) -> Result<()> {
-        let claims = self
-            .claims(session_token, TokenKind::Session, self.now())
-            .await?;
+        let now = self.now();
+        let claims = self.claims(session_token, TokenKind::Session, now).await?;
+        // A token a renewal replaced (past its grace) no longer speaks for the session: it is
+        // refused as at any other request, so that a leaked old token cannot end the session. A
+        // session already gone is not an error (logout is idempotent).
+        if let Some(session) = self.store.get(claims.session_id, now).await?
+            && !session.accepts_token(&claims.jti, now, RENEW_GRACE_SECONDS)
+        {
+            return Err(Error::SessionTokenExpired);
+        }
         self.store.delete(claims.session_id).await?;
         Attempt {
             method: Some(Method::Logout),
