@@ -118,6 +118,8 @@ pub struct Gatekeeper {
     /// The configured STS endpoint's host, allowed in attestations besides AWS's own.
     pub(super) sts_extra_host: Option<String>,
     pub(super) attestations_seen: super::wif_aws::ReplayCache,
+    /// STS replays each client may still make.
+    pub(super) sts_budget: super::wif_aws::StsBudget,
     /// Issuers' key sets (OIDC workload identity); set once at start-up by [`Gatekeeper::set_jwks`].
     pub(super) jwks: std::sync::OnceLock<Arc<super::jwks::JwksCache>>,
 }
@@ -154,6 +156,7 @@ impl Gatekeeper {
             sts: Arc::new(super::wif_aws::NoSts),
             sts_extra_host: None,
             attestations_seen: Default::default(),
+            sts_budget: Default::default(),
             jwks: std::sync::OnceLock::new(),
         }
     }
