@@ -13,7 +13,6 @@
 #[macro_use]
 mod common;
 
-use common::sql::*;
 use common::*;
 
 on_every_store!(every_statement_from_every_role);
@@ -31,17 +30,17 @@ const ROLES: [&str; 6] = [
 /// The lowest role that may run a statement; the roles above it may too.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Lowest {
-    UserAdmin,
-    SecurityAdmin,
-    AccountAdmin,
+    User,
+    Security,
+    Account,
 }
 
 impl Lowest {
     fn allows(self, role: &str) -> bool {
         let above: &[&str] = match self {
-            Lowest::UserAdmin => &["USERADMIN", "SECURITYADMIN", "ACCOUNTADMIN"],
-            Lowest::SecurityAdmin => &["SECURITYADMIN", "ACCOUNTADMIN"],
-            Lowest::AccountAdmin => &["ACCOUNTADMIN"],
+            Lowest::User => &["USERADMIN", "SECURITYADMIN", "ACCOUNTADMIN"],
+            Lowest::Security => &["SECURITYADMIN", "ACCOUNTADMIN"],
+            Lowest::Account => &["ACCOUNTADMIN"],
         };
         above.contains(&role)
     }
@@ -81,60 +80,59 @@ const WIF: &str =
     "ALTER USER svc_% ADD WORKLOAD IDENTITY w TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/x'";
 
 fn rows() -> Vec<Row> {
-    use Lowest::*;
     let integration = |setup, statement| Row {
         setup,
         statement,
-        lowest: AccountAdmin,
+        lowest: Lowest::Account,
         integration_pending: true,
     };
     vec![
         // Users.
-        row(&[], "CREATE USER new_%", UserAdmin),
+        row(&[], "CREATE USER new_%", Lowest::User),
         row(
             &["CREATE USER u_%"],
             "ALTER USER u_% SET COMMENT = 'x'",
-            AccountAdmin,
+            Lowest::Account,
         ),
         row(
             &["CREATE USER u_%"],
             "ALTER USER u_% SET PASSWORD = 'pw-123456789'",
-            AccountAdmin,
+            Lowest::Account,
         ),
-        row(&["CREATE USER u_%"], "DROP USER u_%", AccountAdmin),
+        row(&["CREATE USER u_%"], "DROP USER u_%", Lowest::Account),
         row(
             &["CREATE USER u_%"],
             "CREATE OR REPLACE USER u_%",
-            AccountAdmin,
+            Lowest::Account,
         ),
-        row(&["CREATE USER u_%"], "DESC USER u_%", AccountAdmin),
-        row(&[], "SHOW USERS", UserAdmin),
+        row(&["CREATE USER u_%"], "DESC USER u_%", Lowest::Account),
+        row(&[], "SHOW USERS", Lowest::User),
         // Workload identities of a user ACCOUNTADMIN owns.
-        row(&[SVC], WIF, AccountAdmin),
+        row(&[SVC], WIF, Lowest::Account),
         row(
             &[SVC, WIF],
             "ALTER USER svc_% REMOVE WORKLOAD IDENTITY w",
-            AccountAdmin,
+            Lowest::Account,
         ),
         row(
             &[SVC, WIF],
             "SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc_%",
-            AccountAdmin,
+            Lowest::Account,
         ),
         // Roles.
-        row(&[], "CREATE ROLE new_%", UserAdmin),
-        row(&["CREATE ROLE r_%"], "DROP ROLE r_%", AccountAdmin),
+        row(&[], "CREATE ROLE new_%", Lowest::User),
+        row(&["CREATE ROLE r_%"], "DROP ROLE r_%", Lowest::Account),
         row(
             &["CREATE ROLE r_%"],
             "CREATE OR REPLACE ROLE r_%",
-            AccountAdmin,
+            Lowest::Account,
         ),
-        row(&[], "SHOW ROLES", UserAdmin),
+        row(&[], "SHOW ROLES", Lowest::User),
         // Grants: a role ACCOUNTADMIN owns needs MANAGE GRANTS; a system role, a role holding it.
         row(
             &["CREATE ROLE r_%", "CREATE USER u_%"],
             "GRANT ROLE r_% TO USER u_%",
-            SecurityAdmin,
+            Lowest::Security,
         ),
         row(
             &[
@@ -143,91 +141,91 @@ fn rows() -> Vec<Row> {
                 "GRANT ROLE r_% TO USER u_%",
             ],
             "REVOKE ROLE r_% FROM USER u_%",
-            SecurityAdmin,
+            Lowest::Security,
         ),
         row(
             &["CREATE USER u_%"],
             "GRANT ROLE USERADMIN TO USER u_%",
-            UserAdmin,
+            Lowest::User,
         ),
         row(
             &["CREATE USER u_%"],
             "GRANT ROLE SECURITYADMIN TO USER u_%",
-            SecurityAdmin,
+            Lowest::Security,
         ),
         row(
             &["CREATE USER u_%"],
             "GRANT ROLE SYSADMIN TO USER u_%",
-            AccountAdmin,
+            Lowest::Account,
         ),
         row(
             &["CREATE USER u_%"],
             "GRANT ROLE ACCOUNTADMIN TO USER u_%",
-            AccountAdmin,
+            Lowest::Account,
         ),
         row(
             &["CREATE USER u_%", "GRANT ROLE SECURITYADMIN TO USER u_%"],
             "REVOKE ROLE SECURITYADMIN FROM USER u_%",
-            SecurityAdmin,
+            Lowest::Security,
         ),
         // Network policies and the account.
         row(
             &[],
             "CREATE NETWORK POLICY new_% ALLOWED_IP_LIST = ('10.0.0.0/8')",
-            SecurityAdmin,
+            Lowest::Security,
         ),
         row(
             &[NP],
             "ALTER NETWORK POLICY np_% SET ALLOWED_IP_LIST = ('0.0.0.0/0')",
-            AccountAdmin,
+            Lowest::Account,
         ),
-        row(&[NP], "DROP NETWORK POLICY np_%", AccountAdmin),
-        row(&[NP], "DESC NETWORK POLICY np_%", AccountAdmin),
-        row(&[], "SHOW NETWORK POLICIES", SecurityAdmin),
+        row(&[NP], "DROP NETWORK POLICY np_%", Lowest::Account),
+        row(&[NP], "DESC NETWORK POLICY np_%", Lowest::Account),
+        row(&[], "SHOW NETWORK POLICIES", Lowest::Security),
         row(
             &[NP],
             "ALTER USER embucket SET NETWORK_POLICY = np_%",
-            AccountAdmin,
+            Lowest::Account,
         ),
-        row(&[], "ALTER ACCOUNT UNSET NETWORK_POLICY", SecurityAdmin),
+        row(&[], "ALTER ACCOUNT UNSET NETWORK_POLICY", Lowest::Security),
         row(
             &[],
             "ALTER ACCOUNT SET ALLOW_CLIENT_MFA_CACHING = TRUE",
-            AccountAdmin,
+            Lowest::Account,
         ),
         // Authentication, password and session policies.
-        row(&[], "CREATE AUTHENTICATION POLICY new_%", SecurityAdmin),
+        row(&[], "CREATE AUTHENTICATION POLICY new_%", Lowest::Security),
         row(
             &[AP],
             "ALTER AUTHENTICATION POLICY ap_% SET COMMENT = 'x'",
-            AccountAdmin,
+            Lowest::Account,
         ),
-        row(&[AP], "DROP AUTHENTICATION POLICY ap_%", AccountAdmin),
-        row(&[AP], "DESC AUTHENTICATION POLICY ap_%", SecurityAdmin),
-        row(&[], "SHOW AUTHENTICATION POLICIES", SecurityAdmin),
-        row(&[], "CREATE PASSWORD POLICY new_%", SecurityAdmin),
+        row(&[AP], "DROP AUTHENTICATION POLICY ap_%", Lowest::Account),
+        row(&[AP], "DESC AUTHENTICATION POLICY ap_%", Lowest::Security),
+        row(&[], "SHOW AUTHENTICATION POLICIES", Lowest::Security),
+        row(&[], "CREATE PASSWORD POLICY new_%", Lowest::Security),
         row(
             &[PP],
             "ALTER PASSWORD POLICY pp_% SET PASSWORD_MIN_LENGTH = 8",
-            AccountAdmin,
+            Lowest::Account,
         ),
-        row(&[PP], "DROP PASSWORD POLICY pp_%", AccountAdmin),
-        row(&[], "CREATE SESSION POLICY new_%", SecurityAdmin),
+        row(&[PP], "DROP PASSWORD POLICY pp_%", Lowest::Account),
+        row(&[], "CREATE SESSION POLICY new_%", Lowest::Security),
         row(
             &[SP],
             "ALTER SESSION POLICY sp_% SET SESSION_IDLE_TIMEOUT_MINS = 5",
-            AccountAdmin,
+            Lowest::Account,
         ),
-        row(&[SP], "DROP SESSION POLICY sp_%", AccountAdmin),
+        row(&[SP], "DROP SESSION POLICY sp_%", Lowest::Account),
         row(
             &[AP, "CREATE USER u_%"],
             "ALTER USER u_% SET AUTHENTICATION POLICY ap_%",
-            SecurityAdmin,
+            Lowest::Security,
         ),
         row(
             &[PP],
             "ALTER ACCOUNT SET PASSWORD POLICY pp_% FORCE",
-            SecurityAdmin,
+            Lowest::Security,
         ),
         // Security integrations: ACCOUNTADMIN's (integrations: other helper).
         integration(&[], SI),

@@ -25,6 +25,8 @@ on_every_store!(
     attestations_sts_refuses_are_not_remembered,
     an_attestation_retried_after_an_sts_outage_logs_in,
     one_attestation_used_twice_at_once_logs_in_once,
+    a_login_without_login_name_reads_no_directory_listing,
+    identities_stored_before_the_index_are_indexed_at_start,
 );
 
 /// As `on_every_store!`, over apps replaying to moto's STS: every twin needs moto_server.
@@ -701,5 +703,98 @@ async fn each_client_has_a_budget_of_sts_calls(app: TestApp) {
     assert_eq!(v["success"], true, "another client: {v}");
     app.advance(STS_REFILL_SECONDS);
     let (_, v) = from("203.0.113.7", t).await;
+    assert_eq!(v["success"], true, "{v}");
+}
+
+/// An unauthenticated login without LOGIN_NAME (the Go driver's) finds its user through the AWS
+/// index, for the outbound-JWT form (looked up before it is verified) as for an attestation: no
+/// listing of the directory, whatever the token. Several holders of one identity need LOGIN_NAME;
+/// an identity removed is gone from the index.
+async fn a_login_without_login_name_reads_no_directory_listing(app: TestApp) {
+    let store = std::sync::Arc::new(common::counting::CountingStore::new(app.store.clone()));
+    let (app, _) = with_fake_sts(
+        TestApp::with_store(store.clone(), "test-secret"),
+        FakeSts::default(),
+    );
+    app.gate
+        .set_jwks(std::sync::Arc::new(JwksCache::new(std::sync::Arc::new(
+            AwsIssuer,
+        ))));
+    let admin = app.admin().await;
+    admin
+        .ok(&format!(
+            "CREATE USER svc TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{ROLE}' ISSUER = '{AWS_ISSUER}')"
+        ))
+        .await;
+    let listings = || store.count("list_objects/USER");
+    let before = listings();
+    let good = outbound_jwt(&app, json!({}));
+    let forged = outbound_jwt(
+        &app,
+        json!({"sub": "arn:aws:iam::123456789012:role/nobody"}),
+    );
+    let attestation_token = attestation(now(&app), &local_credentials()).token();
+    assert_failure(&wif_login(&app, &forged, None).await, WIF_INVALID);
+    assert_eq!(wif_login(&app, &good, None).await["success"], true);
+    assert_eq!(
+        wif_login(&app, &attestation_token, None).await["success"],
+        true
+    );
+    assert_eq!(listings(), before, "a login listed the users");
+    // A second holder of the same role and issuer: ambiguous without LOGIN_NAME.
+    admin
+        .ok(&format!(
+            "CREATE USER svc2 TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/team/app' ISSUER = '{AWS_ISSUER}')"
+        ))
+        .await;
+    assert_failure(&wif_login(&app, &good, None).await, WIF_INVALID);
+    assert_eq!(wif_login(&app, &good, Some("svc2")).await["success"], true);
+    // Removed from svc2, the identity leads to svc alone again; dropped, to no one.
+    admin.ok("ALTER USER svc2 UNSET WORKLOAD_IDENTITY").await;
+    assert_eq!(wif_login(&app, &good, None).await["success"], true);
+    admin.ok("DROP USER svc").await;
+    assert_failure(&wif_login(&app, &good, None).await, WIF_INVALID);
+    assert_eq!(listings(), before, "a login listed the users");
+}
+
+/// A directory written before the AWS index existed: the first start indexes its users once, and
+/// a login without LOGIN_NAME finds them.
+async fn identities_stored_before_the_index_are_indexed_at_start(app: TestApp) {
+    use snowgate::store::{ObjectKey, Write};
+    let admin = app.admin().await;
+    admin
+        .ok(&format!(
+            "CREATE USER svc TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{ROLE}' ISSUER = '{AWS_ISSUER}')"
+        ))
+        .await;
+    // Forget the index, as a directory of an older version has none.
+    let key = snowgate::store::AwsIdentityKey::new(ROLE);
+    assert!(
+        app.store
+            .delete_object(ObjectKey::aws_identity(&key))
+            .await
+            .unwrap()
+    );
+    let account = app
+        .store
+        .get_object(ObjectKey::ACCOUNT)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut doc: Value = serde_json::from_str(&account.doc).unwrap();
+    assert_eq!(doc["aws_index_built"], true, "{doc}");
+    doc.as_object_mut().unwrap().remove("aws_index_built");
+    app.store
+        .put_object(ObjectKey::ACCOUNT, &doc.to_string(), Write::Replace)
+        .await
+        .unwrap();
+    // A new instance over the same directory.
+    let app = TestApp::with_store(app.store.clone(), "test-secret");
+    app.gate
+        .set_jwks(std::sync::Arc::new(JwksCache::new(std::sync::Arc::new(
+            AwsIssuer,
+        ))));
+    let token = outbound_jwt(&app, json!({}));
+    let v = wif_login(&app, &token, None).await;
     assert_eq!(v["success"], true, "{v}");
 }

@@ -203,6 +203,11 @@ impl Gatekeeper {
                 tracing::info!(user = ?name, "demo user created from the configuration");
             }
         }
+        // Once per directory; a failure is retried at the next start and fails no login (only
+        // AWS logins without LOGIN_NAME of identities written before the index need it).
+        if let Err(e) = self.directory.build_aws_index().await {
+            tracing::warn!(error = %e, "the AWS workload identity index could not be built");
+        }
         *seeded = Some(secrets);
         Ok(())
     }

@@ -117,7 +117,9 @@ impl Gatekeeper {
     }
 
     /// The user bound to `caller` (and the index of the identity), among those LOGIN_NAME names;
-    /// with `issuer`, only identities with that ISSUER count.
+    /// with `issuer`, only identities with that ISSUER count. Without LOGIN_NAME (the Go driver
+    /// sends none) the users are found through the AWS index: one entry and the users it lists,
+    /// never the whole directory (an outbound JWT is looked up before it is verified).
     async fn user_of(
         &self,
         input: &LoginInput,
@@ -136,8 +138,11 @@ impl Gatekeeper {
                 .await?
                 .into_iter()
                 .collect(),
-            // Go sends no LOGIN_NAME: every user is a candidate.
-            None => self.directory.users().await?,
+            None => self
+                .directory
+                .users_by_aws(&caller.index_name())
+                .await?
+                .ok_or_else(|| refused("too many users have this identity; send LOGIN_NAME"))?,
         };
         let mut found = candidates
             .into_iter()
