@@ -698,6 +698,17 @@ async fn each_client_has_a_budget_of_sts_calls(app: TestApp) {
         message.contains("Too many workload identity logins"),
         "{message}"
     );
+    // A refusal for load writes no login history record (a flood would otherwise write one each).
+    let history = app
+        .admin()
+        .await
+        .ok("SELECT * FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY())")
+        .await;
+    let wif = listing(&history)
+        .iter()
+        .filter(|r| r["FIRST_AUTHENTICATION_FACTOR"] == "WORKLOAD_IDENTITY")
+        .count();
+    assert_eq!(wif, STS_BURST as usize, "{history}");
     // The refused attestation was not spent: once the client may again, it logs in.
     let (_, v) = from("203.0.113.8", t - 100).await;
     assert_eq!(v["success"], true, "another client: {v}");

@@ -232,9 +232,14 @@ impl Gatekeeper {
             }
             Err(e) => {
                 attempt.record(Some(crate::snowflake::codes::of(e)), "login refused");
-                // A refusal for load (a full hashing queue, a backend down) is not recorded: under
-                // a flood a write per refused request would add to the load it sheds.
-                if !attempt.in_history && !matches!(e, Error::Busy | Error::Unavailable(_)) {
+                // A refusal for load (a full hashing queue, a backend down, a client over its STS
+                // budget) is not recorded: under a flood a write per refused request would add to
+                // the load it sheds.
+                let shed = matches!(
+                    e,
+                    Error::Busy | Error::Unavailable(_) | Error::WorkloadIdentityThrottled(_)
+                );
+                if !attempt.in_history && !shed {
                     let now = self.now();
                     let user = self.failed_login_user(&input, reads.as_ref(), now).await;
                     let event = super::login_history::event(

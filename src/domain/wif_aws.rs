@@ -295,13 +295,10 @@ impl ReplayCache {
         })
     }
 
-    /// How many signatures are held or remembered (for tests).
-    pub fn len(&self) -> usize {
+    /// How many signatures are held or remembered.
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -488,7 +485,7 @@ mod tests {
         assert!(cache.reserve("s", 100, 10).is_none());
         // STS refused it or could not answer: it is free again and nothing is remembered.
         drop(first);
-        assert!(cache.is_empty());
+        assert_eq!(cache.len(), 0);
         cache.reserve("s", 100, 11).unwrap().keep();
         assert!(cache.reserve("s", 100, 12).is_none());
         assert_eq!(cache.len(), 1);
