@@ -667,13 +667,15 @@ impl Gatekeeper {
         let claims = self.claims(session_token, TokenKind::Session, now).await?;
         // A token a renewal replaced (past its grace) no longer speaks for the session: it is
         // refused as at any other request, so that a leaked old token cannot end the session. A
-        // session already gone is not an error (logout is idempotent).
-        if let Some(session) = self.store.get(claims.session_id, now).await?
-            && !session.accepts_token(&claims.jti, now, RENEW_GRACE_SECONDS)
+        // session already gone is not an error (logout is idempotent). Checked and deleted in
+        // one store call.
+        if !self
+            .store
+            .delete_with_token(claims.session_id, &claims.jti, now, RENEW_GRACE_SECONDS)
+            .await?
         {
             return Err(Error::SessionTokenExpired);
         }
-        self.store.delete(claims.session_id).await?;
         Attempt {
             method: Some(Method::Logout),
             user: Some(&claims.sub),

@@ -61,6 +61,17 @@ pub trait SessionStore: Send + Sync {
     async fn touch(&self, id: u64, now: u64) -> Result<bool, StoreError>;
     /// Removes the session. Idempotent: deleting a missing session succeeds.
     async fn delete(&self, id: u64) -> Result<(), StoreError>;
+    /// Removes the session only if it accepts the session token `token_id` at `now` (its current
+    /// token, or the one a renewal replaced less than `grace` seconds before:
+    /// [`Session::accepts_token`]), in one step: a logout. `Ok(false)`, nothing removed, when the
+    /// live session holds another token; a missing or expired session is `Ok(true)` (idempotent).
+    async fn delete_with_token(
+        &self,
+        id: u64,
+        token_id: &str,
+        now: u64,
+        grace: u64,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The kinds of directory object. Each is stored as a JSON document under its (upper-cased or quoted)

@@ -15,7 +15,7 @@ use crate::http::extract::ClientIp;
 /// The router as a `lambda_http` service; tests drive this with event files.
 pub fn service(app: Router) -> MapRequest<Router, fn(Request) -> Request> {
     ServiceBuilder::new()
-        .map_request(with_source_ip as fn(Request) -> Request)
+        .map_request(from_api_gateway as fn(Request) -> Request)
         .service(app)
 }
 
@@ -23,7 +23,8 @@ pub async fn run(app: Router) -> Result<(), lambda_http::Error> {
     lambda_http::run(service(app)).await
 }
 
-fn with_source_ip(mut req: Request) -> Request {
+/// The event's source IP as the client IP, and the path without the stage.
+fn from_api_gateway(mut req: Request) -> Request {
     let ip = req.request_context_ref().and_then(source_ip);
     req.extensions_mut().insert(ClientIp(ip));
     without_stage(req)
@@ -36,8 +37,8 @@ fn with_source_ip(mut req: Request) -> Request {
 /// `rawPath` carries it anyway, so this does not depend on that setting.) A v2 `$default` stage
 /// is never in the path.
 fn without_stage(mut req: Request) -> Request {
-    let raw = req.raw_http_path().to_string();
-    let raw = raw.as_str();
+    let owned = req.raw_http_path().to_string();
+    let raw = owned.as_str();
     let path = match req.request_context_ref() {
         // A REST API's `path` is the resource path, without the stage.
         Some(RequestContext::ApiGatewayV1(_)) => raw,
@@ -54,7 +55,6 @@ fn without_stage(mut req: Request) -> Request {
     if path.is_empty() || path == req.uri().path() {
         return req;
     }
-    let path = path.to_string();
     let target = match req.uri().query() {
         Some(query) => format!("{path}?{query}"),
         None => path.to_string(),
