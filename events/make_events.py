@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerates the API Gateway HTTP API (payload format 2.0) event files in this directory.
+"""Regenerates the API Gateway event files in this directory: HTTP API (payload format 2.0) events,
+and one REST API (payload format 1.0) event of a named stage.
 
 Standard library only, and deterministic: the same arguments always write the same bytes (fixed ids
 and times, gzip mtime 0), so a regeneration with the defaults leaves `git diff` empty.
@@ -100,6 +101,55 @@ def event(n, method, path, query, headers, body=None, gzipped=False, ua=PYTHON_U
     return ev
 
 
+def rest_event(n, method, path, query, headers, body, stage="prod", ua=PYTHON_UA):
+    """One REST API (v1) event of `stage`: `path` is the resource path (no stage);
+    `requestContext.path` has the stage in front, as API Gateway sends it. Plain JSON body."""
+    headers = {
+        "Accept-Encoding": "gzip, deflate",
+        "Host": DOMAIN,
+        "User-Agent": ua,
+        "X-Amzn-Trace-Id": f"Root=1-69221600-{n:024x}",
+        "X-Forwarded-For": SOURCE_IP,
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+        **headers,
+    }
+    raw = json.dumps(body)
+    headers["Content-Length"] = str(len(raw.encode()))
+    headers = dict(sorted(headers.items()))
+    params = dict(parse_qsl(query, keep_blank_values=True)) or None
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": params,
+        "multiValueQueryStringParameters": params and {k: [v] for k, v in params.items()},
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": API_ID,
+            "domainName": DOMAIN,
+            "domainPrefix": API_ID,
+            "extendedRequestId": f"Ab1Cd2Ef3Gh4J{n:02d}=",
+            "httpMethod": method,
+            "identity": {"sourceIp": SOURCE_IP, "userAgent": ua},
+            "path": f"/{stage}{path}",
+            "protocol": "HTTP/1.1",
+            "requestId": f"00000000-0000-4000-8000-{n:012d}",
+            "requestTime": TIME,
+            "requestTimeEpoch": TIME_EPOCH_MS + n,
+            "resourceId": "abc123",
+            "resourcePath": "/{proxy+}",
+            "stage": stage,
+        },
+        "body": raw,
+        "isBase64Encoded": False,
+    }
+
+
 def login_body(account, user, password):
     return {
         "data": {
@@ -186,6 +236,13 @@ def build(args):
         ),
         "unknown-path.json": event(
             8, "POST", "/nope", "", json_headers, {}, ua=GO_UA,
+        ),
+        "login-password-rest-v1.json": rest_event(
+            9, "POST", "/session/v1/login-request",
+            "request_id=8c6f0d4e-2b1a-4c3d-9e8f-0a1b2c3d4e09&databaseName=analytics",
+            {"Content-Type": "application/json", "Accept": "application/snowflake",
+             "Authorization": token_header("None")},
+            login_body(args.account, args.user, args.password),
         ),
     }
 

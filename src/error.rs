@@ -64,6 +64,10 @@ pub enum Error {
     /// answer whatever the reason; the log says which.
     #[error("Workload identity attestation is invalid or matches no user.")]
     InvalidWorkloadIdentity,
+    /// A client replayed more AWS workload identity attestations to STS than its budget allows;
+    /// not retried by drivers (HTTP 200): the client waits the seconds named.
+    #[error("Too many workload identity logins from this client. Try again in {0} seconds.")]
+    WorkloadIdentityThrottled(u64),
     /// A PAT login of a user under no network policy, while the authentication policy requires one.
     #[error("Network policy is required.")]
     NetworkPolicyRequired,

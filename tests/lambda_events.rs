@@ -146,7 +146,7 @@ async fn every_event_file_answers() {
     // What each event answers as committed: (HTTP status, code or None for success).
     let expected = |name: &str| -> (u16, Option<&str>) {
         match name {
-            "login-password.json" | "telemetry.json" => (200, None),
+            "login-password.json" | "telemetry.json" | "login-password-rest-v1.json" => (200, None),
             "login-wrong-password.json" => (200, Some("390100")),
             "heartbeat.json" | "query-current.json" | "session-delete.json" => {
                 (200, Some("390104"))
@@ -199,4 +199,58 @@ async fn every_event_file_answers() {
     // The delete event ended the session.
     let (_, v) = invoke(app, &real("heartbeat.json")).await;
     assert_eq!(v["code"], "390111");
+}
+
+/// A REST API (v1) event of stage `prod`: `lambda_http` makes its path `/prod/session/...`, and the
+/// login still reaches the login route; the source IP is the event's.
+#[tokio::test]
+async fn a_rest_api_event_of_a_named_stage_logs_in() {
+    let app = app();
+    let (status, v) = invoke(app.clone(), &event_file("login-password-rest-v1.json")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["success"], true, "{v}");
+    assert_eq!(v["data"]["sessionInfo"]["databaseName"], "ANALYTICS");
+    let token = v["data"]["token"].as_str().unwrap();
+    // A query through a v1 event of the same stage, with the source IP of the event.
+    let mut query: Value =
+        serde_json::from_str(&event_file("login-password-rest-v1.json")).unwrap();
+    let body = json!({"sqlText": "select current_ip_address()"}).to_string();
+    query["path"] = json!("/queries/v1/query-request");
+    query["requestContext"]["path"] = json!("/prod/queries/v1/query-request");
+    query["body"] = json!(body);
+    for headers in ["headers", "multiValueHeaders"] {
+        let h = query[headers].as_object_mut().unwrap();
+        h.remove("Content-Length");
+        let auth = format!("Snowflake Token=\"{token}\"");
+        h["Authorization"] = match headers {
+            "headers" => json!(auth),
+            _ => json!([auth]),
+        };
+    }
+    let (_, v) = invoke(app.clone(), &query.to_string()).await;
+    assert_eq!(v["data"]["rowset"], json!([["203.0.113.10"]]), "{v}");
+    // A path of no route still answers 404 with the stage gone.
+    query["path"] = json!("/nope");
+    query["requestContext"]["path"] = json!("/prod/nope");
+    let (status, v) = invoke(app, &query.to_string()).await;
+    assert_eq!((status, &v["code"]), (404, &json!("390400")), "{v}");
+}
+
+/// An HTTP API (v2) event of a named stage carries the stage in `rawPath`; it is dropped too. A
+/// `$default` stage is never in the path (the other tests).
+#[tokio::test]
+async fn an_http_api_event_of_a_named_stage_logs_in() {
+    let body = common::login_body("embucket", "embucket").to_string();
+    let ev = event(
+        "/prod/session/v1/login-request",
+        "",
+        json!({"content-type": "application/json"}),
+        Some(body.as_bytes()),
+        false,
+    );
+    let mut ev: Value = serde_json::from_str(&ev).unwrap();
+    ev["requestContext"]["stage"] = json!("prod");
+    let (status, v) = invoke(app(), &ev.to_string()).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["success"], true, "{v}");
 }

@@ -47,6 +47,7 @@ on_every_store!(
     the_renewed_token_predecessor_has_a_grace_period,
     a_revoked_pat_ends_its_sessions,
     a_replaced_or_unset_key_ends_its_sessions,
+    a_superseded_token_cannot_log_out,
 );
 
 async fn a_disabled_user_stops_at_the_next_request(app: TestApp) {
@@ -339,4 +340,23 @@ async fn a_replaced_or_unset_key_ends_its_sessions(app: TestApp) {
     .await;
     ok(&app, &admin, "ALTER USER keys_user UNSET RSA_PUBLIC_KEY").await;
     assert_alive(&app, &with_c, "the key moved to RSA_PUBLIC_KEY_2").await;
+}
+
+async fn logout(app: &TestApp, token: &str) -> serde_json::Value {
+    app.post("/session?delete=true", Some(token), json!({}))
+        .await
+        .1
+}
+
+async fn a_superseded_token_cannot_log_out(app: TestApp) {
+    let t = app.login().await;
+    let v = renew(&app, &t).await;
+    let renewed = v["data"]["sessionToken"].as_str().unwrap().to_string();
+    app.advance(snowgate::domain::gatekeeper::RENEW_GRACE_SECONDS);
+    // Past the grace, the replaced token is refused like at any request, and the session lives on.
+    assert_failure(&logout(&app, &t.session).await, "390112");
+    assert_eq!(heartbeat(&app, &renewed).await["success"], true);
+    // The current token logs out.
+    assert_eq!(logout(&app, &renewed).await["success"], true);
+    assert_failure(&heartbeat(&app, &renewed).await, "390111");
 }

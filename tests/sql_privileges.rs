@@ -14,6 +14,7 @@ on_every_store!(
     only_administrator_roles_administer,
     open_sessions_lose_administration_with_the_grant,
     system_roles_are_granted_only_by_their_holders,
+    a_role_is_granted_by_its_owner_or_manage_grants,
     useradmin_cannot_take_over_an_accountadmin_user,
     a_dropped_users_sessions_do_not_outlive_it,
     the_demo_user_is_an_ordinary_user,
@@ -169,6 +170,62 @@ async fn system_roles_are_granted_only_by_their_holders(app: TestApp) {
     assert_eq!(role_row(&v, "ACCOUNTADMIN")["assigned_to_users"], "1");
     for r in ["SECURITYADMIN", "SYSADMIN", "ANALYST"] {
         assert_eq!(role_row(&v, r)["assigned_to_users"], "0", "{r}");
+    }
+}
+
+/// As Snowflake: GRANT and REVOKE of a role need its owning role (or one above it), or MANAGE
+/// GRANTS (SECURITYADMIN, ACCOUNTADMIN). USERADMIN cannot hand itself, or take from others, a role
+/// ACCOUNTADMIN or SECURITYADMIN created.
+async fn a_role_is_granted_by_its_owner_or_manage_grants(app: TestApp) {
+    let admin = app.admin().await;
+    admin
+        .script(&[
+            ("CREATE ROLE by_account", OK),
+            ("USE ROLE securityadmin", OK),
+            ("CREATE ROLE by_security", OK),
+            ("USE ROLE useradmin", OK),
+            ("CREATE ROLE by_user", OK),
+            ("USE ROLE accountadmin", OK),
+            (
+                "CREATE USER ua PASSWORD='pw123456' DEFAULT_ROLE=useradmin",
+                OK,
+            ),
+            ("GRANT ROLE useradmin TO USER ua", OK),
+            ("CREATE USER holder", OK),
+            ("GRANT ROLE by_account TO USER holder", OK),
+            ("GRANT ROLE by_security TO USER holder", OK),
+        ])
+        .await;
+    let ua = app.session(app.login_as("ua", "pw123456").await.session);
+    for role in ["by_account", "by_security"] {
+        for sql in [
+            format!("GRANT ROLE {role} TO USER ua"),
+            format!("GRANT ROLE {role} TO USER holder"),
+            format!("REVOKE ROLE {role} FROM USER holder"),
+        ] {
+            let v = ua.fails(&sql, "003001").await;
+            let message = v["message"].as_str().unwrap();
+            assert!(message.contains(&role.to_uppercase()), "{sql}: {message}");
+        }
+    }
+    // Nothing changed: only `holder` holds each.
+    let v = admin.ok("SHOW ROLES").await;
+    for r in ["BY_ACCOUNT", "BY_SECURITY"] {
+        assert_eq!(role_row(&v, r)["assigned_to_users"], "1", "{r}");
+    }
+    // The owner grants and revokes its own role; SECURITYADMIN (MANAGE GRANTS) and ACCOUNTADMIN
+    // any role.
+    for (role, sql) in [
+        ("useradmin", "GRANT ROLE by_user TO USER holder"),
+        ("useradmin", "REVOKE ROLE by_user FROM USER holder"),
+        ("securityadmin", "GRANT ROLE by_account TO USER ua"),
+        ("securityadmin", "REVOKE ROLE by_account FROM USER ua"),
+        ("securityadmin", "REVOKE ROLE by_security FROM USER holder"),
+        ("accountadmin", "GRANT ROLE by_security TO USER holder"),
+        ("accountadmin", "REVOKE ROLE by_user FROM USER holder"),
+    ] {
+        admin.ok(&format!("USE ROLE {role}")).await;
+        admin.ok(sql).await;
     }
 }
 

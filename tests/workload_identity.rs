@@ -22,6 +22,11 @@ on_every_store!(
     identities_in_sql,
     hostile_attestations_are_refused,
     the_outbound_jwt_form_needs_the_issuer,
+    attestations_sts_refuses_are_not_remembered,
+    an_attestation_retried_after_an_sts_outage_logs_in,
+    one_attestation_used_twice_at_once_logs_in_once,
+    a_login_without_login_name_reads_no_directory_listing,
+    identities_stored_before_the_index_are_indexed_at_start,
 );
 
 /// As `on_every_store!`, over apps replaying to moto's STS: every twin needs moto_server.
@@ -50,6 +55,7 @@ macro_rules! on_every_store_with_sts {
 }
 
 on_every_store_with_sts!(
+    each_client_has_a_budget_of_sts_calls,
     a_fresh_attestation_logs_in_once,
     attestations_sts_disowns_are_refused,
     the_workload_identity_policy_holds,
@@ -537,4 +543,272 @@ async fn the_outbound_jwt_form_needs_the_issuer(app: TestApp) {
     )
     .unwrap();
     assert_failure(&wif_login(&app, &forged, Some("svc")).await, WIF_INVALID);
+}
+
+/// The STS port as a test double, for answers moto's STS never gives (it accepts any signature and
+/// is never down): attestations signed with the access key `FORGED` are refused; the first
+/// `outages` calls fail as unreachable; with `hold`, each call waits for `release`.
+#[derive(Default)]
+struct FakeSts {
+    calls: std::sync::atomic::AtomicUsize,
+    outages: std::sync::atomic::AtomicUsize,
+    hold: bool,
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl snowgate::domain::wif_aws::CallerIdentity for FakeSts {
+    async fn caller_arn(
+        &self,
+        request: &snowgate::domain::wif_aws::SignedRequest,
+    ) -> snowgate::error::Result<Option<String>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.calls.fetch_add(1, SeqCst);
+        if self.hold {
+            self.entered.notify_one();
+            self.release.notified().await;
+        }
+        if self
+            .outages
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(snowgate::error::Error::Unavailable(
+                "STS answered 503".into(),
+            ));
+        }
+        let forged = request.headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("authorization") && v.contains("Credential=FORGED/")
+        });
+        Ok((!forged).then(|| "arn:aws:sts::123456789012:assumed-role/app/session-1".to_string()))
+    }
+}
+
+fn forged_credentials() -> Credentials {
+    Credentials::new("FORGED", "random", None, None, "forged")
+}
+
+fn with_fake_sts(app: TestApp, sts: FakeSts) -> (TestApp, std::sync::Arc<FakeSts>) {
+    let sts = std::sync::Arc::new(sts);
+    (app.with_sts(sts.clone()), sts)
+}
+
+fn sts_calls(sts: &FakeSts) -> usize {
+    sts.calls.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// An attestation STS refuses (a forged signature) takes no place in the replay memory: the same
+/// one sent again is asked of STS again, and a genuine login works after many of them.
+async fn attestations_sts_refuses_are_not_remembered(app: TestApp) {
+    let (app, sts) = with_fake_sts(app, FakeSts::default());
+    service_user(&app, "svc", ROLE).await;
+    let t = now(&app);
+    let forged = attestation(t, &forged_credentials()).token();
+    for i in 0..40 {
+        // From many clients, so that no client's budget stops them first.
+        let ip = format!("198.51.100.{i}");
+        let v = app
+            .post_from(Some(&ip), LOGIN, None, wif_body(&forged, None))
+            .await
+            .1;
+        assert_failure(&v, WIF_INVALID);
+    }
+    // Every one reached STS: none was taken for a use of the attestation.
+    assert_eq!(sts_calls(&sts), 40);
+    let v = wif_login(&app, &attestation(t, &local_credentials()).token(), None).await;
+    assert_eq!(v["success"], true, "{v}");
+    assert_last_used_now(&app).await;
+}
+
+async fn assert_last_used_now(app: &TestApp) {
+    let show = app
+        .admin()
+        .await
+        .ok("SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS FOR USER svc")
+        .await;
+    assert_eq!(listing(&show)[0]["last_used"], json!(now(app).to_string()));
+}
+
+/// STS could not answer (503): the genuine attestation was not spent, and the driver's retry of
+/// it logs in; after that it is spent.
+async fn an_attestation_retried_after_an_sts_outage_logs_in(app: TestApp) {
+    let sts = FakeSts::default();
+    sts.outages.store(1, std::sync::atomic::Ordering::SeqCst);
+    let (app, sts) = with_fake_sts(app, sts);
+    service_user(&app, "svc", ROLE).await;
+    let token = attestation(now(&app), &local_credentials()).token();
+    let (status, v) = app.post(LOGIN, None, wif_body(&token, None)).await;
+    assert_eq!(status, 503, "{v}");
+    assert_failure(&v, "390503");
+    let v = wif_login(&app, &token, None).await;
+    assert_eq!(v["success"], true, "{v}");
+    assert_failure(&wif_login(&app, &token, None).await, WIF_INVALID);
+    assert_eq!(sts_calls(&sts), 2);
+}
+
+/// Two logins with one genuine attestation at the same time: the second is refused while the
+/// first is at STS, and only the first logs in.
+async fn one_attestation_used_twice_at_once_logs_in_once(app: TestApp) {
+    let (app, sts) = with_fake_sts(
+        app,
+        FakeSts {
+            hold: true,
+            ..FakeSts::default()
+        },
+    );
+    service_user(&app, "svc", ROLE).await;
+    let token = attestation(now(&app), &local_credentials()).token();
+    let first = wif_login(&app, &token, None);
+    let second = async {
+        sts.entered.notified().await;
+        let v = wif_login(&app, &token, None).await;
+        sts.release.notify_one();
+        v
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(first["success"], true, "{first}");
+    assert_failure(&second, WIF_INVALID);
+    assert_eq!(sts_calls(&sts), 1);
+}
+
+/// Each client may replay a burst of attestations to STS, then one more every few seconds; the
+/// refusal is a login failure drivers do not retry (HTTP 200), and other clients are not affected.
+async fn each_client_has_a_budget_of_sts_calls(app: TestApp) {
+    use snowgate::domain::wif_aws::{STS_BURST, STS_REFILL_SECONDS};
+    service_user(&app, "svc", ROLE).await;
+    let credentials = assume(ROLE, "session-1").await;
+    let t = now(&app);
+    let from = |ip: &'static str, at: u64| {
+        let token = attestation(at, &credentials).token();
+        let app = &app;
+        async move {
+            app.post_from(Some(ip), LOGIN, None, wif_body(&token, None))
+                .await
+        }
+    };
+    for i in 0..u64::from(STS_BURST) {
+        let (_, v) = from("203.0.113.7", t - 1 - i).await;
+        assert_eq!(v["success"], true, "{i}: {v}");
+    }
+    let (status, v) = from("203.0.113.7", t).await;
+    assert_eq!(status, 200);
+    let message = assert_failure(&v, WIF_INVALID);
+    assert!(
+        message.contains("Too many workload identity logins"),
+        "{message}"
+    );
+    // A refusal for load writes no login history record (a flood would otherwise write one each).
+    let history = app
+        .admin()
+        .await
+        .ok("SELECT * FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY())")
+        .await;
+    // (Counted by refusals, not records: under the test's fixed clock two records of one second
+    // may share an id, and one then replaces the other.)
+    let refused = listing(&history)
+        .iter()
+        .filter(|r| r["FIRST_AUTHENTICATION_FACTOR"] == "WORKLOAD_IDENTITY")
+        .filter(|r| r["IS_SUCCESS"] != "YES")
+        .count();
+    assert_eq!(refused, 0, "{history}");
+    // The refused attestation was not spent: once the client may again, it logs in.
+    let (_, v) = from("203.0.113.8", t - 100).await;
+    assert_eq!(v["success"], true, "another client: {v}");
+    app.advance(STS_REFILL_SECONDS);
+    let (_, v) = from("203.0.113.7", t).await;
+    assert_eq!(v["success"], true, "{v}");
+}
+
+/// An unauthenticated login without LOGIN_NAME (the Go driver's) finds its user through the AWS
+/// index, for the outbound-JWT form (looked up before it is verified) as for an attestation: no
+/// listing of the directory, whatever the token. Several holders of one identity need LOGIN_NAME;
+/// an identity removed is gone from the index.
+async fn a_login_without_login_name_reads_no_directory_listing(app: TestApp) {
+    let store = std::sync::Arc::new(common::counting::CountingStore::new(app.store.clone()));
+    let (app, _) = with_fake_sts(
+        TestApp::with_store(store.clone(), "test-secret"),
+        FakeSts::default(),
+    );
+    app.gate
+        .set_jwks(std::sync::Arc::new(JwksCache::new(std::sync::Arc::new(
+            AwsIssuer,
+        ))));
+    let admin = app.admin().await;
+    admin
+        .ok(&format!(
+            "CREATE USER svc TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{ROLE}' ISSUER = '{AWS_ISSUER}')"
+        ))
+        .await;
+    let listings = || store.count("list_objects/USER");
+    let before = listings();
+    let good = outbound_jwt(&app, json!({}));
+    let forged = outbound_jwt(
+        &app,
+        json!({"sub": "arn:aws:iam::123456789012:role/nobody"}),
+    );
+    let attestation_token = attestation(now(&app), &local_credentials()).token();
+    assert_failure(&wif_login(&app, &forged, None).await, WIF_INVALID);
+    assert_eq!(wif_login(&app, &good, None).await["success"], true);
+    assert_eq!(
+        wif_login(&app, &attestation_token, None).await["success"],
+        true
+    );
+    assert_eq!(listings(), before, "a login listed the users");
+    // A second holder of the same role and issuer: ambiguous without LOGIN_NAME.
+    admin
+        .ok(&format!(
+            "CREATE USER svc2 TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = AWS ARN = 'arn:aws:iam::123456789012:role/team/app' ISSUER = '{AWS_ISSUER}')"
+        ))
+        .await;
+    assert_failure(&wif_login(&app, &good, None).await, WIF_INVALID);
+    assert_eq!(wif_login(&app, &good, Some("svc2")).await["success"], true);
+    // Removed from svc2, the identity leads to svc alone again; dropped, to no one.
+    admin.ok("ALTER USER svc2 UNSET WORKLOAD_IDENTITY").await;
+    assert_eq!(wif_login(&app, &good, None).await["success"], true);
+    admin.ok("DROP USER svc").await;
+    assert_failure(&wif_login(&app, &good, None).await, WIF_INVALID);
+    assert_eq!(listings(), before, "a login listed the users");
+}
+
+/// A directory written before the AWS index existed: the first start indexes its users once, and
+/// a login without LOGIN_NAME finds them.
+async fn identities_stored_before_the_index_are_indexed_at_start(app: TestApp) {
+    use snowgate::store::{ObjectKey, Write};
+    let admin = app.admin().await;
+    admin
+        .ok(&format!(
+            "CREATE USER svc TYPE = SERVICE WORKLOAD_IDENTITY = (TYPE = AWS ARN = '{ROLE}' ISSUER = '{AWS_ISSUER}')"
+        ))
+        .await;
+    // Forget the index, as a directory of an older version has none.
+    let key = snowgate::store::AwsIdentityKey::new(ROLE);
+    assert!(
+        app.store
+            .delete_object(ObjectKey::aws_identity(&key))
+            .await
+            .unwrap()
+    );
+    let account = app
+        .store
+        .get_object(ObjectKey::ACCOUNT)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut doc: Value = serde_json::from_str(&account.doc).unwrap();
+    assert_eq!(doc["aws_index_built"], true, "{doc}");
+    doc.as_object_mut().unwrap().remove("aws_index_built");
+    app.store
+        .put_object(ObjectKey::ACCOUNT, &doc.to_string(), Write::Replace)
+        .await
+        .unwrap();
+    // A new instance over the same directory.
+    let app = TestApp::with_store(app.store.clone(), "test-secret");
+    app.gate
+        .set_jwks(std::sync::Arc::new(JwksCache::new(std::sync::Arc::new(
+            AwsIssuer,
+        ))));
+    let token = outbound_jwt(&app, json!({}));
+    let v = wif_login(&app, &token, None).await;
+    assert_eq!(v["success"], true, "{v}");
 }

@@ -15,10 +15,14 @@ use crate::domain::policies::{
     AttachedPolicies, AuthenticationPolicy, PasswordPolicy, PolicyKind, SessionPolicy,
 };
 use crate::domain::storage::{
-    CounterName, Failures, Found, NamedKind, ObjectKey, ObjectKind, OidcSubjectKey, Read, Store,
-    StoreError, Versioned, Write,
+    AwsIdentityKey, CounterName, Failures, Found, NamedKind, ObjectKey, ObjectKind, OidcSubjectKey,
+    Read, Store, StoreError, Versioned, Write,
 };
 use crate::error::{Error, Result};
+
+/// Users read for one AWS identity at a login that names no user. An identity more users hold
+/// (one role bound to many users) needs LOGIN_NAME: no entry makes such a login read more.
+pub const MAX_AWS_HOLDERS: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -254,6 +258,10 @@ pub struct AccountSettings {
     /// configuration changed since (`Gatekeeper::seed_demo_user`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demo_seeded: Option<DemoSeed>,
+    /// The AWS workload identity index lists the identities of every user, also of those written
+    /// before it existed ([`Directory::build_aws_index`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub aws_index_built: bool,
     #[serde(skip)]
     pub version: u64,
 }
@@ -661,6 +669,7 @@ impl Directory {
         }
         self.reindex_login(previous, Some(user)).await?;
         self.reindex_oidc(previous, Some(user)).await?;
+        self.reindex_aws(previous, Some(user)).await?;
         Ok(true)
     }
 
@@ -677,6 +686,7 @@ impl Directory {
             .await?;
         self.reindex_login(Some(previous), Some(user)).await?;
         self.reindex_oidc(Some(previous), Some(user)).await?;
+        self.reindex_aws(Some(previous), Some(user)).await?;
         Ok(true)
     }
 
@@ -687,6 +697,7 @@ impl Directory {
             .await?;
         self.reindex_login(Some(user), None).await?;
         self.reindex_oidc(Some(user), None).await?;
+        self.reindex_aws(Some(user), None).await?;
         Ok(existed)
     }
 
@@ -741,6 +752,99 @@ impl Directory {
             }
         }
         Ok(())
+    }
+
+    /// Keeps the AWS index in step: the user's name is taken off the entries of AWS identities it
+    /// no longer holds and put on those of new ones.
+    async fn reindex_aws(&self, old: Option<&User>, new: Option<&User>) -> Result<()> {
+        let names = |u: Option<&User>| -> BTreeSet<String> {
+            u.into_iter()
+                .flat_map(|u| &u.workload_identities)
+                .filter_map(|w| w.provider.aws_index_name())
+                .collect()
+        };
+        let (old_names, new_names) = (names(old), names(new));
+        if let Some(user) = old {
+            for arn in old_names.difference(&new_names) {
+                self.edit_aws_entry(&AwsIdentityKey::new(arn), &user.name, false)
+                    .await?;
+            }
+        }
+        if let Some(user) = new {
+            for arn in new_names.difference(&old_names) {
+                self.edit_aws_entry(&AwsIdentityKey::new(arn), &user.name, true)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `user` to (or takes it off) one AWS index entry: a list of user names, written only at
+    /// the version read, so two administrators binding one role to two users at once both land.
+    /// An emptied entry stays, empty: deleting it could drop a name written meanwhile.
+    async fn edit_aws_entry(&self, key: &AwsIdentityKey, user: &str, add: bool) -> Result<()> {
+        const ATTEMPTS: usize = 5;
+        for _ in 0..ATTEMPTS {
+            let entry = self.store.get_object(ObjectKey::aws_identity(key)).await?;
+            let (mut names, write) = match &entry {
+                Some(e) => (decode::<Vec<String>>(&e.doc)?, Write::IfVersion(e.version)),
+                None => (Vec::new(), Write::Create),
+            };
+            if names.iter().any(|n| n == user) == add {
+                return Ok(());
+            }
+            match add {
+                true => names.push(user.to_string()),
+                false => names.retain(|n| n != user),
+            }
+            let doc = encode(&names)?;
+            match self
+                .store
+                .put_object(ObjectKey::aws_identity(key), &doc, write)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Conflict | StoreError::AlreadyExists) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Conflict)
+    }
+
+    /// The users the AWS index lists for `index_name` (an `AwsArn::index_name`), as their records
+    /// stand now (the index is a hint: the caller checks the identity on each); `None` when more
+    /// than [`MAX_AWS_HOLDERS`] are listed.
+    pub async fn users_by_aws(&self, index_name: &str) -> Result<Option<Vec<User>>> {
+        let key = AwsIdentityKey::new(index_name);
+        let entry = self.store.get_object(ObjectKey::aws_identity(&key)).await?;
+        let Some(names) = entry.map(|e| decode::<Vec<String>>(&e.doc)).transpose()? else {
+            return Ok(Some(Vec::new()));
+        };
+        if names.len() > MAX_AWS_HOLDERS {
+            return Ok(None);
+        }
+        let mut users = Vec::new();
+        for name in &names {
+            if let Some(user) = self.user(Ident::stored(name)).await? {
+                users.push(user);
+            }
+        }
+        Ok(Some(users))
+    }
+
+    /// Indexes the AWS identities of users written before the AWS index existed: once per
+    /// directory (the account's settings remember it), at start-up. Users written since are
+    /// indexed as they are written; adding a name twice is a no-op, so two instances may race.
+    pub async fn build_aws_index(&self) -> Result<()> {
+        if self.account().await?.aws_index_built {
+            return Ok(());
+        }
+        for user in self.users().await? {
+            self.reindex_aws(None, Some(&user)).await?;
+        }
+        let mut account = self.account().await?;
+        account.aws_index_built = true;
+        self.set_account(&account).await
     }
 
     /// An OIDC identity of `user` that another user already holds (issuer, subject).

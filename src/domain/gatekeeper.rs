@@ -119,6 +119,8 @@ pub struct Gatekeeper {
     /// The configured STS endpoint's host, allowed in attestations besides AWS's own.
     pub(super) sts_extra_host: Option<String>,
     pub(super) attestations_seen: super::wif_aws::ReplayCache,
+    /// STS replays each client may still make.
+    pub(super) sts_budget: super::wif_aws::StsBudget,
     /// Issuers' key sets (OIDC workload identity); set once at start-up by [`Gatekeeper::set_jwks`].
     pub(super) jwks: std::sync::OnceLock<Arc<super::jwks::JwksCache>>,
 }
@@ -156,6 +158,7 @@ impl Gatekeeper {
             sts: Arc::new(super::wif_aws::NoSts),
             sts_extra_host: None,
             attestations_seen: Default::default(),
+            sts_budget: Default::default(),
             jwks: std::sync::OnceLock::new(),
         }
     }
@@ -187,6 +190,11 @@ impl Gatekeeper {
         match self.seed_once(&secrets).await {
             Err(Error::Conflict) => self.seed_once(&secrets).await?,
             other => other?,
+        }
+        // Once per directory; a failure is retried at the next start and fails no login (only
+        // AWS logins without LOGIN_NAME of identities written before the index need it).
+        if let Err(e) = self.directory.build_aws_index().await {
+            tracing::warn!(error = %e, "the AWS workload identity index could not be built");
         }
         *seeded = Some(secrets);
         Ok(())
@@ -272,14 +280,15 @@ impl Gatekeeper {
             }
             Err(e) => {
                 attempt.record(Some(crate::snowflake::codes::of(e)), "login refused");
-                // A refusal for load (a full hashing queue, a backend down) is not recorded: under
-                // a flood a write per refused request would add to the load it sheds. Nor is one
-                // past the refusals' budget (`refusals.rs`).
+                // A refusal for load (a full hashing queue, a backend down, a client over its STS
+                // budget) is not recorded: under a flood a write per refused request would add to
+                // the load it sheds. Nor is one past the refusals' budget (`refusals.rs`).
+                let shed = matches!(
+                    e,
+                    Error::Busy | Error::Unavailable(_) | Error::WorkloadIdentityThrottled(_)
+                );
                 let now = self.now();
-                if !attempt.in_history
-                    && !matches!(e, Error::Busy | Error::Unavailable(_))
-                    && self.refusal_recorded(&input, e, now)
-                {
+                if !attempt.in_history && !shed && self.refusal_recorded(&input, e, now) {
                     let user = match &proven {
                         Some(user) => Some(user.clone()),
                         None => self.failed_login_user(&input, reads.as_ref(), now).await,
@@ -742,10 +751,19 @@ impl Gatekeeper {
 
     /// Ends the session of `session_token`. Ending an already ended session succeeds.
     pub async fn logout(&self, session_token: &str) -> Result<()> {
-        let claims = self
-            .claims(session_token, TokenKind::Session, self.now())
-            .await?;
-        self.store.delete(claims.session_id).await?;
+        let now = self.now();
+        let claims = self.claims(session_token, TokenKind::Session, now).await?;
+        // A token a renewal replaced (past its grace) no longer speaks for the session: it is
+        // refused as at any other request, so that a leaked old token cannot end the session. A
+        // session already gone is not an error (logout is idempotent). Checked and deleted in
+        // one store call.
+        if !self
+            .store
+            .delete_with_token(claims.session_id, &claims.jti, now, RENEW_GRACE_SECONDS)
+            .await?
+        {
+            return Err(Error::SessionTokenExpired);
+        }
         Attempt {
             method: Some(Method::Logout),
             user: Some(&claims.sub),

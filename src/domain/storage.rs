@@ -61,6 +61,17 @@ pub trait SessionStore: Send + Sync {
     async fn touch(&self, id: u64, now: u64) -> Result<bool, StoreError>;
     /// Removes the session. Idempotent: deleting a missing session succeeds.
     async fn delete(&self, id: u64) -> Result<(), StoreError>;
+    /// Removes the session only if it accepts the session token `token_id` at `now` (its current
+    /// token, or the one a renewal replaced less than `grace` seconds before:
+    /// [`Session::accepts_token`]), in one step: a logout. `Ok(false)`, nothing removed, when the
+    /// live session holds another token; a missing or expired session is `Ok(true)` (idempotent).
+    async fn delete_with_token(
+        &self,
+        id: u64,
+        token_id: &str,
+        now: u64,
+        grace: u64,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The kinds of directory object. Each is stored as a JSON document under its (upper-cased or quoted)
@@ -80,6 +91,9 @@ pub enum ObjectKind {
     /// OIDC workload identity (a digest of issuer and subject) → user name, so a login that names no
     /// user (the Go driver's) is two reads.
     OidcSubject,
+    /// AWS workload identity (a digest of the IAM role or user as STS names it) → the names of the
+    /// users holding it, so a login that names no user reads one entry, not the directory.
+    AwsIdentity,
     /// External OAuth security integrations.
     SecurityIntegration,
 }
@@ -96,6 +110,7 @@ impl ObjectKind {
             ObjectKind::PasswordPolicy => "PASSWORD_POLICY",
             ObjectKind::SessionPolicy => "SESSION_POLICY",
             ObjectKind::OidcSubject => "OIDC_SUBJECT",
+            ObjectKind::AwsIdentity => "AWS_IDENTITY",
             ObjectKind::SecurityIntegration => "SECURITY_INTEGRATION",
         }
     }
@@ -173,6 +188,14 @@ impl<'a> ObjectKey<'a> {
         }
     }
 
+    /// The AWS index entry for one IAM identity.
+    pub fn aws_identity(key: &'a AwsIdentityKey) -> Self {
+        Self {
+            kind: ObjectKind::AwsIdentity,
+            name: &key.0,
+        }
+    }
+
     pub fn kind(self) -> ObjectKind {
         self.kind
     }
@@ -190,13 +213,33 @@ pub struct OidcSubjectKey(String);
 
 impl OidcSubjectKey {
     pub fn new(issuer: &str, subject: &str) -> Self {
-        use sha2::{Digest, Sha256};
-        let mut hash = Sha256::new();
-        hash.update(issuer.as_bytes());
-        hash.update([0u8]);
-        hash.update(subject.as_bytes());
-        Self(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        Self(digest(&[issuer, subject]))
     }
+}
+
+/// The AWS index's name for an IAM identity (its canonical ARN, as `AwsArn::index_name` makes
+/// it): a digest, as for the OIDC index. A hint too: a login checks each user record it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsIdentityKey(String);
+
+impl AwsIdentityKey {
+    pub fn new(canonical_arn: &str) -> Self {
+        Self(digest(&[canonical_arn]))
+    }
+}
+
+/// Hex SHA-256 of the parts, each followed by a NUL (no part contains one that matters: a digest
+/// only has to keep different inputs apart).
+fn digest(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            hash.update([0u8]);
+        }
+        hash.update(part.as_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whose failed logins a counter counts: a known user's, under the user's name, or an unknown login
@@ -369,12 +412,14 @@ mod tests {
         let alice = Identifier::from_user_input("alice").unwrap();
         let login = LoginName::new("alice");
         let oidc = OidcSubjectKey::new("https://issuer", "alice");
+        let aws = AwsIdentityKey::new("arn:aws:iam::123456789012:role/alice");
         let keys = [
             ObjectKey::user(alice.as_ident()),
             ObjectKey::named(NamedKind::Role, alice.as_ident()),
             ObjectKey::login_name(&login),
             ObjectKey::oidc_subject(&oidc),
             ObjectKey::ACCOUNT,
+            ObjectKey::aws_identity(&aws),
         ];
         let kinds: Vec<ObjectKind> = keys.iter().map(|k| k.kind()).collect();
         assert_eq!(
@@ -384,9 +429,11 @@ mod tests {
                 ObjectKind::Role,
                 ObjectKind::LoginName,
                 ObjectKind::OidcSubject,
-                ObjectKind::Account
+                ObjectKind::Account,
+                ObjectKind::AwsIdentity
             ]
         );
+        assert_eq!(keys[5].name().len(), 64);
         assert_eq!(keys[0].name(), "ALICE");
         assert_eq!(keys[2].name(), "ALICE");
         assert_eq!(

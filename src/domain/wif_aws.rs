@@ -4,6 +4,7 @@
 //! (never relay to another host); STS then tells who signed it.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -239,29 +240,172 @@ pub fn arn_of(xml: &str) -> Option<&str> {
     Some(xml[start..start + len].trim())
 }
 
-/// Attestation signatures seen in the last [`MAX_SKEW_SECONDS`] (per instance: another instance
-/// does not see them; STS itself accepts a signed request for 15 minutes).
+/// Attestation signatures STS accepted in the last [`MAX_SKEW_SECONDS`], and those being replayed
+/// now (per instance: another instance does not see them; STS itself accepts a signed request for
+/// 15 minutes). A signature is only kept once STS accepted it: a forged attestation, or a genuine
+/// one STS could not answer, leaves nothing behind, so neither fills the cache nor spends a genuine
+/// attestation a client retries.
 #[derive(Default)]
 pub struct ReplayCache {
-    seen: Mutex<HashMap<String, u64>>,
+    seen: Mutex<HashMap<String, Seen>>,
+}
+
+struct Seen {
+    until: u64,
+    /// Being replayed to STS now: a second use waits for nothing and is refused.
+    pending: bool,
+}
+
+/// A signature held while its attestation is replayed; dropped without [`Reservation::keep`] (STS
+/// refused, STS unreachable, the request abandoned), the signature is free again.
+pub struct Reservation<'a> {
+    cache: &'a ReplayCache,
+    signature: String,
+    kept: bool,
 }
 
 impl ReplayCache {
-    /// Records `signature` until `expires_at`; `false` if it was already seen (a replay) or the
-    /// cache is full of live signatures (refused rather than forgetting one).
-    pub fn first_use(&self, signature: &str, expires_at: u64, now: u64) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.get(signature).is_some_and(|&until| until > now) {
-            return false;
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Seen>> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Holds `signature` until `expires_at` while it is replayed; `None` if it is held or was
+    /// accepted already (a replay, or two uses at once), or if the cache is full of live
+    /// signatures (refused rather than forgetting one).
+    pub fn reserve(&self, signature: &str, expires_at: u64, now: u64) -> Option<Reservation<'_>> {
+        let mut seen = self.lock();
+        if seen.get(signature).is_some_and(|s| s.until > now) {
+            return None;
         }
         if seen.len() >= MAX_REMEMBERED {
-            seen.retain(|_, until| *until > now);
+            seen.retain(|_, s| s.until > now || s.pending);
             if seen.len() >= MAX_REMEMBERED {
-                return false;
+                return None;
             }
         }
-        seen.insert(signature.to_string(), expires_at);
-        true
+        let entry = Seen {
+            until: expires_at,
+            pending: true,
+        };
+        seen.insert(signature.to_string(), entry);
+        Some(Reservation {
+            cache: self,
+            signature: signature.to_string(),
+            kept: false,
+        })
+    }
+
+    /// How many signatures are held or remembered.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+impl Reservation<'_> {
+    /// STS accepted the attestation: its signature stays used until it expires.
+    pub fn keep(mut self) {
+        if let Some(s) = self.cache.lock().get_mut(&self.signature) {
+            s.pending = false;
+        }
+        self.kept = true;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.cache.lock().remove(&self.signature);
+        }
+    }
+}
+
+/// STS calls one client may start at once ([`STS_BURST`]), and how soon it may make one more
+/// ([`STS_REFILL_SECONDS`]): each replay costs a call to AWS, so a client sending forged or
+/// stolen-and-spent attestations in a loop is stopped here, not by STS's own throttling (which
+/// would refuse everyone's logins).
+pub const STS_BURST: u32 = 30;
+/// One more STS call per client every this many seconds (30 a minute sustained: workloads behind
+/// one NAT address share it).
+pub const STS_REFILL_SECONDS: u64 = 2;
+/// Clients tracked (per instance); when all are busy, a new client is refused until one refills.
+pub const MAX_STS_CLIENTS: usize = 10_000;
+
+/// Per-client token buckets for STS replays. A client is its IP address, an IPv6 address by its
+/// /64 (one host usually holds a whole /64); a request without an address shares one bucket.
+#[derive(Default)]
+pub struct StsBudget {
+    buckets: Mutex<HashMap<Option<IpAddr>, Bucket>>,
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: u32,
+    /// Epoch seconds the tokens were last counted at.
+    at: u64,
+}
+
+impl Bucket {
+    /// The bucket as it stands at `now`.
+    fn at(self, now: u64) -> Bucket {
+        let back = now.saturating_sub(self.at) / STS_REFILL_SECONDS;
+        let tokens = u64::from(self.tokens).saturating_add(back);
+        match tokens >= u64::from(STS_BURST) {
+            true => Bucket {
+                tokens: STS_BURST,
+                at: now,
+            },
+            false => Bucket {
+                tokens: tokens as u32,
+                at: self.at + back * STS_REFILL_SECONDS,
+            },
+        }
+    }
+}
+
+impl StsBudget {
+    /// Takes one STS call for `client` at `now`; `Err(seconds)` until the next one is allowed.
+    pub fn take(&self, client: Option<IpAddr>, now: u64) -> std::result::Result<(), u64> {
+        let key = client.map(client_key);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if !buckets.contains_key(&key) && buckets.len() >= MAX_STS_CLIENTS {
+            // A full bucket is the same as none: forget those.
+            buckets.retain(|_, b| b.at(now).tokens < STS_BURST);
+            if buckets.len() >= MAX_STS_CLIENTS {
+                return Err(STS_REFILL_SECONDS);
+            }
+        }
+        let full = Bucket {
+            tokens: STS_BURST,
+            at: now,
+        };
+        let bucket = buckets.get(&key).map_or(full, |b| b.at(now));
+        if bucket.tokens == 0 {
+            buckets.insert(key, bucket);
+            return Err((bucket.at + STS_REFILL_SECONDS).saturating_sub(now).max(1));
+        }
+        buckets.insert(
+            key,
+            Bucket {
+                tokens: bucket.tokens - 1,
+                ..bucket
+            },
+        );
+        Ok(())
+    }
+}
+
+/// The address a client is counted under: an IPv6 address by its /64 (an IPv4-mapped one as IPv4).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+            }
+        },
     }
 }
 
@@ -328,8 +472,73 @@ mod tests {
     #[test]
     fn a_signature_is_used_once_while_live() {
         let cache = ReplayCache::default();
-        assert!(cache.first_use("s", 100, 10));
-        assert!(!cache.first_use("s", 100, 50));
-        assert!(cache.first_use("s", 200, 100));
+        cache.reserve("s", 100, 10).unwrap().keep();
+        assert!(cache.reserve("s", 100, 50).is_none());
+        cache.reserve("s", 200, 100).unwrap().keep();
+    }
+
+    #[test]
+    fn a_signature_is_only_kept_once_accepted() {
+        let cache = ReplayCache::default();
+        let first = cache.reserve("s", 100, 10).unwrap();
+        // While it is replayed, a second use of the same attestation is refused.
+        assert!(cache.reserve("s", 100, 10).is_none());
+        // STS refused it or could not answer: it is free again and nothing is remembered.
+        drop(first);
+        assert_eq!(cache.len(), 0);
+        cache.reserve("s", 100, 11).unwrap().keep();
+        assert!(cache.reserve("s", 100, 12).is_none());
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn each_client_has_a_bucket_of_sts_calls() {
+        let budget = StsBudget::default();
+        let a: IpAddr = "203.0.113.1".parse().unwrap();
+        let b: IpAddr = "203.0.113.2".parse().unwrap();
+        for _ in 0..STS_BURST {
+            assert_eq!(budget.take(Some(a), 100), Ok(()));
+        }
+        assert_eq!(budget.take(Some(a), 100), Err(STS_REFILL_SECONDS));
+        // Another client is not affected.
+        assert_eq!(budget.take(Some(b), 100), Ok(()));
+        // One call comes back per refill period, no more.
+        assert_eq!(budget.take(Some(a), 100 + STS_REFILL_SECONDS), Ok(()));
+        assert!(budget.take(Some(a), 100 + STS_REFILL_SECONDS).is_err());
+        // After long enough, the whole burst.
+        let later = 100 + STS_REFILL_SECONDS * u64::from(STS_BURST) * 3;
+        for _ in 0..STS_BURST {
+            assert_eq!(budget.take(Some(a), later), Ok(()));
+        }
+        assert!(budget.take(Some(a), later).is_err());
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let one: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let same: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(one), client_key(same));
+        assert_ne!(client_key(one), client_key(other));
+        let mapped: IpAddr = "::ffff:203.0.113.1".parse().unwrap();
+        assert_eq!(client_key(mapped), "203.0.113.1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn the_client_table_is_bounded() {
+        let budget = StsBudget::default();
+        for i in 0..MAX_STS_CLIENTS as u32 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(i));
+            assert_eq!(budget.take(Some(ip), 100), Ok(()));
+        }
+        let newcomer = IpAddr::V4(std::net::Ipv4Addr::from(u32::MAX));
+        // Every tracked client has spent a call: a new one waits.
+        assert!(budget.take(Some(newcomer), 100).is_err());
+        // Once they have refilled they are forgotten, and the newcomer gets its bucket.
+        assert_eq!(
+            budget.take(Some(newcomer), 100 + STS_REFILL_SECONDS),
+            Ok(())
+        );
+        assert!(budget.buckets.lock().unwrap().len() <= MAX_STS_CLIENTS);
     }
 }

@@ -30,7 +30,7 @@ impl Gatekeeper {
         let (user, index, caller) = match token.contains('.') {
             true => self.aws_jwt(input, token, now).await?,
             false => {
-                let caller = self.aws_caller(token, now).await?;
+                let caller = self.aws_caller(input, token, now).await?;
                 let (user, index) = self.user_of(input, &caller, None).await?;
                 (user, index, caller)
             }
@@ -51,22 +51,30 @@ impl Gatekeeper {
         Ok(Verified::by(user, account, AuthMethod::WorkloadIdentity))
     }
 
-    /// The IAM identity that signed the attestation, as STS tells it.
-    async fn aws_caller(&self, token: &str, now: u64) -> Result<AwsArn> {
+    /// The IAM identity that signed the attestation, as STS tells it. The attestation's signature
+    /// is held while STS is asked and kept as used only once STS accepted it; the call is taken
+    /// from the client's budget only for an attestation not already used.
+    async fn aws_caller(&self, input: &LoginInput, token: &str, now: u64) -> Result<AwsArn> {
         let request =
             wif_aws::check(token, now, self.sts_extra_host.as_deref()).map_err(refused)?;
         let until = request.signed_at.saturating_add(MAX_SKEW_SECONDS + 1);
-        if !self
+        let held = self
             .attestations_seen
-            .first_use(&request.signature, until, now)
-        {
-            return Err(refused("attestation already used"));
+            .reserve(&request.signature, until, now)
+            .ok_or_else(|| refused("attestation already used or being used"))?;
+        if let Err(wait) = self.sts_budget.take(input.client_ip, now) {
+            tracing::info!(
+                client_ip = ?input.client_ip,
+                "workload identity login refused: the client's STS budget is spent"
+            );
+            return Err(Error::WorkloadIdentityThrottled(wait));
         }
         let arn = self
             .sts
             .caller_arn(&request)
             .await?
             .ok_or_else(|| refused("STS refused the attestation"))?;
+        held.keep();
         AwsArn::from_caller(&arn).ok_or_else(|| refused("STS named no IAM role or user"))
     }
 
@@ -109,7 +117,9 @@ impl Gatekeeper {
     }
 
     /// The user bound to `caller` (and the index of the identity), among those LOGIN_NAME names;
-    /// with `issuer`, only identities with that ISSUER count.
+    /// with `issuer`, only identities with that ISSUER count. Without LOGIN_NAME (the Go driver
+    /// sends none) the users are found through the AWS index: one entry and the users it lists,
+    /// never the whole directory (an outbound JWT is looked up before it is verified).
     async fn user_of(
         &self,
         input: &LoginInput,
@@ -128,8 +138,11 @@ impl Gatekeeper {
                 .await?
                 .into_iter()
                 .collect(),
-            // Go sends no LOGIN_NAME: every user is a candidate.
-            None => self.directory.users().await?,
+            None => self
+                .directory
+                .users_by_aws(&caller.index_name())
+                .await?
+                .ok_or_else(|| refused("too many users have this identity; send LOGIN_NAME"))?,
         };
         let mut found = candidates
             .into_iter()

@@ -90,6 +90,14 @@ impl Provider {
 }
 
 impl Provider {
+    /// The name an AWS identity is indexed by ([`AwsArn::index_name`]).
+    pub fn aws_index_name(&self) -> Option<String> {
+        match self {
+            Provider::Aws { arn, .. } => Some(arn.index_name()),
+            _ => None,
+        }
+    }
+
     /// The `(issuer, subject)` an OIDC identity is found by at login.
     pub fn oidc_key(&self) -> Option<(&str, &str)> {
         match self {
@@ -188,6 +196,20 @@ impl AwsArn {
         let role = resource.strip_prefix("assumed-role/")?;
         let (role, _session) = role.split_once('/')?;
         AwsArn::parse(&format!("arn:{partition}:iam::{account}:role/{role}")).ok()
+    }
+
+    /// What a bound identity and every caller that [`AwsArn::matches`] it have in common: the ARN
+    /// with a role's path dropped (STS names an assumed role without it). The AWS index's name.
+    pub fn index_name(&self) -> String {
+        let name = match self.kind {
+            IamKind::IamRole => self.name.rsplit('/').next().unwrap_or(""),
+            IamKind::IamUser => self.name.as_str(),
+        };
+        AwsArn {
+            name: name.to_string(),
+            ..self.clone()
+        }
+        .to_string()
     }
 
     /// Whether `caller` (from STS) is this identity. An assumed role carries no path, so a bound

@@ -1,5 +1,6 @@
 //! Serving the router inside AWS Lambda: `lambda_http` turns API Gateway events into requests (it also
-//! decodes base64 bodies), and the source IP of the event becomes the client IP.
+//! decodes base64 bodies), the path loses the API Gateway stage, and the source IP of the event
+//! becomes the client IP.
 
 use std::net::IpAddr;
 
@@ -14,7 +15,7 @@ use crate::http::extract::ClientIp;
 /// The router as a `lambda_http` service; tests drive this with event files.
 pub fn service(app: Router) -> MapRequest<Router, fn(Request) -> Request> {
     ServiceBuilder::new()
-        .map_request(with_source_ip as fn(Request) -> Request)
+        .map_request(from_api_gateway as fn(Request) -> Request)
         .service(app)
 }
 
@@ -22,9 +23,50 @@ pub async fn run(app: Router) -> Result<(), lambda_http::Error> {
     lambda_http::run(service(app)).await
 }
 
-fn with_source_ip(mut req: Request) -> Request {
+/// The event's source IP as the client IP, and the path without the stage.
+fn from_api_gateway(mut req: Request) -> Request {
     let ip = req.request_context_ref().and_then(source_ip);
     req.extensions_mut().insert(ClientIp(ip));
+    without_stage(req)
+}
+
+/// The request with the path the client asked for after the stage: `lambda_http` puts the stage
+/// in front of the path of a REST API (v1) event (`/prod/session/v1/login-request`) and of an HTTP
+/// API (v2) event of a named stage, and snowgate's routes have none. (`lambda_http`'s
+/// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` only stops it adding the stage: a v2 named stage's
+/// `rawPath` carries it anyway, so this does not depend on that setting.) A v2 `$default` stage
+/// is never in the path.
+fn without_stage(mut req: Request) -> Request {
+    let owned = req.raw_http_path().to_string();
+    let raw = owned.as_str();
+    let path = match req.request_context_ref() {
+        // A REST API's `path` is the resource path, without the stage.
+        Some(RequestContext::ApiGatewayV1(_)) => raw,
+        Some(RequestContext::ApiGatewayV2(c)) => match c.stage.as_deref() {
+            Some(stage) if stage != "$default" && !stage.is_empty() => raw
+                .strip_prefix('/')
+                .and_then(|r| r.strip_prefix(stage))
+                .filter(|r| r.starts_with('/'))
+                .unwrap_or(raw),
+            _ => return req,
+        },
+        _ => return req,
+    };
+    if path.is_empty() || path == req.uri().path() {
+        return req;
+    }
+    let target = match req.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    };
+    let mut parts = req.uri().clone().into_parts();
+    // A path that is not a valid URI path leaves the request as it was (it then answers 404).
+    if let Ok(pq) = target.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = lambda_http::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
     req
 }
 

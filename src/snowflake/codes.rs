@@ -84,7 +84,9 @@ pub fn of(error: &Error) -> &'static str {
         Error::InvalidPasscode => MFA_PASSCODE_INVALID,
         Error::InvalidOauth => OAUTH_INVALID,
         Error::OauthExpired(_) => OAUTH_EXPIRED,
-        Error::InvalidWorkloadIdentity => WORKLOAD_IDENTITY_INVALID,
+        Error::InvalidWorkloadIdentity | Error::WorkloadIdentityThrottled(_) => {
+            WORKLOAD_IDENTITY_INVALID
+        }
         Error::NetworkPolicyRequired => NETWORK_POLICY_REQUIRED,
         Error::UserDisabled => USER_DISABLED,
         Error::UserLocked { .. } => USER_LOCKED,

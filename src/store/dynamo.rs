@@ -380,6 +380,39 @@ impl SessionStore for DynamoStore {
             .map(|_| ())
             .map_err(|e| unavailable("DeleteItem", &e))
     }
+
+    async fn delete_with_token(
+        &self,
+        id: u64,
+        token_id: &str,
+        now: u64,
+        grace: u64,
+    ) -> Result<bool, StoreError> {
+        // `Session::accepts_token` as a condition (DynamoDB conditions cannot add, so the grace
+        // becomes a cutoff): gone or expired, no token recorded, the current token, or the
+        // replaced one renewed after the cutoff. One round trip, like a plain delete.
+        let cutoff = now.saturating_sub(grace);
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .condition_expression(
+                "attribute_not_exists(pk) OR #exp <= :now OR attribute_not_exists(token_id) \
+                 OR token_id = :t OR (prev_token_id = :t AND renewed_at > :cutoff)",
+            )
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":t", AttributeValue::S(token_id.into()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":cutoff", AttributeValue::N(cutoff.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("DeleteItem", &e)),
+        }
+    }
 }
 
 fn object_key(key: ObjectKey<'_>) -> Item {

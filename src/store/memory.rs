@@ -228,6 +228,24 @@ impl SessionStore for MemoryStore {
         self.lock()?.remove(&id);
         Ok(())
     }
+
+    async fn delete_with_token(
+        &self,
+        id: u64,
+        token_id: &str,
+        now: u64,
+        grace: u64,
+    ) -> Result<bool, StoreError> {
+        let mut sessions = self.lock()?;
+        if let Some(s) = sessions.get(&id)
+            && !s.is_expired(now)
+            && !s.accepts_token(token_id, now, grace)
+        {
+            return Ok(false);
+        }
+        sessions.remove(&id);
+        Ok(true)
+    }
 }
 
 #[async_trait]

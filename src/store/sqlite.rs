@@ -461,6 +461,27 @@ impl SessionStore for SqliteStore {
         })
         .await
     }
+
+    async fn delete_with_token(
+        &self,
+        id: u64,
+        token_id: &str,
+        now: u64,
+        grace: u64,
+    ) -> Result<bool, StoreError> {
+        let token_id = token_id.to_string();
+        self.write(Some(now), move |tx| {
+            if let Some(s) = live_session(tx, id, now)?
+                && !s.accepts_token(&token_id, now, grace)
+            {
+                return Ok(false);
+            }
+            tx.execute("DELETE FROM sessions WHERE id = ?1", [int(id)])
+                .map_err(|e| sql_error("delete session", &e))?;
+            Ok(true)
+        })
+        .await
+    }
 }
 
 #[async_trait]

@@ -74,6 +74,16 @@ impl SessionStore for CountingStore {
         self.note("delete");
         self.inner.delete(id).await
     }
+    async fn delete_with_token(
+        &self,
+        id: u64,
+        token_id: &str,
+        now: u64,
+        grace: u64,
+    ) -> Result<bool, StoreError> {
+        self.note("delete_with_token");
+        self.inner.delete_with_token(id, token_id, now, grace).await
+    }
 }
 
 #[async_trait]

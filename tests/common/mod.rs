@@ -114,11 +114,25 @@ impl TestApp {
         )
     }
 
+    /// The same store in an app that replays AWS workload identity attestations to `sts` (a test
+    /// double of the port, for answers moto's STS never gives).
+    pub fn with_sts(self, sts: Arc<dyn snowgate::domain::wif_aws::CallerIdentity>) -> Self {
+        let settings = Settings {
+            session_ttl: 100,
+            master_ttl: 1000,
+            ..Settings::default()
+        };
+        Self::assemble(self.store, "test-secret", settings, Some((sts, None)))
+    }
+
     fn assemble(
         store: Arc<dyn Store>,
         jwt_secret: &str,
         settings: Settings,
-        sts: Option<(Arc<snowgate::sts::Sts>, Option<String>)>,
+        sts: Option<(
+            Arc<dyn snowgate::domain::wif_aws::CallerIdentity>,
+            Option<String>,
+        )>,
     ) -> Self {
         let clock = Arc::new(AtomicU64::new(START));
         let c = Arc::clone(&clock);

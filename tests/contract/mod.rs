@@ -158,6 +158,60 @@ pub async fn run(store: Arc<dyn SessionStore>) {
             .await
             .unwrap()
     );
+
+    // A logout deletes only with a token the session accepts: the current one, or the one the
+    // renewal replaced within the grace; a missing or expired session is no refusal.
+    const GRACE: u64 = 30;
+    assert!(
+        !store
+            .delete_with_token(d.id, "forged", NOW + 4, GRACE)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_with_token(d.id, "token-one", NOW + 3 + GRACE, GRACE)
+            .await
+            .unwrap()
+    );
+    assert!(store.get(d.id, NOW + 4).await.unwrap().is_some());
+    assert!(
+        store
+            .delete_with_token(d.id, "token-one", NOW + 2 + GRACE, GRACE)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get(d.id, NOW + 4).await.unwrap(), None);
+    assert!(
+        store
+            .delete_with_token(d.id, "token-two", NOW + 4, GRACE)
+            .await
+            .unwrap()
+    );
+    let e = session(new_session_id());
+    store.create(&e).await.unwrap();
+    assert!(
+        !store
+            .delete_with_token(e.id, "token-two", NOW, GRACE)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .delete_with_token(e.id, "token-one", NOW, GRACE)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get(e.id, NOW).await.unwrap(), None);
+    let f = session(new_session_id());
+    store.create(&f).await.unwrap();
+    assert!(
+        store
+            .delete_with_token(f.id, "forged", f.expires_at, GRACE)
+            .await
+            .unwrap(),
+        "an expired session is gone"
+    );
 }
 
 /// Failed-login counters: atomic, deduplicated by attempt, expiring, and cleared on demand.

@@ -8,23 +8,23 @@ use crate::error::Result;
 pub(super) async fn run(ctx: &AdminContext<'_>, command: GrantCommand) -> Result<Answer> {
     let GrantCommand { role, user, grant } = command;
     // A system role only by a role that holds it: USERADMIN cannot make anyone ACCOUNTADMIN.
-    if SYSTEM_ROLES.contains(&role.as_str())
-        && role.as_str() != "PUBLIC"
-        && !holds(ctx.role, role.as_str())
-    {
+    let system = SYSTEM_ROLES.contains(&role.as_str());
+    if system && role.as_str() != "PUBLIC" && !holds(ctx.role, role.as_str()) {
         return Err(denied(format!(
             "Role '{}' cannot grant or revoke the system role '{role}'.",
             ctx.role
         )));
     }
     let dir = ctx.directory;
-    let Some(record) = dir.role(role.as_ident()).await? else {
-        return Err(missing("Role", &role));
-    };
-    // Another role, as Snowflake: its owner's (OWNERSHIP), or SECURITYADMIN's and above (MANAGE
-    // GRANTS). Otherwise USERADMIN would hand out, to a user it made, roles it was never given.
-    if !SYSTEM_ROLES.contains(&role.as_str()) && !holds(ctx.role, "SECURITYADMIN") {
-        owns(ctx, "role", &record.name, role_owner(&record))?;
+    let found = dir
+        .role(role.as_ident())
+        .await?
+        .ok_or_else(|| missing("Role", &role))?;
+    // As Snowflake: granting or revoking a role needs its owner (or a role above it), or the
+    // global MANAGE GRANTS privilege, which SECURITYADMIN (and so ACCOUNTADMIN) has. USERADMIN
+    // may grant the roles it created, not one ACCOUNTADMIN or SECURITYADMIN created.
+    if !system && !holds(ctx.role, "SECURITYADMIN") {
+        owns(ctx, "role", &found.name, role_owner(&found))?;
     }
     let previous = dir
         .user(user.as_ident())

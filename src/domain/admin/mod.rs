@@ -125,6 +125,11 @@ pub async fn run(ctx: &AdminContext<'_>, command: AdminCommand) -> Result<Answer
         AdminCommand::Grant(c) => grants::run(ctx, c).await,
         AdminCommand::Account(c) => {
             security_admin(ctx)?;
+            // As Snowflake: account parameters are ACCOUNTADMIN's; the network policy,
+            // SECURITYADMIN's too.
+            if matches!(c, command::AccountCommand::AllowClientMfaCaching(_)) {
+                account_admin(ctx)?;
+            }
             account::run(ctx, c).await
         }
         AdminCommand::Show(c) => show::run(ctx, c).await,
@@ -149,6 +154,17 @@ fn security_admin(ctx: &AdminContext<'_>) -> Result<()> {
             ctx.role
         ),
     ))
+}
+
+/// Account parameters: ACCOUNTADMIN only, as in Snowflake.
+fn account_admin(ctx: &AdminContext<'_>) -> Result<()> {
+    if holds(ctx.role, "ACCOUNTADMIN") {
+        return Ok(());
+    }
+    Err(denied(format!(
+        "Role '{}' cannot set account parameters; use ACCOUNTADMIN.",
+        ctx.role
+    )))
 }
 
 fn invalid(message: impl Into<String>) -> Error {

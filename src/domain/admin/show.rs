@@ -1,7 +1,9 @@
 //! SHOW USERS / ROLES / NETWORK POLICIES and DESCRIBE USER / NETWORK POLICY.
 
 use super::command::ShowCommand;
-use super::{AdminContext, Answer, like, missing, policy_owner, role_owner, user_owner};
+use super::{
+    AdminContext, Answer, like, missing, owns, policy_owner, role_owner, security_admin, user_owner,
+};
 use crate::domain::directory::{RsaKey, SYSTEM_ROLES, User};
 use crate::domain::ident::Identifier;
 use crate::error::Result;
@@ -10,7 +12,11 @@ pub(super) async fn run(ctx: &AdminContext<'_>, command: ShowCommand) -> Result<
     match command {
         ShowCommand::Users { like } => users(ctx, like).await,
         ShowCommand::Roles { like } => roles(ctx, like).await,
-        ShowCommand::NetworkPolicies { like } => policies(ctx, like).await,
+        ShowCommand::NetworkPolicies { like } => {
+            // As Snowflake: network policies are SECURITYADMIN's (MANAGE GRANTS sees them all).
+            security_admin(ctx)?;
+            policies(ctx, like).await
+        }
         ShowCommand::DescribeUser { name } => describe_user(ctx, name).await,
         ShowCommand::DescribeNetworkPolicy { name } => describe_policy(ctx, name).await,
     }
@@ -145,6 +151,10 @@ async fn describe_user(ctx: &AdminContext<'_>, name: Identifier) -> Result<Answe
         .user(name.as_ident())
         .await?
         .ok_or_else(|| missing("User", &name))?;
+    // As Snowflake: users see their own properties; another user's need its owner or above.
+    if u.name != ctx.user {
+        owns(ctx, "user", &u.name, user_owner(&u))?;
+    }
     let key = |k: &Option<RsaKey>| opt(&k.as_ref().map(|k| k.der_base64.clone()));
     let fp = |k: &Option<RsaKey>| opt(&k.as_ref().map(|k| k.fingerprint.clone()));
     let rows: Vec<(&str, Option<String>)> = vec![
@@ -179,6 +189,8 @@ async fn describe_policy(ctx: &AdminContext<'_>, name: Identifier) -> Result<Ans
         .policy(name.as_ident())
         .await?
         .ok_or_else(|| missing("Network policy", &name))?;
+    // As Snowflake: only the policy's owner or a role above it describes it.
+    owns(ctx, "network policy", &policy.name, policy_owner(&policy))?;
     Ok(Answer::table(
         &["name", "value"],
         vec![
