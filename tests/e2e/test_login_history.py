@@ -1,8 +1,10 @@
 """Login history through the real snowflake-connector-python: rows come back with a datetime
 EVENT_TIMESTAMP, YES/NO success flags and the Snowflake error codes of failed logins.
 
-Every test uses a user of its own, so the shared server's (or shared DynamoDB table's) other logins
-do not matter.
+Every test uses a user of its own, so the DynamoDB table's other logins do not matter. The module
+has a server of its own: each instance writes at most a few refusals per client address and minute
+to the history (snowgate::domain::refusals), and other modules' floods from 127.0.0.1 on the shared
+server would use that budget up.
 """
 
 from __future__ import annotations
@@ -12,10 +14,23 @@ import datetime
 import pytest
 from snowflake.connector.errors import DatabaseError, ProgrammingError
 
-from conftest import rows, unique
+from conftest import rows, run_snowgate, unique
 
 BY_USER = "SELECT * FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY_BY_USER())"
 PASSWORD = "hist-Pw-12345"
+
+
+@pytest.fixture(scope="module")
+def history_server(tmp_path_factory):
+    with run_snowgate(tmp_path_factory.mktemp("snowgate-history")) as server:
+        yield server
+
+
+@pytest.fixture
+def server(history_server):
+    """This module's server, with this test's connections closed after it."""
+    yield history_server
+    history_server.close_connections()
 
 
 def new_user(server) -> str:
