@@ -30,8 +30,11 @@ const ROLES: [&str; 6] = [
 /// The lowest role that may run a statement; the roles above it may too.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Lowest {
+    /// USERADMIN
     User,
+    /// SECURITYADMIN
     Security,
+    /// ACCOUNTADMIN
     Account,
 }
 
