@@ -54,9 +54,6 @@ struct Row {
     setup: &'static [&'static str],
     statement: &'static str,
     lowest: Lowest,
-    /// integrations: other helper. Integration DDL becomes ACCOUNTADMIN-only in another branch;
-    /// until that merges, SECURITYADMIN's cell is not asserted. The lead removes this flag.
-    integration_pending: bool,
 }
 
 const fn row(setup: &'static [&'static str], statement: &'static str, lowest: Lowest) -> Row {
@@ -64,7 +61,6 @@ const fn row(setup: &'static [&'static str], statement: &'static str, lowest: Lo
         setup,
         statement,
         lowest,
-        integration_pending: false,
     }
 }
 
@@ -87,7 +83,6 @@ fn rows() -> Vec<Row> {
         setup,
         statement,
         lowest: Lowest::Account,
-        integration_pending: true,
     };
     vec![
         // Users.
@@ -255,9 +250,6 @@ async fn every_statement_from_every_role(app: TestApp) {
             admin.ok(&format!("USE ROLE {role}")).await;
             let statement = name(row.statement);
             let (_, v) = app.query(&admin, &statement).await;
-            if row.integration_pending && *role == "SECURITYADMIN" {
-                continue;
-            }
             let allowed = row.lowest.allows(role);
             let answer = match v["success"].as_bool() {
                 Some(true) => "allowed".to_string(),
