@@ -7,7 +7,6 @@ pub mod domain;
 pub mod entrypoints;
 pub mod error;
 pub mod http;
-pub mod jwks_http;
 pub mod keygen;
 pub mod logging;
 pub mod outbound;
@@ -15,7 +14,6 @@ pub mod secrets;
 pub mod snowflake;
 pub mod sql;
 pub mod store;
-pub mod sts;
 
 use std::sync::Arc;
 
@@ -25,6 +23,8 @@ use secrecy::SecretString;
 
 pub use error::{Error, Result};
 pub use http::AppState;
+/// The adapters' former paths, kept for tests, benches and fuzz targets.
+pub use outbound::{jwks as jwks_http, sts};
 
 use config::{Config, LocalStore};
 use domain::Gatekeeper;
@@ -270,7 +270,7 @@ pub fn state_with(
     let allow_private = config.allow_private_issuers;
     // Checked when the configuration was read; if it fails now, OIDC and OAuth logins are refused.
     let fetcher = outbound::Lazy::new(move || {
-        jwks_http::HttpsJwksFetcher::new(extra_ca.as_deref(), allow_private)
+        outbound::jwks::HttpsJwksFetcher::new(extra_ca.as_deref(), allow_private)
     });
     gate.set_jwks(Arc::new(domain::jwks::JwksCache::new(fetcher)));
     AppState {
@@ -287,8 +287,9 @@ fn with_sts(gate: Gatekeeper, config: &Config) -> Gatekeeper {
         .as_deref()
         .and_then(config::endpoint_host)
         .map(str::to_string);
-    let client =
-        outbound::Lazy::new(move || sts::Sts::new(endpoint.clone()).map_err(|e| e.to_string()));
+    let client = outbound::Lazy::new(move || {
+        outbound::sts::Sts::new(endpoint.clone()).map_err(|e| e.to_string())
+    });
     gate.with_sts(client, host)
 }
 
