@@ -383,6 +383,19 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("http", &["domain", "error", "snowflake", "logging"]),
     ("entrypoints", &["http", "error", "logging"]),
     ("outbound", &["domain", "error"]),
+    (
+        "app",
+        &[
+            "domain",
+            "error",
+            "http",
+            "entrypoints",
+            "outbound",
+            "store",
+            "secrets",
+            "aws",
+        ],
+    ),
 ];
 
 /// External crates that would bring HTTP, AWS or a database into the domain or the SQL front end.
@@ -572,6 +585,7 @@ fn the_rules_catch_a_forbidden_arrow_and_a_cycle() {
     assert!(allowed("domain", &module("domain::admin")));
     assert!(!allowed("sql", &module("http")));
     assert!(!allowed("outbound", &module("store")));
+    assert!(allowed("app", &module("store::sqlite")) && !allowed("app", &module("sql")));
     assert!(is_transport_crate("aws_sdk_dynamodb") && is_transport_crate("http"));
     assert!(!is_transport_crate("aws_lc_rs") && !is_transport_crate("serde"));
     let edges: BTreeSet<(String, String)> =
