@@ -407,6 +407,8 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("http", &["domain", "error", "snowflake", "logging"]),
     ("entrypoints", &["http", "error", "logging"]),
     ("outbound", &["domain", "error"]),
+    ("aws", &[]),
+    ("logging", &["domain"]),
     (
         "app",
         &[
