@@ -8,10 +8,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
+use super::{jwks, sts};
 use crate::domain::jwks::{FetchError, JwksFetcher};
 use crate::domain::wif_aws::{CallerIdentity, SignedRequest};
 use crate::error::{Error, Result};
-use crate::{jwks_http, sts};
 
 /// A client made by `build` on first use (on a blocking thread: it reads certificate files).
 pub struct Lazy<T> {
@@ -49,7 +49,7 @@ impl<T: Send + Sync + 'static> Lazy<T> {
 }
 
 #[async_trait]
-impl JwksFetcher for Lazy<jwks_http::HttpsJwksFetcher> {
+impl JwksFetcher for Lazy<jwks::HttpsJwksFetcher> {
     async fn fetch(&self, url: &str) -> std::result::Result<Vec<u8>, FetchError> {
         match self.get().await {
             Ok(fetcher) => fetcher.fetch(url).await,

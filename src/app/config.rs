@@ -220,7 +220,7 @@ impl Config {
         };
         let extra_ca_file = get("SNOWGATE_EXTRA_CA_FILE").map(PathBuf::from);
         if let Some(path) = &extra_ca_file {
-            crate::jwks_http::HttpsJwksFetcher::new(Some(path), false).map_err(|reason| {
+            crate::outbound::jwks::HttpsJwksFetcher::new(Some(path), false).map_err(|reason| {
                 ConfigError::Invalid {
                     name: "SNOWGATE_EXTRA_CA_FILE",
                     reason,
