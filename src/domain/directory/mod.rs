@@ -1,6 +1,8 @@
 //! The user directory: users, roles, network policies and the account's settings, kept as JSON
 //! documents in the store. The demo user of the configuration is one of these users, written at start.
 
+pub mod security_integrations;
+
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -1,5 +1,9 @@
 //! Sessions: who is logged in, and the context their queries run in.
 
+pub mod activity;
+pub mod parameters;
+pub mod tokens;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,10 @@
 //! The query context: who runs this query, in which database, schema, warehouse and role, from where,
 //! under which request and query ids. Session-context statements are answered here from the session.
 
+pub mod context;
+pub mod login_history;
+pub mod statement;
+
 use std::net::IpAddr;
 
 use super::SERVER_VERSION;
