@@ -195,19 +195,26 @@ impl Graph {
             modules,
             reexports: BTreeMap::new(),
         };
-        for file in files {
-            for item in &file.ast.items {
-                if let syn::Item::Use(u) = item
-                    && matches!(
-                        u.vis,
-                        syn::Visibility::Public(_) | syn::Visibility::Restricted(_)
-                    )
-                {
-                    graph.record_reexports(&file.module, &u.tree);
+        // Until nothing changes: a re-export may go through another (a shim at an old path) that a
+        // later file defines.
+        loop {
+            let before = graph.reexports.clone();
+            for file in files {
+                for item in &file.ast.items {
+                    if let syn::Item::Use(u) = item
+                        && matches!(
+                            u.vis,
+                            syn::Visibility::Public(_) | syn::Visibility::Restricted(_)
+                        )
+                    {
+                        graph.record_reexports(&file.module, &u.tree);
+                    }
                 }
             }
+            if graph.reexports == before {
+                return graph;
+            }
         }
-        graph
     }
 
     fn record_reexports(&mut self, module: &ModPath, tree: &UseTree) {

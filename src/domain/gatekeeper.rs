@@ -10,13 +10,13 @@ use super::audit::{Attempt, Method};
 use super::directory::{DemoSeed, Directory, LoginReads, PolicySource, User};
 use super::ident::Ident;
 use super::keys::KeyCache;
+use super::login::verified::{SecondFactor, Verified};
 pub use super::login_input::LoginInput;
 use super::passwords::PasswordHasher;
 use super::policies::AuthMethod;
 use super::policies::SessionPolicy;
 use super::session::{Session, new_session_id};
 use super::tokens::{Claims, TokenError, TokenKind};
-use super::verified::{SecondFactor, Verified};
 use crate::domain::secret_source::{SecretMaterial, SecretSource};
 use crate::domain::storage::{ObjectKey, Store, StoreError};
 use crate::error::{Error, Result};
@@ -435,8 +435,13 @@ impl Gatekeeper {
             oauth,
             opened_by,
         } = verified;
-        let mut context = super::verified::initial_context(&user, input)?;
-        super::verified::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
+        let mut context = super::login::verified::initial_context(&user, input)?;
+        super::login::verified::restrict_role(
+            &user,
+            input,
+            &mut context,
+            role_restriction.as_deref(),
+        )?;
         let idle_limit = self.idle_limit(&user, policies).await?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the
         // tokens are signed with the secret in force now, not one a rotation has since retired.

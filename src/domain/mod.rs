@@ -2,25 +2,16 @@
 //! storage and secrets only through their traits.
 
 pub mod admin;
-pub mod attempts;
 pub mod audit;
 pub mod credentials;
 pub mod directory;
 pub mod gatekeeper;
 pub mod ident;
 pub mod login;
-pub mod login_input;
-mod login_log;
-pub mod oauth_login;
 pub mod policy;
 pub mod ports;
 pub mod query;
-pub mod refusals;
 pub mod session;
-mod verified;
-pub mod wif_aws;
-mod wif_login;
-pub mod workload_login;
 
 pub use gatekeeper::{Clock, Gatekeeper, Settings};
 
@@ -30,6 +21,11 @@ pub use credentials::rsa_keys as keys;
 pub use credentials::totp as mfa;
 pub use credentials::{jwks, passwords, pats, workload_identity};
 pub use directory::security_integrations;
+pub use login::input as login_input;
+pub use login::oauth as oauth_login;
+pub use login::workload as workload_login;
+pub use login::workload::attestation as wif_aws;
+pub use login::{attempts, refusals};
 pub use policy as policies;
 pub use policy::authentication as authentication_policies;
 pub use policy::password as password_rules;

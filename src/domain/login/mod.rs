@@ -3,10 +3,19 @@
 //! user's own network policy. Every refusal of a password is the same 390100 whether the user exists
 //! or not, and costs the same argon2 work.
 
+pub mod attempts;
+pub mod input;
+pub(in crate::domain) mod login_log;
+pub mod oauth;
+pub mod refusals;
+pub(in crate::domain) mod verified;
+pub mod workload;
+
 use std::net::IpAddr;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use self::verified::{SecondFactor, Verified};
 use super::audit;
 use super::authentication_policies::{Client, refusal_with_mfa};
 use super::directory::{AccountSettings, LoginReads, PolicySource, User, UserType, canonical_ip};
@@ -21,7 +30,6 @@ use super::policies::{
     AuthMethod, AuthenticationPolicy, NetworkPolicyEvaluation, PasswordPolicy, PatPolicy,
 };
 use super::storage::{CounterName, Failures};
-use super::verified::{SecondFactor, Verified};
 use crate::error::{Error, Result};
 
 /// Where a login stands with the lockout: the name its failures count under, the lockout that
