@@ -1,6 +1,6 @@
 //! The gatekeeper's side of the login history: recording attempts, and answering
 //! `INFORMATION_SCHEMA.LOGIN_HISTORY[_BY_USER]` (the records and their rules are in
-//! `login_history.rs`).
+//! `query/login_history.rs`).
 
 use crate::domain::directory::LoginReads;
 use crate::domain::gatekeeper::Gatekeeper;

@@ -1,6 +1,6 @@
 //! A login whose credential was proven, and the session context it opens with: what the login
-//! methods (`login.rs`, `oauth_login.rs`, `workload_login.rs`) hand to the gatekeeper, which opens the
-//! session.
+//! methods (`login/mod.rs`, `login/oauth.rs`, `login/workload/`) hand to the gatekeeper, which opens
+//! the session.
 
 use crate::domain::credentials::pats::Pat;
 use crate::domain::directory::User;

@@ -55,7 +55,8 @@ pub struct SigningKey {
     kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
-    /// Seals TOTP seeds: derived from the same secret, for another use (see [`crate::domain::credentials::totp`]).
+    /// Seals TOTP seeds: derived from the same secret, for another use (see
+    /// [`crate::domain::credentials::totp`]).
     sealing: crate::domain::credentials::totp::SealingKey,
     /// Keys the lockout's attempt ids: derived from the same secret, for another use.
     attempts: crate::domain::attempts::AttemptKey,
