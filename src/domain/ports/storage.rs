@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::domain::ident::{Ident, LoginName};
-pub use crate::domain::login_history::{HistoryQuery, LoginEvent};
+pub use crate::domain::query::login_history::{HistoryQuery, LoginEvent};
 use crate::domain::session::{Session, SessionContext};
 
 #[derive(Debug, Error)]

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::audit::Method;
-use crate::domain::login_input::LoginInput;
+use crate::domain::login::input::LoginInput;
 use crate::domain::query::ColumnType;
 use crate::domain::query::statement::{HistoryColumn, HistoryFilter, TimePoint};
 use crate::error::Error;

@@ -12,10 +12,10 @@ use super::admin::{self, AdminCommand, AdminContext, Origin};
 use super::audit;
 use super::directory::{ADMIN_ROLES, User};
 use super::gatekeeper::Gatekeeper;
-use super::session::{Credential, OAuthGrant, SessionContext};
-use super::statement::{
+use super::query::statement::{
     ContextFunction, ContextStatement, SqlFrontEnd, SqlRejection, Statement, UseTarget,
 };
+use super::session::{Credential, OAuthGrant, SessionContext};
 use crate::error::{Error, Result, SqlError, SqlErrorKind};
 
 /// Snowflake's answer to a statement that returns no data.

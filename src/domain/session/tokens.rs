@@ -59,7 +59,7 @@ pub struct SigningKey {
     /// [`crate::domain::credentials::totp`]).
     sealing: crate::domain::credentials::totp::SealingKey,
     /// Keys the lockout's attempt ids: derived from the same secret, for another use.
-    attempts: crate::domain::attempts::AttemptKey,
+    attempts: crate::domain::login::attempts::AttemptKey,
 }
 
 impl SigningKey {
@@ -70,7 +70,7 @@ impl SigningKey {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             sealing: crate::domain::credentials::totp::SealingKey::new(&kid, secret),
-            attempts: crate::domain::attempts::AttemptKey::new(secret),
+            attempts: crate::domain::login::attempts::AttemptKey::new(secret),
             kid,
         }
     }
@@ -129,7 +129,7 @@ impl Keyring {
     }
 
     /// The key of failed logins' attempt ids (the current secret's: every instance agrees on it).
-    pub fn attempt_key(&self) -> &crate::domain::attempts::AttemptKey {
+    pub fn attempt_key(&self) -> &crate::domain::login::attempts::AttemptKey {
         &self.current.attempts
     }
 
