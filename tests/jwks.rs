@@ -1,4 +1,4 @@
-//! The third-party JWT verifier (`src/domain/jwks.rs`): what it accepts, and the hostile tokens it refuses.
+//! The third-party JWT verifier (`src/domain/credentials/jwks.rs`): what it accepts, and the hostile tokens it refuses.
 
 mod common;
 

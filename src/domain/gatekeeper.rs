@@ -7,18 +7,18 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::audit::{Attempt, Method};
+use super::credentials::passwords::PasswordHasher;
+use super::credentials::rsa_keys::KeyCache;
 use super::directory::{DemoSeed, Directory, LoginReads, PolicySource, User};
 use super::ident::Ident;
-use super::keys::KeyCache;
-pub use super::login_input::LoginInput;
-use super::passwords::PasswordHasher;
-use super::policies::AuthMethod;
-use super::policies::SessionPolicy;
+pub use super::login::input::LoginInput;
+use super::login::verified::{SecondFactor, Verified};
+use super::policy::AuthMethod;
+use super::policy::SessionPolicy;
+use super::session::tokens::{Claims, TokenError, TokenKind};
 use super::session::{Session, new_session_id};
-use super::tokens::{Claims, TokenError, TokenKind};
-use super::verified::{SecondFactor, Verified};
-use crate::domain::secret_source::{SecretMaterial, SecretSource};
-use crate::domain::storage::{ObjectKey, Store, StoreError};
+use crate::domain::ports::secrets::{SecretMaterial, SecretSource};
+use crate::domain::ports::storage::{ObjectKey, Store, StoreError};
 use crate::error::{Error, Result};
 
 /// Epoch seconds. Injected so tests can move time instead of sleeping.
@@ -96,7 +96,7 @@ pub struct Renewed {
 /// What the store says of a session at a request: read and activity recorded together.
 struct Checked {
     session: Option<Session>,
-    user: Option<crate::domain::storage::Versioned>,
+    user: Option<crate::domain::ports::storage::Versioned>,
     /// The session had been idle for its whole limit: it is over.
     idle: bool,
 }
@@ -109,20 +109,20 @@ pub struct Gatekeeper {
     pub(super) keys: KeyCache,
     pub(super) settings: Settings,
     clock: Clock,
-    recent: super::activity::RecentActivity,
+    recent: super::session::activity::RecentActivity,
     /// Refused logins recorded in the history this minute.
-    refusals: super::refusals::RefusalBudget,
+    refusals: super::login::refusals::RefusalBudget,
     /// The secret material the demo user was last checked against; a reload checks it again.
     seeded: tokio::sync::Mutex<Option<Arc<SecretMaterial>>>,
     /// Replays AWS workload identity attestations to STS.
-    pub(super) sts: Arc<dyn super::wif_aws::CallerIdentity>,
+    pub(super) sts: Arc<dyn super::login::workload::attestation::CallerIdentity>,
     /// The configured STS endpoint's host, allowed in attestations besides AWS's own.
     pub(super) sts_extra_host: Option<String>,
-    pub(super) attestations_seen: super::wif_aws::ReplayCache,
+    pub(super) attestations_seen: super::login::workload::attestation::ReplayCache,
     /// STS replays each client may still make.
-    pub(super) sts_budget: super::wif_aws::StsBudget,
+    pub(super) sts_budget: super::login::workload::attestation::StsBudget,
     /// Issuers' key sets (OIDC workload identity); set once at start-up by [`Gatekeeper::set_jwks`].
-    pub(super) jwks: std::sync::OnceLock<Arc<super::jwks::JwksCache>>,
+    pub(super) jwks: std::sync::OnceLock<Arc<super::credentials::jwks::JwksCache>>,
 }
 
 impl Gatekeeper {
@@ -130,7 +130,7 @@ impl Gatekeeper {
     /// host an attestation may be signed for (the configured STS endpoint's).
     pub fn with_sts(
         mut self,
-        sts: Arc<dyn super::wif_aws::CallerIdentity>,
+        sts: Arc<dyn super::login::workload::attestation::CallerIdentity>,
         extra_host: Option<String>,
     ) -> Self {
         self.sts = sts;
@@ -155,7 +155,7 @@ impl Gatekeeper {
             recent: Default::default(),
             refusals: Default::default(),
             seeded: tokio::sync::Mutex::new(None),
-            sts: Arc::new(super::wif_aws::NoSts),
+            sts: Arc::new(super::login::workload::attestation::NoSts),
             sts_extra_host: None,
             attestations_seen: Default::default(),
             sts_budget: Default::default(),
@@ -165,7 +165,7 @@ impl Gatekeeper {
 
     /// Where issuers' keys come from. Without it, logins needing them are refused. A second call
     /// keeps the first cache.
-    pub fn set_jwks(&self, cache: Arc<super::jwks::JwksCache>) {
+    pub fn set_jwks(&self, cache: Arc<super::credentials::jwks::JwksCache>) {
         let _ = self.jwks.set(cache);
     }
 
@@ -293,7 +293,7 @@ impl Gatekeeper {
                         Some(user) => Some(user.clone()),
                         None => self.failed_login_user(&input, reads.as_ref(), now).await,
                     };
-                    let event = super::login_history::event(
+                    let event = super::query::login_history::event(
                         &input,
                         attempt.method,
                         user.as_deref(),
@@ -307,10 +307,13 @@ impl Gatekeeper {
         result
     }
 
-    /// Whether the history has room for this refused login ([`super::refusals`]).
+    /// Whether the history has room for this refused login ([`super::login::refusals`]).
     fn refusal_recorded(&self, input: &LoginInput, error: &Error, now: u64) -> bool {
         let name = input.named_user(now).map(|n| {
-            let n = super::login_history::bounded(&n, super::login_history::MAX_FIELD_CHARS);
+            let n = super::query::login_history::bounded(
+                &n,
+                super::query::login_history::MAX_FIELD_CHARS,
+            );
             n.to_uppercase()
         });
         let address = input
@@ -406,9 +409,9 @@ impl Gatekeeper {
         attempt: &mut Attempt<'_>,
         user: &str,
         second_factor: Option<SecondFactor>,
-    ) -> super::login_history::LoginEvent {
+    ) -> super::query::login_history::LoginEvent {
         let mut event =
-            super::login_history::event(input, attempt.method, Some(user), self.now(), None);
+            super::query::login_history::event(input, attempt.method, Some(user), self.now(), None);
         event.second_factor = second_factor.map(|f| f.as_str().to_string());
         attempt.second_factor = second_factor.map(SecondFactor::as_str);
         attempt.in_history = true;
@@ -435,8 +438,13 @@ impl Gatekeeper {
             oauth,
             opened_by,
         } = verified;
-        let mut context = super::verified::initial_context(&user, input)?;
-        super::verified::restrict_role(&user, input, &mut context, role_restriction.as_deref())?;
+        let mut context = super::login::verified::initial_context(&user, input)?;
+        super::login::verified::restrict_role(
+            &user,
+            input,
+            &mut context,
+            role_restriction.as_deref(),
+        )?;
         let idle_limit = self.idle_limit(&user, policies).await?;
         // Taken after the credentials were checked (which may wait for a hashing thread), so the
         // tokens are signed with the secret in force now, not one a rotation has since retired.
@@ -487,7 +495,7 @@ impl Gatekeeper {
             master_token,
             session_ttl,
             master_ttl: idle_limit.min(master_ttl),
-            parameters: super::parameters::merge(
+            parameters: super::session::parameters::merge(
                 vec![
                     ("AUTOCOMMIT".to_string(), Value::Bool(true)),
                     ("TIMEZONE".to_string(), Value::String("Etc/UTC".into())),

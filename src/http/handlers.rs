@@ -11,10 +11,10 @@ use serde_json::Value;
 use super::AppState;
 use super::extract::{ClientIp, Drained, Params, SnowflakeJson, SnowflakeToken};
 use crate::domain::SERVER_VERSION;
+use crate::domain::credentials::totp::MfaInput;
 use crate::domain::gatekeeper::LoginInput;
-use crate::domain::mfa::MfaInput;
-use crate::domain::parameters;
 use crate::domain::query::{ColumnType, StatementKind};
+use crate::domain::session::parameters;
 use crate::error::{Error, Result};
 use crate::snowflake::{
     Envelope, LoginParams, LoginRequest, LoginResponse, Parameter, QueryRequest, QueryResponse,
@@ -103,7 +103,7 @@ pub async fn login(
         mfa_token_validity_in_seconds: out
             .mfa_token
             .as_ref()
-            .map_or(0, |_| crate::domain::mfa::MFA_TOKEN_SECONDS),
+            .map_or(0, |_| crate::domain::credentials::totp::MFA_TOKEN_SECONDS),
         mfa_token: out.mfa_token,
         session_info: SessionInfo {
             database_name: ctx.database,
@@ -215,7 +215,7 @@ pub async fn query(
             .iter()
             .map(|(name, value)| Parameter {
                 name: name.clone(),
-                value: crate::domain::parameters::json(value),
+                value: crate::domain::session::parameters::json(value),
             })
             .collect(),
         final_database_name: out.context.database,

@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use super::{SecretMaterial, SecretSource};
 use crate::aws::describe;
-use crate::domain::tokens::{Keyring, MIN_SECRET_BYTES, SigningKey};
+use crate::domain::session::tokens::{Keyring, MIN_SECRET_BYTES, SigningKey};
 
 #[derive(Debug, Error)]
 pub enum SecretError {

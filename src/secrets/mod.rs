@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-pub use crate::domain::secret_source::{SecretMaterial, SecretSource};
-use crate::domain::tokens::{Keyring, SigningKey};
+pub use crate::domain::ports::secrets::{SecretMaterial, SecretSource};
+use crate::domain::session::tokens::{Keyring, SigningKey};
 
 /// Material fixed for the life of the process: environment variables or embedded defaults.
 pub struct StaticSecrets(Arc<SecretMaterial>);

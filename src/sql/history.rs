@@ -11,8 +11,8 @@ use sqlparser::ast::{
 
 use super::{limits, signed};
 use crate::domain::ident::Identifier;
-use crate::domain::login_history::MAX_RESULT_LIMIT;
-use crate::domain::statement::{
+use crate::domain::query::login_history::MAX_RESULT_LIMIT;
+use crate::domain::query::statement::{
     HistoryColumn, HistoryFilter, HistoryOrder, LoginHistoryStatement, SqlRejection, TimePoint,
 };
 
@@ -493,7 +493,7 @@ fn limit(query: &Query) -> Result<Option<u64>, SqlRejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::statement::Statement;
+    use crate::domain::query::statement::Statement;
     use crate::sql::parse_statement;
 
     fn read(sql: &str) -> LoginHistoryStatement {

@@ -2,11 +2,11 @@
 //! name the property, never its value.
 
 use super::admin::Value;
-use crate::domain::keys::parse_public_key;
-use crate::domain::security_integrations::{
+use crate::domain::credentials::rsa_keys::parse_public_key;
+use crate::domain::directory::security_integrations::{
     IntegrationProperty as P, MAX_LIST_ITEMS, MAX_TEXT_CHARS, MappingAttribute,
 };
-use crate::domain::statement::SqlRejection;
+use crate::domain::query::statement::SqlRejection;
 
 type Typed<T> = Result<T, SqlRejection>;
 

@@ -11,7 +11,7 @@
 use sqlparser::dialect::SnowflakeDialect;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
-use crate::domain::statement::SqlRejection;
+use crate::domain::query::statement::SqlRejection;
 
 /// Longest statement text accepted, in bytes (64 KiB).
 pub const MAX_SQL_BYTES: usize = 64 * 1024;

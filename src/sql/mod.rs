@@ -19,7 +19,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use crate::domain::ident::Identifier;
-pub use crate::domain::statement::{
+pub use crate::domain::query::statement::{
     ContextFunction, ContextStatement, SelectColumn, SelectValue, SessionFunction, SqlFrontEnd,
     SqlRejection, Statement, UseTarget,
 };

@@ -13,17 +13,19 @@ use crate::domain::admin::command::{
     AccountCommand, AuthSetting, IpEntry, PatProperty, PolicyProperty, PolicySetting,
     SessionSetting, UserProperty, WifProperty,
 };
+use crate::domain::credentials::pats::{
+    MAX_BYPASS_MINUTES, MAX_COMMENT_CHARS, MAX_ROTATED_GRACE_HOURS,
+};
+use crate::domain::credentials::rsa_keys::parse_public_key;
+use crate::domain::credentials::workload_identity::{self as wif, AwsArn, Provider};
 use crate::domain::directory::{NetworkPolicy, RsaKey, UserType};
 use crate::domain::ident::Identifier;
-use crate::domain::keys::parse_public_key;
-use crate::domain::pats::{MAX_BYPASS_MINUTES, MAX_COMMENT_CHARS, MAX_ROTATED_GRACE_HOURS};
-use crate::domain::policies::{
+use crate::domain::policy::{
     AuthMethod, CLIENT_TYPES, MfaEnrollment, NetworkPolicyEvaluation, PASSWORD_FIELDS,
     PAT_EXPIRY_DAYS, POLICY_CLIENTS, PatPolicy, PolicyKind, SESSION_TIMEOUT_MINS,
     WORKLOAD_PROVIDERS, WorkloadIdentityPolicy, parse_version,
 };
-use crate::domain::statement::SqlRejection;
-use crate::domain::workload_identity::{self as wif, AwsArn, Provider};
+use crate::domain::query::statement::SqlRejection;
 
 type Typed<T> = Result<T, SqlRejection>;
 

@@ -5,7 +5,9 @@
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use super::limits::MAX_LIKE_PATTERN_CHARS;
-use crate::domain::statement::{ContextStatement, ParameterChange, ParameterValue, SqlRejection};
+use crate::domain::query::statement::{
+    ContextStatement, ParameterChange, ParameterValue, SqlRejection,
+};
 
 /// Most parameters one `ALTER SESSION` names: more than snowgate keeps at all.
 pub const MAX_CHANGES: usize = 64;

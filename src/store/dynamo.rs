@@ -927,7 +927,7 @@ impl LoginHistoryStore for DynamoStore {
         let oldest = query.from.max(
             query
                 .now
-                .saturating_sub(crate::domain::login_history::RETENTION_SECONDS),
+                .saturating_sub(crate::domain::query::login_history::RETENTION_SECONDS),
         );
         let newest = query.to.min(query.now.saturating_add(DAY_SECONDS));
         let mut day = newest / DAY_SECONDS;

@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use ipnet::IpNet;
 use secrecy::SecretString;
 
+use crate::domain::credentials::workload_identity::Provider;
 use crate::domain::directory::{RsaKey, UserType};
 use crate::domain::ident::Identifier;
-use crate::domain::policies::{
+use crate::domain::policy::{
     AuthMethod, MfaEnrollment, PatPolicy, PolicyKind, WorkloadIdentityPolicy,
 };
-use crate::domain::workload_identity::Provider;
 
 #[derive(Debug, Clone)]
 pub enum AdminCommand {
@@ -46,12 +46,12 @@ pub enum IntegrationCommand {
     Create {
         name: Identifier,
         mode: CreateMode,
-        properties: Vec<crate::domain::security_integrations::IntegrationProperty>,
+        properties: Vec<crate::domain::directory::security_integrations::IntegrationProperty>,
     },
     Alter {
         name: Identifier,
         if_exists: bool,
-        properties: Vec<crate::domain::security_integrations::IntegrationProperty>,
+        properties: Vec<crate::domain::directory::security_integrations::IntegrationProperty>,
     },
     Drop {
         name: Identifier,
@@ -411,7 +411,7 @@ pub enum PolicyChange {
 pub enum PolicySetting {
     Comment(Option<String>),
     Authentication(AuthSetting),
-    /// A numeric password property, by its name in [`crate::domain::policies::PASSWORD_FIELDS`];
+    /// A numeric password property, by its name in [`crate::domain::policy::PASSWORD_FIELDS`];
     /// its range is checked.
     Password(&'static str, Option<u32>),
     Session(SessionSetting),

@@ -8,8 +8,10 @@ use super::{
     AdminContext, Answer, alter_absent, denied, drop_absent, exists, holds, invalid, like, missing,
     owns,
 };
+use crate::domain::directory::security_integrations::{
+    ExternalOauth, IntegrationProperty, MAX_INTEGRATIONS,
+};
 use crate::domain::ident::Identifier;
-use crate::domain::security_integrations::{ExternalOauth, IntegrationProperty, MAX_INTEGRATIONS};
 use crate::error::Result;
 
 pub(super) async fn run(ctx: &AdminContext<'_>, command: IntegrationCommand) -> Result<Answer> {

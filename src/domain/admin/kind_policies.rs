@@ -12,7 +12,7 @@ use super::{
 };
 use crate::domain::directory::{Directory, PolicyRecord};
 use crate::domain::ident::{Ident, Identifier};
-use crate::domain::policies::{
+use crate::domain::policy::{
     AuthenticationPolicy, PASSWORD_FIELDS, PasswordPolicy, PatPolicy, PolicyKind, PolicyMeta,
     SessionPolicy, WorkloadIdentityPolicy,
 };

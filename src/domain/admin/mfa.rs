@@ -4,9 +4,9 @@
 
 use super::command::{MfaAction, MfaCommand};
 use super::{AdminContext, Answer, invalid, missing, own_credential, self_service_target};
+use crate::domain::credentials::totp::{METHOD_NAME, Seed};
 use crate::domain::directory::User;
 use crate::domain::ident::Identifier;
-use crate::domain::mfa::{METHOD_NAME, Seed};
 use crate::error::Result;
 
 pub(super) async fn run(ctx: &AdminContext<'_>, command: MfaCommand) -> Result<Answer> {

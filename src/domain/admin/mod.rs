@@ -83,12 +83,12 @@ pub struct AdminContext<'a> {
     pub user: &'a str,
     pub now: u64,
     /// New passwords are hashed, and compared with the old ones, on the hashing threads.
-    pub hasher: &'a super::passwords::PasswordHasher,
+    pub hasher: &'a super::credentials::passwords::PasswordHasher,
     /// The session's current database and schema: where a policy named without them is created.
     pub database: Option<&'a str>,
     pub schema: Option<&'a str>,
     /// Seals the TOTP seeds of new MFA enrolments.
-    pub keyring: &'a crate::domain::tokens::Keyring,
+    pub keyring: &'a crate::domain::session::tokens::Keyring,
     /// The session's account, named in the enrolment URI.
     pub account: &'a str,
     /// How the session was opened, which bounds what credentials it may make.

@@ -8,10 +8,10 @@ use super::command::{PatAction, PatCommand, PatProperty};
 use super::{
     AdminContext, Answer, denied, exists, invalid, missing, own_credential, self_service_target,
 };
+use crate::domain::credentials::pats::{self, DEFAULT_ROTATED_GRACE_HOURS, MAX_PATS_PER_USER, Pat};
 use crate::domain::directory::{User, UserType};
 use crate::domain::ident::Identifier;
-use crate::domain::pats::{self, DEFAULT_ROTATED_GRACE_HOURS, MAX_PATS_PER_USER, Pat};
-use crate::domain::policies::{AuthenticationPolicy, NetworkPolicyEvaluation, PatPolicy};
+use crate::domain::policy::{AuthenticationPolicy, NetworkPolicyEvaluation, PatPolicy};
 use crate::error::Result;
 
 const KIND: &str = "Programmatic access token";

@@ -9,8 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::directory::{User, UserType};
 use crate::domain::ident::Identifier;
-use crate::domain::password_rules;
-use crate::domain::policies::PasswordPolicy;
+use crate::domain::policy::PasswordPolicy;
+use crate::domain::policy::password as password_rules;
 use crate::error::Result;
 
 pub(super) async fn run(ctx: &AdminContext<'_>, command: UserCommand) -> Result<Answer> {

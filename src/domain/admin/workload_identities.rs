@@ -6,11 +6,11 @@ use super::command::{WifAction, WifCommand, WifProperty};
 use super::{
     AdminContext, Answer, exists, invalid, may_manage, missing, own_credential, owns, user_owner,
 };
-use crate::domain::directory::{User, UserType};
-use crate::domain::ident::Identifier;
-use crate::domain::workload_identity::{
+use crate::domain::credentials::workload_identity::{
     DEFAULT_NAME, MAX_IDENTITIES_PER_USER, Provider, WorkloadIdentity,
 };
+use crate::domain::directory::{User, UserType};
+use crate::domain::ident::Identifier;
 use crate::error::{Error, Result};
 
 const KIND: &str = "Workload identity";

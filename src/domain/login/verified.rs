@@ -1,19 +1,19 @@
 //! A login whose credential was proven, and the session context it opens with: what the login
-//! methods (`login.rs`, `oauth_login.rs`, `workload_login.rs`) hand to the gatekeeper, which opens the
-//! session.
+//! methods (`login/mod.rs`, `login/oauth.rs`, `login/workload/`) hand to the gatekeeper, which opens
+//! the session.
 
-use super::directory::User;
-use super::ident::Identifier;
-use super::login_input::LoginInput;
-use super::pats::Pat;
-use super::policies::AuthMethod;
-use super::session::{Credential, OAuthGrant, SessionContext};
+use crate::domain::credentials::pats::Pat;
+use crate::domain::directory::User;
+use crate::domain::ident::Identifier;
+use crate::domain::login::input::LoginInput;
+use crate::domain::policy::AuthMethod;
+use crate::domain::session::{Credential, OAuthGrant, SessionContext};
 use crate::error::{Error, Result};
 
 /// A login whose credentials were checked: the user, the account, the method that succeeded (a PAT
 /// given as a password is [`AuthMethod::ProgrammaticAccessToken`]) and, for a PAT with a
 /// ROLE_RESTRICTION, the role the session is held to.
-pub(super) struct Verified {
+pub(in crate::domain) struct Verified {
     pub user: User,
     pub account: String,
     pub method: AuthMethod,
@@ -47,7 +47,7 @@ impl SecondFactor {
 }
 
 impl Verified {
-    pub(super) fn by(user: User, account: String, method: AuthMethod) -> Self {
+    pub(in crate::domain) fn by(user: User, account: String, method: AuthMethod) -> Self {
         Self {
             user,
             account,
@@ -60,7 +60,7 @@ impl Verified {
         }
     }
 
-    pub(super) fn by_pat(user: User, account: String, pat: &Pat) -> Self {
+    pub(in crate::domain) fn by_pat(user: User, account: String, pat: &Pat) -> Self {
         Self {
             role_restriction: pat.role_restriction.clone(),
             opened_by: Some(Credential::Pat {
@@ -72,7 +72,7 @@ impl Verified {
     }
 
     /// A key-pair login, with the key (by its fingerprint) that signed it.
-    pub(super) fn by_key(user: User, account: String, fingerprint: String) -> Self {
+    pub(in crate::domain) fn by_key(user: User, account: String, fingerprint: String) -> Self {
         Self {
             opened_by: Some(Credential::KeyPair { fingerprint }),
             ..Self::by(user, account, AuthMethod::Keypair)
@@ -82,7 +82,10 @@ impl Verified {
 
 /// The session context at login: what the driver asked for, else the user's defaults. The role must
 /// be granted (390189 otherwise); without one, the default role if still granted, else PUBLIC.
-pub(super) fn initial_context(user: &User, input: &LoginInput) -> Result<SessionContext> {
+pub(in crate::domain) fn initial_context(
+    user: &User,
+    input: &LoginInput,
+) -> Result<SessionContext> {
     let granted = user.effective_roles();
     let role = match normalise(&input.role) {
         Some(role) if granted.contains(&role) => role,
@@ -115,7 +118,7 @@ pub(super) fn initial_context(user: &User, input: &LoginInput) -> Result<Session
 
 /// A PAT with a ROLE_RESTRICTION holds the session to that role: another role asked for is
 /// refused, and the restriction must still be granted.
-pub(super) fn restrict_role(
+pub(in crate::domain) fn restrict_role(
     user: &User,
     input: &LoginInput,
     context: &mut SessionContext,

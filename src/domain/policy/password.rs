@@ -2,7 +2,7 @@
 //! pass over the password (whose size the SQL limits already bound), and a refusal names the rule,
 //! never the password.
 
-use super::policies::PasswordPolicy;
+use crate::domain::policy::PasswordPolicy;
 
 /// PASSWORD_HISTORY's maximum in Snowflake: at most this many old hashes are kept and compared.
 pub const MAX_HISTORY: u32 = 24;

@@ -1,6 +1,7 @@
 //! External OAuth security integrations: which authorization server's access tokens log users in,
 //! how a token names its user and role, and the keys that sign it. Stored as directory objects
-//! ([`ObjectKind::SecurityIntegration`](super::storage::ObjectKind)); read at every OAuth login.
+//! ([`ObjectKind::SecurityIntegration`](crate::domain::ports::storage::ObjectKind)); read at every
+//! OAuth login.
 
 use serde::{Deserialize, Serialize};
 

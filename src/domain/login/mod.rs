@@ -3,25 +3,33 @@
 //! user's own network policy. Every refusal of a password is the same 390100 whether the user exists
 //! or not, and costs the same argon2 work.
 
+pub mod attempts;
+pub mod input;
+pub(in crate::domain) mod login_log;
+pub mod oauth;
+pub mod refusals;
+pub(in crate::domain) mod verified;
+pub mod workload;
+
 use std::net::IpAddr;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use self::verified::{SecondFactor, Verified};
 use super::audit;
-use super::authentication_policies::{Client, refusal_with_mfa};
+use super::credentials::pats::{self, Pat, PatStatus};
+use super::credentials::rsa_keys::{claimed_identity, signature_valid};
+use super::credentials::totp as mfa;
 use super::directory::{AccountSettings, LoginReads, PolicySource, User, UserType, canonical_ip};
 use super::gatekeeper::{Gatekeeper, Settings};
 use super::ident::{Ident, LoginName, account_name};
-use super::keys::{claimed_identity, signature_valid};
-use super::login_input::LoginInput;
-use super::mfa;
-use super::password_rules;
-use super::pats::{self, Pat, PatStatus};
-use super::policies::{
+use super::login::input::LoginInput;
+use super::policy::authentication::{Client, refusal_with_mfa};
+use super::policy::password as password_rules;
+use super::policy::{
     AuthMethod, AuthenticationPolicy, NetworkPolicyEvaluation, PasswordPolicy, PatPolicy,
 };
-use super::storage::{CounterName, Failures};
-use super::verified::{SecondFactor, Verified};
+use super::ports::storage::{CounterName, Failures};
 use crate::error::{Error, Result};
 
 /// Where a login stands with the lockout: the name its failures count under, the lockout that

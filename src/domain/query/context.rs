@@ -2,11 +2,15 @@
 //! `ALTER SESSION`, `SHOW PARAMETERS`, `SYSTEM$CANCEL_ALL_QUERIES` / `SYSTEM$ABORT_SESSION` on the
 //! caller's own session, and `SELECT` of constants and `CURRENT_*()` without `FROM`.
 
-use super::gatekeeper::Gatekeeper;
-use super::parameters::{self, Kind, SESSION_PARAMETERS};
-use super::query::{ColumnType, QueryContext, QueryOutcome, SUCCESS, StatementKind, value_of};
-use super::session::SessionContext;
-use super::statement::{ParameterChange, SelectColumn, SelectValue, SessionFunction};
+use crate::domain::gatekeeper::Gatekeeper;
+use crate::domain::query::statement::{
+    ParameterChange, SelectColumn, SelectValue, SessionFunction,
+};
+use crate::domain::query::{
+    ColumnType, QueryContext, QueryOutcome, SUCCESS, StatementKind, value_of,
+};
+use crate::domain::session::SessionContext;
+use crate::domain::session::parameters::{self, Kind, SESSION_PARAMETERS};
 use crate::error::{Error, Result, SqlErrorKind};
 
 impl QueryOutcome {
@@ -30,7 +34,7 @@ impl QueryOutcome {
 
 impl Gatekeeper {
     /// `BEGIN` … `ROLLBACK`: snowgate holds no data, so there is nothing to commit or undo.
-    pub(super) fn transaction(&self, ctx: &QueryContext) -> QueryOutcome {
+    pub(in crate::domain) fn transaction(&self, ctx: &QueryContext) -> QueryOutcome {
         QueryOutcome::status(
             ctx,
             StatementKind::Transaction,
@@ -40,7 +44,7 @@ impl Gatekeeper {
     }
 
     /// `ALTER SESSION SET|UNSET`: all changes or none, kept in the session's store record.
-    pub(super) async fn alter_session(
+    pub(in crate::domain) async fn alter_session(
         &self,
         ctx: &QueryContext,
         changes: Vec<ParameterChange>,
@@ -53,10 +57,14 @@ impl Gatekeeper {
 
     /// `SHOW PARAMETERS [LIKE …] [IN SESSION]`: every parameter snowgate keeps, in name order, with
     /// the session's value where it was set.
-    pub(super) fn show_parameters(&self, ctx: &QueryContext, like: Option<String>) -> QueryOutcome {
+    pub(in crate::domain) fn show_parameters(
+        &self,
+        ctx: &QueryContext,
+        like: Option<String>,
+    ) -> QueryOutcome {
         let rows = SESSION_PARAMETERS
             .iter()
-            .filter(|(name, ..)| super::admin::like(&like, name))
+            .filter(|(name, ..)| crate::domain::admin::like(&like, name))
             .map(|(name, kind, default, description)| {
                 let set = ctx.context.parameters.get(*name);
                 let value = set.map_or_else(|| default.to_string(), parameters::text);
@@ -85,7 +93,7 @@ impl Gatekeeper {
     /// `SYSTEM$CANCEL_ALL_QUERIES` and `SYSTEM$ABORT_SESSION` on the caller's own session only: no
     /// session learns whether another exists. Nothing runs in the background, so there is nothing to
     /// cancel; aborting ends the session as a logout does.
-    pub(super) async fn session_function(
+    pub(in crate::domain) async fn session_function(
         &self,
         ctx: &QueryContext,
         function: SessionFunction,
@@ -112,7 +120,11 @@ impl Gatekeeper {
     }
 
     /// `SELECT 1 AS id, 'x', CURRENT_USER()`: one row, typed like Snowflake types the literals.
-    pub(super) fn select(&self, ctx: &QueryContext, columns: Vec<SelectColumn>) -> QueryOutcome {
+    pub(in crate::domain) fn select(
+        &self,
+        ctx: &QueryContext,
+        columns: Vec<SelectColumn>,
+    ) -> QueryOutcome {
         let (types, row) = columns
             .iter()
             .map(|c| match &c.value {

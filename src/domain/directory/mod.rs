@@ -1,6 +1,8 @@
 //! The user directory: users, roles, network policies and the account's settings, kept as JSON
 //! documents in the store. The demo user of the configuration is one of these users, written at start.
 
+pub mod security_integrations;
+
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -11,10 +13,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ident::{Ident, LoginName};
-use crate::domain::policies::{
+use crate::domain::policy::{
     AttachedPolicies, AuthenticationPolicy, PasswordPolicy, PolicyKind, SessionPolicy,
 };
-use crate::domain::storage::{
+use crate::domain::ports::storage::{
     AwsIdentityKey, CounterName, Failures, Found, NamedKind, ObjectKey, ObjectKind, OidcSubjectKey,
     Read, Store, StoreError, Versioned, Write,
 };
@@ -101,16 +103,16 @@ pub struct User {
     pub policies: AttachedPolicies,
     /// Programmatic access tokens (secrets hashed), kept here so a PAT login is one read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pats: Vec<crate::domain::pats::Pat>,
+    pub pats: Vec<crate::domain::credentials::pats::Pat>,
     /// The TOTP second factor (seed sealed), kept here so an MFA login is one read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mfa_totp: Option<crate::domain::mfa::TotpEnrollment>,
+    pub mfa_totp: Option<crate::domain::credentials::totp::TotpEnrollment>,
     /// Cached MFA tokens (hashed) that skip the passcode until they expire.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mfa_tokens: Vec<crate::domain::mfa::MfaToken>,
+    pub mfa_tokens: Vec<crate::domain::credentials::totp::MfaToken>,
     /// Workload identities (`WORKLOAD_IDENTITY` is the one named `DEFAULT`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub workload_identities: Vec<crate::domain::workload_identity::WorkloadIdentity>,
+    pub workload_identities: Vec<crate::domain::credentials::workload_identity::WorkloadIdentity>,
     /// The store version this was read at (0: not read from the store).
     #[serde(skip)]
     pub version: u64,
@@ -284,9 +286,9 @@ impl std::fmt::Debug for DemoSeed {
 }
 
 /// A new argon2id hash, computed on the calling thread: for administrative statements only (logins
-/// verify on the hashing threads of [`super::passwords`]).
+/// verify on the hashing threads of [`super::credentials::passwords`]).
 pub fn hash_password(password: &SecretString) -> Result<String> {
-    super::passwords::hash_password(password)
+    super::credentials::passwords::hash_password(password)
         .ok_or_else(|| Error::Internal("password could not be hashed".into()))
 }
 
@@ -327,7 +329,7 @@ record!(
     AuthenticationPolicy,
     PasswordPolicy,
     SessionPolicy,
-    crate::domain::security_integrations::ExternalOauth
+    crate::domain::directory::security_integrations::ExternalOauth
 );
 
 /// An authentication, password or session policy record.
@@ -466,7 +468,8 @@ impl Directory {
         Self { store }
     }
 
-    /// A user read together with a session (see [`crate::domain::storage::Store::session_and_object`]).
+    /// A user read together with a session (see
+    /// [`crate::domain::ports::storage::Store::session_and_object`]).
     pub fn user_from_doc(stored: &Versioned) -> Result<User> {
         decode_versioned(stored)
     }
@@ -934,20 +937,20 @@ impl Directory {
     pub async fn integration(
         &self,
         name: Ident<'_>,
-    ) -> Result<Option<crate::domain::security_integrations::ExternalOauth>> {
+    ) -> Result<Option<crate::domain::directory::security_integrations::ExternalOauth>> {
         self.get(ObjectKey::named(NamedKind::SecurityIntegration, name))
             .await
     }
 
     pub async fn integrations(
         &self,
-    ) -> Result<Vec<crate::domain::security_integrations::ExternalOauth>> {
+    ) -> Result<Vec<crate::domain::directory::security_integrations::ExternalOauth>> {
         self.list(NamedKind::SecurityIntegration).await
     }
 
     pub async fn put_integration(
         &self,
-        integration: &crate::domain::security_integrations::ExternalOauth,
+        integration: &crate::domain::directory::security_integrations::ExternalOauth,
         replace: bool,
     ) -> Result<bool> {
         let name = Ident::stored(&integration.name);

@@ -2,8 +2,8 @@
 //! contract. The domain never sees SQL syntax; the front end (`crate::sql`) depends on these types,
 //! never the reverse.
 
-use super::admin::AdminCommand;
-use super::ident::Identifier;
+use crate::domain::admin::AdminCommand;
+use crate::domain::ident::Identifier;
 
 /// Turns statement text into [`Statement`]s, within bounded work.
 pub trait SqlFrontEnd: Send + Sync {

@@ -1,13 +1,17 @@
 //! Sessions: who is logged in, and the context their queries run in.
 
+pub mod activity;
+pub mod parameters;
+pub mod tokens;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::credentials::pats;
 use super::directory::User;
 use super::ident::Identifier;
-use super::pats;
-use super::statement::ParameterValue;
+use super::query::statement::ParameterValue;
 
 /// The session context that `USE …` changes and `CURRENT_*()` reads. Names are already normalised.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,7 +21,7 @@ pub struct SessionContext {
     pub warehouse: Option<String>,
     pub role: Option<String>,
     /// Session parameters set by `ALTER SESSION SET` (upper-case names), bounded by
-    /// [`super::parameters::apply`].
+    /// [`super::session::parameters::apply`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parameters: BTreeMap<String, ParameterValue>,
 }
@@ -194,7 +198,7 @@ pub fn new_session_id() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::pats::Pat;
+    use crate::domain::credentials::pats::Pat;
 
     fn user_with(pats: Vec<Pat>) -> User {
         User {

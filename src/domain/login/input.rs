@@ -37,7 +37,7 @@ pub struct LoginInput {
     /// The driver's request id: its retries of one login share it, so they count as one failure.
     pub request_id: Option<String>,
     /// What the login says about a second factor.
-    pub mfa: super::mfa::MfaInput,
+    pub mfa: crate::domain::credentials::totp::MfaInput,
 }
 
 impl LoginInput {
@@ -77,7 +77,10 @@ impl LoginInput {
             .as_deref()
             .is_some_and(|a| a.eq_ignore_ascii_case("SNOWFLAKE_JWT"));
         let token = self.token.as_ref().filter(|_| jwt)?;
-        super::keys::claimed_identity(secrecy::ExposeSecret::expose_secret(token), now)
-            .map(|id| id.user)
+        crate::domain::credentials::rsa_keys::claimed_identity(
+            secrecy::ExposeSecret::expose_secret(token),
+            now,
+        )
+        .map(|id| id.user)
     }
 }

@@ -3,15 +3,15 @@
 //! names, if any: the Go driver sends none). Every refusal is the same
 //! [`Error::InvalidWorkloadIdentity`]; the log line says why, never quoting the token.
 
-use super::audit;
-use super::directory::{PolicySource, User};
-use super::gatekeeper::{Gatekeeper, LoginInput};
-use super::jwks::{self, Expectations};
-use super::policies::{AuthMethod, AuthenticationPolicy, WorkloadIdentityPolicy};
-use super::verified::Verified;
-use super::wif_aws::{self, MAX_SKEW_SECONDS};
-use super::workload_identity::{AwsArn, Provider};
-use super::workload_login::refused;
+use crate::domain::audit;
+use crate::domain::credentials::jwks::{self, Expectations};
+use crate::domain::credentials::workload_identity::{AwsArn, Provider};
+use crate::domain::directory::{PolicySource, User};
+use crate::domain::gatekeeper::{Gatekeeper, LoginInput};
+use crate::domain::login::verified::Verified;
+use crate::domain::login::workload::attestation::{self as wif_aws, MAX_SKEW_SECONDS};
+use crate::domain::login::workload::refused;
+use crate::domain::policy::{AuthMethod, AuthenticationPolicy, WorkloadIdentityPolicy};
 use crate::error::{Error, Result};
 
 /// `last_used` is written at most this often per identity (it costs a user write).
@@ -19,7 +19,7 @@ const LAST_USED_GRANULARITY_SECONDS: u64 = 3_600;
 
 impl Gatekeeper {
     /// `PROVIDER=AWS` (dispatched by `workload_login`).
-    pub(super) async fn aws_workload_login(
+    pub(in crate::domain) async fn aws_workload_login(
         &self,
         input: &LoginInput,
         policies: &impl PolicySource,

@@ -16,7 +16,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
-use super::keys::MIN_KEY_BITS;
+use crate::domain::credentials::rsa_keys::MIN_KEY_BITS;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 pub const LEEWAY_SECONDS: u64 = 60;
@@ -108,8 +108,8 @@ impl KeySet {
     }
 
     /// Fixed RSA keys (External OAuth's `EXTERNAL_OAUTH_RSA_PUBLIC_KEY[_2]`), already strength-checked
-    /// by [`super::keys::parse_public_key`]; they verify RS256 tokens.
-    pub fn from_rsa_keys(keys: &[&super::keys::PublicKey]) -> KeySet {
+    /// by [`crate::domain::credentials::rsa_keys::parse_public_key`]; they verify RS256 tokens.
+    pub fn from_rsa_keys(keys: &[&crate::domain::credentials::rsa_keys::PublicKey]) -> KeySet {
         KeySet {
             keys: keys
                 .iter()

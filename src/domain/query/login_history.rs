@@ -5,10 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::Method;
-use super::login_input::LoginInput;
-use super::query::ColumnType;
-use super::statement::{HistoryColumn, HistoryFilter, TimePoint};
+use crate::domain::audit::Method;
+use crate::domain::login::input::LoginInput;
+use crate::domain::query::ColumnType;
+use crate::domain::query::statement::{HistoryColumn, HistoryFilter, TimePoint};
 use crate::error::Error;
 
 /// How long a record is kept (Snowflake's INFORMATION_SCHEMA keeps 7 days).
@@ -17,8 +17,8 @@ pub const RETENTION_SECONDS: u64 = 7 * 24 * 3600;
 pub const DEFAULT_RESULT_LIMIT: u64 = 100;
 pub const MAX_RESULT_LIMIT: u64 = 10_000;
 /// Longest text kept in a record's name, client and message fields: the client chose them.
-pub(super) const MAX_FIELD_CHARS: usize = 255;
-pub(super) const MAX_MESSAGE_CHARS: usize = 1_024;
+pub(in crate::domain) const MAX_FIELD_CHARS: usize = 255;
+pub(in crate::domain) const MAX_MESSAGE_CHARS: usize = 1_024;
 /// Roles that see every user's history (Snowflake: SECURITYADMIN and above).
 pub const HISTORY_ADMIN_ROLES: [&str; 2] = ["ACCOUNTADMIN", "SECURITYADMIN"];
 
@@ -109,7 +109,7 @@ pub fn first_factor(method: Option<Method>) -> Option<&'static str> {
     }
 }
 
-pub(super) fn bounded(text: &str, max: usize) -> String {
+pub(in crate::domain) fn bounded(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
@@ -128,7 +128,7 @@ pub fn event(
         user_name: text(user_name),
         client_ip: input
             .client_ip
-            .map(|ip| super::directory::canonical_ip(ip).to_string()),
+            .map(|ip| crate::domain::directory::canonical_ip(ip).to_string()),
         client_type: Some(client_type(input.client_app.as_deref()).to_string()),
         client_version: text(input.client_version.as_deref()),
         first_factor: first_factor(method).map(str::to_string),
@@ -175,7 +175,7 @@ impl HistoryColumn {
 }
 
 /// A time argument at `now`, in epoch seconds (never below 0).
-pub(super) fn resolve(point: &TimePoint, now: u64) -> u64 {
+pub(in crate::domain) fn resolve(point: &TimePoint, now: u64) -> u64 {
     match point {
         TimePoint::Now => now,
         TimePoint::Relative(seconds) => now.saturating_add_signed(*seconds),
@@ -184,6 +184,6 @@ pub(super) fn resolve(point: &TimePoint, now: u64) -> u64 {
 }
 
 /// Whether a filter holds for an event: the cell equals the literal (NULL never does).
-pub(super) fn matches(filter: &HistoryFilter, e: &LoginEvent) -> bool {
+pub(in crate::domain) fn matches(filter: &HistoryFilter, e: &LoginEvent) -> bool {
     filter.column.cell(e).as_deref() == Some(filter.value.as_str())
 }

@@ -1,21 +1,21 @@
 //! The gatekeeper's side of the login history: recording attempts, and answering
 //! `INFORMATION_SCHEMA.LOGIN_HISTORY[_BY_USER]` (the records and their rules are in
-//! `login_history.rs`).
+//! `query/login_history.rs`).
 
-use super::directory::LoginReads;
-use super::gatekeeper::Gatekeeper;
-use super::login_history::{
+use crate::domain::directory::LoginReads;
+use crate::domain::gatekeeper::Gatekeeper;
+use crate::domain::login::input::LoginInput;
+use crate::domain::query::login_history::{
     DEFAULT_RESULT_LIMIT, HISTORY_ADMIN_ROLES, HistoryQuery, LoginEvent, MAX_FIELD_CHARS,
     MAX_RESULT_LIMIT, RETENTION_SECONDS, bounded, matches, resolve,
 };
-use super::login_input::LoginInput;
-use super::query::{QueryContext, QueryOutcome, StatementKind};
-use super::statement::{HistoryColumn, HistoryOrder, LoginHistoryStatement};
+use crate::domain::query::statement::{HistoryColumn, HistoryOrder, LoginHistoryStatement};
+use crate::domain::query::{QueryContext, QueryOutcome, StatementKind};
 use crate::error::{Error, Result, SqlErrorKind};
 
 impl Gatekeeper {
     /// Stores a login's record. A failure to store it does not fail the login: it is logged.
-    pub(super) async fn record_login(&self, event: &LoginEvent) {
+    pub(in crate::domain) async fn record_login(&self, event: &LoginEvent) {
         if let Err(e) = self.store.record_login(event).await {
             tracing::warn!(error = %e, event_id = event.id, "login history not recorded");
         }
@@ -25,7 +25,7 @@ impl Gatekeeper {
     /// login gave ([`LoginInput::named_user`]), else that name upper-cased. Answered from what the
     /// login read up front (`reads`) when that was the same name, so a refused login, the common
     /// case under attack, reads nothing more.
-    pub(super) async fn failed_login_user(
+    pub(in crate::domain) async fn failed_login_user(
         &self,
         input: &LoginInput,
         reads: Option<&LoginReads>,
@@ -43,7 +43,7 @@ impl Gatekeeper {
     }
 
     /// `SELECT … FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY[_BY_USER](…))`.
-    pub(super) async fn login_history(
+    pub(in crate::domain) async fn login_history(
         &self,
         ctx: &QueryContext,
         statement: LoginHistoryStatement,

@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 use thiserror::Error;
 
-use super::ident::{Ident, LoginName};
-pub use super::login_history::{HistoryQuery, LoginEvent};
-use super::session::{Session, SessionContext};
+use crate::domain::ident::{Ident, LoginName};
+pub use crate::domain::query::login_history::{HistoryQuery, LoginEvent};
+use crate::domain::session::{Session, SessionContext};
 
 #[derive(Debug, Error)]
 pub enum StoreError {

@@ -3,6 +3,9 @@
 //! without options, so a record written with fewer fields reads back with Snowflake's defaults, and
 //! a user or account with no policy at all is governed by `Default::default()`.
 
+pub mod authentication;
+pub mod password;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

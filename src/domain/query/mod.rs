@@ -1,6 +1,10 @@
 //! The query context: who runs this query, in which database, schema, warehouse and role, from where,
 //! under which request and query ids. Session-context statements are answered here from the session.
 
+pub mod context;
+pub mod login_history;
+pub mod statement;
+
 use std::net::IpAddr;
 
 use super::SERVER_VERSION;
@@ -8,10 +12,10 @@ use super::admin::{self, AdminCommand, AdminContext, Origin};
 use super::audit;
 use super::directory::{ADMIN_ROLES, User};
 use super::gatekeeper::Gatekeeper;
-use super::session::{Credential, OAuthGrant, SessionContext};
-use super::statement::{
+use super::query::statement::{
     ContextFunction, ContextStatement, SqlFrontEnd, SqlRejection, Statement, UseTarget,
 };
+use super::session::{Credential, OAuthGrant, SessionContext};
 use crate::error::{Error, Result, SqlError, SqlErrorKind};
 
 /// Snowflake's answer to a statement that returns no data.

@@ -10,7 +10,7 @@ use rsa::traits::PublicKeyParts;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::ident::account_name;
+use crate::domain::ident::account_name;
 
 /// The smallest key accepted, as Snowflake: 2048 bits, counted exactly (the modulus's bit length, not
 /// its byte length times 8, which would let a 2041-bit key through).
@@ -180,7 +180,7 @@ impl KeyCache {
     /// Bounds memory when keys churn; the cache refills on demand.
     const MAX: usize = 10_000;
 
-    pub fn get(&self, key: &super::directory::RsaKey) -> Option<std::sync::Arc<PublicKey>> {
+    pub fn get(&self, key: &crate::domain::directory::RsaKey) -> Option<std::sync::Arc<PublicKey>> {
         if let Ok(keys) = self.keys.lock()
             && let Some(k) = keys.get(&key.der_base64)
         {

@@ -3,8 +3,8 @@
 //! the gatekeeper finds the policy (the user's, else the account's) and calls [`refusal`] once the
 //! credential is proven.
 
-use super::directory::{User, UserType};
-use super::policies::{AuthMethod, AuthenticationPolicy, MfaEnrollment, version_at_least};
+use crate::domain::directory::{User, UserType};
+use crate::domain::policy::{AuthMethod, AuthenticationPolicy, MfaEnrollment, version_at_least};
 
 /// The client of a login, as the driver describes itself.
 #[derive(Debug, Clone, Copy, Default)]

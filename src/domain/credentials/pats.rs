@@ -1,7 +1,7 @@
 //! Programmatic access tokens (PATs): long random secrets a user logs in with instead of a password.
-//! They live in the [`User`](super::directory::User) record, so that a PAT login is one directory
-//! read; only the SHA-256 of a secret is kept (the secret has 256 random bits, so a fast hash is
-//! enough) and the secret is shown once, when it is made.
+//! They live in the [`User`](crate::domain::directory::User) record, so that a PAT login is one
+//! directory read; only the SHA-256 of a secret is kept (the secret has 256 random bits, so a fast
+//! hash is enough) and the secret is shown once, when it is made.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use super::tokens::Keyring;
+use crate::domain::session::tokens::Keyring;
 
 /// Everything secret that a request may need, loaded together so that a rotation is seen at once.
 pub struct SecretMaterial {

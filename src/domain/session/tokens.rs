@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::session::Session;
+use crate::domain::session::Session;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,10 +55,11 @@ pub struct SigningKey {
     kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
-    /// Seals TOTP seeds: derived from the same secret, for another use (see [`super::mfa`]).
-    sealing: super::mfa::SealingKey,
+    /// Seals TOTP seeds: derived from the same secret, for another use (see
+    /// [`crate::domain::credentials::totp`]).
+    sealing: crate::domain::credentials::totp::SealingKey,
     /// Keys the lockout's attempt ids: derived from the same secret, for another use.
-    attempts: super::attempts::AttemptKey,
+    attempts: crate::domain::login::attempts::AttemptKey,
 }
 
 impl SigningKey {
@@ -68,8 +69,8 @@ impl SigningKey {
         Self {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
-            sealing: super::mfa::SealingKey::new(&kid, secret),
-            attempts: super::attempts::AttemptKey::new(secret),
+            sealing: crate::domain::credentials::totp::SealingKey::new(&kid, secret),
+            attempts: crate::domain::login::attempts::AttemptKey::new(secret),
             kid,
         }
     }
@@ -115,17 +116,20 @@ impl Keyring {
     }
 
     /// The key new TOTP seeds are sealed with.
-    pub fn sealing_key(&self) -> &super::mfa::SealingKey {
+    pub fn sealing_key(&self) -> &crate::domain::credentials::totp::SealingKey {
         &self.current.sealing
     }
 
     /// The key that sealed a seed under secret version `kid`, while that version is still loaded.
-    pub fn sealing_key_for(&self, kid: &str) -> Option<&super::mfa::SealingKey> {
+    pub fn sealing_key_for(
+        &self,
+        kid: &str,
+    ) -> Option<&crate::domain::credentials::totp::SealingKey> {
         self.find(kid).map(|k| &k.sealing)
     }
 
     /// The key of failed logins' attempt ids (the current secret's: every instance agrees on it).
-    pub fn attempt_key(&self) -> &super::attempts::AttemptKey {
+    pub fn attempt_key(&self) -> &crate::domain::login::attempts::AttemptKey {
         &self.current.attempts
     }
 

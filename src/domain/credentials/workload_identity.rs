@@ -1,7 +1,8 @@
 //! Workload identities of a (service) user: the cloud identities it logs in as with
-//! `AUTHENTICATOR=WORKLOAD_IDENTITY`, kept in the [`User`](super::directory::User) record so that a
-//! login is one directory read. The provider-specific part is [`Provider`]: adding a provider is one
-//! variant there, one arm in the SQL front end's `workload_identity` and one in the login.
+//! `AUTHENTICATOR=WORKLOAD_IDENTITY`, kept in the [`User`](crate::domain::directory::User) record
+//! so that a login is one directory read. The provider-specific part is [`Provider`]: adding a
+//! provider is one variant there, one arm in the SQL front end's `workload_identity` and one in the
+//! login.
 
 use serde::{Deserialize, Serialize};
 

@@ -3,18 +3,23 @@
 //! (the Go driver sends no LOGIN_NAME), then the token is verified against the issuer's published keys.
 //! Every refusal is the same answer; the reason goes to the log only, never the token.
 
+pub mod attestation;
+pub(in crate::domain) mod aws;
+
 use secrecy::ExposeSecret;
 
-use super::audit;
-use super::directory::{PolicySource, User};
-use super::gatekeeper::{Gatekeeper, LoginInput};
-use super::jwks::{self, Expectations};
-use super::policies::{AuthMethod, AuthenticationPolicy};
-use super::verified::Verified;
-use super::workload_identity::{DEFAULT_AUDIENCE, MAX_SUBJECT_CHARS, Provider};
+use crate::domain::audit;
+use crate::domain::credentials::jwks::{self, Expectations};
+use crate::domain::credentials::workload_identity::{
+    DEFAULT_AUDIENCE, MAX_SUBJECT_CHARS, Provider,
+};
+use crate::domain::directory::{PolicySource, User};
+use crate::domain::gatekeeper::{Gatekeeper, LoginInput};
+use crate::domain::login::verified::Verified;
+use crate::domain::policy::{AuthMethod, AuthenticationPolicy};
 use crate::error::{Error, Result};
 
-pub(super) fn refused(why: &str) -> Error {
+pub(in crate::domain) fn refused(why: &str) -> Error {
     tracing::info!(reason = why, "workload identity login refused");
     Error::InvalidWorkloadIdentity
 }
@@ -43,7 +48,7 @@ fn claimed(token: &str) -> Option<Claimed> {
 impl Gatekeeper {
     /// The account served and the bearer token of a token login (workload identity, External
     /// OAuth), or why the login is refused before the token is read.
-    pub(super) fn account_and_token<'i>(
+    pub(in crate::domain) fn account_and_token<'i>(
         &self,
         input: &'i LoginInput,
     ) -> std::result::Result<(String, &'i str), &'static str> {
@@ -54,7 +59,7 @@ impl Gatekeeper {
         Ok((account, token.expose_secret()))
     }
 
-    pub(super) async fn workload_identity_login(
+    pub(in crate::domain) async fn workload_identity_login(
         &self,
         input: &LoginInput,
         policies: &impl PolicySource,

@@ -7,16 +7,16 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::audit;
-use super::directory::{PolicySource, SYSTEM_ROLES, User};
-use super::gatekeeper::{Gatekeeper, LoginInput};
-use super::ident::Ident;
-use super::jwks::{self, Expectations, KeySet, VerifyError};
-use super::keys::parse_public_key;
-use super::policies::{AuthMethod, AuthenticationPolicy};
-use super::security_integrations::{ExternalOauth, MappingAttribute};
-use super::session::{OAuthGrant, Session};
-use super::verified::Verified;
+use crate::domain::audit;
+use crate::domain::credentials::jwks::{self, Expectations, KeySet, VerifyError};
+use crate::domain::credentials::rsa_keys::parse_public_key;
+use crate::domain::directory::security_integrations::{ExternalOauth, MappingAttribute};
+use crate::domain::directory::{PolicySource, SYSTEM_ROLES, User};
+use crate::domain::gatekeeper::{Gatekeeper, LoginInput};
+use crate::domain::ident::Ident;
+use crate::domain::login::verified::Verified;
+use crate::domain::policy::{AuthMethod, AuthenticationPolicy};
+use crate::domain::session::{OAuthGrant, Session};
 use crate::error::{Error, Result, SqlErrorKind};
 
 fn refused(why: &str) -> Error {
@@ -34,7 +34,7 @@ fn digest(token: &str) -> String {
 }
 
 impl Gatekeeper {
-    pub(super) async fn oauth_login(
+    pub(in crate::domain) async fn oauth_login(
         &self,
         input: &LoginInput,
         policies: &impl PolicySource,
@@ -95,7 +95,11 @@ impl Gatekeeper {
     /// An OAuth session keeps to its integration at every request: it ends (390111) once the
     /// integration is dropped, replaced or disabled, or its role or user is one the integration may
     /// no longer log in (a role blocked since, a system role granted since).
-    pub(super) async fn check_oauth_session(&self, session: &Session, user: &User) -> Result<()> {
+    pub(in crate::domain) async fn check_oauth_session(
+        &self,
+        session: &Session,
+        user: &User,
+    ) -> Result<()> {
         let Some(grant) = &session.oauth else {
             return Ok(());
         };
@@ -108,7 +112,7 @@ impl Gatekeeper {
     }
 
     /// USE ROLE in an OAuth session: the role must be one its integration may log in.
-    pub(super) async fn check_oauth_role(
+    pub(in crate::domain) async fn check_oauth_role(
         &self,
         grant: &OAuthGrant,
         user: &User,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use super::statement::{ParameterChange, ParameterValue};
+use crate::domain::query::statement::{ParameterChange, ParameterValue};
 use crate::error::{Error, Result, SqlErrorKind};
 
 /// Drivers send a handful; Snowflake itself has a few hundred parameters.
