@@ -5,17 +5,13 @@
 
 use std::net::IpAddr;
 
-/// How the client tried to authenticate.
+use super::policy::AuthMethod;
+
+/// How the client tried to authenticate: a login by one of its methods, or a later request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
-    Password,
-    KeyPair,
-    /// A programmatic access token, as TOKEN or as the password.
-    Pat,
-    /// `AUTHENTICATOR=WORKLOAD_IDENTITY` (any provider).
-    WorkloadIdentity,
-    /// `AUTHENTICATOR=OAUTH`: an External OAuth access token.
-    Oauth,
+    /// A login, by the method [`AuthMethod::audit_name`] names.
+    Login(AuthMethod),
     Renew,
     Heartbeat,
     Logout,
@@ -25,11 +21,7 @@ pub enum Method {
 impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
-            Method::Password => "password",
-            Method::KeyPair => "key_pair",
-            Method::Pat => "pat",
-            Method::WorkloadIdentity => "workload_identity",
-            Method::Oauth => "oauth",
+            Method::Login(method) => method.audit_name().unwrap_or("-"),
             Method::Renew => "renew",
             Method::Heartbeat => "heartbeat",
             Method::Logout => "logout",

@@ -345,7 +345,7 @@ impl Gatekeeper {
         let verified = self.verify(input, reads, now, attempt).await?;
         *proven = Some(verified.user.name.clone());
         if verified.method == AuthMethod::ProgrammaticAccessToken {
-            attempt.method = Some(Method::Pat);
+            attempt.method = Some(Method::Login(AuthMethod::ProgrammaticAccessToken));
         }
         if verified.user.disabled {
             return Err(Error::UserDisabled);
@@ -370,28 +370,28 @@ impl Gatekeeper {
         let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
         Ok(match authenticator.as_deref() {
             _ if input.is_oauth() => {
-                attempt.method = Some(Method::Oauth);
+                attempt.method = Some(Method::Login(AuthMethod::Oauth));
                 self.oauth_login(input, reads, now).await?
             }
             None | Some("") | Some("SNOWFLAKE") => {
-                attempt.method = Some(Method::Password);
+                attempt.method = Some(Method::Login(AuthMethod::Password));
                 self.password_login(input, reads, now).await?
             }
             Some("SNOWFLAKE_JWT") => {
-                attempt.method = Some(Method::KeyPair);
+                attempt.method = Some(Method::Login(AuthMethod::Keypair));
                 self.key_pair_login(input, reads, now).await?
             }
             // Node names MFA logins; the others send none (they are password logins).
             Some("USERNAME_PASSWORD_MFA") => {
-                attempt.method = Some(Method::Password);
+                attempt.method = Some(Method::Login(AuthMethod::Password));
                 self.password_login(input, reads, now).await?
             }
             Some("PROGRAMMATIC_ACCESS_TOKEN") => {
-                attempt.method = Some(Method::Pat);
+                attempt.method = Some(Method::Login(AuthMethod::ProgrammaticAccessToken));
                 self.pat_login(input, reads, now).await?
             }
             Some("WORKLOAD_IDENTITY") => {
-                attempt.method = Some(Method::WorkloadIdentity);
+                attempt.method = Some(Method::Login(AuthMethod::WorkloadIdentity));
                 self.workload_identity_login(input, reads, now).await?
             }
             Some(other) => {

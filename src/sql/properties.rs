@@ -565,7 +565,7 @@ fn word_list(name: &str, value: &Value, allowed: Option<&[&str]>) -> Typed<Vec<S
 }
 
 fn methods(name: &str, value: &Value) -> Typed<Vec<AuthMethod>> {
-    let names: Vec<&str> = AuthMethod::NAMES.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = AuthMethod::EVERY.map(AuthMethod::policy_name).to_vec();
     let words = word_list(name, value, Some(&names))?;
     if words.is_empty() {
         return Err(invalid(format!("{name} must not be empty.")));

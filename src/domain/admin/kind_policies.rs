@@ -85,7 +85,7 @@ const AUTHENTICATION_PROPERTIES: &[Property<AuthenticationPolicy>] = &[
             list(
                 &p.authentication_methods
                     .iter()
-                    .map(|m| m.as_str())
+                    .map(|m| m.policy_name())
                     .collect::<Vec<_>>(),
             )
         },

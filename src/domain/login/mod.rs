@@ -141,7 +141,12 @@ impl Gatekeeper {
         else {
             return Ok(());
         };
-        audit::policy_refusal(&user.name, &policy.meta.name, refused.rule, method.as_str());
+        audit::policy_refusal(
+            &user.name,
+            &policy.meta.name,
+            refused.rule,
+            method.policy_name(),
+        );
         Err(Error::PolicyRefused(refused.message))
     }
 

@@ -224,7 +224,7 @@ impl Gatekeeper {
             &user.name,
             &policy.meta.name,
             "SECURITY_INTEGRATIONS",
-            "OAUTH",
+            AuthMethod::Oauth.policy_name(),
         );
         Err(Error::PolicyRefused(format!(
             "the security integration {} is not allowed by the authentication policy (SECURITY_INTEGRATIONS).",

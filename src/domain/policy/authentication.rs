@@ -113,7 +113,7 @@ pub fn refusal_with_mfa(
             "AUTHENTICATION_METHODS",
             format!(
                 "the {} authentication method is not allowed",
-                method.as_str()
+                method.policy_name()
             ),
         );
     }

@@ -10,7 +10,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// A way to log in, as `AUTHENTICATION_METHODS` names it.
+/// A way to log in: the one place a login method is named. Each has its `AUTHENTICATION_METHODS`
+/// word ([`Self::policy_name`]), its word in the audit trail ([`Self::audit_name`]) and its
+/// `FIRST_AUTHENTICATION_FACTOR` in the login history ([`Self::history_factor`]); the login's
+/// AUTHENTICATOR picks one in `login/pick.rs`. `ALL` and `SAML` are only words of a policy: no
+/// login here is either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AuthMethod {
@@ -24,31 +28,60 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
-    pub const NAMES: [(&'static str, AuthMethod); 7] = [
-        ("ALL", AuthMethod::All),
-        ("SAML", AuthMethod::Saml),
-        ("PASSWORD", AuthMethod::Password),
-        ("OAUTH", AuthMethod::Oauth),
-        ("KEYPAIR", AuthMethod::Keypair),
-        (
-            "PROGRAMMATIC_ACCESS_TOKEN",
-            AuthMethod::ProgrammaticAccessToken,
-        ),
-        ("WORKLOAD_IDENTITY", AuthMethod::WorkloadIdentity),
+    /// Every method, in the order `AUTHENTICATION_METHODS` lists them.
+    pub const EVERY: [AuthMethod; 7] = [
+        AuthMethod::All,
+        AuthMethod::Saml,
+        AuthMethod::Password,
+        AuthMethod::Oauth,
+        AuthMethod::Keypair,
+        AuthMethod::ProgrammaticAccessToken,
+        AuthMethod::WorkloadIdentity,
     ];
 
+    /// Its word in a policy's `AUTHENTICATION_METHODS` (any case when read).
     pub fn parse(s: &str) -> Option<Self> {
-        Self::NAMES
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(s))
-            .map(|(_, m)| *m)
+        Self::EVERY
+            .into_iter()
+            .find(|m| m.policy_name().eq_ignore_ascii_case(s))
     }
 
-    pub fn as_str(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, m)| *m == self)
-            .map_or("ALL", |(n, _)| n)
+    /// How `AUTHENTICATION_METHODS` spells it.
+    pub const fn policy_name(self) -> &'static str {
+        match self {
+            AuthMethod::All => "ALL",
+            AuthMethod::Saml => "SAML",
+            AuthMethod::Password => "PASSWORD",
+            AuthMethod::Oauth => "OAUTH",
+            AuthMethod::Keypair => "KEYPAIR",
+            AuthMethod::ProgrammaticAccessToken => "PROGRAMMATIC_ACCESS_TOKEN",
+            AuthMethod::WorkloadIdentity => "WORKLOAD_IDENTITY",
+        }
+    }
+
+    /// The `method` of a login's `snowgate::audit` event; `None` for the policy-only words.
+    pub const fn audit_name(self) -> Option<&'static str> {
+        match self {
+            AuthMethod::Password => Some("password"),
+            AuthMethod::Keypair => Some("key_pair"),
+            AuthMethod::ProgrammaticAccessToken => Some("pat"),
+            AuthMethod::WorkloadIdentity => Some("workload_identity"),
+            AuthMethod::Oauth => Some("oauth"),
+            AuthMethod::All | AuthMethod::Saml => None,
+        }
+    }
+
+    /// The login history's `FIRST_AUTHENTICATION_FACTOR` (as Snowflake's `LOGIN_HISTORY` shows
+    /// it); `None` for the policy-only words.
+    pub const fn history_factor(self) -> Option<&'static str> {
+        match self {
+            AuthMethod::Password => Some("PASSWORD"),
+            AuthMethod::Keypair => Some("RSA_KEYPAIR"),
+            AuthMethod::ProgrammaticAccessToken => Some("PROGRAMMATIC_ACCESS_TOKEN"),
+            AuthMethod::WorkloadIdentity => Some("WORKLOAD_IDENTITY"),
+            AuthMethod::Oauth => Some("OAUTH_ACCESS_TOKEN"),
+            AuthMethod::All | AuthMethod::Saml => None,
+        }
     }
 }
 
@@ -570,9 +603,8 @@ mod tests {
 
     #[test]
     fn methods_parse_and_print() {
-        for (name, method) in AuthMethod::NAMES {
-            assert_eq!(AuthMethod::parse(name), Some(method));
-            assert_eq!(method.as_str(), name);
+        for method in AuthMethod::EVERY {
+            assert_eq!(AuthMethod::parse(method.policy_name()), Some(method));
         }
         assert_eq!(AuthMethod::parse("keypair"), Some(AuthMethod::Keypair));
         assert_eq!(AuthMethod::parse("NOPE"), None);

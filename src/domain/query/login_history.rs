@@ -96,15 +96,10 @@ pub fn client_type(client_app: Option<&str>) -> &'static str {
     }
 }
 
-/// FIRST_AUTHENTICATION_FACTOR of a login method. The one place a new login method is named.
+/// FIRST_AUTHENTICATION_FACTOR of a login method ([`AuthMethod::history_factor`](crate::domain::policy::AuthMethod::history_factor)).
 pub fn first_factor(method: Option<Method>) -> Option<&'static str> {
     match method? {
-        Method::Password => Some("PASSWORD"),
-        Method::KeyPair => Some("RSA_KEYPAIR"),
-        Method::Pat => Some("PROGRAMMATIC_ACCESS_TOKEN"),
-        // As Snowflake's LOGIN_HISTORY shows for workload identity logins.
-        Method::WorkloadIdentity => Some("WORKLOAD_IDENTITY"),
-        Method::Oauth => Some("OAUTH_ACCESS_TOKEN"),
+        Method::Login(method) => method.history_factor(),
         Method::Renew | Method::Heartbeat | Method::Logout | Method::Query => None,
     }
 }

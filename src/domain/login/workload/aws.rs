@@ -42,7 +42,12 @@ impl Gatekeeper {
             .effective_policy(Some(&user), policies)
             .await?;
         if let Some(rule) = aws_refusal(&policy.workload_identity_policy, &caller) {
-            audit::policy_refusal(&user.name, &policy.meta.name, rule, "WORKLOAD_IDENTITY");
+            audit::policy_refusal(
+                &user.name,
+                &policy.meta.name,
+                rule,
+                AuthMethod::WorkloadIdentity.policy_name(),
+            );
             return Err(Error::PolicyRefused(format!(
                 "the workload identity policy's {rule} does not allow this identity"
             )));

@@ -139,7 +139,12 @@ impl Gatekeeper {
         } else {
             return Ok(());
         };
-        audit::policy_refusal(&user.name, &policy.meta.name, rule, "WORKLOAD_IDENTITY");
+        audit::policy_refusal(
+            &user.name,
+            &policy.meta.name,
+            rule,
+            AuthMethod::WorkloadIdentity.policy_name(),
+        );
         Err(Error::PolicyRefused(format!(
             "Workload identity login is not allowed by the authentication policy ({rule})."
         )))
