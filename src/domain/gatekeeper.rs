@@ -12,6 +12,7 @@ use super::credentials::rsa_keys::KeyCache;
 use super::directory::{DemoSeed, Directory, LoginReads, PolicySource, User};
 use super::ident::Ident;
 pub use super::login::input::LoginInput;
+use super::login::pick::Picked;
 use super::login::verified::{SecondFactor, Verified};
 use super::policy::AuthMethod;
 use super::policy::SessionPolicy;
@@ -358,8 +359,8 @@ impl Gatekeeper {
             .await
     }
 
-    /// Checks the credential the login offers, by its AUTHENTICATOR (and, for Go's OAuth flows,
-    /// by the fields it sends).
+    /// Checks the credential the login offers, by the method its AUTHENTICATOR (and, for Go's
+    /// OAuth flows, the fields it sends) picks (`login/pick.rs`).
     async fn verify(
         &self,
         input: &LoginInput,
@@ -367,39 +368,18 @@ impl Gatekeeper {
         now: u64,
         attempt: &mut Attempt<'_>,
     ) -> Result<Verified> {
-        let authenticator = input.authenticator.as_deref().map(str::to_ascii_uppercase);
-        Ok(match authenticator.as_deref() {
-            _ if input.is_oauth() => {
-                attempt.method = Some(Method::Login(AuthMethod::Oauth));
-                self.oauth_login(input, reads, now).await?
+        let picked = input.picked()?;
+        attempt.method = Some(Method::Login(picked.method()));
+        match picked {
+            Picked::Oauth => self.oauth_login(input, reads, now).await,
+            Picked::Password => self.password_login(input, reads, now).await,
+            Picked::KeyPair => self.key_pair_login(input, reads, now).await,
+            Picked::Pat => self.pat_login(input, reads, now).await,
+            Picked::WorkloadIdentity(provider) => {
+                self.workload_identity_login(input, provider, reads, now)
+                    .await
             }
-            None | Some("") | Some("SNOWFLAKE") => {
-                attempt.method = Some(Method::Login(AuthMethod::Password));
-                self.password_login(input, reads, now).await?
-            }
-            Some("SNOWFLAKE_JWT") => {
-                attempt.method = Some(Method::Login(AuthMethod::Keypair));
-                self.key_pair_login(input, reads, now).await?
-            }
-            // Node names MFA logins; the others send none (they are password logins).
-            Some("USERNAME_PASSWORD_MFA") => {
-                attempt.method = Some(Method::Login(AuthMethod::Password));
-                self.password_login(input, reads, now).await?
-            }
-            Some("PROGRAMMATIC_ACCESS_TOKEN") => {
-                attempt.method = Some(Method::Login(AuthMethod::ProgrammaticAccessToken));
-                self.pat_login(input, reads, now).await?
-            }
-            Some("WORKLOAD_IDENTITY") => {
-                attempt.method = Some(Method::Login(AuthMethod::WorkloadIdentity));
-                self.workload_identity_login(input, reads, now).await?
-            }
-            Some(other) => {
-                return Err(Error::BadRequest(format!(
-                    "Authenticator '{other}' is not supported."
-                )));
-            }
-        })
+        }
     }
 
     /// The login history record of a successful login; the audit attempt notes that it is kept.

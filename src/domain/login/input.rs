@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use secrecy::SecretString;
 use serde_json::Value;
 
+use super::pick::{Asked, Picked, pick};
+
 /// What a driver asked for at login, already taken out of the wire format.
 #[derive(Debug, Default)]
 pub struct LoginInput {
@@ -41,25 +43,21 @@ pub struct LoginInput {
 }
 
 impl LoginInput {
-    /// Whether this is an External OAuth login: AUTHENTICATOR=OAUTH, or Go's form (none, a TOKEN, no
-    /// PASSWORD, `CLIENT_ENVIRONMENT.OAUTH_TYPE`). Its credential, not LOGIN_NAME, says who logs in,
-    /// as a workload identity's does: LOGIN_NAME is then only what the client typed, never the name
-    /// to audit.
-    pub fn is_oauth(&self) -> bool {
-        match self.authenticator.as_deref() {
-            Some(a) if a.eq_ignore_ascii_case("OAUTH") => true,
-            None | Some("") => self.oauth_flow && self.token.is_some() && self.password.is_none(),
-            Some(_) => false,
-        }
+    /// The login method this login asks for ([`pick`]), or the refusal of its AUTHENTICATOR.
+    pub fn picked(&self) -> crate::error::Result<Picked> {
+        pick(&Asked {
+            authenticator: self.authenticator.as_deref(),
+            provider: self.provider.as_deref(),
+            oauth_flow: self.oauth_flow,
+            token: self.token.is_some(),
+            password: self.password.is_some(),
+        })
     }
 
-    /// Whether the credential names the user (OAuth, workload identity): see [`Self::is_oauth`].
+    /// Whether the credential names the user (External OAuth, workload identity): LOGIN_NAME is
+    /// then only what the client typed, never the name to audit.
     pub fn credential_names_user(&self) -> bool {
-        self.is_oauth()
-            || self
-                .authenticator
-                .as_deref()
-                .is_some_and(|a| a.eq_ignore_ascii_case("WORKLOAD_IDENTITY"))
+        self.picked().is_ok_and(Picked::credential_names_user)
     }
 
     /// The user this login names: LOGIN_NAME, else the subject of a key-pair JWT. `None` for logins
@@ -72,10 +70,7 @@ impl LoginInput {
         if let Some(name) = typed.filter(|n| !n.is_empty()) {
             return Some(name.to_string());
         }
-        let jwt = self
-            .authenticator
-            .as_deref()
-            .is_some_and(|a| a.eq_ignore_ascii_case("SNOWFLAKE_JWT"));
+        let jwt = matches!(self.picked(), Ok(Picked::KeyPair));
         let token = self.token.as_ref().filter(|_| jwt)?;
         crate::domain::credentials::rsa_keys::claimed_identity(
             secrecy::ExposeSecret::expose_secret(token),

@@ -7,6 +7,7 @@ pub mod attempts;
 pub mod input;
 pub(in crate::domain) mod login_log;
 pub mod oauth;
+pub mod pick;
 pub mod refusals;
 pub(in crate::domain) mod verified;
 pub mod workload;

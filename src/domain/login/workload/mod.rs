@@ -15,6 +15,7 @@ use crate::domain::credentials::workload_identity::{
 };
 use crate::domain::directory::{PolicySource, User};
 use crate::domain::gatekeeper::{Gatekeeper, LoginInput};
+use crate::domain::login::pick::WorkloadProvider;
 use crate::domain::login::verified::Verified;
 use crate::domain::policy::{AuthMethod, AuthenticationPolicy};
 use crate::error::{Error, Result};
@@ -62,14 +63,14 @@ impl Gatekeeper {
     pub(in crate::domain) async fn workload_identity_login(
         &self,
         input: &LoginInput,
+        provider: Option<WorkloadProvider>,
         policies: &impl PolicySource,
         now: u64,
     ) -> Result<Verified> {
-        let provider = input.provider.as_deref().map(str::to_ascii_uppercase);
-        match provider.as_deref() {
-            Some("OIDC") => self.oidc_login(input, policies, now).await,
-            Some("AWS") => self.aws_workload_login(input, policies, now).await,
-            _ => Err(refused("PROVIDER missing or not supported")),
+        match provider {
+            Some(WorkloadProvider::Oidc) => self.oidc_login(input, policies, now).await,
+            Some(WorkloadProvider::Aws) => self.aws_workload_login(input, policies, now).await,
+            None => Err(refused("PROVIDER missing or not supported")),
         }
     }
 
