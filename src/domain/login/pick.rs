@@ -188,8 +188,9 @@ mod tests {
             (" SNOWFLAKE", " SNOWFLAKE"),
         ] {
             let err = pick(&with(Some(given), None)).unwrap_err();
+            let want = format!("Authenticator '{named}' is not supported.");
             assert!(
-                matches!(&err, Error::BadRequest(m) if *m == format!("Authenticator '{named}' is not supported.")),
+                matches!(&err, Error::BadRequest(m) if *m == want),
                 "{given}: {err:?}"
             );
             assert_eq!(crate::snowflake::codes::of(&err), "390400");

@@ -96,7 +96,7 @@ pub fn client_type(client_app: Option<&str>) -> &'static str {
     }
 }
 
-/// FIRST_AUTHENTICATION_FACTOR of a login method ([`AuthMethod::history_factor`](crate::domain::policy::AuthMethod::history_factor)).
+/// FIRST_AUTHENTICATION_FACTOR of a login method: `AuthMethod::history_factor` names it.
 pub fn first_factor(method: Option<Method>) -> Option<&'static str> {
     match method? {
         Method::Login(method) => method.history_factor(),
