@@ -32,6 +32,15 @@ pub async fn capture<F: Future<Output = ()>>(f: F) -> String {
         Some("snowgate::audit=info"),
         out.clone(),
     ));
+    // tracing caches, per log line, whether any subscriber wants it. A line first reached on a
+    // thread with no subscriber, while no test's is set, is cached as wanted by none, and that can
+    // race with the subscriber another test sets at the same moment: its capture then comes back
+    // empty. A do-nothing global subscriber wants every line, so the cache always defers to the
+    // subscriber set here.
+    static BASE: std::sync::Once = std::sync::Once::new();
+    BASE.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+    });
     let _guard = tracing::subscriber::set_default(subscriber);
     f.await;
     String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
