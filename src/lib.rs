@@ -24,35 +24,16 @@ pub use http::AppState;
 /// The adapters' former paths, kept for tests, benches and fuzz targets.
 pub use outbound::{jwks as jwks_http, sts};
 
-use domain::Gatekeeper;
-
-/// Wiring: the domain runs statements through the SQL front end of [`sql`] (the domain itself
-/// never imports it).
-impl Gatekeeper {
-    pub async fn query(
-        &self,
-        session_token: &str,
-        sql_text: &str,
-        request_id: Option<&str>,
-        client_ip: Option<std::net::IpAddr>,
-    ) -> Result<domain::query::QueryOutcome> {
-        self.run_query(
-            &sql::FrontEnd,
-            session_token,
-            sql_text,
-            request_id,
-            client_ip,
-        )
-        .await
-    }
-}
-
 /// The router, with every route and layer, over the given state.
+/// Wiring: the domain runs statements through the SQL front end of [`sql`] (the domain itself never
+/// imports it), given here to the gatekeeper of every router.
 pub fn app(state: AppState) -> Router {
+    state.gate.set_front_end(std::sync::Arc::new(sql::FrontEnd));
     http::router(state)
 }
 
 /// The router with the configured request-line and header limits.
 pub fn app_with(state: AppState, wire: http::WireLimits) -> Router {
+    state.gate.set_front_end(std::sync::Arc::new(sql::FrontEnd));
     http::router_with(state, wire)
 }

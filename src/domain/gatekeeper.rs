@@ -16,6 +16,8 @@ use super::login::pick::Picked;
 use super::login::verified::{SecondFactor, Verified};
 use super::policy::AuthMethod;
 use super::policy::SessionPolicy;
+use super::query::statement::SqlFrontEnd;
+use super::query::{Queries, QueryOutcome};
 use super::session::tokens::{Claims, TokenError, TokenKind};
 use super::session::{Session, new_session_id};
 use crate::domain::ports::secrets::{SecretMaterial, SecretSource};
@@ -124,6 +126,8 @@ pub struct Gatekeeper {
     pub(super) sts_budget: super::login::workload::attestation::StsBudget,
     /// Issuers' key sets (OIDC workload identity); set once at start-up by [`Gatekeeper::set_jwks`].
     pub(super) jwks: std::sync::OnceLock<Arc<super::credentials::jwks::JwksCache>>,
+    /// Statement execution, once a session's rights are checked.
+    queries: Queries,
 }
 
 impl Gatekeeper {
@@ -145,11 +149,18 @@ impl Gatekeeper {
         settings: Settings,
         clock: Clock,
     ) -> Self {
+        let hasher = PasswordHasher::for_this_machine();
+        let queries = Queries::new(
+            Arc::clone(&store),
+            Arc::clone(&secrets),
+            hasher.clone(),
+            Arc::clone(&clock),
+        );
         Self {
             directory: Directory::new(Arc::clone(&store)),
             store,
             secrets,
-            hasher: PasswordHasher::for_this_machine(),
+            hasher,
             keys: KeyCache::default(),
             settings,
             clock,
@@ -161,7 +172,29 @@ impl Gatekeeper {
             attestations_seen: Default::default(),
             sts_budget: Default::default(),
             jwks: std::sync::OnceLock::new(),
+            queries,
         }
+    }
+
+    /// The SQL front end statements are parsed with, given by the composition root (the domain
+    /// never names it). A second call keeps the first.
+    pub fn set_front_end(&self, front_end: Arc<dyn SqlFrontEnd>) {
+        self.queries.set_front_end(front_end);
+    }
+
+    /// Runs `sql_text` in the session of `session_token`: the session and its user in one read,
+    /// the user's rights checked there, then the statement runs in [`Queries`].
+    pub async fn query(
+        &self,
+        session_token: &str,
+        sql_text: &str,
+        request_id: Option<&str>,
+        client_ip: Option<std::net::IpAddr>,
+    ) -> Result<QueryOutcome> {
+        let (session, user) = self.authenticated(session_token).await?;
+        self.queries
+            .run(session, user, sql_text, request_id, client_ip)
+            .await
     }
 
     /// Where issuers' keys come from. Without it, logins needing them are refused. A second call

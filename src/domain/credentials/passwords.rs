@@ -42,6 +42,7 @@ struct Job {
 }
 
 /// The pool of hashing threads. Cheap to share; dropping the last handle ends the threads.
+#[derive(Clone)]
 pub struct PasswordHasher {
     queue: SyncSender<Job>,
 }

@@ -10,7 +10,7 @@ use crate::domain::query::login_history::{
     MAX_RESULT_LIMIT, RETENTION_SECONDS, bounded, matches, resolve,
 };
 use crate::domain::query::statement::{HistoryColumn, HistoryOrder, LoginHistoryStatement};
-use crate::domain::query::{QueryContext, QueryOutcome, StatementKind};
+use crate::domain::query::{Queries, QueryContext, QueryOutcome, StatementKind};
 use crate::error::{Error, Result, SqlErrorKind};
 
 impl Gatekeeper {
@@ -41,7 +41,9 @@ impl Gatekeeper {
             _ => Some(typed.to_uppercase()),
         }
     }
+}
 
+impl Queries {
     /// `SELECT … FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY[_BY_USER](…))`.
     pub(in crate::domain) async fn login_history(
         &self,

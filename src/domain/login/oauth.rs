@@ -11,7 +11,7 @@ use crate::domain::audit;
 use crate::domain::credentials::jwks::{self, Expectations, KeySet, VerifyError};
 use crate::domain::credentials::rsa_keys::parse_public_key;
 use crate::domain::directory::security_integrations::{ExternalOauth, MappingAttribute};
-use crate::domain::directory::{PolicySource, SYSTEM_ROLES, User};
+use crate::domain::directory::{Directory, PolicySource, SYSTEM_ROLES, User};
 use crate::domain::gatekeeper::{Gatekeeper, LoginInput};
 use crate::domain::ident::Ident;
 use crate::domain::login::verified::Verified;
@@ -104,51 +104,11 @@ impl Gatekeeper {
             return Ok(());
         };
         let role = session.context.role.as_deref().unwrap_or("PUBLIC");
-        let Some(why) = self.oauth_refusal(grant, user, role).await? else {
+        let Some(why) = oauth_refusal(&self.directory, grant, user, role).await? else {
             return Ok(());
         };
         self.end_session(session, why).await?;
         Err(Error::SessionGone)
-    }
-
-    /// USE ROLE in an OAuth session: the role must be one its integration may log in.
-    pub(in crate::domain) async fn check_oauth_role(
-        &self,
-        grant: &OAuthGrant,
-        user: &User,
-        role: &str,
-    ) -> Result<()> {
-        let Some(why) = self.oauth_refusal(grant, user, role).await? else {
-            return Ok(());
-        };
-        Err(Error::sql(
-            SqlErrorKind::InsufficientPrivileges,
-            format!(
-                "SQL access control error:\nRole '{role}' is not allowed in this OAuth session ({why}; security integration '{}').",
-                grant.integration
-            ),
-        ))
-    }
-
-    /// Why a session `grant` opened may not be in `role` for `user` now, if it may not.
-    async fn oauth_refusal(
-        &self,
-        grant: &OAuthGrant,
-        user: &User,
-        role: &str,
-    ) -> Result<Option<&'static str>> {
-        let integration = self
-            .directory
-            .integration(Ident::stored(&grant.integration))
-            .await?;
-        Ok(match &integration {
-            None => Some("the security integration was dropped"),
-            Some(i) if i.created_on != grant.integration_created_on => {
-                Some("the security integration was replaced")
-            }
-            Some(i) if !i.enabled => Some("the security integration is disabled"),
-            Some(i) => role_refusal(i, user, role),
-        })
     }
 
     async fn integration_keys(
@@ -315,4 +275,43 @@ fn session_role(
                 .to_uppercase(),
         ),
     }
+}
+
+/// USE ROLE in an OAuth session: the role must be one its integration may log in.
+pub(in crate::domain) async fn check_oauth_role(
+    directory: &Directory,
+    grant: &OAuthGrant,
+    user: &User,
+    role: &str,
+) -> Result<()> {
+    let Some(why) = oauth_refusal(directory, grant, user, role).await? else {
+        return Ok(());
+    };
+    Err(Error::sql(
+        SqlErrorKind::InsufficientPrivileges,
+        format!(
+            "SQL access control error:\nRole '{role}' is not allowed in this OAuth session ({why}; security integration '{}').",
+            grant.integration
+        ),
+    ))
+}
+
+/// Why a session `grant` opened may not be in `role` for `user` now, if it may not.
+async fn oauth_refusal(
+    directory: &Directory,
+    grant: &OAuthGrant,
+    user: &User,
+    role: &str,
+) -> Result<Option<&'static str>> {
+    let integration = directory
+        .integration(Ident::stored(&grant.integration))
+        .await?;
+    Ok(match &integration {
+        None => Some("the security integration was dropped"),
+        Some(i) if i.created_on != grant.integration_created_on => {
+            Some("the security integration was replaced")
+        }
+        Some(i) if !i.enabled => Some("the security integration is disabled"),
+        Some(i) => role_refusal(i, user, role),
+    })
 }

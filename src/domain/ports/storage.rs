@@ -3,11 +3,44 @@
 //! implementations (memory, SQLite, DynamoDB); every one passes the contract in `tests/contract/`.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::domain::ident::{Ident, LoginName};
-pub use crate::domain::query::login_history::{HistoryQuery, LoginEvent};
 use crate::domain::session::{Session, SessionContext};
+
+/// One login attempt, as the login history keeps it (`query/login_history.rs` has its rules).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginEvent {
+    /// Positive, below 2^53 (drivers read NUMBER columns into doubles in places); time-ordered.
+    pub id: u64,
+    /// Epoch seconds.
+    pub time: u64,
+    /// The user's name when the user was identified; otherwise the login name typed, upper-cased
+    /// (as Snowflake shows it); `None` when no name was given.
+    pub user_name: Option<String>,
+    pub client_ip: Option<String>,
+    pub client_type: Option<String>,
+    pub client_version: Option<String>,
+    pub first_factor: Option<String>,
+    pub second_factor: Option<String>,
+    pub success: bool,
+    pub error_code: Option<u64>,
+    pub error_message: Option<String>,
+    /// Epoch seconds: the record is gone after this (DynamoDB's TTL attribute).
+    pub expires_at: u64,
+}
+
+/// What a history read asks a store for: the events of `user` (every user when `None`) with
+/// `from <= time <= to`, not expired at `now`, newest first (time, then id), at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    pub user: Option<String>,
+    pub from: u64,
+    pub to: u64,
+    pub limit: usize,
+    pub now: u64,
+}
 
 #[derive(Debug, Error)]
 pub enum StoreError {

@@ -2,12 +2,11 @@
 //! `ALTER SESSION`, `SHOW PARAMETERS`, `SYSTEM$CANCEL_ALL_QUERIES` / `SYSTEM$ABORT_SESSION` on the
 //! caller's own session, and `SELECT` of constants and `CURRENT_*()` without `FROM`.
 
-use crate::domain::gatekeeper::Gatekeeper;
 use crate::domain::query::statement::{
     ParameterChange, SelectColumn, SelectValue, SessionFunction,
 };
 use crate::domain::query::{
-    ColumnType, QueryContext, QueryOutcome, SUCCESS, StatementKind, value_of,
+    ColumnType, Queries, QueryContext, QueryOutcome, SUCCESS, StatementKind, value_of,
 };
 use crate::domain::session::SessionContext;
 use crate::domain::session::parameters::{self, Kind, SESSION_PARAMETERS};
@@ -32,7 +31,7 @@ impl QueryOutcome {
     }
 }
 
-impl Gatekeeper {
+impl Queries {
     /// `BEGIN` … `ROLLBACK`: snowgate holds no data, so there is nothing to commit or undo.
     pub(in crate::domain) fn transaction(&self, ctx: &QueryContext) -> QueryOutcome {
         QueryOutcome::status(

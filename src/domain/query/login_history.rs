@@ -3,8 +3,6 @@
 //! `Gatekeeper::login` from the same facts as the audit event, and hold no secret: the error message
 //! is the error's Display, which never carries a password, token or key.
 
-use serde::{Deserialize, Serialize};
-
 use crate::domain::audit::Method;
 use crate::domain::login::input::LoginInput;
 use crate::domain::query::ColumnType;
@@ -22,38 +20,8 @@ pub(in crate::domain) const MAX_MESSAGE_CHARS: usize = 1_024;
 /// Roles that see every user's history (Snowflake: SECURITYADMIN and above).
 pub const HISTORY_ADMIN_ROLES: [&str; 2] = ["ACCOUNTADMIN", "SECURITYADMIN"];
 
-/// One login attempt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoginEvent {
-    /// Positive, below 2^53 (drivers read NUMBER columns into doubles in places); time-ordered.
-    pub id: u64,
-    /// Epoch seconds.
-    pub time: u64,
-    /// The user's name when the user was identified; otherwise the login name typed, upper-cased
-    /// (as Snowflake shows it); `None` when no name was given.
-    pub user_name: Option<String>,
-    pub client_ip: Option<String>,
-    pub client_type: Option<String>,
-    pub client_version: Option<String>,
-    pub first_factor: Option<String>,
-    pub second_factor: Option<String>,
-    pub success: bool,
-    pub error_code: Option<u64>,
-    pub error_message: Option<String>,
-    /// Epoch seconds: the record is gone after this (DynamoDB's TTL attribute).
-    pub expires_at: u64,
-}
-
-/// What a history read asks a store for: the events of `user` (every user when `None`) with
-/// `from <= time <= to`, not expired at `now`, newest first (time, then id), at most `limit`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryQuery {
-    pub user: Option<String>,
-    pub from: u64,
-    pub to: u64,
-    pub limit: usize,
-    pub now: u64,
-}
+/// The record and the read live with the storage port that keeps them.
+pub use crate::domain::ports::storage::{HistoryQuery, LoginEvent};
 
 /// The low bits of event ids: a counter from a random start, so that one instance's ids of one
 /// millisecond never collide (under a flood many share it), and instances need not agree on one.

@@ -11,11 +11,17 @@ use super::SERVER_VERSION;
 use super::admin::{self, AdminCommand, AdminContext, Origin};
 use super::audit;
 use super::directory::{ADMIN_ROLES, User};
-use super::gatekeeper::Gatekeeper;
+use std::sync::{Arc, OnceLock};
+
+use super::credentials::passwords::PasswordHasher;
+use super::directory::Directory;
+use super::login::oauth::check_oauth_role;
+use super::ports::secrets::SecretSource;
+use super::ports::storage::Store;
 use super::query::statement::{
     ContextFunction, ContextStatement, SqlFrontEnd, SqlRejection, Statement, UseTarget,
 };
-use super::session::{Credential, OAuthGrant, SessionContext};
+use super::session::{Credential, OAuthGrant, Session, SessionContext};
 use crate::error::{Error, Result, SqlError, SqlErrorKind};
 
 /// Snowflake's answer to a statement that returns no data.
@@ -77,21 +83,62 @@ pub struct QueryOutcome {
     pub context: SessionContext,
 }
 
-impl Gatekeeper {
-    /// Runs `sql` in the session of `session_token`: session context statements from the session,
-    /// administration against the directory (for administrator roles only). The role is checked
-    /// before an administration statement is parsed, so a session without one never reaches the
-    /// administration grammar.
-    pub async fn run_query(
+/// Statement execution: what running a statement needs, and the SQL front end that parses it
+/// (given by the composition root; the domain never names the parser).
+pub struct Queries {
+    pub(in crate::domain) store: Arc<dyn Store>,
+    pub(in crate::domain) directory: Directory,
+    secrets: Arc<dyn SecretSource>,
+    hasher: PasswordHasher,
+    /// The gatekeeper's clock (epoch seconds).
+    clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+    front_end: OnceLock<Arc<dyn SqlFrontEnd>>,
+}
+
+impl Queries {
+    pub fn new(
+        store: Arc<dyn Store>,
+        secrets: Arc<dyn SecretSource>,
+        hasher: PasswordHasher,
+        clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+    ) -> Self {
+        Self {
+            directory: Directory::new(Arc::clone(&store)),
+            store,
+            secrets,
+            hasher,
+            clock,
+            front_end: OnceLock::new(),
+        }
+    }
+
+    /// The SQL front end statements are parsed with; set once by the composition root. A second
+    /// call keeps the first.
+    pub fn set_front_end(&self, front_end: Arc<dyn SqlFrontEnd>) {
+        let _ = self.front_end.set(front_end);
+    }
+
+    pub(in crate::domain) fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    /// Runs `sql` in `session`, whose user (`user`) and rights the caller checked: session context
+    /// statements from the session, administration against the directory (for administrator roles
+    /// only). The role is checked before an administration statement is parsed, so a session
+    /// without one never reaches the administration grammar.
+    pub(in crate::domain) async fn run(
         &self,
-        front_end: &dyn SqlFrontEnd,
-        session_token: &str,
+        session: Session,
+        user: User,
         sql_text: &str,
         request_id: Option<&str>,
         client_ip: Option<IpAddr>,
     ) -> Result<QueryOutcome> {
-        // The session and its user in one read; the user's rights are checked there.
-        let (session, user) = self.authenticated(session_token).await?;
+        let front_end = self
+            .front_end
+            .get()
+            .ok_or_else(|| Error::Internal("no SQL front end configured".into()))?
+            .as_ref();
         let ctx = QueryContext {
             query_id: new_query_id(),
             request_id: request_id.map(str::to_string),
@@ -198,7 +245,7 @@ impl Gatekeeper {
                     ));
                 }
                 if let Some(grant) = &ctx.oauth {
-                    self.check_oauth_role(grant, &ctx.user_record, role.as_str())
+                    check_oauth_role(&self.directory, grant, &ctx.user_record, role.as_str())
                         .await?;
                 }
                 context.role = Some(role.into_string());
