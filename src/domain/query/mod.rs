@@ -1,20 +1,20 @@
 //! The query context: who runs this query, in which database, schema, warehouse and role, from where,
 //! under which request and query ids. Session-context statements are answered here from the session.
+//! [`Queries`] runs every statement, once `Gatekeeper::query` has checked the session's rights.
 
 pub mod context;
 pub mod login_history;
 pub mod statement;
 
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 
 use super::SERVER_VERSION;
 use super::admin::{self, AdminCommand, AdminContext, Origin};
 use super::audit;
-use super::directory::{ADMIN_ROLES, User};
-use std::sync::{Arc, OnceLock};
-
 use super::credentials::passwords::PasswordHasher;
-use super::directory::Directory;
+
+use super::directory::{ADMIN_ROLES, Directory, User};
 use super::login::oauth::check_oauth_role;
 use super::ports::secrets::SecretSource;
 use super::ports::storage::Store;
