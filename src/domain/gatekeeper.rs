@@ -221,22 +221,26 @@ impl Gatekeeper {
             return Ok(());
         }
         // Another instance seeding at the same moment: read what it wrote, once.
-        match self.seed_once(&secrets).await {
+        let indexed = match self.seed_once(&secrets).await {
             Err(Error::Conflict) => self.seed_once(&secrets).await?,
             other => other?,
-        }
+        };
         // Once per directory; a failure is retried at the next start and fails no login (only
         // AWS logins without LOGIN_NAME of identities written before the index need it).
-        if let Err(e) = self.directory.build_aws_index().await {
+        if !indexed && let Err(e) = self.directory.build_aws_index().await {
             tracing::warn!(error = %e, "the AWS workload identity index could not be built");
         }
         *seeded = Some(secrets);
         Ok(())
     }
 
-    async fn seed_once(&self, secrets: &SecretMaterial) -> Result<()> {
+    /// Seeds the demo user from `secrets` if the account's record says it is due; answers whether
+    /// the AWS identity index was already built, from the same read of the account, so a start
+    /// reads the account once.
+    async fn seed_once(&self, secrets: &SecretMaterial) -> Result<bool> {
         let name = secrets.demo_user.to_uppercase();
         let mut account = self.directory.account().await?;
+        let indexed = account.aws_index_built;
         let before = account.demo_seeded.as_ref().filter(|m| m.user == name);
         if let Some(seed) = before
             && self
@@ -244,7 +248,7 @@ impl Gatekeeper {
                 .verify(&secrets.demo_password, Some(&seed.password_hash))
                 .await?
         {
-            return Ok(());
+            return Ok(indexed);
         }
         let first = before.is_none();
         let hash = self.hasher.hash(&secrets.demo_password).await?;
@@ -279,7 +283,8 @@ impl Gatekeeper {
             user: name,
             password_hash: hash,
         });
-        self.directory.set_account(&account).await
+        self.directory.set_account(&account).await?;
+        Ok(indexed)
     }
 
     pub async fn login(&self, input: LoginInput) -> Result<LoginOutcome> {
