@@ -12,8 +12,10 @@ pub mod policy;
 pub mod ports;
 pub mod query;
 pub mod session;
+pub mod settings;
 
-pub use gatekeeper::{Clock, Gatekeeper, Settings};
+pub use gatekeeper::Gatekeeper;
+pub use settings::{Clock, Settings};
 
 // The paths modules had before they moved into folders by capability, kept for tests, benches and
 // examples.

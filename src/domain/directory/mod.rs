@@ -1,6 +1,7 @@
 //! The user directory: users, roles, network policies and the account's settings, kept as JSON
 //! documents in the store. The demo user of the configuration is one of these users, written at start.
 
+pub mod demo_seed;
 pub mod security_integrations;
 
 use std::collections::BTreeSet;

@@ -4,6 +4,8 @@
 //! a `session:role:<ROLE>` scope names the session's role. Refusals are `390303` (or `390318` for an
 //! expired token); the reason goes to the log, never the token.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -12,8 +14,10 @@ use crate::domain::credentials::jwks::{self, Expectations, KeySet, VerifyError};
 use crate::domain::credentials::rsa_keys::parse_public_key;
 use crate::domain::directory::security_integrations::{ExternalOauth, MappingAttribute};
 use crate::domain::directory::{Directory, PolicySource, SYSTEM_ROLES, User};
-use crate::domain::gatekeeper::{Gatekeeper, LoginInput};
 use crate::domain::ident::Ident;
+use crate::domain::login::authenticator::{Authenticator, JwksSlot, LoginCx};
+use crate::domain::login::checks::LoginChecks;
+use crate::domain::login::input::LoginInput;
 use crate::domain::login::verified::Verified;
 use crate::domain::policy::{AuthMethod, AuthenticationPolicy};
 use crate::domain::session::{OAuthGrant, Session};
@@ -33,14 +37,27 @@ fn digest(token: &str) -> String {
         .collect()
 }
 
-impl Gatekeeper {
-    pub(in crate::domain) async fn oauth_login(
-        &self,
-        input: &LoginInput,
-        policies: &impl PolicySource,
-        now: u64,
-    ) -> Result<Verified> {
-        let (account, token) = self.account_and_token(input).map_err(refused)?;
+pub struct OauthLogin {
+    checks: Arc<LoginChecks>,
+    directory: Directory,
+    /// Key sets of integrations with a key URL.
+    jwks: JwksSlot,
+}
+
+impl OauthLogin {
+    pub fn new(checks: Arc<LoginChecks>, directory: Directory, jwks: JwksSlot) -> Self {
+        Self {
+            checks,
+            directory,
+            jwks,
+        }
+    }
+}
+
+impl Authenticator for OauthLogin {
+    async fn verify(&self, cx: &LoginCx<'_>) -> Result<Verified> {
+        let (input, policies, now) = (cx.input, cx.reads, cx.now);
+        let (account, token) = self.checks.account_and_token(input).map_err(refused)?;
         let issuer = jwks::unverified_issuer(token).ok_or_else(|| refused("malformed token"))?;
         let integration = self
             .directory
@@ -64,7 +81,8 @@ impl Gatekeeper {
             other => refused(&other.to_string()),
         })?;
         let user = self.oauth_user(&integration, &claims).await?;
-        self.check_network_policy(user.as_ref(), policies, input.client_ip)
+        self.checks
+            .network_policy(user.as_ref(), policies, input.client_ip)
             .await?;
         let user = user.ok_or_else(|| refused("no user matches the mapping claim"))?;
         self.check_integration_policy(&user, policies, &integration)
@@ -91,26 +109,24 @@ impl Gatekeeper {
             ..Verified::by(user, account, AuthMethod::Oauth)
         })
     }
+}
 
-    /// An OAuth session keeps to its integration at every request: it ends (390111) once the
-    /// integration is dropped, replaced or disabled, or its role or user is one the integration may
-    /// no longer log in (a role blocked since, a system role granted since).
-    pub(in crate::domain) async fn check_oauth_session(
-        &self,
-        session: &Session,
-        user: &User,
-    ) -> Result<()> {
-        let Some(grant) = &session.oauth else {
-            return Ok(());
-        };
-        let role = session.context.role.as_deref().unwrap_or("PUBLIC");
-        let Some(why) = oauth_refusal(&self.directory, grant, user, role).await? else {
-            return Ok(());
-        };
-        self.end_session(session, why).await?;
-        Err(Error::SessionGone)
-    }
+/// Why an OAuth session may no longer go on, if it may not: its integration was dropped, replaced
+/// or disabled, or its role or user is one the integration may no longer log in (a role blocked
+/// since, a system role granted since). Checked at every request; the caller ends the session.
+pub(in crate::domain) async fn session_refusal(
+    directory: &Directory,
+    session: &Session,
+    user: &User,
+) -> Result<Option<&'static str>> {
+    let Some(grant) = &session.oauth else {
+        return Ok(None);
+    };
+    let role = session.context.role.as_deref().unwrap_or("PUBLIC");
+    oauth_refusal(directory, grant, user, role).await
+}
 
+impl OauthLogin {
     async fn integration_keys(
         &self,
         integration: &ExternalOauth,
@@ -172,10 +188,7 @@ impl Gatekeeper {
         policies: &impl PolicySource,
         integration: &ExternalOauth,
     ) -> Result<()> {
-        let policy: AuthenticationPolicy = self
-            .directory
-            .effective_policy(Some(user), policies)
-            .await?;
+        let policy: AuthenticationPolicy = self.checks.effective_policy(user, policies).await?;
         let listed = |i: &String| i == "ALL" || i.eq_ignore_ascii_case(&integration.name);
         if policy.security_integrations.iter().any(listed) {
             return Ok(());

@@ -1,13 +1,15 @@
 //! Login history: one record per login attempt, kept seven days, read back with Snowflake's
 //! `INFORMATION_SCHEMA.LOGIN_HISTORY[_BY_USER]` table functions. The records are written by
-//! `Gatekeeper::login` from the same facts as the audit event, and hold no secret: the error message
+//! the login (`login/history.rs`) from the same facts as the audit event, and hold no secret: the error message
 //! is the error's Display, which never carries a password, token or key.
 
 use crate::domain::audit::Method;
 use crate::domain::login::input::LoginInput;
-use crate::domain::query::ColumnType;
-use crate::domain::query::statement::{HistoryColumn, HistoryFilter, TimePoint};
-use crate::error::Error;
+use crate::domain::query::statement::{
+    HistoryColumn, HistoryFilter, HistoryOrder, LoginHistoryStatement, TimePoint,
+};
+use crate::domain::query::{ColumnType, Queries, QueryContext, QueryOutcome, StatementKind};
+use crate::error::{Error, Result, SqlErrorKind};
 
 /// How long a record is kept (Snowflake's INFORMATION_SCHEMA keeps 7 days).
 pub const RETENTION_SECONDS: u64 = 7 * 24 * 3600;
@@ -149,4 +151,74 @@ pub(in crate::domain) fn resolve(point: &TimePoint, now: u64) -> u64 {
 /// Whether a filter holds for an event: the cell equals the literal (NULL never does).
 pub(in crate::domain) fn matches(filter: &HistoryFilter, e: &LoginEvent) -> bool {
     filter.column.cell(e).as_deref() == Some(filter.value.as_str())
+}
+
+impl Queries {
+    /// `SELECT … FROM TABLE(INFORMATION_SCHEMA.LOGIN_HISTORY[_BY_USER](…))`.
+    pub(in crate::domain) async fn login_history(
+        &self,
+        ctx: &QueryContext,
+        statement: LoginHistoryStatement,
+    ) -> Result<QueryOutcome> {
+        let now = self.now();
+        let role = ctx.context.role.as_deref().unwrap_or("PUBLIC");
+        let admin = HISTORY_ADMIN_ROLES.contains(&role);
+        let user = match (statement.by_user, statement.user_name) {
+            (true, Some(name)) if name != ctx.user && !admin => {
+                return Err(Error::sql(
+                    SqlErrorKind::InsufficientPrivileges,
+                    format!(
+                        "SQL access control error:\nInsufficient privileges to view the login history of user '{name}'. Only ACCOUNTADMIN and SECURITYADMIN see other users' logins."
+                    ),
+                ));
+            }
+            (true, Some(name)) => Some(name),
+            (true, None) => Some(ctx.user.clone()),
+            // Everyone's history for administrators; one's own for the others.
+            (false, _) if admin => None,
+            (false, _) => Some(ctx.user.clone()),
+        };
+        let from = statement.range_start.as_ref().map_or_else(
+            || now.saturating_sub(RETENTION_SECONDS),
+            |p| resolve(p, now),
+        );
+        let to = statement
+            .range_end
+            .as_ref()
+            .map_or(now, |p| resolve(p, now));
+        let limit = statement.result_limit.unwrap_or(DEFAULT_RESULT_LIMIT);
+        let query = HistoryQuery {
+            user,
+            from,
+            to,
+            limit: usize::try_from(limit.min(MAX_RESULT_LIMIT)).unwrap_or(10_000),
+            now,
+        };
+        let mut events = if from > to {
+            Vec::new()
+        } else {
+            self.store.login_history(&query).await?
+        };
+        events.retain(|e| statement.filters.iter().all(|f| matches(f, e)));
+        if statement.order == HistoryOrder::Ascending {
+            events.reverse();
+        }
+        if let Some(n) = statement.limit {
+            events.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        let columns = statement
+            .columns
+            .unwrap_or_else(|| HistoryColumn::ALL.to_vec());
+        Ok(QueryOutcome {
+            query_id: ctx.query_id.clone(),
+            kind: StatementKind::Select,
+            columns: columns.iter().map(|c| c.name().to_string()).collect(),
+            types: columns.iter().map(|c| c.column_type()).collect(),
+            rows: events
+                .iter()
+                .map(|e| columns.iter().map(|c| c.cell(e)).collect())
+                .collect(),
+            context: ctx.context.clone(),
+        })
+    }
 }

@@ -3,13 +3,19 @@
 //! names, if any: the Go driver sends none). Every refusal is the same
 //! [`Error::InvalidWorkloadIdentity`]; the log line says why, never quoting the token.
 
+use std::sync::Arc;
+
 use crate::domain::audit;
 use crate::domain::credentials::jwks::{self, Expectations};
 use crate::domain::credentials::workload_identity::{AwsArn, Provider};
-use crate::domain::directory::{PolicySource, User};
-use crate::domain::gatekeeper::{Gatekeeper, LoginInput};
+use crate::domain::directory::{Directory, User};
+use crate::domain::login::authenticator::{Authenticator, JwksSlot, LoginCx};
+use crate::domain::login::checks::LoginChecks;
+use crate::domain::login::input::LoginInput;
 use crate::domain::login::verified::Verified;
-use crate::domain::login::workload::attestation::{self as wif_aws, MAX_SKEW_SECONDS};
+use crate::domain::login::workload::attestation::{
+    self as wif_aws, CallerIdentity, MAX_SKEW_SECONDS, NoSts, ReplayCache, StsBudget,
+};
 use crate::domain::login::workload::refused;
 use crate::domain::policy::{AuthMethod, AuthenticationPolicy, WorkloadIdentityPolicy};
 use crate::error::{Error, Result};
@@ -17,15 +23,49 @@ use crate::error::{Error, Result};
 /// `last_used` is written at most this often per identity (it costs a user write).
 const LAST_USED_GRANULARITY_SECONDS: u64 = 3_600;
 
-impl Gatekeeper {
-    /// `PROVIDER=AWS` (dispatched by `workload_login`).
-    pub(in crate::domain) async fn aws_workload_login(
-        &self,
-        input: &LoginInput,
-        policies: &impl PolicySource,
-        now: u64,
-    ) -> Result<Verified> {
-        let (account, token) = self.account_and_token(input).map_err(refused)?;
+pub struct AwsLogin {
+    checks: Arc<LoginChecks>,
+    directory: Directory,
+    /// Issuers' key sets (the outbound-JWT form).
+    jwks: JwksSlot,
+    /// Replays attestations to STS.
+    sts: Arc<dyn CallerIdentity>,
+    /// The configured STS endpoint's host, allowed in attestations besides AWS's own.
+    sts_extra_host: Option<String>,
+    attestations_seen: ReplayCache,
+    /// STS replays each client may still make.
+    sts_budget: StsBudget,
+}
+
+impl AwsLogin {
+    /// Without an STS client every attestation is refused ([`Self::with_sts`] gives one).
+    pub fn new(checks: Arc<LoginChecks>, directory: Directory, jwks: JwksSlot) -> Self {
+        Self {
+            checks,
+            directory,
+            jwks,
+            sts: Arc::new(NoSts),
+            sts_extra_host: None,
+            attestations_seen: ReplayCache::default(),
+            sts_budget: StsBudget::default(),
+        }
+    }
+
+    /// Attestations are replayed through `sts`; `extra_host` is one more host an attestation may
+    /// be signed for (the configured STS endpoint's).
+    pub fn with_sts(self, sts: Arc<dyn CallerIdentity>, extra_host: Option<String>) -> Self {
+        Self {
+            sts,
+            sts_extra_host: extra_host.map(|h| h.to_ascii_lowercase()),
+            ..self
+        }
+    }
+}
+
+impl Authenticator for AwsLogin {
+    async fn verify(&self, cx: &LoginCx<'_>) -> Result<Verified> {
+        let (input, policies, now) = (cx.input, cx.reads, cx.now);
+        let (account, token) = self.checks.account_and_token(input).map_err(refused)?;
         // A base64 attestation has no dots; the outbound JWT (STS GetWebIdentityToken) has two.
         let (user, index, caller) = match token.contains('.') {
             true => self.aws_jwt(input, token, now).await?,
@@ -35,12 +75,10 @@ impl Gatekeeper {
                 (user, index, caller)
             }
         };
-        self.check_network_policy(Some(&user), policies, input.client_ip)
+        self.checks
+            .network_policy(Some(&user), policies, input.client_ip)
             .await?;
-        let policy: AuthenticationPolicy = self
-            .directory
-            .effective_policy(Some(&user), policies)
-            .await?;
+        let policy: AuthenticationPolicy = self.checks.effective_policy(&user, policies).await?;
         if let Some(rule) = aws_refusal(&policy.workload_identity_policy, &caller) {
             audit::policy_refusal(
                 &user.name,
@@ -55,7 +93,9 @@ impl Gatekeeper {
         let user = self.mark_used(user, index, now).await;
         Ok(Verified::by(user, account, AuthMethod::WorkloadIdentity))
     }
+}
 
+impl AwsLogin {
     /// The IAM identity that signed the attestation, as STS tells it. The attestation's signature
     /// is held while STS is asked and kept as used only once STS accepted it; the call is taken
     /// from the client's budget only for an attestation not already used.
