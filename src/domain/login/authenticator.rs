@@ -19,8 +19,12 @@ pub struct LoginCx<'a> {
 
 /// One login method: proves the credential a login offers, or refuses it with the method's one
 /// answer. Runs the shared steps of `login/checks.rs` and `login/lockout.rs` in the order of this module's doc.
-pub(in crate::domain) trait Authenticator: Send + Sync {
-    async fn verify(&self, cx: &LoginCx<'_>) -> Result<Verified>;
+///
+/// Each is built over a store and the steps it takes, so it can be tried alone over the memory store
+/// (`tests/authenticators.rs`). (Spelled with `impl Future + Send` rather than `async fn`, so that
+/// every method's login is known to be `Send` wherever it is awaited.)
+pub trait Authenticator: Send + Sync {
+    fn verify(&self, cx: &LoginCx<'_>) -> impl Future<Output = Result<Verified>> + Send;
 }
 
 /// Issuers' key sets, shared by the methods that verify third-party JWTs; set once at start-up.

@@ -25,13 +25,12 @@ pub mod password;
 pub mod pat;
 pub mod pick;
 pub mod refusals;
-pub(in crate::domain) mod verified;
+pub mod verified;
 pub mod workload;
 
 use std::sync::Arc;
 
-pub(in crate::domain) use self::authenticator::Authenticator;
-pub use self::authenticator::{JwksSlot, LoginCx};
+pub use self::authenticator::{Authenticator, JwksSlot, LoginCx};
 
 use self::checks::LoginChecks;
 use self::key_pair::KeyPairLogin;

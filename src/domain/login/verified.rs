@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 /// A login whose credentials were checked: the user, the account, the method that succeeded (a PAT
 /// given as a password is [`AuthMethod::ProgrammaticAccessToken`]) and, for a PAT with a
 /// ROLE_RESTRICTION, the role the session is held to.
-pub(in crate::domain) struct Verified {
+pub struct Verified {
     pub user: User,
     pub account: String,
     pub method: AuthMethod,
