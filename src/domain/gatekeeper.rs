@@ -5,8 +5,11 @@
 
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
+use super::access::exchange::{EXCHANGED_TOKEN_SECONDS, Exchange};
+use super::access::{Access, Caller, Presented, Proven, TokenType, Via};
 use super::audit::{Attempt, Method};
 use super::credentials::jwks::JwksCache;
 use super::credentials::passwords::PasswordHasher;
@@ -16,14 +19,15 @@ use super::login::checks::LoginChecks;
 use super::login::history::LoginHistory;
 pub use super::login::input::LoginInput;
 use super::login::oauth;
+use super::login::pick::Picked;
 use super::login::verified::{SecondFactor, Verified};
 use super::login::workload::attestation::CallerIdentity;
 use super::login::{Authenticators, LoginCx};
 use super::policy::AuthMethod;
 use super::query::statement::SqlFrontEnd;
 use super::query::{Queries, QueryOutcome};
-use super::session::tokens::TokenKind;
-use super::session::{Session, new_session_id};
+use super::session::tokens::{IngressGrant, TokenKind};
+use super::session::{Credential, Session, new_session_id};
 use crate::domain::ports::secrets::SecretSource;
 use crate::domain::ports::storage::Store;
 use crate::error::{Error, Result};
@@ -79,6 +83,8 @@ pub struct Gatekeeper {
     directory: Directory,
     /// Statement execution, once a session's rights are checked.
     queries: Queries,
+    /// Credentials presented with each request (forward-auth, the SQL API, token exchange).
+    access: Access,
 }
 
 impl Gatekeeper {
@@ -95,13 +101,16 @@ impl Gatekeeper {
             hasher.clone(),
             Arc::clone(&clock),
         );
+        let authenticators = Authenticators::new(
+            Arc::clone(&store),
+            Arc::clone(&secrets),
+            hasher.clone(),
+            settings.clone(),
+        );
+        let (checks, keys) = authenticators.shared();
         Self {
-            authenticators: Authenticators::new(
-                Arc::clone(&store),
-                Arc::clone(&secrets),
-                hasher.clone(),
-                settings.clone(),
-            ),
+            access: Access::new(Arc::clone(&store), checks, keys),
+            authenticators,
             checks: LoginChecks::new(Directory::new(Arc::clone(&store)), settings.clone()),
             sessions: Sessions::new(
                 Arc::clone(&store),
@@ -432,10 +441,15 @@ impl Gatekeeper {
 
     /// A new session token for the session of `master_token`; the master token itself is unchanged.
     /// The previous session token keeps working for [`RENEW_GRACE_SECONDS`].
+    /// `ISSUE` (what Snowpark Container Services' session-token path asks for) is answered alike:
+    /// the connector takes the new token as its own, and its caller passes the same token on.
     pub async fn renew(&self, master_token: &str, request_type: &str) -> Result<Renewed> {
-        if !request_type.eq_ignore_ascii_case("RENEW") {
+        if !["RENEW", "ISSUE"]
+            .iter()
+            .any(|t| request_type.eq_ignore_ascii_case(t))
+        {
             return Err(Error::BadRequest(format!(
-                "requestType '{request_type}' is not supported; only RENEW is."
+                "requestType '{request_type}' is not supported; only RENEW and ISSUE are."
             )));
         }
         let now = self.now();
@@ -525,5 +539,103 @@ impl Gatekeeper {
         }
         .record(None, "session deleted");
         Ok(())
+    }
+
+    /// Who calls with the credential a request presents (a key-pair JWT, PAT, session token,
+    /// exchanged token or External OAuth token), checked now against the user, their network,
+    /// authentication and PAT policies and the role; recorded as `domain/access/`'s doc says.
+    pub async fn authorize(&self, presented: &Presented) -> Result<Caller> {
+        let now = self.now();
+        let result = match self.prove(presented, now).await {
+            Ok(proven) => self.access.admit(proven, presented).await,
+            Err(e) => Err(e),
+        };
+        self.access.record(presented, &result, now).await;
+        result
+    }
+
+    /// The credential of `presented` proven, by its type.
+    async fn prove(&self, presented: &Presented, now: u64) -> Result<Proven> {
+        let token = presented.token.expose_secret();
+        match presented.token_type() {
+            TokenType::KeyPair => self.access.key_pair(token, now).await,
+            TokenType::Pat => self.access.pat(&presented.token, now).await,
+            TokenType::Exchanged => {
+                let claims = self.sessions.claims(token, TokenKind::Ingress, now).await?;
+                let host = presented.host.as_deref();
+                self.access.exchanged(claims, host, now).await
+            }
+            TokenType::Session => {
+                let (session, user) = self.authenticated(token).await?;
+                let method = match &session.opened_by {
+                    Some(Credential::Pat { .. }) => AuthMethod::ProgrammaticAccessToken,
+                    Some(Credential::KeyPair { .. }) => AuthMethod::Keypair,
+                    None if session.oauth.is_some() => AuthMethod::Oauth,
+                    None => AuthMethod::Password,
+                };
+                let mut verified = Verified::by(user, session.account, method);
+                // The session's role, which its login's policies admitted.
+                verified.role_restriction = session.context.role;
+                let reads = self.access.account_reads(now).await?;
+                Ok(Proven {
+                    verified,
+                    reads,
+                    network: true,
+                    policy: false,
+                })
+            }
+            TokenType::Oauth => {
+                let input = LoginInput {
+                    token: Some(presented.token.clone()),
+                    client_ip: presented.client_ip,
+                    ..LoginInput::default()
+                };
+                let reads = self.access.account_reads(now).await?;
+                let cx = LoginCx {
+                    input: &input,
+                    reads: &reads,
+                    now,
+                };
+                let verified = self.authenticators.verify(Picked::Oauth, &cx).await?;
+                Ok(Proven {
+                    verified,
+                    reads,
+                    network: true,
+                    policy: true,
+                })
+            }
+        }
+    }
+
+    /// `POST /oauth/token`: the key-pair JWT or PAT of `exchange` proven and checked as a
+    /// request's, then a token for its endpoint host and role ([`EXCHANGED_TOKEN_SECONDS`]).
+    pub async fn exchange(
+        &self,
+        exchange: Exchange,
+        client_ip: Option<std::net::IpAddr>,
+    ) -> Result<(String, u64)> {
+        let presented = Presented {
+            token: exchange.credential,
+            declared: Some(exchange.declared),
+            host: Some(exchange.host),
+            client_ip,
+            role: exchange.role,
+            via: Via::Exchange,
+        };
+        let caller = self.authorize(&presented).await?;
+        let grant = IngressGrant {
+            user: &caller.user,
+            user_id: &caller.user_id,
+            account: &caller.account,
+            role: &caller.role,
+            host: presented.host.as_deref().unwrap_or_default(),
+            credential: caller.credential.clone(),
+        };
+        let token =
+            self.secrets
+                .current()
+                .keyring
+                .mint_ingress(grant, self.now(), EXCHANGED_TOKEN_SECONDS);
+        Ok((token, EXCHANGED_TOKEN_SECONDS))
     }
 }

@@ -1,6 +1,7 @@
 //! The domain: users, sessions, tokens and the query context. Free of HTTP and AWS types; it talks to
 //! storage and secrets only through their traits.
 
+pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod credentials;

@@ -1,6 +1,7 @@
 //! The HTTP side: routes, extractors, and the error → envelope conversion. Both front doors (Lambda and
 //! the local server) serve the router built by [`router`].
 
+pub mod access;
 pub mod error;
 pub mod extract;
 pub mod handlers;
@@ -13,7 +14,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{Next, from_fn, map_request, map_response};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{any, post};
 use tower::ServiceBuilder;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -70,6 +71,9 @@ pub fn router_with(state: AppState, wire: WireLimits) -> Router {
         .route("/session/heartbeat", post(handlers::heartbeat))
         .route("/queries/v1/query-request", post(handlers::query))
         .route("/telemetry/send", post(handlers::telemetry))
+        // Per-request credentials (http/access.rs).
+        .route("/auth/forward", any(access::forward))
+        .route("/oauth/token", post(access::token))
         .fallback(handlers::not_found)
         .with_state(state)
         .layer(

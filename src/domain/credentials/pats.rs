@@ -112,7 +112,8 @@ pub fn new_secret() -> (SecretString, String) {
     (SecretString::from(secret), digest)
 }
 
-fn digest(secret: &str) -> String {
+/// The digest a user record keeps of `secret` (lower-case hex SHA-256).
+pub fn digest(secret: &str) -> String {
     Sha256::digest(secret.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -113,9 +113,40 @@ fn seconds(t: u64) -> u64 {
     if t > 100_000_000_000 { t / 1000 } else { t }
 }
 
+/// When a key-pair JWT is good: at a login, or presented with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtUse {
+    /// A login: signed within the last [`MAX_JWT_AGE_SECONDS`] (drivers sign one per login).
+    Login,
+    /// A request (SQL API, forward-auth, token exchange): good for its whole life, `exp > now` and
+    /// `exp - iat` at most [`MAX_JWT_LIFETIME_SECONDS`], as the SQL API's clients reuse one JWT for
+    /// most of an hour.
+    Request,
+}
+
+/// The times a key-pair JWT may carry for `use_`, at `now` (seconds; milliseconds normalised).
+fn times_valid(iat: u64, exp: u64, now: u64, use_: JwtUse) -> bool {
+    if exp <= iat || iat > now + CLOCK_SKEW_SECONDS {
+        return false;
+    }
+    match use_ {
+        JwtUse::Login => {
+            exp > now.saturating_sub(CLOCK_SKEW_SECONDS)
+                && iat >= now.saturating_sub(MAX_JWT_AGE_SECONDS)
+                && exp - iat <= MAX_JWT_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS
+        }
+        JwtUse::Request => exp > now && exp - iat <= MAX_JWT_LIFETIME_SECONDS,
+    }
+}
+
 /// Reads the identity a login JWT claims and checks everything that needs no key: algorithm, `iss` and
 /// `sub` shape and agreement, times. `None` for any failure; the caller answers 390144 regardless.
 pub fn claimed_identity(token: &str, now: u64) -> Option<JwtIdentity> {
+    claimed_identity_for(token, now, JwtUse::Login).map(|(id, _)| id)
+}
+
+/// [`claimed_identity`] under the time rules of `use_`, with the JWT's expiry (epoch seconds).
+pub fn claimed_identity_for(token: &str, now: u64, use_: JwtUse) -> Option<(JwtIdentity, u64)> {
     let header = jsonwebtoken::decode_header(token).ok()?;
     if !matches!(
         header.alg,
@@ -125,12 +156,7 @@ pub fn claimed_identity(token: &str, now: u64) -> Option<JwtIdentity> {
     }
     let claims: RawClaims = jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
     let (iat, exp) = (seconds(claims.iat), seconds(claims.exp));
-    if exp <= now.saturating_sub(CLOCK_SKEW_SECONDS)
-        || iat > now + CLOCK_SKEW_SECONDS
-        || iat < now.saturating_sub(MAX_JWT_AGE_SECONDS)
-        || exp <= iat
-        || exp - iat > MAX_JWT_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS
-    {
+    if !times_valid(iat, exp, now, use_) {
         return None;
     }
     // `iss` is `ACCOUNT.USER.SHA256:<fp>`; user names may hold dots, so split at the marker, then at
@@ -143,11 +169,12 @@ pub fn claimed_identity(token: &str, now: u64) -> Option<JwtIdentity> {
     if account.is_empty() || user.is_empty() || fp.is_empty() {
         return None;
     }
-    Some(JwtIdentity {
+    let id = JwtIdentity {
         account: account_name(account),
         user: user.to_string(),
         fingerprint: format!("SHA256:{fp}"),
-    })
+    };
+    Some((id, exp))
 }
 
 /// Checks the JWT's signature with `key`, in the algorithm its header names (RS256/384/512 only).
@@ -220,6 +247,24 @@ mod tests {
         for bits in [2048, 3072, 4096] {
             assert!(parse_public_key(&hand_made(bits, 65_537)).is_ok(), "{bits}");
         }
+    }
+
+    #[test]
+    fn a_request_jwt_is_good_for_its_whole_life_and_a_login_jwt_for_a_minute() {
+        let now = 10_000;
+        // Signed 54 minutes ago for 59: too old for a login, good for a request.
+        let (iat, exp) = (now - 54 * 60, now + 5 * 60);
+        assert!(!times_valid(iat, exp, now, JwtUse::Login));
+        assert!(times_valid(iat, exp, now, JwtUse::Request));
+        // Expired, however recently: refused for a request (no skew past `exp`).
+        assert!(!times_valid(now - 100, now, now, JwtUse::Request));
+        assert!(!times_valid(now - 100, now - 1, now, JwtUse::Request));
+        // A lifetime over an hour, from the future, or ending before it starts.
+        assert!(!times_valid(now, now + 3601, now, JwtUse::Request));
+        assert!(times_valid(now, now + 3600, now, JwtUse::Request));
+        assert!(!times_valid(now + 61, now + 120, now, JwtUse::Request));
+        assert!(!times_valid(now, now, now, JwtUse::Request));
+        assert!(times_valid(now - 30, now + 30, now, JwtUse::Login));
     }
 
     #[test]

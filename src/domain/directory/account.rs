@@ -24,6 +24,9 @@ pub struct AccountSettings {
     /// before it existed ([`Directory::build_aws_index`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub aws_index_built: bool,
+    /// The PAT index lists the tokens of every user, also of those written before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pat_index_built: bool,
     #[serde(skip)]
     pub version: u64,
 }

@@ -50,9 +50,10 @@ impl DemoSeeder {
             other => other?,
         };
         // Once per directory; a failure is retried at the next start and fails no login (only
-        // AWS logins without LOGIN_NAME of identities written before the index need it).
+        // AWS logins without LOGIN_NAME of identities written before the index need it, and
+        // requests presenting a bare PAT made before the PAT index).
         if !indexed && let Err(e) = self.directory.build_aws_index().await {
-            tracing::warn!(error = %e, "the AWS workload identity index could not be built");
+            tracing::warn!(error = %e, "the AWS identity or PAT index could not be built");
         }
         *seeded = Some(secrets);
         Ok(())
@@ -64,7 +65,7 @@ impl DemoSeeder {
     async fn seed_once(&self, secrets: &SecretMaterial, now: u64) -> Result<bool> {
         let name = secrets.demo_user.to_uppercase();
         let mut account = self.directory.account().await?;
-        let indexed = account.aws_index_built;
+        let indexed = account.aws_index_built && account.pat_index_built;
         let before = account.demo_seeded.as_ref().filter(|m| m.user == name);
         if let Some(seed) = before
             && self

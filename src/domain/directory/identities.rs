@@ -124,15 +124,24 @@ impl Directory {
     /// Indexes the AWS identities of users written before the AWS index existed: once per
     /// directory (the account's settings remember it), at start-up. Users written since are
     /// indexed as they are written; adding a name twice is a no-op, so two instances may race.
+    /// The PAT index is built in the same pass (`pat_index.rs`).
     pub async fn build_aws_index(&self) -> Result<()> {
-        if self.account().await?.aws_index_built {
+        let account = self.account().await?;
+        let (aws, pats) = (account.aws_index_built, account.pat_index_built);
+        if aws && pats {
             return Ok(());
         }
         for user in self.users().await? {
-            self.reindex_aws(None, Some(&user)).await?;
+            if !aws {
+                self.reindex_aws(None, Some(&user)).await?;
+            }
+            if !pats {
+                self.reindex_pats(None, Some(&user)).await?;
+            }
         }
         let mut account = self.account().await?;
         account.aws_index_built = true;
+        account.pat_index_built = true;
         self.set_account(&account).await
     }
 

@@ -12,6 +12,7 @@ mod account;
 pub mod demo_seed;
 mod identities;
 mod login_reads;
+mod pat_index;
 mod policies;
 pub mod security_integrations;
 mod users;

@@ -255,6 +255,7 @@ impl Directory {
         self.reindex_login(previous, Some(user)).await?;
         self.reindex_oidc(previous, Some(user)).await?;
         self.reindex_aws(previous, Some(user)).await?;
+        self.reindex_pats(previous, Some(user)).await?;
         Ok(true)
     }
 
@@ -272,6 +273,7 @@ impl Directory {
         self.reindex_login(Some(previous), Some(user)).await?;
         self.reindex_oidc(Some(previous), Some(user)).await?;
         self.reindex_aws(Some(previous), Some(user)).await?;
+        self.reindex_pats(Some(previous), Some(user)).await?;
         Ok(true)
     }
 

@@ -59,6 +59,8 @@ impl Sessions {
             (TokenKind::Session, _) => Error::InvalidToken,
             (TokenKind::Master, TokenError::Expired) => Error::MasterTokenExpired,
             (TokenKind::Master, _) => Error::MasterTokenInvalid,
+            // An exchanged token is refused like a session token: 390104, expired or not.
+            (TokenKind::Ingress, _) => Error::InvalidToken,
         })
     }
 

@@ -16,16 +16,17 @@ use crate::error::{Error, Result};
 pub struct KeyPairLogin {
     checks: Arc<LoginChecks>,
     directory: Directory,
-    /// Parsed public keys, so each is parsed once per process.
-    keys: KeyCache,
+    /// Parsed public keys, so each is parsed once per process (shared with the per-request
+    /// verifier).
+    keys: Arc<KeyCache>,
 }
 
 impl KeyPairLogin {
-    pub fn new(checks: Arc<LoginChecks>, directory: Directory) -> Self {
+    pub fn new(checks: Arc<LoginChecks>, directory: Directory, keys: Arc<KeyCache>) -> Self {
         Self {
             checks,
             directory,
-            keys: KeyCache::default(),
+            keys,
         }
     }
 }

@@ -46,6 +46,7 @@ use self::workload::aws::AwsLogin;
 use self::workload::oidc::OidcLogin;
 use super::credentials::jwks::JwksCache;
 use super::credentials::passwords::PasswordHasher;
+use super::credentials::rsa_keys::KeyCache;
 use super::directory::Directory;
 use super::ports::secrets::SecretSource;
 use super::ports::storage::Store;
@@ -54,6 +55,10 @@ use crate::error::Result;
 
 /// The login methods this deployment runs.
 pub struct Authenticators {
+    /// The shared steps, also taken by the per-request verifier (`domain/access/`).
+    checks: Arc<LoginChecks>,
+    /// Parsed public keys, shared by the key-pair login and the per-request verifier.
+    keys: Arc<KeyCache>,
     password: PasswordLogin,
     pat: PatLogin,
     key_pair: KeyPairLogin,
@@ -79,6 +84,7 @@ impl Authenticators {
         ));
         let jwks = JwksSlot::default();
         let second_factors = SecondFactors::new(Arc::clone(&store), secrets);
+        let keys = Arc::new(KeyCache::default());
         Self {
             password: PasswordLogin::new(
                 Arc::clone(&checks),
@@ -88,12 +94,19 @@ impl Authenticators {
                 second_factors,
             ),
             pat: PatLogin::new(Arc::clone(&checks), lockout, directory()),
-            key_pair: KeyPairLogin::new(Arc::clone(&checks), directory()),
+            key_pair: KeyPairLogin::new(Arc::clone(&checks), directory(), Arc::clone(&keys)),
             oauth: OauthLogin::new(Arc::clone(&checks), directory(), Arc::clone(&jwks)),
             oidc: OidcLogin::new(Arc::clone(&checks), directory(), Arc::clone(&jwks)),
-            aws: AwsLogin::new(checks, directory(), Arc::clone(&jwks)),
+            aws: AwsLogin::new(Arc::clone(&checks), directory(), Arc::clone(&jwks)),
             jwks,
+            checks,
+            keys,
         }
+    }
+
+    /// The shared steps and the parsed keys, for the per-request verifier.
+    pub(in crate::domain) fn shared(&self) -> (Arc<LoginChecks>, Arc<KeyCache>) {
+        (Arc::clone(&self.checks), Arc::clone(&self.keys))
     }
 
     /// AWS workload identity replays attestations through `sts`; `extra_host` is one more host an

@@ -129,6 +129,9 @@ pub enum ObjectKind {
     AwsIdentity,
     /// External OAuth security integrations.
     SecurityIntegration,
+    /// A PAT (the digest of its secret) → the name of the user holding it, so that a request
+    /// presenting a bare PAT (forward-auth, the SQL API) finds its user in one read.
+    PatOwner,
 }
 
 impl ObjectKind {
@@ -145,6 +148,7 @@ impl ObjectKind {
             ObjectKind::OidcSubject => "OIDC_SUBJECT",
             ObjectKind::AwsIdentity => "AWS_IDENTITY",
             ObjectKind::SecurityIntegration => "SECURITY_INTEGRATION",
+            ObjectKind::PatOwner => "PAT_OWNER",
         }
     }
 }
@@ -229,6 +233,14 @@ impl<'a> ObjectKey<'a> {
         }
     }
 
+    /// The PAT index entry for one secret.
+    pub fn pat_owner(key: &'a PatOwnerKey) -> Self {
+        Self {
+            kind: ObjectKind::PatOwner,
+            name: &key.0,
+        }
+    }
+
     pub fn kind(self) -> ObjectKind {
         self.kind
     }
@@ -258,6 +270,18 @@ pub struct AwsIdentityKey(String);
 impl AwsIdentityKey {
     pub fn new(canonical_arn: &str) -> Self {
         Self(digest(&[canonical_arn]))
+    }
+}
+
+/// The PAT index's name for a secret: the hex SHA-256 the user record keeps of it (never the
+/// secret). A hint too: a request checks the user record it names for an active token.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PatOwnerKey(String);
+
+impl PatOwnerKey {
+    /// From the digest a `Pat` record keeps (`secret_sha256`).
+    pub fn from_digest(digest: &str) -> Self {
+        Self(digest.to_string())
     }
 }
 

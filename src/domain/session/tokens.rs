@@ -13,6 +13,9 @@ use crate::domain::session::Session;
 pub enum TokenKind {
     Session,
     Master,
+    /// An exchanged token (`POST /oauth/token`): no session behind it, bound to one endpoint host
+    /// (`host`) and role, re-checked against its user at every request.
+    Ingress,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +33,27 @@ pub struct Claims {
     pub exp: u64,
     /// Unique per token, so two tokens minted in the same second differ.
     pub jti: String,
+    /// An exchanged token's role (session tokens carry theirs in the session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// An exchanged token's user id, so a user dropped and created again under the name is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// The credential an exchanged token was issued for: once its user no longer holds it (a key
+    /// replaced, a PAT removed), the token stops working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cred: Option<crate::domain::session::Credential>,
+}
+
+/// What an exchanged token stands for ([`Keyring::mint_ingress`]).
+pub struct IngressGrant<'a> {
+    pub user: &'a str,
+    pub user_id: &'a str,
+    pub account: &'a str,
+    pub role: &'a str,
+    /// The endpoint host the token is good for.
+    pub host: &'a str,
+    pub credential: Option<crate::domain::session::Credential>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,12 +196,37 @@ impl Keyring {
             iat: now,
             exp: now.saturating_add(ttl),
             jti: jti.clone(),
+            role: None,
+            uid: None,
+            cred: None,
         };
+        (self.sign(&claims), jti)
+    }
+
+    /// An exchanged token for `grant`, valid for `ttl` seconds from `now`.
+    pub fn mint_ingress(&self, grant: IngressGrant<'_>, now: u64, ttl: u64) -> String {
+        let claims = Claims {
+            kind: TokenKind::Ingress,
+            session_id: 0,
+            sub: grant.user.to_string(),
+            account: grant.account.to_string(),
+            database: None,
+            schema: None,
+            host: Some(grant.host.to_string()),
+            iat: now,
+            exp: now.saturating_add(ttl),
+            jti: uuid::Uuid::new_v4().to_string(),
+            role: Some(grant.role.to_string()),
+            uid: Some(grant.user_id.to_string()),
+            cred: grant.credential,
+        };
+        self.sign(&claims)
+    }
+
+    fn sign(&self, claims: &Claims) -> String {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.current.kid.clone());
-        let token =
-            jsonwebtoken::encode(&header, &claims, &self.current.encoding).unwrap_or_default();
-        (token, jti)
+        jsonwebtoken::encode(&header, claims, &self.current.encoding).unwrap_or_default()
     }
 
     pub fn verify(&self, token: &str, kind: TokenKind, now: u64) -> Result<Claims, TokenError> {
@@ -271,6 +320,38 @@ mod tests {
         );
         assert_eq!(
             ring.verify("garbage", TokenKind::Session, 1005),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn an_exchanged_token_is_no_session_token_and_no_session_token_is_one() {
+        let ring = ring("v1", "secret-one");
+        let grant = IngressGrant {
+            user: "ALICE",
+            user_id: "u1",
+            account: "ACME",
+            role: "ANALYST",
+            host: "app.example.com",
+            credential: None,
+        };
+        let it = ring.mint_ingress(grant, 1000, 600);
+        let claims = ring.verify(&it, TokenKind::Ingress, 1001).unwrap();
+        assert_eq!(
+            (claims.role.as_deref(), claims.host.as_deref()),
+            (Some("ANALYST"), Some("app.example.com"))
+        );
+        assert_eq!(
+            ring.verify(&it, TokenKind::Session, 1001),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            ring.verify(&it, TokenKind::Ingress, 1600),
+            Err(TokenError::Expired)
+        );
+        let st = ring.mint(TokenKind::Session, &session(), None, 1000, 10);
+        assert_eq!(
+            ring.verify(&st, TokenKind::Ingress, 1001),
             Err(TokenError::Invalid)
         );
     }
