@@ -825,7 +825,8 @@ fn token_cases(w: &World) -> Vec<Case> {
         case.authorization = auth;
         cases.push(case);
     }
-    for request_type in ["ISSUE", "", "RENEW\0"] {
+    // ISSUE is answered as RENEW (tests/forward_auth.rs); anything else is refused.
+    for request_type in ["CLONE", "", "RENEW\0"] {
         cases.push(
             Case::json(
                 format!("renew: requestType {request_type:?}"),
