@@ -197,6 +197,38 @@ impl Gatekeeper {
             .await
     }
 
+    /// Runs a statement request as [`Gatekeeper::query`] does; with a query engine configured,
+    /// what snowgate does not answer goes there as the client sent it (`raw`).
+    pub async fn statement(
+        &self,
+        session_token: &str,
+        sql_text: &str,
+        request_id: Option<&str>,
+        client_ip: Option<std::net::IpAddr>,
+        raw: super::query::Forwardable<'_>,
+    ) -> Result<super::query::Answer> {
+        let (session, user) = self.authenticated(session_token).await?;
+        self.queries
+            .execute(session, user, sql_text, request_id, client_ip, Some(raw))
+            .await
+    }
+
+    /// A result fetch, status or abort for the session of `session_token`, forwarded to the
+    /// query engine after the same checks as a statement.
+    pub async fn engine_call(
+        &self,
+        session_token: &str,
+        call: super::ports::engine::EngineCall<'_>,
+    ) -> Result<super::ports::engine::EngineAnswer> {
+        let (session, _) = self.authenticated(session_token).await?;
+        self.queries.engine_call(&session, call).await
+    }
+
+    /// The query engine behind snowgate, given by the composition root.
+    pub fn set_engine(&self, engine: Arc<dyn super::ports::engine::QueryEngine>) {
+        self.queries.set_engine(engine);
+    }
+
     /// Where issuers' keys come from. Without it, logins needing them are refused. A second call
     /// keeps the first cache.
     pub fn set_jwks(&self, cache: Arc<super::credentials::jwks::JwksCache>) {
@@ -782,7 +814,10 @@ impl Gatekeeper {
         // A token a renewal replaced (past its grace) no longer speaks for the session: it is
         // refused as at any other request, so that a leaked old token cannot end the session. A
         // session already gone is not an error (logout is idempotent). Checked and deleted in
-        // one store call.
+        // one store call. The engine session goes first, while the session still names it.
+        self.queries
+            .close_engine_session(claims.session_id, &claims.jti, RENEW_GRACE_SECONDS)
+            .await;
         if !self
             .store
             .delete_with_token(claims.session_id, &claims.jti, now, RENEW_GRACE_SECONDS)
