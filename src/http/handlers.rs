@@ -188,6 +188,7 @@ pub async fn query(
     let raw = Forwardable {
         query: uri.query().unwrap_or(""),
         body: &bytes,
+        async_exec: body.async_exec,
     };
     let answer = state
         .gate

@@ -34,6 +34,8 @@ use crate::domain::ports::engine::{
 
 /// How long a connection may take before the engine counts as unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an idle pooled connection to the engine is kept.
+const POOL_IDLE: Duration = Duration::from_secs(3);
 /// Lifetime of a minted `embucket-jwt` token: one request, with room for clock skew.
 pub const MINTED_TOKEN_SECONDS: u64 = 300;
 /// The engine's login answer is small; a larger one is refused.
@@ -125,8 +127,11 @@ impl HttpEngine {
             .ok_or("the engine URL has no host")?;
         let base = settings.url.to_string().trim_end_matches('/').to_string();
         Ok(Self {
+            // Below the shortest keep-alive of common engine servers (uvicorn's 5 s, fakesnow's):
+            // a pooled connection the engine has closed would break a statement already sent,
+            // which then "may have run".
             client: Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(60))
+                .pool_idle_timeout(POOL_IDLE)
                 .build(connector),
             base,
             host,

@@ -20,14 +20,20 @@ const MAX_QUERY_ID_CHARS: usize = 64;
 
 impl Queries {
     /// The routing rule, in one place: with an engine behind snowgate, what runs here and what goes
-    /// there. Here: administration (users, roles, grants, policies, PATs, MFA, workload identities,
-    /// integrations: `admin`, decided before parsing), the login history, `SHOW PARAMETERS`,
+    /// there. Here: administration of what snowgate keeps (users, roles, grants, policies, PATs,
+    /// MFA, workload identities, integrations: `admin`, decided from the statement's first words
+    /// before parsing; an administration verb on any other object, a table, goes to the engine), the login history, `SHOW PARAMETERS`,
     /// `SYSTEM$CANCEL_ALL_QUERIES`/`SYSTEM$ABORT_SESSION`, `USE ROLE` (roles are snowgate's: the
     /// engine has none) and `SELECT` of constants and `CURRENT_*()` (answered from the session,
-    /// which mirrors the engine's context). Everything else goes to the engine, including `USE`
+    /// which mirrors the engine's context), unless asked asynchronously (`async_exec`: the client
+    /// then asks the engine for its status and result by id). Everything else goes to the engine, including `USE`
     /// of a database, schema or warehouse, `ALTER SESSION`, transactions, and whatever snowgate's
     /// parser does not know.
-    pub(super) fn stays_local(admin: bool, parsed: &Result<Statement, SqlRejection>) -> bool {
+    pub(super) fn stays_local(
+        admin: bool,
+        parsed: &Result<Statement, SqlRejection>,
+        async_exec: bool,
+    ) -> bool {
         if admin {
             return true;
         }
@@ -36,8 +42,8 @@ impl Queries {
             Ok(Statement::Context(statement)) => match statement {
                 ContextStatement::ShowParameters { .. }
                 | ContextStatement::SessionFunction { .. }
-                | ContextStatement::SelectCurrent(_)
                 | ContextStatement::Use(UseTarget::Role(_)) => true,
+                ContextStatement::SelectCurrent(_) => !async_exec,
                 ContextStatement::Use(_)
                 | ContextStatement::AlterSession(_)
                 | ContextStatement::Transaction => false,

@@ -97,6 +97,9 @@ pub enum Answer {
 pub struct Forwardable<'a> {
     pub query: &'a str,
     pub body: &'a [u8],
+    /// The client asked for asynchronous execution (`asyncExec`): it will ask the engine for the
+    /// statement's status and result by its id.
+    pub async_exec: bool,
 }
 
 /// Statement execution: what running a statement needs, and the SQL front end that parses it
@@ -203,17 +206,25 @@ impl Queries {
         log_context(&ctx);
         // PAT and MFA statements are allowed to any role for one's own user: authorised where they
         // run.
-        let admin = front_end
-            .is_admin(sql_text)
-            .map_err(|r| sql_error(&ctx, r))?;
+        let raw = raw.filter(|_| self.engine.get().is_some());
+        let admin = match (front_end.is_admin(sql_text), raw) {
+            (Ok(admin), _) => admin,
+            // An administration verb on an object snowgate does not keep (a table, a view): the
+            // engine's, whatever the role.
+            (Err(rejection), Some(raw)) => {
+                return self
+                    .run_on_engine(&session, &ctx, raw, Err(rejection))
+                    .await;
+            }
+            (Err(rejection), None) => return Err(sql_error(&ctx, rejection)),
+        };
         let role_checked = admin && !front_end.is_self_service(sql_text);
         if role_checked && let Err(e) = self.check_admin_role(&ctx).await {
             return Err(e.with_query_id(&ctx.query_id));
         }
         let parsed = front_end.parse(sql_text);
         if let Some(raw) = raw
-            && self.engine.get().is_some()
-            && !Self::stays_local(admin, &parsed)
+            && !Self::stays_local(admin, &parsed, raw.async_exec)
         {
             return self.run_on_engine(&session, &ctx, raw, parsed).await;
         }
