@@ -420,8 +420,10 @@ fn minted_embucket_tokens_pass_embucket_rules() {
         .as_secs();
     let token = mint_embucket_token(&secret, "127.0.0.1:3000", &session, now).unwrap();
     let token = secrecy::ExposeSecret::expose_secret(&token).to_string();
-    let mut rules = jsonwebtoken::Validation::default();
-    rules.leeway = 5;
+    let mut rules = jsonwebtoken::Validation {
+        leeway: 5,
+        ..jsonwebtoken::Validation::default()
+    };
     rules.set_audience(&["127.0.0.1:3000"]);
     rules.set_required_spec_claims(&["exp", "aud"]);
     let key = jsonwebtoken::DecodingKey::from_secret(b"embucket-jwt-secret");
