@@ -10,6 +10,23 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(format!("{ROOT}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// Every `.rs` file of the folder `path` (the DynamoDB store is one file per port), one after another.
+fn read_folder(path: &str) -> String {
+    let entries =
+        std::fs::read_dir(format!("{ROOT}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut files: Vec<String> = entries
+        .map(|e| e.unwrap_or_else(|e| panic!("{path}: {e}")).file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".rs"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|name| read(&format!("{path}/{name}")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `get_item` → `GetItem`.
 fn pascal(snake: &str) -> String {
     snake
@@ -49,13 +66,22 @@ fn granted(template: &str) -> BTreeSet<String> {
 fn the_function_policy_grants_every_aws_call_the_code_makes() {
     let template = granted(&read("template.yaml"));
     let mut needed = BTreeSet::new();
-    for (path, service, at_least) in [
-        ("src/store/dynamo.rs", "dynamodb", 7),
-        ("src/secrets/manager.rs", "secretsmanager", 1),
+    for (path, source, service, at_least) in [
+        (
+            "src/store/dynamo/",
+            read_folder("src/store/dynamo"),
+            "dynamodb",
+            7,
+        ),
+        (
+            "src/secrets/manager.rs",
+            read("src/secrets/manager.rs"),
+            "secretsmanager",
+            1,
+        ),
     ] {
-        let source = read(path);
         let ops = operations(&source);
-        // The scan finds the calls: as many distinct operations as the file is known to make.
+        // The scan finds the calls: as many distinct operations as the code is known to make.
         assert!(ops.len() >= at_least, "{path}: found only {ops:?}");
         // Each operation is authorised by the IAM action of its name (no transactions are sent).
         needed.extend(ops.iter().map(|op| format!("{service}:{op}")));

@@ -1,9 +1,9 @@
 //! The shape of the source tree, read from the files themselves (parsed with `syn`, as a reader sees
-//! them): no function in `src/domain/` is longer than a screen, no file in `src/sql/` over 700 lines,
-//! and the modules depend on each other the way `docs/architecture.md` draws them, with no pair
-//! importing each other; inside the domain, no two files nor (beyond the known knots) two rooms use
-//! each other, and the `impl Gatekeeper` blocks outside `gatekeeper.rs` only get fewer. Every file
-//! below `src/domain/`, in any folder, is read.
+//! them): no function in `src/domain/` is longer than a screen, no file in `src/` over 700 lines
+//! (beyond a list that only shrinks), and the modules depend on each other the way
+//! `docs/architecture.md` draws them, with no pair importing each other; inside the domain, no two
+//! files nor (beyond the known knots) two rooms use each other, and the `impl Gatekeeper` blocks
+//! outside `gatekeeper.rs` only get fewer. Every file below `src/domain/`, in any folder, is read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -79,30 +79,74 @@ fn display(path: &Path) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Function length
+// File length
 
-/// Lines a file in `src/sql/` may take: the parser is split by object family before it grows past.
-const MAX_SQL_FILE_LINES: usize = 700;
+/// Lines a source file may take: a file that grows past it is split by what it holds (the SQL
+/// parser by object family, the DynamoDB store by port, the directory by record).
+const MAX_FILE_LINES: usize = 700;
+
+/// Files over [`MAX_FILE_LINES`] today, each being split by work under way. The list may only
+/// shrink: a file is never added, and one that is back under the limit (or gone) is taken off.
+const LONG_FILES: &[&str] = &["src/domain/gatekeeper.rs"];
+
+/// Every `.rs` file below `src/` (`main.rs` too), by its path from the crate root, and its lines.
+fn source_file_lengths() -> Vec<(String, usize)> {
+    let mut paths = Vec::new();
+    collect_rs(&src_dir(), &mut paths);
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text = fs::read_to_string(path).expect("a readable source file");
+            (display(path), text.lines().count())
+        })
+        .collect()
+}
 
 #[test]
-fn no_file_in_the_sql_front_end_is_over_its_length() {
-    let long: Vec<String> = library_files()
+fn no_source_file_is_over_its_length() {
+    let lengths = source_file_lengths();
+    let long: Vec<String> = lengths
         .iter()
-        .filter(|f| top_level(&f.module) == "sql")
-        .filter_map(|f| {
-            let lines = fs::read_to_string(&f.path)
-                .expect("readable")
-                .lines()
-                .count();
-            (lines > MAX_SQL_FILE_LINES).then(|| format!("{}: {lines} lines", display(&f.path)))
-        })
+        .filter(|(path, lines)| *lines > MAX_FILE_LINES && !LONG_FILES.contains(&path.as_str()))
+        .map(|(path, lines)| format!("{path}: {lines} lines"))
         .collect();
     assert!(
         long.is_empty(),
-        "files in src/sql/ over {MAX_SQL_FILE_LINES} lines:\n{}",
+        "files in src/ over {MAX_FILE_LINES} lines:\n{}",
         long.join("\n")
     );
+    let stale: Vec<&str> = LONG_FILES
+        .iter()
+        .copied()
+        .filter(|listed| {
+            !lengths
+                .iter()
+                .any(|(path, lines)| path == listed && *lines > MAX_FILE_LINES)
+        })
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "in LONG_FILES but not over {MAX_FILE_LINES} lines (or gone): take them off:\n{}",
+        stale.join("\n")
+    );
 }
+
+#[test]
+fn the_file_length_check_reads_main_rs_and_files_in_nested_folders() {
+    let lengths = source_file_lengths();
+    for expected in ["src/main.rs", "src/lib.rs", "src/store/dynamo/mod.rs"] {
+        assert!(
+            lengths
+                .iter()
+                .any(|(path, lines)| path == expected && *lines > 0),
+            "{expected} not read"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Function length
 
 /// Finds every function with a body (free, in an impl, or a trait's default) and its body's lines.
 struct LongFunctions<'a> {
