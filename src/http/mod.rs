@@ -13,7 +13,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{Next, from_fn, map_request, map_response};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -69,6 +69,9 @@ pub fn router_with(state: AppState, wire: WireLimits) -> Router {
         .route("/session/token-request", post(handlers::token_request))
         .route("/session/heartbeat", post(handlers::heartbeat))
         .route("/queries/v1/query-request", post(handlers::query))
+        .route("/queries/v1/abort-request", post(handlers::abort))
+        .route("/queries/{id}/result", get(handlers::query_result))
+        .route("/monitoring/queries/{*id}", get(handlers::query_status))
         .route("/telemetry/send", post(handlers::telemetry))
         .fallback(handlers::not_found)
         .with_state(state)
