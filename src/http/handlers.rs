@@ -18,6 +18,7 @@ use super::extract::{
 use crate::domain::SERVER_VERSION;
 use crate::domain::credentials::totp::MfaInput;
 use crate::domain::gatekeeper::LoginInput;
+use crate::domain::policy::AuthMethod;
 use crate::domain::ports::engine::{EngineAnswer, EngineCall};
 use crate::domain::query::{Answer, ColumnType, Forwardable, QueryOutcome, StatementKind};
 use crate::domain::session::parameters;
@@ -29,12 +30,44 @@ use crate::snowflake::{
 
 type Reply<T> = Result<Json<Envelope<T>>>;
 
+/// `POST /session/v1/login-request`. Every refusal, a malformed request's included, carries the
+/// `data` object drivers read (`error::login_refusal`), naming the method the login asked for.
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
-    Params(params): Params<LoginParams>,
-    SnowflakeJson(body): SnowflakeJson<LoginRequest>,
+    params: Result<Params<LoginParams>>,
+    body: Result<SnowflakeJson<LoginRequest>>,
+) -> Response {
+    let mut method = "USERNAME_PASSWORD";
+    let reply = async {
+        let (Params(params), SnowflakeJson(body)) = (params?, body?);
+        log_in(&state, client_ip, &headers, params, body, &mut method).await
+    };
+    match reply.await {
+        Ok(reply) => reply.into_response(),
+        Err(e) => super::error::login_refusal(e, method),
+    }
+}
+
+/// How Snowflake names a login method in a refusal's `data.authnMethod`.
+fn authn_method(method: AuthMethod) -> &'static str {
+    match method {
+        AuthMethod::Password | AuthMethod::All | AuthMethod::Saml => "USERNAME_PASSWORD",
+        AuthMethod::Keypair => "KEY_PAIR",
+        AuthMethod::ProgrammaticAccessToken => "PAT",
+        AuthMethod::Oauth => "OAUTH",
+        AuthMethod::WorkloadIdentity => "WORKLOAD_IDENTITY",
+    }
+}
+
+async fn log_in(
+    state: &AppState,
+    client_ip: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    params: LoginParams,
+    body: LoginRequest,
+    method: &mut &'static str,
 ) -> Reply<LoginResponse> {
     params.check_limits()?;
     let data = body.data;
@@ -89,6 +122,9 @@ pub async fn login(
         host: host.map(str::to_string),
         client_ip,
     };
+    if let Ok(picked) = input.picked() {
+        *method = authn_method(picked.method());
+    }
     let out = state.gate.login(input).await?;
     let ctx = out.session.context;
     Ok(Json(Envelope::ok(LoginResponse {

@@ -61,6 +61,41 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub fn router_with(state: AppState, wire: WireLimits) -> Router {
+    // Paths are made canonical before routing (a layer on the routes would run after it).
+    let routes = ServiceBuilder::new()
+        .layer(map_request(collapse_slashes))
+        .service(routes(state, wire));
+    Router::new().fallback_service(routes)
+}
+
+/// Some drivers join URLs with a doubled slash: the Rust crate `snowflake-api` asks for
+/// `//session/token-request`, connector 5.2.0 for `/monitoring/queries//<id>`. Snowflake answers
+/// them as if written with one slash, and so does snowgate: runs of `/` in the path are one.
+async fn collapse_slashes(mut req: Request) -> Request {
+    let path = req.uri().path();
+    if !path.contains("//") {
+        return req;
+    }
+    let mut canonical = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && canonical.ends_with('/')) {
+            canonical.push(c);
+        }
+    }
+    if let Some(query) = req.uri().query() {
+        canonical = format!("{canonical}?{query}");
+    }
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(path_and_query) = canonical.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
+
+fn routes(state: AppState, wire: WireLimits) -> Router {
     let limit = state.body_limit;
     let trusted = Arc::clone(&state.trusted_proxies);
     Router::new()

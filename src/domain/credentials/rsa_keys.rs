@@ -24,8 +24,11 @@ pub const CLOCK_SKEW_SECONDS: u64 = 60;
 /// captured in transit (or from a log) stops working a minute after it was signed. Drivers sign a
 /// fresh one for every login.
 pub const MAX_JWT_AGE_SECONDS: u64 = 60;
-/// The longest lifetime (`exp - iat`) a login JWT may claim.
-pub const MAX_JWT_LIFETIME_SECONDS: u64 = 3600;
+/// The longest lifetime (`exp - iat`) a login JWT may claim: a day. Snowflake's own drivers sign
+/// 60 to 120 s, but the Rust crate `snowflake-api` signs login JWTs valid for 24 hours and logs in
+/// to Snowflake with them, so Snowflake accepts that at login (docs/protocol.md §2.2). The freshness
+/// of `iat` ([`MAX_JWT_AGE_SECONDS`]) is what keeps a captured JWT from being replayed later.
+pub const MAX_JWT_LIFETIME_SECONDS: u64 = 86_400;
 
 /// A parsed, validated RSA public key: what verification needs, built once per key.
 pub struct PublicKey {

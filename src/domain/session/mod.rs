@@ -1,6 +1,7 @@
 //! Sessions: who is logged in, and the context their queries run in.
 
 pub mod activity;
+pub mod parameter_list;
 pub mod parameters;
 pub mod tokens;
 
