@@ -115,6 +115,23 @@ pub enum Error {
     /// logged once; the client sees a fixed text.
     #[error("Internal error: the request could not be processed.")]
     Internal(String),
+    /// The query engine got the statement but gave no complete answer (a timeout, a broken
+    /// connection): it may have run, so it is not sent again, and drivers must not retry it.
+    #[error(
+        "The query engine did not answer: the statement may have run. It was not sent again; check before running it again."
+    )]
+    EngineNoAnswer,
+    /// The query engine's answer is larger than snowgate passes on.
+    #[error(
+        "The query engine's answer is over the limit of {limit} bytes (SNOWGATE_UPSTREAM_MAX_RESPONSE_BYTES); select fewer rows or columns."
+    )]
+    EngineAnswerTooLarge { limit: usize },
+    /// The query engine refused snowgate's own login (its service credential): the client's
+    /// credentials were fine, the gateway's configuration is not.
+    #[error(
+        "The query engine refused snowgate's service login. Contact your administrator (SNOWGATE_UPSTREAM_LOGIN_NAME, upstream password)."
+    )]
+    EngineLoginRefused,
     /// Too many failed logins: the user is locked for a while, whatever the password.
     #[error(
         "Your user account has been temporarily locked due to too many failed attempts. Try again after {minutes} minutes or contact your account administrator for assistance."

@@ -131,13 +131,18 @@ fn logged_in(status: StatusCode, v: &Value) -> String {
         .to_string()
 }
 
-/// Asserts the one key-pair refusal: HTTP 200, 390144, the fixed message, nothing else.
+/// Asserts the one key-pair refusal: HTTP 200, 390144, the fixed message, and the `data` every login
+/// refusal carries, which tells nothing of why.
 fn assert_jwt_invalid(label: &str, status: StatusCode, v: &Value) {
     assert_eq!(status, StatusCode::OK, "{label}: drivers must not retry");
     assert_eq!(v["success"], false, "{label}: {v}");
     assert_eq!(v["code"], "390144", "{label}: {v}");
     assert_eq!(v["message"], JWT_INVALID, "{label}: {v}");
-    assert!(v["data"].is_null(), "{label}: {v}");
+    assert_eq!(
+        v["data"],
+        serde_json::json!({"nextAction": "RETRY_LOGIN", "authnMethod": "KEY_PAIR", "signInOptions": {}}),
+        "{label}: {v}"
+    );
 }
 
 /// Asserts the session is svc_loader's, in role LOADER.
@@ -241,10 +246,12 @@ async fn go_style_jwt_without_login_name_and_with_the_2015_nbf_is_accepted() {
 async fn times_within_the_clock_skew_are_accepted() {
     let app = TestApp::new();
     setup(&app).await;
-    let cases: [(&str, u64, u64); 3] = [
+    let cases: [(&str, u64, u64); 4] = [
         ("expired 59 s ago", START - 60, START - 59),
         ("issued 60 s in the future", START + 60, START + 120),
-        ("lifetime of exactly 3660 s", START, START + 3660),
+        // The Rust crate snowflake-api signs 24-hour login JWTs, which Snowflake accepts.
+        ("a 24-hour lifetime", START, START + 86_400),
+        ("lifetime of exactly 86460 s", START, START + 86_460),
     ];
     for (label, iat, exp) in cases {
         let token = loader_jwt(|c| {
@@ -421,14 +428,14 @@ async fn every_invalid_jwt_gets_the_same_390144() {
         })),
     ));
     cases.push((
-        "lifetime over 3660 s",
-        body(&loader_jwt(|c| c["exp"] = json!(START + 3661))),
+        "lifetime over 86460 s",
+        body(&loader_jwt(|c| c["exp"] = json!(START + 86_461))),
     ));
     cases.push((
-        "a day's lifetime in milliseconds",
+        "two days' lifetime in milliseconds",
         body(&loader_jwt(|c| {
             c["iat"] = json!(START * 1000);
-            c["exp"] = json!((START + 86_400) * 1000);
+            c["exp"] = json!((START + 2 * 86_400) * 1000);
         })),
     ));
     cases.push((

@@ -104,6 +104,15 @@ async fn alter_session_is_kept_and_reported(app: TestApp) {
     // Another session of the same user does not see them.
     let other = app.admin().await;
     assert_eq!(show(&other, "TIMEZONE").await[0]["level"], "");
+    // What ibis sends at connect: documented session parameters beyond the drivers' own.
+    s.ok("ALTER SESSION SET TIMEZONE = 'UTC' JSON_INDENT = 0 STRICT_JSON_OUTPUT = TRUE")
+        .await;
+    let rows = show(&s, "JSON_INDENT").await;
+    assert_eq!(
+        (&rows[0]["value"], &rows[0]["default"], &rows[0]["type"]),
+        (&json!("0"), &json!("2"), &json!("NUMBER"))
+    );
+    assert_eq!(show(&s, "STRICT_JSON_OUTPUT").await[0]["value"], "true");
 }
 
 async fn alter_session_refuses_and_changes_nothing(app: TestApp) {

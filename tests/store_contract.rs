@@ -83,3 +83,8 @@ async fn memory_login_history_is_capped() {
 async fn memory_batch_reads_keep_the_contract() {
     contract::batch::run_read_many(Arc::new(MemoryStore::new())).await;
 }
+
+#[tokio::test]
+async fn memory_upstream_keeps_the_contract() {
+    contract::upstream::run_upstream(Arc::new(MemoryStore::new())).await;
+}

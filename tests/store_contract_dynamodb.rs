@@ -62,3 +62,11 @@ async fn dynamodb_batch_reads_keep_the_contract() {
     let table = common::aws::create_table(&client).await;
     contract::batch::run_read_many(Arc::new(DynamoStore::new(client, table))).await;
 }
+
+#[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
+async fn dynamodb_upstream_keeps_the_contract() {
+    let client = aws_sdk_dynamodb::Client::new(&common::aws::sdk_config().await);
+    let table = common::aws::create_table(&client).await;
+    contract::upstream::run_upstream(Arc::new(DynamoStore::new(client, table))).await;
+}

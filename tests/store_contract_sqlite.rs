@@ -213,3 +213,9 @@ async fn the_history_keeps_at_most_its_cap_oldest_out_first() {
     assert_eq!(kept[0].time, start + written - 1, "the newest is kept");
     assert_eq!(kept.last().map(|e| e.time), Some(start + 512 - cap));
 }
+
+#[tokio::test]
+async fn sqlite_upstream_keeps_the_contract() {
+    let (store, _dir) = store().await;
+    contract::upstream::run_upstream(store).await;
+}

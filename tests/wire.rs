@@ -310,3 +310,99 @@ async fn renewal_request_type_is_capped() {
     );
     assert!(!message.contains("s3cr3t"), "{message}");
 }
+
+/// Node's snowflake-sdk 1.x renews with upper-case keys; 2.x and every other driver with camel
+/// case. Both renew, and the new session token works.
+#[tokio::test]
+async fn renewal_accepts_every_drivers_spelling() {
+    let app = TestApp::new();
+    for body in [
+        |t: &str| json!({"oldSessionToken": t, "requestType": "RENEW"}),
+        |t: &str| json!({"OLD_SESSION_TOKEN": t, "REQUEST_TYPE": "RENEW"}),
+    ] {
+        let tokens = app.login().await;
+        let (_, v) = app
+            .post(
+                "/session/token-request",
+                Some(&tokens.master),
+                body(&tokens.session),
+            )
+            .await;
+        assert_eq!(v["success"], true, "{v}");
+        let renewed = v["data"]["sessionToken"].as_str().unwrap().to_string();
+        let (_, beat) = app
+            .post("/session/heartbeat", Some(&renewed), json!({}))
+            .await;
+        assert_eq!(beat["success"], true, "{beat}");
+    }
+}
+
+/// Every refused login carries Snowflake's `data` object (drivers read `data.nextAction`; the
+/// Python connector 2.x fails on `null`), naming the method the login asked for: a wrong password, a
+/// malformed body and an unknown AUTHENTICATOR alike. A refusal drivers retry (a body too large)
+/// keeps the plain envelope.
+#[tokio::test]
+async fn every_login_refusal_carries_the_retry_data() {
+    let app = TestApp::new();
+    let retry = |method: &str| json!({"nextAction": "RETRY_LOGIN", "authnMethod": method, "signInOptions": {}});
+    let cases = [
+        (
+            json!({"data": {"LOGIN_NAME": "embucket", "PASSWORD": "wrong"}}),
+            "390100",
+            "USERNAME_PASSWORD",
+        ),
+        (
+            json!({"data": {"LOGIN_NAME": "embucket", "TOKEN": "x", "AUTHENTICATOR": "PROGRAMMATIC_ACCESS_TOKEN"}}),
+            "394400",
+            "PAT",
+        ),
+        (
+            json!({"data": {"LOGIN_NAME": "embucket", "AUTHENTICATOR": "no-such-thing"}}),
+            "390400",
+            "USERNAME_PASSWORD",
+        ),
+        (
+            json!({"data": "not an object"}),
+            "390400",
+            "USERNAME_PASSWORD",
+        ),
+    ];
+    for (body, code, method) in cases {
+        let (status, v) = app.post("/session/v1/login-request", None, body).await;
+        assert_eq!(status, axum::http::StatusCode::OK, "{v}");
+        assert_eq!(v["code"], code, "{v}");
+        assert_eq!(v["data"], retry(method), "{v}");
+    }
+}
+
+/// Paths joined with a doubled slash (`snowflake-api` asks for `//session/token-request`) are
+/// answered as with one, query string and all; a path that is still unknown stays 404.
+#[tokio::test]
+async fn doubled_slashes_in_paths_are_one() {
+    let app = TestApp::new();
+    let login = json!({"data": {"LOGIN_NAME": "embucket", "PASSWORD": "embucket"}});
+    let (_, v) = app
+        .post("//session/v1/login-request?databaseName=db1", None, login)
+        .await;
+    assert_eq!(v["success"], true, "{v}");
+    assert_eq!(v["data"]["sessionInfo"]["databaseName"], "DB1", "{v}");
+    let (session, master) = (
+        v["data"]["token"].as_str().unwrap().to_string(),
+        v["data"]["masterToken"].as_str().unwrap().to_string(),
+    );
+    let renew = json!({"oldSessionToken": session, "requestType": "RENEW"});
+    let (_, v) = app
+        .post("//session/token-request", Some(&master), renew)
+        .await;
+    assert_eq!(v["success"], true, "{v}");
+    let (_, v) = app
+        .post(
+            "/session///heartbeat",
+            Some(v["data"]["sessionToken"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["success"], true, "{v}");
+    let (status, _) = app.post("//no//such", None, json!({})).await;
+    assert_eq!(status, axum::http::StatusCode::NOT_FOUND);
+}

@@ -15,6 +15,7 @@ use crate::domain::ident::account_name;
 use crate::domain::tokens::MIN_SECRET_BYTES;
 use crate::entrypoints::local::ServerLimits;
 use crate::http::{DEFAULT_BODY_LIMIT, WireLimits};
+use crate::outbound::engine::{EngineMode, EngineSettings};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// The demo user's built-in password: refused at start where anyone but this machine could use it
@@ -22,6 +23,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DEMO_PASSWORD: &str = "embucket";
 /// Where `snowgate serve` keeps its SQLite database unless told otherwise.
 pub const DEFAULT_DATA_DIR: &str = "./snowgate-data";
+/// The largest engine answer passed on: the Lambda response limit (6 MB).
+pub const DEFAULT_UPSTREAM_MAX_RESPONSE_BYTES: u64 = 6_000_000;
+/// The longest wait for the engine's answer to one request.
+pub const DEFAULT_UPSTREAM_TIMEOUT_SECONDS: u64 = 60;
 
 /// The store of a server without a DynamoDB table (`SNOWGATE_STORE`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -88,6 +93,8 @@ pub struct Config {
     pub allow_default_password: bool,
     /// Running inside AWS Lambda (`AWS_LAMBDA_RUNTIME_API` is set).
     pub in_lambda: bool,
+    /// The query engine statements go to (`SNOWGATE_UPSTREAM_URL` and the rest); `None`: none.
+    pub upstream: Option<EngineSettings>,
 }
 
 /// Every setting with its variable and default, for `--help`.
@@ -127,6 +134,15 @@ Settings (environment variables):
                                      OIDC issuers' keys [default: none]
   SNOWGATE_ALLOW_PRIVATE_ISSUERS     true: fetch issuers' discovery and keys from loopback, private
                                      and link-local addresses too [default: false, refused]
+  SNOWGATE_UPSTREAM_URL              a query engine speaking Snowflake's wire (http(s)://host[:port]):
+                                     statements snowgate does not answer go there [default: none]
+  SNOWGATE_UPSTREAM_MODE             login (one engine session per session, opened with the service
+                                     credential below) or embucket-jwt [default: login]
+  SNOWGATE_UPSTREAM_LOGIN_NAME       the engine login name [default: the snowgate user's name]
+  SNOWGATE_UPSTREAM_PASSWORD         the engine login password [default: empty]
+  SNOWGATE_UPSTREAM_JWT_SECRET       embucket-jwt: the engine's JWT_SECRET (required there)
+  SNOWGATE_UPSTREAM_MAX_RESPONSE_BYTES  largest engine answer passed on [default: 6000000]
+  SNOWGATE_UPSTREAM_TIMEOUT_SECONDS  longest wait for an engine answer [default: 60]
   AWS_ENDPOINT_URL[_DYNAMODB|_SECRETS_MANAGER]  AWS endpoint overrides [default: AWS]
   RUST_LOG                           log filter; third-party crates stay capped [default: info]";
 
@@ -236,7 +252,9 @@ impl Config {
                 reason: "expected http://host[:port] or https://host[:port]".into(),
             });
         }
+        let upstream = upstream(&get, extra_ca_file.as_deref())?;
         Ok(Self {
+            upstream,
             sts_endpoint,
             extra_ca_file,
             allow_private_issuers,
@@ -399,6 +417,82 @@ pub fn endpoint_host(endpoint: &str) -> Option<&str> {
         .or_else(|| endpoint.strip_prefix("http://"))?;
     let host = rest.strip_suffix('/').unwrap_or(rest);
     (!host.is_empty() && !host.contains(['/', '?', '#', '@', ' '])).then_some(host)
+}
+
+/// The query engine's settings, when `SNOWGATE_UPSTREAM_URL` is set.
+fn upstream(
+    get: &impl Fn(&str) -> Option<String>,
+    extra_ca: Option<&std::path::Path>,
+) -> Result<Option<EngineSettings>, ConfigError> {
+    let Some(url) = get("SNOWGATE_UPSTREAM_URL") else {
+        return Ok(None);
+    };
+    let invalid = |name, reason: &str| ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    };
+    let url: http::Uri = url
+        .trim()
+        .parse()
+        .map_err(|_| invalid("SNOWGATE_UPSTREAM_URL", "not a URL"))?;
+    let plain = matches!(url.scheme_str(), Some("http" | "https"))
+        && url.host().is_some()
+        && url.query().is_none()
+        && url.path().trim_end_matches('/').is_empty();
+    if !plain {
+        return Err(invalid(
+            "SNOWGATE_UPSTREAM_URL",
+            "expected http://host[:port] or https://host[:port], without a path or query",
+        ));
+    }
+    let mode = match get("SNOWGATE_UPSTREAM_MODE")
+        .map(|m| m.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("login") => EngineMode::Login {
+            login_name: get("SNOWGATE_UPSTREAM_LOGIN_NAME").map(|n| n.trim().to_string()),
+            password: SecretString::from(get("SNOWGATE_UPSTREAM_PASSWORD").unwrap_or_default()),
+        },
+        Some("embucket-jwt") => EngineMode::EmbucketJwt {
+            secret: get("SNOWGATE_UPSTREAM_JWT_SECRET")
+                .map(SecretString::from)
+                .ok_or_else(|| {
+                    invalid(
+                        "SNOWGATE_UPSTREAM_JWT_SECRET",
+                        "required with SNOWGATE_UPSTREAM_MODE=embucket-jwt",
+                    )
+                })?,
+        },
+        Some(_) => {
+            return Err(invalid(
+                "SNOWGATE_UPSTREAM_MODE",
+                "expected login or embucket-jwt",
+            ));
+        }
+    };
+    let max = number(
+        get,
+        "SNOWGATE_UPSTREAM_MAX_RESPONSE_BYTES",
+        DEFAULT_UPSTREAM_MAX_RESPONSE_BYTES,
+    )?;
+    let timeout = number(
+        get,
+        "SNOWGATE_UPSTREAM_TIMEOUT_SECONDS",
+        DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
+    )?;
+    if max == 0 || timeout == 0 {
+        return Err(invalid(
+            "SNOWGATE_UPSTREAM_MAX_RESPONSE_BYTES",
+            "the answer limit and the timeout must be at least 1",
+        ));
+    }
+    Ok(Some(EngineSettings {
+        url,
+        mode,
+        max_answer_bytes: usize::try_from(max).unwrap_or(usize::MAX),
+        timeout: Duration::from_secs(timeout),
+        extra_ca: extra_ca.map(std::path::Path::to_path_buf),
+    }))
 }
 
 #[cfg(test)]

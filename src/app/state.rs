@@ -224,6 +224,15 @@ pub fn state_with(
         outbound::jwks::HttpsJwksFetcher::new(extra_ca.as_deref(), allow_private)
     });
     gate.set_jwks(Arc::new(domain::jwks::JwksCache::new(fetcher)));
+    if let Some(settings) = config.upstream.clone() {
+        let opens_sessions = matches!(settings.mode, outbound::engine::EngineMode::Login { .. });
+        let engine =
+            outbound::Lazy::new(move || outbound::engine::HttpEngine::new(settings.clone()));
+        gate.set_engine(Arc::new(outbound::LazyEngine {
+            opens_sessions,
+            engine,
+        }));
+    }
     AppState {
         gate: Arc::new(with_sts(gate, config)),
         body_limit: config.body_limit,

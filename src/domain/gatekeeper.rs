@@ -24,8 +24,9 @@ use super::login::verified::{SecondFactor, Verified};
 use super::login::workload::attestation::CallerIdentity;
 use super::login::{Authenticators, LoginCx};
 use super::policy::AuthMethod;
+use super::ports::engine::{EngineAnswer, EngineCall, QueryEngine};
 use super::query::statement::SqlFrontEnd;
-use super::query::{Queries, QueryOutcome};
+use super::query::{Answer, Forwardable, Queries, QueryOutcome};
 use super::session::tokens::{IngressGrant, TokenKind};
 use super::session::{Credential, Session, new_session_id};
 use crate::domain::ports::secrets::SecretSource;
@@ -171,6 +172,38 @@ impl Gatekeeper {
         self.queries
             .run(session, user, sql_text, request_id, client_ip)
             .await
+    }
+
+    /// Runs a statement request as [`Gatekeeper::query`] does; with a query engine configured,
+    /// what snowgate does not answer goes there as the client sent it (`raw`).
+    pub async fn statement(
+        &self,
+        session_token: &str,
+        sql_text: &str,
+        request_id: Option<&str>,
+        client_ip: Option<std::net::IpAddr>,
+        raw: Forwardable<'_>,
+    ) -> Result<Answer> {
+        let (session, user) = self.authenticated(session_token).await?;
+        self.queries
+            .execute(session, user, sql_text, request_id, client_ip, Some(raw))
+            .await
+    }
+
+    /// A result fetch, status or abort for the session of `session_token`, forwarded to the
+    /// query engine after the same checks as a statement.
+    pub async fn engine_call(
+        &self,
+        session_token: &str,
+        call: EngineCall<'_>,
+    ) -> Result<EngineAnswer> {
+        let (session, _) = self.authenticated(session_token).await?;
+        self.queries.engine_call(&session, call).await
+    }
+
+    /// The query engine behind snowgate, given by the composition root.
+    pub fn set_engine(&self, engine: Arc<dyn QueryEngine>) {
+        self.queries.set_engine(engine);
     }
 
     pub async fn login(&self, input: LoginInput) -> Result<LoginOutcome> {
@@ -522,7 +555,10 @@ impl Gatekeeper {
         // A token a renewal replaced (past its grace) no longer speaks for the session: it is
         // refused as at any other request, so that a leaked old token cannot end the session. A
         // session already gone is not an error (logout is idempotent). Checked and deleted in
-        // one store call.
+        // one store call. The engine session goes first, while the session still names it.
+        self.queries
+            .close_engine_session(claims.session_id, &claims.jti, RENEW_GRACE_SECONDS)
+            .await;
         if !self
             .sessions
             .delete_with_token(claims.session_id, &claims.jti, now, RENEW_GRACE_SECONDS)

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
 use crate::error::Error;
-use crate::snowflake::{Envelope, PatRetryData, SqlErrorData, codes};
+use crate::snowflake::{Envelope, LoginRetryData, SqlErrorData, codes};
 
 /// The Snowflake code of a refused request, put on the response so the request log can name it.
 #[derive(Debug, Clone, Copy)]
@@ -55,15 +55,29 @@ impl IntoResponse for Error {
             return (StatusCode::OK, Extension(Refusal(code)), Json(envelope)).into_response();
         }
         if let Error::InvalidPat = &self {
-            let envelope = Envelope::failure(code, message, Some(PatRetryData::new()));
-            return (StatusCode::OK, Extension(Refusal(code)), Json(envelope)).into_response();
+            return login_refusal(self, "PAT");
         }
         if let Error::InvalidOauth | Error::OauthExpired(_) = &self {
-            let data = PatRetryData::for_method("OAUTH");
-            let envelope = Envelope::failure(code, message, Some(data));
-            return (StatusCode::OK, Extension(Refusal(code)), Json(envelope)).into_response();
+            return login_refusal(self, "OAUTH");
         }
         let envelope = Envelope::<()>::failure(code, message, None);
         (status(&self), Extension(Refusal(code)), Json(envelope)).into_response()
     }
+}
+
+/// The answer to a refused login (`authn_method`: the method the login asked for, as Snowflake names
+/// it): the envelope with a `data` object telling the driver to log in again. Refusals with another
+/// status (a body too large, a backend down, too busy) keep the plain envelope: drivers retry those.
+pub fn login_refusal(error: Error, authn_method: &'static str) -> Response {
+    if status(&error) != StatusCode::OK || matches!(error, Error::Sql { .. }) {
+        return error.into_response();
+    }
+    let message = error.to_string();
+    let code = codes::of(&error);
+    if let Error::Internal(cause) = &error {
+        tracing::error!(cause = %cause, "internal error");
+    }
+    let data = LoginRetryData::for_method(authn_method);
+    let envelope = Envelope::failure(code, message, Some(data));
+    (StatusCode::OK, Extension(Refusal(code)), Json(envelope)).into_response()
 }

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use bytes::Bytes;
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
@@ -111,30 +112,51 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SnowflakeJson<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
-        let limit = state.body_limit;
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|e| body_error(&e, limit))?;
-        if bytes.is_empty() {
-            return Err(Error::BadRequest("Request body is empty.".into()));
-        }
-        if json_depth_exceeds(&bytes, MAX_JSON_DEPTH) {
-            return Err(Error::BadRequest(format!(
-                "Request body is nested deeper than {MAX_JSON_DEPTH} levels."
-            )));
-        }
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() || path == "." {
-                Error::BadRequest(format!("Malformed JSON request body: {inner}"))
-            } else {
-                Error::BadRequest(format!("Invalid request body at '{path}': {inner}"))
-            }
-        })?;
+        let (value, _) = read_json(req, state).await?;
         Ok(SnowflakeJson(value))
     }
+}
+
+/// A [`SnowflakeJson`] body and the bytes it was parsed from (decompressed), for a request that may
+/// be passed on to the query engine as it came.
+pub struct SnowflakeJsonBytes<T>(pub T, pub Bytes);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SnowflakeJsonBytes<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        let (value, bytes) = read_json(req, state).await?;
+        Ok(SnowflakeJsonBytes(value, bytes))
+    }
+}
+
+async fn read_json<T: DeserializeOwned>(
+    req: Request,
+    state: &AppState,
+) -> Result<(T, Bytes), Error> {
+    let limit = state.body_limit;
+    let bytes = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|e| body_error(&e, limit))?;
+    if bytes.is_empty() {
+        return Err(Error::BadRequest("Request body is empty.".into()));
+    }
+    if json_depth_exceeds(&bytes, MAX_JSON_DEPTH) {
+        return Err(Error::BadRequest(format!(
+            "Request body is nested deeper than {MAX_JSON_DEPTH} levels."
+        )));
+    }
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() || path == "." {
+            Error::BadRequest(format!("Malformed JSON request body: {inner}"))
+        } else {
+            Error::BadRequest(format!("Invalid request body at '{path}': {inner}"))
+        }
+    })?;
+    Ok((value, bytes))
 }
 
 /// Drivers nest a request body five or six levels deep (query bindings); serde_json stops at 128 only

@@ -2,18 +2,25 @@
 //! [`Gatekeeper`](crate::domain::Gatekeeper), and put the outcome into the wire types.
 
 use axum::Json;
+use axum::extract::Path;
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri, header::HOST};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode, Uri, header::HOST};
+use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::AppState;
-use super::extract::{ClientIp, Drained, Params, SnowflakeJson, SnowflakeToken};
+use super::extract::{
+    ClientIp, Drained, Params, SnowflakeJson, SnowflakeJsonBytes, SnowflakeToken,
+};
 use crate::domain::SERVER_VERSION;
 use crate::domain::credentials::totp::MfaInput;
 use crate::domain::gatekeeper::LoginInput;
-use crate::domain::query::{ColumnType, StatementKind};
+use crate::domain::policy::AuthMethod;
+use crate::domain::ports::engine::{EngineAnswer, EngineCall};
+use crate::domain::query::{Answer, ColumnType, Forwardable, QueryOutcome, StatementKind};
 use crate::domain::session::parameters;
 use crate::error::{Error, Result};
 use crate::snowflake::{
@@ -23,12 +30,44 @@ use crate::snowflake::{
 
 type Reply<T> = Result<Json<Envelope<T>>>;
 
+/// `POST /session/v1/login-request`. Every refusal, a malformed request's included, carries the
+/// `data` object drivers read (`error::login_refusal`), naming the method the login asked for.
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
-    Params(params): Params<LoginParams>,
-    SnowflakeJson(body): SnowflakeJson<LoginRequest>,
+    params: Result<Params<LoginParams>>,
+    body: Result<SnowflakeJson<LoginRequest>>,
+) -> Response {
+    let mut method = "USERNAME_PASSWORD";
+    let reply = async {
+        let (Params(params), SnowflakeJson(body)) = (params?, body?);
+        log_in(&state, client_ip, &headers, params, body, &mut method).await
+    };
+    match reply.await {
+        Ok(reply) => reply.into_response(),
+        Err(e) => super::error::login_refusal(e, method),
+    }
+}
+
+/// How Snowflake names a login method in a refusal's `data.authnMethod`.
+fn authn_method(method: AuthMethod) -> &'static str {
+    match method {
+        AuthMethod::Password | AuthMethod::All | AuthMethod::Saml => "USERNAME_PASSWORD",
+        AuthMethod::Keypair => "KEY_PAIR",
+        AuthMethod::ProgrammaticAccessToken => "PAT",
+        AuthMethod::Oauth => "OAUTH",
+        AuthMethod::WorkloadIdentity => "WORKLOAD_IDENTITY",
+    }
+}
+
+async fn log_in(
+    state: &AppState,
+    client_ip: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    params: LoginParams,
+    body: LoginRequest,
+    method: &mut &'static str,
 ) -> Reply<LoginResponse> {
     params.check_limits()?;
     let data = body.data;
@@ -83,6 +122,9 @@ pub async fn login(
         host: host.map(str::to_string),
         client_ip,
     };
+    if let Ok(picked) = input.picked() {
+        *method = authn_method(picked.method());
+    }
     let out = state.gate.login(input).await?;
     let ctx = out.session.context;
     Ok(Json(Envelope::ok(LoginResponse {
@@ -176,19 +218,81 @@ pub async fn query(
     ClientIp(client_ip): ClientIp,
     Params(params): Params<RequestParams>,
     SnowflakeToken(token): SnowflakeToken,
-    SnowflakeJson(body): SnowflakeJson<QueryRequest>,
-) -> Reply<QueryResponse> {
-    let out = state
+    uri: Uri,
+    SnowflakeJsonBytes(body, bytes): SnowflakeJsonBytes<QueryRequest>,
+) -> Result<Response> {
+    let raw = Forwardable {
+        query: uri.query().unwrap_or(""),
+        body: &bytes,
+        async_exec: body.async_exec,
+    };
+    let answer = state
         .gate
-        .query(
+        .statement(
             token.expose_secret(),
             &body.sql_text,
             params.request_id.as_deref(),
             client_ip,
+            raw,
         )
         .await?;
+    Ok(match answer {
+        Answer::Local(out) => local_answer(out).into_response(),
+        Answer::Engine(answer) => engine_answer(answer),
+    })
+}
+
+/// `GET /queries/{id}/result`: an earlier statement's result, from the query engine.
+pub async fn query_result(
+    State(state): State<AppState>,
+    SnowflakeToken(token): SnowflakeToken,
+    Path(query_id): Path<String>,
+) -> Result<Response> {
+    let call = EngineCall::Result {
+        query_id: &query_id,
+    };
+    let answer = state.gate.engine_call(token.expose_secret(), call).await?;
+    Ok(engine_answer(answer))
+}
+
+/// `GET /monitoring/queries/{id}`, also with the two slashes connector 5.2.0 sends
+/// (`/monitoring/queries//{id}`): a statement's status, from the query engine.
+pub async fn query_status(
+    State(state): State<AppState>,
+    SnowflakeToken(token): SnowflakeToken,
+    Path(rest): Path<String>,
+) -> Result<Response> {
+    let call = EngineCall::Status {
+        query_id: rest.trim_start_matches('/'),
+    };
+    let answer = state.gate.engine_call(token.expose_secret(), call).await?;
+    Ok(engine_answer(answer))
+}
+
+/// `POST /queries/v1/abort-request`: passed to the query engine as it came.
+pub async fn abort(
+    State(state): State<AppState>,
+    SnowflakeToken(token): SnowflakeToken,
+    uri: Uri,
+    SnowflakeJsonBytes(_, bytes): SnowflakeJsonBytes<serde::de::IgnoredAny>,
+) -> Result<Response> {
+    let call = EngineCall::Abort {
+        query: uri.query().unwrap_or(""),
+        body: &bytes,
+    };
+    let answer = state.gate.engine_call(token.expose_secret(), call).await?;
+    Ok(engine_answer(answer))
+}
+
+/// The query engine's answer, as it came: its status and body.
+fn engine_answer(answer: EngineAnswer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    (status, [(CONTENT_TYPE, "application/json")], answer.body).into_response()
+}
+
+fn local_answer(out: QueryOutcome) -> Json<Envelope<QueryResponse>> {
     let rows = out.rows.len() as u64;
-    Ok(Json(Envelope::ok(QueryResponse {
+    Json(Envelope::ok(QueryResponse {
         query_id: out.query_id,
         query_result_format: "json",
         rowtype: out
@@ -222,7 +326,7 @@ pub async fn query(
         final_schema_name: out.context.schema,
         final_warehouse_name: out.context.warehouse,
         final_role_name: out.context.role,
-    })))
+    }))
 }
 
 /// `POST /telemetry/send`: accepted and discarded (the Snowflake CLI posts it after every command).

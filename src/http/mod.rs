@@ -14,7 +14,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{Next, from_fn, map_request, map_response};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
+use axum::routing::{any, get, post};
 use tower::ServiceBuilder;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -62,6 +62,41 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub fn router_with(state: AppState, wire: WireLimits) -> Router {
+    // Paths are made canonical before routing (a layer on the routes would run after it).
+    let routes = ServiceBuilder::new()
+        .layer(map_request(collapse_slashes))
+        .service(routes(state, wire));
+    Router::new().fallback_service(routes)
+}
+
+/// Some drivers join URLs with a doubled slash: the Rust crate `snowflake-api` asks for
+/// `//session/token-request`, connector 5.2.0 for `/monitoring/queries//<id>`. Snowflake answers
+/// them as if written with one slash, and so does snowgate: runs of `/` in the path are one.
+async fn collapse_slashes(mut req: Request) -> Request {
+    let path = req.uri().path();
+    if !path.contains("//") {
+        return req;
+    }
+    let mut canonical = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && canonical.ends_with('/')) {
+            canonical.push(c);
+        }
+    }
+    if let Some(query) = req.uri().query() {
+        canonical = format!("{canonical}?{query}");
+    }
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(path_and_query) = canonical.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
+
+fn routes(state: AppState, wire: WireLimits) -> Router {
     let limit = state.body_limit;
     let trusted = Arc::clone(&state.trusted_proxies);
     Router::new()
@@ -70,6 +105,9 @@ pub fn router_with(state: AppState, wire: WireLimits) -> Router {
         .route("/session/token-request", post(handlers::token_request))
         .route("/session/heartbeat", post(handlers::heartbeat))
         .route("/queries/v1/query-request", post(handlers::query))
+        .route("/queries/v1/abort-request", post(handlers::abort))
+        .route("/queries/{id}/result", get(handlers::query_result))
+        .route("/monitoring/queries/{*id}", get(handlers::query_status))
         .route("/telemetry/send", post(handlers::telemetry))
         // Per-request credentials (http/access.rs).
         .route("/auth/forward", any(access::forward))

@@ -117,34 +117,7 @@ impl HttpsJwksFetcher {
         extra_ca: Option<&std::path::Path>,
         allow_private: bool,
     ) -> Result<HttpsJwksFetcher, String> {
-        let mut roots = RootCertStore::empty();
-        // Unreadable system certificates are skipped: an extra CA alone must still work.
-        let native = rustls_native_certs::load_native_certs();
-        roots.add_parsable_certificates(native.certs);
-        if let Some(path) = extra_ca {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("the CA file {} is not PEM: {e}", path.display()))?;
-            if certs.is_empty() {
-                return Err(format!(
-                    "the CA file {} holds no certificate",
-                    path.display()
-                ));
-            }
-            for cert in certs {
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("a certificate in {} is invalid: {e}", path.display()))?;
-            }
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(
-            rustls::crypto::aws_lc_rs::default_provider().into(),
-        )
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let tls = tls_config(extra_ca)?;
         let mut http = HttpConnector::new_with_resolver(PublicResolver { allow_private });
         // The TLS layer around it refuses anything but https.
         http.enforce_http(false);
@@ -194,6 +167,42 @@ impl HttpsJwksFetcher {
             .map_err(|_| FetchError::Malformed)?;
         Ok(body.to_bytes().to_vec())
     }
+}
+
+/// The TLS set-up of every outbound client: the system roots and, if given, every certificate in the
+/// PEM file `extra_ca` (`SNOWGATE_EXTRA_CA_FILE`).
+pub(super) fn tls_config(
+    extra_ca: Option<&std::path::Path>,
+) -> Result<rustls::ClientConfig, String> {
+    let mut roots = RootCertStore::empty();
+    // Unreadable system certificates are skipped: an extra CA alone must still work.
+    let native = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(native.certs);
+    if let Some(path) = extra_ca {
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("the CA file {} is not PEM: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "the CA file {} holds no certificate",
+                path.display()
+            ));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| format!("a certificate in {} is invalid: {e}", path.display()))?;
+        }
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(
+        rustls::crypto::aws_lc_rs::default_provider().into(),
+    )
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tls)
 }
 
 #[async_trait]

@@ -8,8 +8,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
-use super::{jwks, sts};
+use secrecy::SecretString;
+
+use super::{engine, jwks, sts};
 use crate::domain::jwks::{FetchError, JwksFetcher};
+use crate::domain::ports::engine::{
+    EngineAnswer, EngineCall, EngineError, EngineSession, QueryEngine,
+};
 use crate::domain::wif_aws::{CallerIdentity, SignedRequest};
 use crate::error::{Error, Result};
 
@@ -65,5 +70,48 @@ impl CallerIdentity for Lazy<sts::Sts> {
             Ok(sts) => sts.caller_arn(request).await,
             Err(reason) => Err(Error::Unavailable(format!("no STS client: {reason}"))),
         }
+    }
+}
+
+/// The query engine client, built on first use like the others; whether it opens engine sessions is
+/// known from the configuration before that.
+pub struct LazyEngine {
+    pub opens_sessions: bool,
+    pub engine: Arc<Lazy<engine::HttpEngine>>,
+}
+
+impl LazyEngine {
+    async fn get(&self) -> std::result::Result<Arc<engine::HttpEngine>, EngineError> {
+        self.engine
+            .get()
+            .await
+            .map_err(|reason| EngineError::Unreachable(format!("no engine client: {reason}")))
+    }
+}
+
+#[async_trait]
+impl QueryEngine for LazyEngine {
+    fn opens_sessions(&self) -> bool {
+        self.opens_sessions
+    }
+
+    async fn open(
+        &self,
+        session: &EngineSession<'_>,
+    ) -> std::result::Result<SecretString, EngineError> {
+        self.get().await?.open(session).await
+    }
+
+    async fn close(&self, token: &SecretString) -> std::result::Result<(), EngineError> {
+        self.get().await?.close(token).await
+    }
+
+    async fn forward(
+        &self,
+        session: &EngineSession<'_>,
+        token: Option<&SecretString>,
+        call: EngineCall<'_>,
+    ) -> std::result::Result<EngineAnswer, EngineError> {
+        self.get().await?.forward(session, token, call).await
     }
 }

@@ -67,6 +67,14 @@ pub const NETWORK_POLICY_REQUIRED: &str = "390432";
 /// Snowflake's), next to the network policy refusals (`docs/protocol.md` §5).
 pub const AUTHENTICATION_POLICY_REFUSED: &str = "390430";
 
+/// The query engine got a statement and gave no complete answer: Snowflake's code for a statement
+/// that reached its timeout, the nearest meaning (not retried by drivers, as the statement may
+/// have run).
+pub const ENGINE_NO_ANSWER: &str = "000630";
+/// The query engine's answer was over snowgate's response limit: snowgate's choice, beside
+/// Snowflake's internal and timeout codes (no public source gives one for a result too large).
+pub const ENGINE_ANSWER_TOO_LARGE: &str = "000641";
+
 use crate::error::{Error, SqlErrorKind};
 
 /// The one table from snowgate's errors to Snowflake's codes; compare it with Snowflake's list.
@@ -77,7 +85,9 @@ pub fn of(error: &Error) -> &'static str {
         | Error::UriTooLong { .. }
         | Error::HeadersTooLarge { .. }
         | Error::NotFound(_) => BAD_REQUEST,
-        Error::InvalidCredentials => INCORRECT_USERNAME_OR_PASSWORD,
+        Error::InvalidCredentials | Error::EngineLoginRefused => INCORRECT_USERNAME_OR_PASSWORD,
+        Error::EngineNoAnswer => ENGINE_NO_ANSWER,
+        Error::EngineAnswerTooLarge { .. } => ENGINE_ANSWER_TOO_LARGE,
         Error::InvalidJwt => INVALID_JWT,
         Error::InvalidPat => PAT_INVALID,
         Error::MfaRequired => MFA_REQUIRED,

@@ -54,33 +54,25 @@ impl Envelope<()> {
     }
 }
 
-/// `data` of a refused PAT login (394400), as Snowflake sends it: the driver is to log in again.
+/// `data` of a refused login, as Snowflake sends it: the driver is to log in again. Drivers read
+/// `data.nextAction` of every failed login (Python 2.x: `ret["data"].get("nextAction")`, which
+/// fails on `null`), so every refusal of the login route carries it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PatRetryData {
+pub struct LoginRetryData {
     pub next_action: &'static str,
     pub authn_method: &'static str,
     pub sign_in_options: Map<String, Value>,
 }
 
-impl PatRetryData {
-    pub fn new() -> Self {
-        Self::for_method("PAT")
-    }
-
-    /// The same body for another method (`OAUTH`).
+impl LoginRetryData {
+    /// The body for a login by `authn_method` (`USERNAME_PASSWORD`, `PAT`, `OAUTH`, …).
     pub fn for_method(authn_method: &'static str) -> Self {
         Self {
             next_action: "RETRY_LOGIN",
             authn_method,
             sign_in_options: Map::new(),
         }
-    }
-}
-
-impl Default for PatRetryData {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -241,9 +233,11 @@ pub struct LoginResponse {
 /// Body of `POST /session/token-request` (§3.2).
 #[derive(Debug, Deserialize)]
 pub struct RenewRequest {
-    #[serde(rename = "oldSessionToken")]
+    // Node's snowflake-sdk 1.x sends `{"OLD_SESSION_TOKEN": …, "REQUEST_TYPE": "RENEW"}`
+    // (lib/services/sf.js before 2.0); every other driver, and Node 2.x, the camel-case names.
+    #[serde(rename = "oldSessionToken", alias = "OLD_SESSION_TOKEN")]
     pub old_session_token: Option<SecretString>,
-    #[serde(rename = "requestType")]
+    #[serde(rename = "requestType", alias = "REQUEST_TYPE")]
     pub request_type: String,
 }
 

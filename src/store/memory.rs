@@ -11,7 +11,7 @@ use super::{
     CounterName, DirectoryStore, Failures, HistoryQuery, LockoutStore, LoginEvent,
     LoginHistoryStore, ObjectKey, ObjectKind, SessionStore, Store, StoreError, Versioned, Write,
 };
-use crate::domain::session::{Session, SessionContext};
+use crate::domain::session::{SealedUpstream, Session, SessionContext};
 
 /// Directory documents and their versions, by kind, then name.
 type Objects = HashMap<ObjectKind, BTreeMap<String, Versioned>>;
@@ -207,6 +207,23 @@ impl SessionStore for MemoryStore {
                 let previous = std::mem::replace(&mut s.token_id, token_id.to_string());
                 s.previous_token_id = Some(previous).filter(|p| !p.is_empty());
                 s.renewed_at = now;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn set_upstream(
+        &self,
+        id: u64,
+        expected: Option<&SealedUpstream>,
+        new: &SealedUpstream,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let mut sessions = self.lock()?;
+        match sessions.get_mut(&id) {
+            Some(s) if !s.is_expired(now) && s.upstream.as_ref() == expected => {
+                s.upstream = Some(new.clone());
                 Ok(true)
             }
             _ => Ok(false),

@@ -22,7 +22,7 @@ use super::{
     LoginHistoryStore, ObjectKey, ObjectKind, Read, SessionStore, Store, StoreError, Versioned,
     Write, check_batch,
 };
-use crate::domain::session::{Session, SessionContext};
+use crate::domain::session::{SealedUpstream, Session, SessionContext};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "snowgate.db";
@@ -439,6 +439,24 @@ impl SessionStore for SqliteStore {
                 s.previous_token_id = Some(previous).filter(|p| !p.is_empty());
                 s.renewed_at = now;
             })
+        })
+        .await
+    }
+
+    async fn set_upstream(
+        &self,
+        id: u64,
+        expected: Option<&SealedUpstream>,
+        new: &SealedUpstream,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let (expected, new) = (expected.cloned(), new.clone());
+        // Read and written in one transaction: the comparison holds until the write.
+        self.write(Some(now), move |tx| match live_session(tx, id, now)? {
+            Some(s) if s.upstream == expected => {
+                edit_session(tx, id, now, |s| s.upstream = Some(new))
+            }
+            _ => Ok(false),
         })
         .await
     }

@@ -66,6 +66,16 @@ impl SessionStore for CountingStore {
         self.note("rotate_token");
         self.inner.rotate_token(id, token_id, now).await
     }
+    async fn set_upstream(
+        &self,
+        id: u64,
+        expected: Option<&snowgate::domain::session::SealedUpstream>,
+        new: &snowgate::domain::session::SealedUpstream,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.note("set_upstream");
+        self.inner.set_upstream(id, expected, new, now).await
+    }
     async fn touch(&self, id: u64, now: u64) -> Result<bool, StoreError> {
         self.note("touch");
         self.inner.touch(id, now).await

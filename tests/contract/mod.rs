@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod history;
+pub mod upstream;
 
 use std::sync::Arc;
 

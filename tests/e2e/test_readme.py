@@ -7,7 +7,7 @@ are rewritten to this test's servers: `127.0.0.1:8080` / `port=8080` to a fresh 
 (memory store) and `127.0.0.1:5000` to the moto_server of SNOWGATE_TEST_AWS_ENDPOINT; the placeholder
 public key `MIIBIjANBgkq…` becomes the public half of the `svc_loader.pem` an earlier block made.
 Blocks run in README order, in one scratch directory (so files one block writes are there for the
-next), with `snowgate` (target/debug) and `.venv/bin` first on the PATH.
+next), with `snowgate` (target/debug), `.venv/bin` and `.venv-fakesnow/bin` first on the PATH.
 """
 
 from __future__ import annotations
@@ -153,7 +153,13 @@ def test_every_readme_snippet_runs_twice(tmp_path, aws_endpoint):
             else:
                 env[name] = value
         env["PATH"] = os.pathsep.join(
-            [str(bin_dir), str(REPO_ROOT / ".venv" / "bin"), env.get("PATH", "")]
+            [
+                str(bin_dir),
+                str(REPO_ROOT / ".venv" / "bin"),
+                # fakesnow, the engine of the gateway section (made by scripts/test).
+                str(REPO_ROOT / ".venv-fakesnow" / "bin"),
+                env.get("PATH", ""),
+            ]
         )
         for block in runnable(readme_blocks(README.read_text())):
             text = localize(block.text, server.port, aws_endpoint, workdir)

@@ -5,5 +5,6 @@ pub mod jwks;
 pub mod passwords;
 pub mod pats;
 pub mod rsa_keys;
+pub mod seal;
 pub mod totp;
 pub mod workload_identity;

@@ -24,8 +24,14 @@ pub const CLOCK_SKEW_SECONDS: u64 = 60;
 /// captured in transit (or from a log) stops working a minute after it was signed. Drivers sign a
 /// fresh one for every login.
 pub const MAX_JWT_AGE_SECONDS: u64 = 60;
-/// The longest lifetime (`exp - iat`) a login JWT may claim.
-pub const MAX_JWT_LIFETIME_SECONDS: u64 = 3600;
+/// The longest lifetime (`exp - iat`) a login JWT may claim: a day. Snowflake's own drivers sign
+/// 60 to 120 s, but the Rust crate `snowflake-api` signs login JWTs valid for 24 hours and logs in
+/// to Snowflake with them, so Snowflake accepts that at login (docs/protocol.md §2.2). The freshness
+/// of `iat` ([`MAX_JWT_AGE_SECONDS`]) is what keeps a captured JWT from being replayed later.
+pub const MAX_JWT_LIFETIME_SECONDS: u64 = 86_400;
+/// The longest lifetime of a JWT presented with a request (SQL API, forward-auth, token exchange):
+/// an hour, as Snowflake's SQL API documents for its bearer JWTs.
+pub const MAX_REQUEST_JWT_LIFETIME_SECONDS: u64 = 3_600;
 
 /// A parsed, validated RSA public key: what verification needs, built once per key.
 pub struct PublicKey {
@@ -119,7 +125,7 @@ pub enum JwtUse {
     /// A login: signed within the last [`MAX_JWT_AGE_SECONDS`] (drivers sign one per login).
     Login,
     /// A request (SQL API, forward-auth, token exchange): good for its whole life, `exp > now` and
-    /// `exp - iat` at most [`MAX_JWT_LIFETIME_SECONDS`], as the SQL API's clients reuse one JWT for
+    /// `exp - iat` at most [`MAX_REQUEST_JWT_LIFETIME_SECONDS`], as the SQL API's clients reuse one JWT for
     /// most of an hour.
     Request,
 }
@@ -135,7 +141,7 @@ fn times_valid(iat: u64, exp: u64, now: u64, use_: JwtUse) -> bool {
                 && iat >= now.saturating_sub(MAX_JWT_AGE_SECONDS)
                 && exp - iat <= MAX_JWT_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS
         }
-        JwtUse::Request => exp > now && exp - iat <= MAX_JWT_LIFETIME_SECONDS,
+        JwtUse::Request => exp > now && exp - iat <= MAX_REQUEST_JWT_LIFETIME_SECONDS,
     }
 }
 

@@ -4,14 +4,14 @@
 //! records that secret's version. After a rotation the previous version still opens it, and the next
 //! successful MFA login seals it again under the new one. MFA tokens are random and kept as SHA-256.
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::hkdf;
 use aws_lc_rs::hmac;
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use secrecy::{ExposeSecret, SecretString};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::seal::Sealer;
 use subtle::ConstantTimeEq;
 
 /// Seconds per TOTP step.
@@ -200,59 +200,24 @@ pub fn split_passcode(password: &str) -> (&str, Option<&str>) {
     }
 }
 
-fn derive_key(secret: &[u8]) -> LessSafeKey {
-    struct Len;
-    impl hkdf::KeyType for Len {
-        fn len(&self) -> usize {
-            32
-        }
-    }
-    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"snowgate").extract(secret);
-    let mut key = [0u8; 32];
-    // Expanding 32 bytes from HKDF-SHA256 cannot fail (the limit is 255 hashes).
-    let okm = prk.expand(&[KEY_INFO], Len);
-    if let Ok(okm) = okm {
-        let _ = okm.fill(&mut key);
-    }
-    // AES-256 takes any 32-byte key.
-    let unbound = UnboundKey::new(&AES_256_GCM, &key).unwrap_or_else(|_| unreachable!());
-    LessSafeKey::new(unbound)
-}
-
 /// A key that seals seeds: derived from one version of the signing secret.
-pub struct SealingKey {
-    kid: String,
-    key: LessSafeKey,
-}
+pub struct SealingKey(Sealer);
 
 impl SealingKey {
     pub fn new(kid: &str, secret: &SecretString) -> Self {
-        Self {
-            kid: kid.to_string(),
-            key: derive_key(secret.expose_secret().as_bytes()),
-        }
+        Self(Sealer::new(kid, secret, KEY_INFO))
     }
 
     pub fn kid(&self) -> &str {
-        &self.kid
+        self.0.kid()
     }
 
     /// Seals `seed` for the user with id `user_id` (the user's id is the associated data, so a
     /// sealed seed copied to another user does not open).
     pub fn seal(&self, seed: &Seed, user_id: &str, now: u64) -> TotpEnrollment {
-        let nonce: [u8; NONCE_LEN] = rand::random();
-        let mut data = seed.0.to_vec();
-        // Sealing in memory with a fresh nonce does not fail.
-        let _ = self.key.seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(user_id.as_bytes()),
-            &mut data,
-        );
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&data);
         TotpEnrollment {
-            kid: self.kid.clone(),
-            sealed_seed: STANDARD.encode(out),
+            kid: self.kid().to_string(),
+            sealed_seed: self.0.seal(&seed.0, user_id.as_bytes()),
             created_on: now,
             ..TotpEnrollment::default()
         }
@@ -260,20 +225,10 @@ impl SealingKey {
 
     /// The seed of `enrollment`, if this key sealed it for `user_id`.
     pub fn open(&self, enrollment: &TotpEnrollment, user_id: &str) -> Option<Seed> {
-        if enrollment.kid != self.kid {
+        if enrollment.kid != self.kid() {
             return None;
         }
-        let raw = STANDARD.decode(&enrollment.sealed_seed).ok()?;
-        let nonce: [u8; NONCE_LEN] = raw.get(..NONCE_LEN)?.try_into().ok()?;
-        let mut data = raw.get(NONCE_LEN..)?.to_vec();
-        let plain = self
-            .key
-            .open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(user_id.as_bytes()),
-                &mut data,
-            )
-            .ok()?;
+        let plain = self.0.open(&enrollment.sealed_seed, user_id.as_bytes())?;
         Some(Seed(plain.try_into().ok()?))
     }
 }

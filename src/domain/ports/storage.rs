@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::domain::ident::{Ident, LoginName};
-use crate::domain::session::{Session, SessionContext};
+use crate::domain::session::{SealedUpstream, Session, SessionContext};
 
 /// One login attempt, as the login history keeps it (`query/login_history.rs` has its rules).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +88,17 @@ pub trait SessionStore: Send + Sync {
     /// `previous_token_id`, `renewed_at` is `now`. `Ok(false)` (nothing written) when there is no such
     /// live session.
     async fn rotate_token(&self, id: u64, token_id: &str, now: u64) -> Result<bool, StoreError>;
+    /// Sets the session's sealed engine token to `new`, only if the live session's is `expected`
+    /// now (compare and set): two first statements opening an engine session at once cannot both
+    /// win, and a re-login after an engine restart does not overwrite another's. `Ok(false)`,
+    /// nothing written, when the session is gone, expired, or holds another value.
+    async fn set_upstream(
+        &self,
+        id: u64,
+        expected: Option<&SealedUpstream>,
+        new: &SealedUpstream,
+        now: u64,
+    ) -> Result<bool, StoreError>;
     /// Records activity: `last_active` becomes `now`, only if the session exists, has not expired and
     /// is not idle at `now` ([`Session::is_idle`]), so that it never revives an idle or deleted
     /// session. `Ok(false)` (nothing written) otherwise.

@@ -3,6 +3,7 @@
 //! [`Queries`] runs every statement, once `Gatekeeper::query` has checked the session's rights.
 
 pub mod context;
+pub mod engine;
 pub mod login_history;
 pub mod statement;
 
@@ -16,6 +17,7 @@ use super::credentials::passwords::PasswordHasher;
 
 use super::directory::{ADMIN_ROLES, Directory, User};
 use super::login::oauth::check_oauth_role;
+use super::ports::engine::{EngineAnswer, QueryEngine};
 use super::ports::secrets::SecretSource;
 use super::ports::storage::Store;
 use super::query::statement::{
@@ -83,6 +85,23 @@ pub struct QueryOutcome {
     pub context: SessionContext,
 }
 
+/// What a statement answers: a result snowgate made, or the query engine's answer, passed on.
+#[derive(Debug)]
+pub enum Answer {
+    Local(QueryOutcome),
+    Engine(EngineAnswer),
+}
+
+/// The client's statement request as it came (query string and decompressed body), for the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct Forwardable<'a> {
+    pub query: &'a str,
+    pub body: &'a [u8],
+    /// The client asked for asynchronous execution (`asyncExec`): it will ask the engine for the
+    /// statement's status and result by its id.
+    pub async_exec: bool,
+}
+
 /// Statement execution: what running a statement needs, and the SQL front end that parses it
 /// (given by the composition root; the domain never names the parser).
 pub struct Queries {
@@ -93,6 +112,8 @@ pub struct Queries {
     /// The gatekeeper's clock (epoch seconds).
     clock: Arc<dyn Fn() -> u64 + Send + Sync>,
     front_end: OnceLock<Arc<dyn SqlFrontEnd>>,
+    /// The query engine statements snowgate does not answer go to; none: they are refused.
+    engine: OnceLock<Arc<dyn QueryEngine>>,
 }
 
 impl Queries {
@@ -109,6 +130,7 @@ impl Queries {
             hasher,
             clock,
             front_end: OnceLock::new(),
+            engine: OnceLock::new(),
         }
     }
 
@@ -118,14 +140,18 @@ impl Queries {
         let _ = self.front_end.set(front_end);
     }
 
+    /// The query engine behind snowgate; set once by the composition root. A second call keeps
+    /// the first.
+    pub fn set_engine(&self, engine: Arc<dyn QueryEngine>) {
+        let _ = self.engine.set(engine);
+    }
+
     pub(in crate::domain) fn now(&self) -> u64 {
         (self.clock)()
     }
 
-    /// Runs `sql` in `session`, whose user (`user`) and rights the caller checked: session context
-    /// statements from the session, administration against the directory (for administrator roles
-    /// only). The role is checked before an administration statement is parsed, so a session
-    /// without one never reaches the administration grammar.
+    /// Runs `sql` in `session` as [`Queries::execute`] does, without an engine: snowgate's own
+    /// answer, or its refusal.
     pub(in crate::domain) async fn run(
         &self,
         session: Session,
@@ -134,6 +160,30 @@ impl Queries {
         request_id: Option<&str>,
         client_ip: Option<IpAddr>,
     ) -> Result<QueryOutcome> {
+        match self
+            .execute(session, user, sql_text, request_id, client_ip, None)
+            .await?
+        {
+            Answer::Local(outcome) => Ok(outcome),
+            Answer::Engine(_) => Err(Error::Internal("a statement went to the engine".into())),
+        }
+    }
+
+    /// Runs `sql` in `session`, whose user (`user`) and rights the caller checked: session context
+    /// statements from the session, administration against the directory (for administrator roles
+    /// only), and, with an engine configured and the request as it came (`raw`), everything
+    /// [`Queries::stays_local`] does not keep on the engine. The role is checked before an
+    /// administration statement is parsed, so a session without one never reaches the
+    /// administration grammar.
+    pub(in crate::domain) async fn execute(
+        &self,
+        session: Session,
+        user: User,
+        sql_text: &str,
+        request_id: Option<&str>,
+        client_ip: Option<IpAddr>,
+        raw: Option<Forwardable<'_>>,
+    ) -> Result<Answer> {
         let front_end = self
             .front_end
             .get()
@@ -153,54 +203,64 @@ impl Queries {
             oauth: session.oauth.clone(),
             opened_by_pat: matches!(session.opened_by, Some(Credential::Pat { .. })),
         };
-        // The SQL text is never logged: administration statements carry passwords and keys.
-        tracing::info!(
-            query_id = %ctx.query_id,
-            request_id = ctx.request_id.as_deref().unwrap_or("-"),
-            session_id = ctx.session_id,
-            account = %ctx.account,
-            user = %ctx.user,
-            role = ctx.context.role.as_deref().unwrap_or("-"),
-            database = ctx.context.database.as_deref().unwrap_or("-"),
-            schema = ctx.context.schema.as_deref().unwrap_or("-"),
-            warehouse = ctx.context.warehouse.as_deref().unwrap_or("-"),
-            client_ip = %super::audit::ip_text(ctx.client_ip),
-            "query context resolved"
-        );
+        log_context(&ctx);
         // PAT and MFA statements are allowed to any role for one's own user: authorised where they
         // run.
-        let role_checked = front_end
-            .is_admin(sql_text)
-            .map_err(|r| sql_error(&ctx, r))?
-            && !front_end.is_self_service(sql_text);
+        let raw = raw.filter(|_| self.engine.get().is_some());
+        let admin = match (front_end.is_admin(sql_text), raw) {
+            (Ok(admin), _) => admin,
+            // An administration verb on an object snowgate does not keep (a table, a view): the
+            // engine's, whatever the role.
+            (Err(rejection), Some(raw)) => {
+                return self
+                    .run_on_engine(&session, &ctx, raw, Err(rejection))
+                    .await;
+            }
+            (Err(rejection), None) => return Err(sql_error(&ctx, rejection)),
+        };
+        let role_checked = admin && !front_end.is_self_service(sql_text);
         if role_checked && let Err(e) = self.check_admin_role(&ctx).await {
             return Err(e.with_query_id(&ctx.query_id));
         }
-        let statement = front_end.parse(sql_text).map_err(|r| sql_error(&ctx, r))?;
-        let result = match statement {
-            Statement::Context(ContextStatement::Use(target)) => self.use_(&ctx, target).await,
+        let parsed = front_end.parse(sql_text);
+        if let Some(raw) = raw
+            && !Self::stays_local(admin, &parsed, raw.async_exec)
+        {
+            return self.run_on_engine(&session, &ctx, raw, parsed).await;
+        }
+        let statement = parsed.map_err(|r| sql_error(&ctx, r))?;
+        let result = self.run_local(&ctx, statement, role_checked).await;
+        result
+            .map(Answer::Local)
+            .map_err(|e| e.with_query_id(&ctx.query_id))
+    }
+
+    async fn run_local(
+        &self,
+        ctx: &QueryContext,
+        statement: Statement,
+        role_checked: bool,
+    ) -> Result<QueryOutcome> {
+        match statement {
+            Statement::Context(ContextStatement::Use(target)) => self.use_(ctx, target).await,
             Statement::Context(ContextStatement::SelectCurrent(columns)) => {
-                Ok(self.select(&ctx, columns))
+                Ok(self.select(ctx, columns))
             }
-            Statement::Context(ContextStatement::Transaction) => Ok(self.transaction(&ctx)),
+            Statement::Context(ContextStatement::Transaction) => Ok(self.transaction(ctx)),
             Statement::Context(ContextStatement::AlterSession(changes)) => {
-                self.alter_session(&ctx, changes).await
+                self.alter_session(ctx, changes).await
             }
             Statement::Context(ContextStatement::ShowParameters { like }) => {
-                Ok(self.show_parameters(&ctx, like))
+                Ok(self.show_parameters(ctx, like))
             }
             Statement::Context(ContextStatement::SessionFunction {
                 function,
                 session_id,
                 name,
-            }) => {
-                self.session_function(&ctx, function, session_id, name)
-                    .await
-            }
-            Statement::Admin(admin) => self.administer(&ctx, admin, role_checked).await,
-            Statement::LoginHistory(read) => self.login_history(&ctx, read).await,
-        };
-        result.map_err(|e| e.with_query_id(&ctx.query_id))
+            }) => self.session_function(ctx, function, session_id, name).await,
+            Statement::Admin(admin) => self.administer(ctx, admin, role_checked).await,
+            Statement::LoginHistory(read) => self.login_history(ctx, read).await,
+        }
     }
 
     async fn use_(&self, ctx: &QueryContext, target: UseTarget) -> Result<QueryOutcome> {
@@ -340,6 +400,24 @@ impl Queries {
             context: ctx.context.clone(),
         })
     }
+}
+
+/// The query's context, logged for every query. The SQL text is never logged: administration
+/// statements carry passwords and keys.
+fn log_context(ctx: &QueryContext) {
+    tracing::info!(
+        query_id = %ctx.query_id,
+        request_id = ctx.request_id.as_deref().unwrap_or("-"),
+        session_id = ctx.session_id,
+        account = %ctx.account,
+        user = %ctx.user,
+        role = ctx.context.role.as_deref().unwrap_or("-"),
+        database = ctx.context.database.as_deref().unwrap_or("-"),
+        schema = ctx.context.schema.as_deref().unwrap_or("-"),
+        warehouse = ctx.context.warehouse.as_deref().unwrap_or("-"),
+        client_ip = %super::audit::ip_text(ctx.client_ip),
+        "query context resolved"
+    );
 }
 
 pub(super) fn value_of(ctx: &QueryContext, f: ContextFunction) -> Option<String> {

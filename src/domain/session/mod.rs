@@ -1,6 +1,7 @@
 //! Sessions: who is logged in, and the context their queries run in.
 
 pub mod activity;
+pub mod parameter_list;
 pub mod parameters;
 pub mod tokens;
 
@@ -82,6 +83,32 @@ pub struct Session {
     /// checked elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opened_by: Option<Credential>,
+    /// The query engine's session token for this session, sealed ([`SealedUpstream`]); `None`
+    /// until the first statement forwarded to an engine that opens sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<SealedUpstream>,
+}
+
+/// An engine session token at rest: AES-256-GCM under a key derived from the signing secret of
+/// version `kid` ([`tokens::Keyring::upstream_key_for`]), bound to the session's id, so that no
+/// store, backup or log ever holds it readable, and one copied to another session does not open.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedUpstream {
+    pub kid: String,
+    /// Base64 of nonce, ciphertext and tag.
+    pub sealed: String,
+    /// Epoch seconds: when the engine session was opened.
+    pub opened_at: u64,
+}
+
+/// Shows the key version only.
+impl std::fmt::Debug for SealedUpstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedUpstream")
+            .field("kid", &self.kid)
+            .field("opened_at", &self.opened_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What an External OAuth login grants a session: the integration that verified the access token,

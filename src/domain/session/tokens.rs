@@ -6,6 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::credentials::seal::Sealer;
 use crate::domain::session::Session;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +75,9 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// How far in the future a token's `iat` may lie: the clock skew tolerated between instances.
 const FUTURE_SKEW_SECONDS: u64 = 60;
 
+/// HKDF `info` of the key that seals engine session tokens ([`super::SealedUpstream`]).
+const UPSTREAM_KEY_INFO: &[u8] = b"snowgate upstream v1";
+
 /// One HMAC secret and the version id that names it in token headers.
 pub struct SigningKey {
     kid: String,
@@ -84,6 +88,8 @@ pub struct SigningKey {
     sealing: crate::domain::credentials::totp::SealingKey,
     /// Keys the lockout's attempt ids: derived from the same secret, for another use.
     attempts: crate::domain::login::attempts::AttemptKey,
+    /// Seals engine session tokens: derived from the same secret, for another use.
+    upstream: Sealer,
 }
 
 impl SigningKey {
@@ -95,6 +101,7 @@ impl SigningKey {
             decoding: DecodingKey::from_secret(bytes),
             sealing: crate::domain::credentials::totp::SealingKey::new(&kid, secret),
             attempts: crate::domain::login::attempts::AttemptKey::new(secret),
+            upstream: Sealer::new(&kid, secret, UPSTREAM_KEY_INFO),
             kid,
         }
     }
@@ -150,6 +157,17 @@ impl Keyring {
         kid: &str,
     ) -> Option<&crate::domain::credentials::totp::SealingKey> {
         self.find(kid).map(|k| &k.sealing)
+    }
+
+    /// The key new engine session tokens are sealed with.
+    pub fn upstream_key(&self) -> &Sealer {
+        &self.current.upstream
+    }
+
+    /// The key that sealed an engine session token under secret version `kid`, while that version
+    /// is still loaded.
+    pub fn upstream_key_for(&self, kid: &str) -> Option<&Sealer> {
+        self.find(kid).map(|k| &k.upstream)
     }
 
     /// The key of failed logins' attempt ids (the current secret's: every instance agrees on it).

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{DynamoStore, Item, TTL_ATTRIBUTE, is_condition_failure, key, unavailable};
-use crate::domain::session::{OAuthGrant, Session, SessionContext};
+use crate::domain::session::{OAuthGrant, SealedUpstream, Session, SessionContext};
 use crate::store::{SessionStore, StoreError};
 
 /// The context attributes, in the order of [`SessionContext`]'s fields; the parameters set by
@@ -17,6 +17,13 @@ const CONTEXT_ATTRIBUTES: [&str; 5] = [
     "ctx_role",
     "ctx_parameters",
 ];
+
+/// The sealed engine token of a session ([`SealedUpstream`]), one JSON document; only ciphertext.
+const UPSTREAM_ATTRIBUTE: &str = "upstream";
+
+fn upstream_doc(upstream: &SealedUpstream) -> Option<String> {
+    serde_json::to_string(upstream).ok()
+}
 
 fn context_values(ctx: &SessionContext) -> [Option<String>; 5] {
     let parameters = (!ctx.parameters.is_empty())
@@ -72,6 +79,11 @@ impl DynamoStore {
         {
             item.insert("opened_by".into(), s(&doc));
         }
+        if let Some(upstream) = &session.upstream
+            && let Some(doc) = upstream_doc(upstream)
+        {
+            item.insert(UPSTREAM_ATTRIBUTE.into(), s(&doc));
+        }
         item.insert("last_active".into(), n(session.last_active));
         item.insert("idle_limit".into(), n(session.idle_limit));
         // DynamoDB conditions cannot add: the idle deadline is kept precomputed for `touch`.
@@ -125,6 +137,10 @@ impl DynamoStore {
             role_restriction: s("role_restriction"),
             opened_by: match s("opened_by") {
                 Some(doc) => Some(serde_json::from_str(&doc).map_err(|_| corrupt("opened_by"))?),
+                None => None,
+            },
+            upstream: match s(UPSTREAM_ATTRIBUTE) {
+                Some(doc) => Some(serde_json::from_str(&doc).map_err(|_| corrupt("upstream"))?),
                 None => None,
             },
             last_active: n("last_active").unwrap_or(0),
@@ -232,6 +248,42 @@ impl SessionStore for DynamoStore {
             .send()
             .await;
         match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("UpdateItem", &e)),
+        }
+    }
+
+    async fn set_upstream(
+        &self,
+        id: u64,
+        expected: Option<&SealedUpstream>,
+        new: &SealedUpstream,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let new = upstream_doc(new)
+            .ok_or_else(|| StoreError::Fault("engine token not serialisable".into()))?;
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression("SET #up = :new")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_names("#up", UPSTREAM_ATTRIBUTE)
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":new", AttributeValue::S(new));
+        // The stored document is compared whole: serde writes the fields in one fixed order.
+        request = match expected.map(upstream_doc) {
+            None => request.condition_expression(
+                "attribute_exists(pk) AND #exp > :now AND attribute_not_exists(#up)",
+            ),
+            Some(None) => return Ok(false),
+            Some(Some(old)) => request
+                .condition_expression("attribute_exists(pk) AND #exp > :now AND #up = :old")
+                .expression_attribute_values(":old", AttributeValue::S(old)),
+        };
+        match request.send().await {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(unavailable("UpdateItem", &e)),
