@@ -189,6 +189,7 @@ async fn statements_go_to_the_engine_with_its_session_and_come_back_as_sent() {
         assert!(body["data"].get(field).is_some(), "{field} missing: {body}");
     }
     assert_eq!(body["data"]["LOGIN_NAME"], "SERVICE");
+    assert_eq!(body["data"]["PASSWORD"], "service-password");
     // A second statement reuses the engine session.
     app.query(&tokens.session, "INSERT INTO t VALUES (1)").await;
     assert_eq!(stub.count("login"), 1);
@@ -444,4 +445,49 @@ fn minted_embucket_tokens_pass_embucket_rules() {
     let old = mint_embucket_token(&secret, "127.0.0.1:3000", &session, now - 400).unwrap();
     let old = secrecy::ExposeSecret::expose_secret(&old).to_string();
     assert!(jsonwebtoken::decode::<Claims>(&old, &key, &rules).is_err());
+}
+
+/// With Secrets Manager as the secret source, the engine login's password is the secret's
+/// `upstream_password` (it replaces `SNOWGATE_UPSTREAM_PASSWORD`), through the real SDK on moto.
+#[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
+async fn the_engine_login_takes_its_password_from_the_secret() {
+    use snowgate::secrets::manager::SecretsManagerSource;
+    let client = aws_sdk_secretsmanager::Client::new(&common::aws::sdk_config().await);
+    let secret = json!({
+        "jwt_secret": "a-jwt-secret-padded-to-the-32-byte-minimum",
+        "demo_user": "svc_demo",
+        "demo_password": "demo-pass",
+        "upstream_password": "engine-pass-from-the-secret",
+    });
+    let id = common::aws::create_secret(&client, &secret.to_string()).await;
+    let source = SecretsManagerSource::load(client, &id, Duration::from_secs(300))
+        .await
+        .unwrap();
+    let store: Arc<dyn snowgate::store::Store> =
+        Arc::new(snowgate::store::memory::MemoryStore::new());
+    let gate = snowgate::domain::Gatekeeper::new(
+        Arc::clone(&store),
+        Arc::new(Arc::clone(&source)),
+        snowgate::domain::Settings::default(),
+        snowgate::domain::settings::system_clock(),
+    );
+    let app = TestApp::over_gate(store, gate);
+    let (stub, url) = stub().await;
+    let engine = HttpEngine::new(settings(&url, 4096))
+        .unwrap()
+        .with_secrets(Arc::new(source));
+    app.gate.set_engine(Arc::new(engine));
+    let (_, v) = app
+        .post(
+            "/session/v1/login-request",
+            None,
+            common::login_body("SVC_DEMO", "demo-pass"),
+        )
+        .await;
+    let session = v["data"]["token"].as_str().expect("logged in").to_string();
+    let (_, v) = app.query(&session, "CREATE TABLE t(a int)").await;
+    assert_eq!(v["success"], true, "{v}");
+    let body = stub.logins.lock().unwrap()[0].clone();
+    assert_eq!(body["data"]["PASSWORD"], "engine-pass-from-the-secret");
 }

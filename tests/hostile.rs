@@ -943,8 +943,8 @@ fn key_pair_cases() -> Vec<Case> {
             })),
         ),
         (
-            "a day's lifetime",
-            json!(with(&|c| c["exp"] = json!(START + 86_400))),
+            "a lifetime over a day (and its skew)",
+            json!(with(&|c| c["exp"] = json!(START + 86_461))),
         ),
         (
             "exp before iat",

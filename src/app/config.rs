@@ -139,7 +139,8 @@ Settings (environment variables):
   SNOWGATE_UPSTREAM_MODE             login (one engine session per session, opened with the service
                                      credential below) or embucket-jwt [default: login]
   SNOWGATE_UPSTREAM_LOGIN_NAME       the engine login name [default: the snowgate user's name]
-  SNOWGATE_UPSTREAM_PASSWORD         the engine login password [default: empty]
+  SNOWGATE_UPSTREAM_PASSWORD         the engine login password [default: empty; the secret's
+                                     upstream_password instead, when it has one]
   SNOWGATE_UPSTREAM_JWT_SECRET       embucket-jwt: the engine's JWT_SECRET (required there)
   SNOWGATE_UPSTREAM_MAX_RESPONSE_BYTES  largest engine answer passed on [default: 6000000]
   SNOWGATE_UPSTREAM_TIMEOUT_SECONDS  longest wait for an engine answer [default: 60]

@@ -216,7 +216,12 @@ pub fn state_with(
     secrets: Arc<dyn SecretSource>,
     config: &Config,
 ) -> AppState {
-    let gate = Gatekeeper::new(store, secrets, config.settings.clone(), system_clock());
+    let gate = Gatekeeper::new(
+        store,
+        Arc::clone(&secrets),
+        config.settings.clone(),
+        system_clock(),
+    );
     let extra_ca = config.extra_ca_file.clone();
     let allow_private = config.allow_private_issuers;
     // Checked when the configuration was read; if it fails now, OIDC and OAuth logins are refused.
@@ -226,8 +231,11 @@ pub fn state_with(
     gate.set_jwks(Arc::new(domain::jwks::JwksCache::new(fetcher)));
     if let Some(settings) = config.upstream.clone() {
         let opens_sessions = matches!(settings.mode, outbound::engine::EngineMode::Login { .. });
-        let engine =
-            outbound::Lazy::new(move || outbound::engine::HttpEngine::new(settings.clone()));
+        let secrets = Arc::clone(&secrets);
+        let engine = outbound::Lazy::new(move || {
+            outbound::engine::HttpEngine::new(settings.clone())
+                .map(|e| e.with_secrets(Arc::clone(&secrets)))
+        });
         gate.set_engine(Arc::new(outbound::LazyEngine {
             opens_sessions,
             engine,

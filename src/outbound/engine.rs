@@ -13,6 +13,7 @@
 //! unanswered is [`EngineError::NoAnswer`] (the statement may have run), a token the engine does not
 //! know is [`EngineError::SessionUnknown`] (the statement did not run).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -31,6 +32,7 @@ use serde_json::json;
 use crate::domain::ports::engine::{
     EngineAnswer, EngineCall, EngineContext, EngineError, EngineSession, QueryEngine,
 };
+use crate::domain::ports::secrets::SecretSource;
 
 /// How long a connection may take before the engine counts as unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -76,6 +78,8 @@ pub struct HttpEngine {
     /// The `Host` sent, also the `aud` of minted tokens.
     host: String,
     settings: EngineSettings,
+    /// Where the service login's password may come from instead (`upstream_password`).
+    secrets: Option<Arc<dyn SecretSource>>,
 }
 
 /// The few fields of an engine answer snowgate reads; the rest passes through untouched.
@@ -136,7 +140,16 @@ impl HttpEngine {
             base,
             host,
             settings,
+            secrets: None,
         })
+    }
+
+    /// Reads the service login's password from `secrets` when they hold `upstream_password`.
+    pub fn with_secrets(self, secrets: Arc<dyn SecretSource>) -> Self {
+        Self {
+            secrets: Some(secrets),
+            ..self
+        }
     }
 
     /// Sends one request and reads the answer within the limits. `sent_is_safe`: the request has
@@ -288,6 +301,12 @@ impl QueryEngine for HttpEngine {
             .append_pair("warehouse", ctx.warehouse.as_deref().unwrap_or(""))
             .append_pair("roleName", ctx.role.as_deref().unwrap_or(""))
             .finish();
+        // The secret's `upstream_password`, when it holds one, else the configured password.
+        let from_secret = self
+            .secrets
+            .as_ref()
+            .and_then(|s| s.current().upstream_password.clone());
+        let password = from_secret.as_ref().unwrap_or(password);
         let body = json!({ "data": {
             "ACCOUNT_NAME": session.account,
             "LOGIN_NAME": login_name.as_deref().unwrap_or(session.user),

@@ -1,5 +1,5 @@
 //! Secrets from AWS Secrets Manager. The secret's JSON holds `jwt_secret`, `demo_user` and
-//! `demo_password`. It is loaded once at start-up; afterwards a request that finds it older than the
+//! `demo_password`, and, with a query engine behind snowgate, optionally `upstream_password`. It is loaded once at start-up; afterwards a request that finds it older than the
 //! refresh interval starts one background refresh and goes on with the cached copy, so no request
 //! waits on Secrets Manager. New tokens are signed with AWSCURRENT; AWSPREVIOUS still verifies, so a
 //! rotation keeps live sessions.
@@ -190,6 +190,9 @@ async fn fetch(client: &Client, secret_id: &str) -> Result<SecretMaterial, Secre
         keyring: Keyring::new(current_key, previous_keys),
         demo_user: field(&current, "demo_user")?,
         demo_password: SecretString::from(field(&current, "demo_password")?),
+        upstream_password: field(&current, "upstream_password")
+            .ok()
+            .map(SecretString::from),
     })
 }
 

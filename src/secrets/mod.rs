@@ -20,6 +20,7 @@ impl StaticSecrets {
             keyring: Keyring::new(SigningKey::new("static", jwt_secret), Vec::new()),
             demo_user,
             demo_password,
+            upstream_password: None,
         }))
     }
 }

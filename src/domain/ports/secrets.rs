@@ -12,6 +12,10 @@ pub struct SecretMaterial {
     pub keyring: Keyring,
     pub demo_user: String,
     pub demo_password: SecretString,
+    /// The password of the query engine's service login (`upstream_password` in the secret), when
+    /// the secret holds one; it then takes the place of `SNOWGATE_UPSTREAM_PASSWORD`, and a rotation
+    /// of the secret reaches the next engine login.
+    pub upstream_password: Option<SecretString>,
 }
 
 #[async_trait::async_trait]
