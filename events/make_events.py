@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates the API Gateway event files in this directory: HTTP API (payload format 2.0) events,
-and one REST API (payload format 1.0) event of a named stage.
+one REST API (payload format 1.0) event of a named stage, and the three authorizer events (HTTP API
+REQUEST, REST API REQUEST and TOKEN) snowgate answers as an API Gateway Lambda authorizer.
 
 Standard library only, and deterministic: the same arguments always write the same bytes (fixed ids
 and times, gzip mtime 0), so a regeneration with the defaults leaves `git diff` empty.
@@ -150,6 +151,71 @@ def rest_event(n, method, path, query, headers, body, stage="prod", ua=PYTHON_UA
     }
 
 
+APP_PATH = "/app/hello"  # a route of the example backend that snowgate guards as authorizer
+
+
+def http_api_authorizer(n, headers):
+    """An HTTP API REQUEST authorizer event, payload format 2.0, for GET APP_PATH: a proxied request's
+    fields without a body, plus `type`, `routeArn` and `identitySource`."""
+    ev = event(n, "GET", APP_PATH, "", headers, ua=GO_UA)
+    del ev["isBase64Encoded"]
+    del ev["headers"]["content-length"]
+    route = "ANY /app/{proxy+}"
+    ev["requestContext"]["routeKey"] = route
+    return {
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": f"arn:aws:execute-api:us-east-1:123456789012:{API_ID}/$default/GET{APP_PATH}",
+        "identitySource": [headers["authorization"]],
+        "routeKey": route,
+        **{k: v for k, v in ev.items() if k not in ("version", "routeKey")},
+        "pathParameters": {"proxy": APP_PATH.removeprefix("/app/")},
+    }
+
+
+def method_arn(stage="prod"):
+    return f"arn:aws:execute-api:us-east-1:123456789012:{API_ID}/{stage}/GET{APP_PATH}"
+
+
+def rest_request_authorizer(n, headers, stage="prod"):
+    """A REST API REQUEST authorizer event for GET APP_PATH of `stage`."""
+    headers = dict(sorted({
+        "Accept-Encoding": "gzip, deflate",
+        "Host": DOMAIN,
+        "User-Agent": GO_UA,
+        "X-Amzn-Trace-Id": f"Root=1-69221600-{n:024x}",
+        "X-Forwarded-For": SOURCE_IP,
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+        **headers,
+    }.items()))
+    return {
+        "type": "REQUEST",
+        "methodArn": method_arn(stage),
+        "resource": "/app/{proxy+}",
+        "path": APP_PATH,
+        "httpMethod": "GET",
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {},
+        "multiValueQueryStringParameters": {},
+        "pathParameters": {"proxy": APP_PATH.removeprefix("/app/")},
+        "stageVariables": {},
+        "requestContext": {
+            "path": f"/{stage}{APP_PATH}",
+            "accountId": "123456789012",
+            "resourceId": "abc123",
+            "stage": stage,
+            "requestId": f"00000000-0000-4000-8000-{n:012d}",
+            "identity": {"sourceIp": SOURCE_IP, "userAgent": GO_UA},
+            "resourcePath": "/app/{proxy+}",
+            "httpMethod": "GET",
+            "apiId": API_ID,
+            "domainName": DOMAIN,
+        },
+    }
+
+
 def login_body(account, user, password):
     return {
         "data": {
@@ -244,6 +310,17 @@ def build(args):
              "Authorization": token_header("None")},
             login_body(args.account, args.user, args.password),
         ),
+        "authorizer-http-api.json": http_api_authorizer(
+            10, {"accept": "application/json", "authorization": token_header(st)},
+        ),
+        "authorizer-rest-request.json": rest_request_authorizer(
+            11, {"Accept": "application/json", "Authorization": token_header(st)},
+        ),
+        "authorizer-rest-token.json": {
+            "type": "TOKEN",
+            "authorizationToken": token_header(st),
+            "methodArn": method_arn(),
+        },
     }
 
 

@@ -6,11 +6,11 @@ mod common;
 use std::sync::Arc;
 
 use base64::Engine;
-use http_body_util::BodyExt;
+use lambda_http::{Context, LambdaEvent};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use snowgate::entrypoints::lambda;
 use snowgate::store::memory::MemoryStore;
-use tower::ServiceExt;
 
 fn app() -> axum::Router {
     common::TestApp::with_store(Arc::new(MemoryStore::new()), "lambda-secret").router
@@ -44,11 +44,27 @@ pub fn event(path: &str, query: &str, headers: Value, body: Option<&[u8]>, base6
     .to_string()
 }
 
+/// One invocation through the Lambda entry point, as the runtime hands it over: the raw event in,
+/// the function's JSON answer out (or the invocation's error).
+pub async fn handle(app: axum::Router, event: &str) -> Result<Value, lambda_http::Error> {
+    let raw = RawValue::from_string(event.to_string()).expect("the event is JSON");
+    lambda::handle(app, LambdaEvent::new(raw, Context::default())).await
+}
+
+/// A proxied request's answer: its HTTP status and its JSON body.
 pub async fn invoke(app: axum::Router, event: &str) -> (u16, Value) {
-    let req = lambda_http::request::from_str(event).expect("lambda_http parses the event");
-    let resp = lambda::service(app).oneshot(req).await.expect("infallible");
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let answer = handle(app, event)
+        .await
+        .expect("a proxied request is answered");
+    let status = answer["statusCode"].as_u64().expect("a statusCode") as u16;
+    let body = answer["body"].as_str().unwrap_or_default();
+    let bytes = if answer["isBase64Encoded"] == true {
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .expect("base64 body")
+    } else {
+        body.as_bytes().to_vec()
+    };
     (status, serde_json::from_slice(&bytes).expect("JSON reply"))
 }
 
@@ -144,6 +160,11 @@ async fn every_event_file_answers() {
         .collect();
     names.sort();
     // What each event answers as committed: (HTTP status, code or None for success).
+    for name in names.iter().filter(|n| n.starts_with("authorizer-")) {
+        let answer = handle(app.clone(), &event_file(name)).await.unwrap();
+        assert_eq!(allowed(&answer), None, "{name}: {answer}");
+    }
+    names.retain(|n| !n.starts_with("authorizer-"));
     let expected = |name: &str| -> (u16, Option<&str>) {
         match name {
             "login-password.json" | "telemetry.json" | "login-password-rest-v1.json" => (200, None),
@@ -187,6 +208,11 @@ async fn every_event_file_answers() {
     let (_, v) = invoke(app.clone(), &real("query-current.json")).await;
     assert_eq!(v["success"], true, "{v}");
     assert_eq!(v["data"]["rowset"][0][0], "EMBUCKET");
+    for name in AUTHORIZER_EVENTS {
+        let answer = handle(app.clone(), &real(name)).await.unwrap();
+        let context = allowed(&answer).unwrap_or_else(|| panic!("{name}: {answer}"));
+        assert_eq!(context["user"], "EMBUCKET", "{name}: {answer}");
+    }
     for name in [
         "heartbeat.json",
         "token-request.json",
@@ -253,4 +279,154 @@ async fn an_http_api_event_of_a_named_stage_logs_in() {
     let (status, v) = invoke(app(), &ev.to_string()).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["success"], true, "{v}");
+}
+
+const AUTHORIZER_EVENTS: [&str; 3] = [
+    "authorizer-http-api.json",
+    "authorizer-rest-request.json",
+    "authorizer-rest-token.json",
+];
+
+/// The context an authorizer's answer lets the request through with, or None for a refusal: an
+/// HTTP API's simple response or a REST API's policy document.
+fn allowed(answer: &Value) -> Option<&Value> {
+    let allow = match answer.get("isAuthorized") {
+        Some(simple) => simple == true,
+        None => answer["policyDocument"]["Statement"][0]["Effect"] == "Allow",
+    };
+    allow.then(|| &answer["context"])
+}
+
+/// The three authorizer events with a real session token: the HTTP API's simple response and the
+/// REST API's policy documents carry the same identity; the refusals carry none.
+#[tokio::test]
+async fn authorizer_events_answer_in_their_api_s_shape() {
+    let app = common::TestApp::new();
+    let session = app.login().await.session;
+    let router = || app.router.clone();
+    let real = |name: &str| event_file(name).replace("REPLACE_WITH_SESSION_TOKEN", &session);
+
+    let simple = handle(router(), &real("authorizer-http-api.json"))
+        .await
+        .unwrap();
+    assert_eq!(simple["isAuthorized"], true, "{simple}");
+    assert_eq!(simple["context"]["user"], "EMBUCKET");
+    assert_eq!(simple["context"]["role"], "ACCOUNTADMIN", "{simple}");
+    let keys: Vec<_> = simple["context"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys, ["account", "email", "role", "user"]);
+
+    for name in ["authorizer-rest-request.json", "authorizer-rest-token.json"] {
+        let answer = handle(router(), &real(name)).await.unwrap();
+        assert_eq!(answer["principalId"], "EMBUCKET", "{name}: {answer}");
+        assert_eq!(answer["policyDocument"]["Version"], "2012-10-17");
+        let statement = &answer["policyDocument"]["Statement"][0];
+        assert_eq!(statement["Effect"], "Allow");
+        assert_eq!(statement["Action"], json!(["execute-api:Invoke"]));
+        let arn = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/app/hello";
+        assert_eq!(statement["Resource"], json!([arn]));
+        assert_eq!(answer["context"]["user"], "EMBUCKET");
+    }
+
+    // Refused: a policy that denies the same ARN, no identity; a simple response that says no.
+    let denied = handle(router(), &event_file("authorizer-rest-token.json"))
+        .await
+        .unwrap();
+    assert_eq!(denied["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    assert_eq!(denied["principalId"], "anonymous");
+    assert_eq!(denied["context"], json!({}));
+    let denied = handle(router(), &event_file("authorizer-http-api.json"))
+        .await
+        .unwrap();
+    assert_eq!(denied, json!({"isAuthorized": false, "context": {}}));
+}
+
+/// The client address is the event's source IP: an `X-Forwarded-For` the client sent does not get
+/// it past a network policy, and the same session from an admitted address passes.
+#[tokio::test]
+async fn an_authorizer_checks_the_network_policy_against_the_event_s_source_ip() {
+    let app = common::TestApp::new();
+    let admin = app.admin().await;
+    admin
+        .ok("CREATE NETWORK POLICY office ALLOWED_IP_LIST=('10.0.0.0/8')")
+        .await;
+    admin
+        .ok("CREATE USER bob PASSWORD='Str0ng-Passw0rd!x'")
+        .await;
+    let bob = app.login_as("bob", "Str0ng-Passw0rd!x").await.session;
+    admin.ok("ALTER USER bob SET NETWORK_POLICY = office").await;
+
+    let mut ev: Value = serde_json::from_str(
+        &event_file("authorizer-http-api.json").replace("REPLACE_WITH_SESSION_TOKEN", &bob),
+    )
+    .unwrap();
+    ev["headers"]["x-forwarded-for"] = json!("10.1.2.3");
+    ev["headers"]["forwarded"] = json!("for=10.1.2.3");
+    let answer = handle(app.router.clone(), &ev.to_string()).await.unwrap();
+    assert_eq!(answer["isAuthorized"], false, "{answer}");
+    ev["requestContext"]["http"]["sourceIp"] = json!("10.1.2.3");
+    let answer = handle(app.router.clone(), &ev.to_string()).await.unwrap();
+    assert_eq!(answer["isAuthorized"], true, "{answer}");
+    assert_eq!(answer["context"]["user"], "BOB");
+}
+
+/// Hostile authorizer events: no credential, junk, a credential too long, a token that cannot be a
+/// header, a second Authorization, a header the API's own host is spoofed in, a malformed event.
+/// Each is refused or fails the invocation; none is allowed, none panics.
+#[tokio::test]
+async fn hostile_authorizer_events_are_refused() {
+    let app = common::TestApp::new();
+    let session = app.login().await.session;
+    let router = || app.router.clone();
+    let v2: Value = serde_json::from_str(&event_file("authorizer-http-api.json")).unwrap();
+    let with_headers = |headers: Value| {
+        let mut ev = v2.clone();
+        ev["headers"] = headers;
+        ev.to_string()
+    };
+    let long = format!("Bearer {}", "a".repeat(200_000));
+    let refused = [
+        with_headers(json!({})),
+        with_headers(json!({"authorization": "Bearer"})),
+        with_headers(json!({"authorization": "Basic ZW1idWNrZXQ6ZW1idWNrZXQ="})),
+        with_headers(json!({"authorization": long})),
+        with_headers(json!({"authorization": "Snowflake Token=\"\u{0}\""})),
+        with_headers(json!({"authorization": format!("Snowflake Token=\"{session}x\"")})),
+        with_headers(json!({"authorization": "Bearer a.b.c",
+                            "x-snowflake-authorization-token-type": "KEYPAIR_JWT"})),
+    ];
+    for ev in &refused {
+        let answer = handle(router(), ev).await.unwrap();
+        assert_eq!(answer["isAuthorized"], false, "{answer}");
+    }
+    // A TOKEN event whose token cannot be a header value goes without a credential.
+    let token: Value = json!({"type": "TOKEN", "authorizationToken": "Snowflake Token=\"a\nb\"",
+                              "methodArn": "arn:aws:execute-api:us-east-1:1:a/prod/GET/"});
+    let answer = handle(router(), &token.to_string()).await.unwrap();
+    assert_eq!(answer["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    // A REST event with two Authorization values (multiValueHeaders): both reach the router, which
+    // refuses an ambiguous credential.
+    let mut rest: Value = serde_json::from_str(
+        &event_file("authorizer-rest-request.json").replace("REPLACE_WITH_SESSION_TOKEN", &session),
+    )
+    .unwrap();
+    rest["multiValueHeaders"]["Authorization"] =
+        json!([format!("Snowflake Token=\"{session}\""), "Bearer junk"]);
+    let answer = handle(router(), &rest.to_string()).await.unwrap();
+    assert_eq!(allowed(&answer), None, "{answer}");
+    // Events of an authorizer's shape that do not parse are refusals.
+    for bad in [
+        json!({"type": "REQUEST", "routeArn": "x", "headers": 7}),
+        json!({"type": "REQUEST", "methodArn": "x", "requestContext": "no"}),
+        json!({"type": "TOKEN", "methodArn": ["x"]}),
+    ] {
+        let answer = handle(router(), &bad.to_string()).await.unwrap();
+        assert_eq!(allowed(&answer), None, "{bad}: {answer}");
+    }
+    // Not an authorizer's shape and not a request: an error, as lambda_http gives one.
+    assert!(handle(router(), "{\"type\": \"TOKEN\"}").await.is_err());
 }

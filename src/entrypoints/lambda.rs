@@ -1,15 +1,19 @@
 //! Serving the router inside AWS Lambda: `lambda_http` turns API Gateway events into requests (it also
 //! decodes base64 bodies), the path loses the API Gateway stage, and the source IP of the event
-//! becomes the client IP.
+//! becomes the client IP. Authorizer events (`authorizer.rs`) are told apart first and answered
+//! with the decision of `/auth/forward`.
 
 use std::net::IpAddr;
 
 use axum::Router;
-use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::{LambdaEvent, Request, RequestExt, Service, service_fn};
+use serde_json::Value;
+use serde_json::value::RawValue;
 use tower::ServiceBuilder;
 use tower::util::MapRequest;
 
+use super::authorizer;
 use crate::http::extract::ClientIp;
 
 /// The router as a `lambda_http` service; tests drive this with event files.
@@ -19,8 +23,30 @@ pub fn service(app: Router) -> MapRequest<Router, fn(Request) -> Request> {
         .service(app)
 }
 
+/// Serves invocations until the runtime stops: an authorizer event is answered by
+/// [`authorizer::answer`], anything else is a proxied request for [`service`].
 pub async fn run(app: Router) -> Result<(), lambda_http::Error> {
-    lambda_http::run(service(app)).await
+    lambda_http::lambda_runtime::run(service_fn(move |event| handle(app.clone(), event))).await
+}
+
+/// One invocation. The event stays raw until its shape is known: an HTTP API authorizer event would
+/// also parse as a proxied request. A proxied request goes through `lambda_http`'s own adapter,
+/// as `lambda_http::run` would take it (its parsing, its X-Ray header, its response shapes).
+pub async fn handle(
+    app: Router,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Result<Value, lambda_http::Error> {
+    let LambdaEvent { payload, context } = event;
+    if let Some(kind) = authorizer::kind_of(payload.get()) {
+        return Ok(authorizer::answer(app, kind, payload.get()).await?);
+    }
+    let request: LambdaRequest = serde_json::from_str(payload.get())?;
+    let mut adapter = lambda_http::Adapter::from(service(app));
+    let response = match adapter.call(LambdaEvent::new(request, context)).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    Ok(serde_json::to_value(response)?)
 }
 
 /// The event's source IP as the client IP, and the path without the stage.

@@ -32,8 +32,13 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// The longest host name read from `X-Forwarded-Host` or `Host`.
 const MAX_HOST_BYTES: usize = 512;
 
-/// The credential of `Authorization: Snowflake Token="<t>"` or `Authorization: Bearer <t>`.
+/// The credential of `Authorization: Snowflake Token="<t>"` or `Authorization: Bearer <t>`. Two
+/// `Authorization` headers are refused: which one a proxy or a gateway in front reads is not ours
+/// to guess.
 fn credential(headers: &HeaderMap) -> Result<SecretString, Error> {
+    if headers.get_all(AUTHORIZATION).iter().nth(1).is_some() {
+        return Err(Error::InvalidToken);
+    }
     let value = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
