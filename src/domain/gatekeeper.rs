@@ -450,7 +450,9 @@ impl Gatekeeper {
         if !session.accepts_token(&claims.jti, now, RENEW_GRACE_SECONDS) {
             return Err(Error::SessionTokenExpired);
         }
-        let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
+        let user = doc
+            .map(|d| self.sessions.user_of(&claims.sub, d))
+            .transpose()?;
         let user = self.sessions.check_rights(&session, user, now).await?;
         if session.oauth_expired(now) {
             // As an idle session: drivers renew on 390112, and the renewal ends it with 390114.
@@ -500,7 +502,9 @@ impl Gatekeeper {
             self.sessions.end_idle(&session, "idle timeout").await?;
             return Err(Error::MasterTokenExpired);
         }
-        let user = doc.map(|d| Directory::user_from_doc(&d)).transpose()?;
+        let user = doc
+            .map(|d| self.sessions.user_of(&claims.sub, d))
+            .transpose()?;
         let user = self.sessions.check_rights(&session, user, now).await?;
         if session.oauth_expired(now) {
             self.sessions

@@ -1,6 +1,5 @@
 """The engine gateway end to end: the real connector logs in through snowgate (password, key pair,
-PAT, TOTP), and its SQL runs on a real fakesnow server (``fakesnow[server]`` from PyPI, pinned in
-``tests/requirements-fakesnow.txt``, in ``.venv-fakesnow``, which ``scripts/test`` creates).
+PAT, TOTP), and its SQL runs on a real fakesnow server (``fakesnow_server.py``).
 
 fakesnow's request log is the witness of what reached the engine: refused logins must leave no line
 there. ``scripts/test`` may run this again on DynamoDB (the sealed engine token in its table).
@@ -12,9 +11,7 @@ import base64
 import hashlib
 import hmac
 import re
-import socket
 import struct
-import subprocess
 import time
 import urllib.parse
 import uuid
@@ -24,73 +21,14 @@ import pytest
 from snowflake.connector.errors import DatabaseError, Error
 
 import rsa_keys
-from conftest import REPO_ROOT, rows, run_snowgate
+from conftest import rows, run_snowgate
+from fakesnow_server import Fakesnow
 
-FAKESNOW = REPO_ROOT / ".venv-fakesnow" / "bin" / "fakesnow"
 PASSWORD = "Str0ng-Passw0rd!x"
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}".upper()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Fakesnow:
-    """A fakesnow server on a loopback port, its output (uvicorn's access log) in a file."""
-
-    def __init__(self, log_dir: Path):
-        if not FAKESNOW.exists():
-            pytest.fail(
-                f"{FAKESNOW} is missing: ./scripts/test creates it from tests/requirements-fakesnow.txt",
-                pytrace=False,
-            )
-        self.port = free_port()
-        self.log_path = log_dir / "fakesnow.log"
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [str(FAKESNOW), "-s", "-p", str(self.port), "--host", "127.0.0.1"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if "Uvicorn running" in self.log():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        pytest.fail(f"fakesnow did not start:\n{self.log()}", pytrace=False)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def logins(self) -> int:
-        return self.log().count('"POST /session/v1/login-request')
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ pub struct Checked {
 }
 
 pub struct Sessions {
+    decoded: DecodedUsers,
     store: Arc<dyn Store>,
     secrets: Arc<dyn SecretSource>,
     directory: Directory,
@@ -44,7 +45,14 @@ impl Sessions {
             secrets,
             default_idle_seconds,
             recent: RecentActivity::default(),
+            decoded: DecodedUsers::default(),
         }
+    }
+
+    /// The user record `doc` read for a request of `name`'s session, decoded once per version of
+    /// the record's text ([`DecodedUsers`]).
+    pub fn user_of(&self, name: &str, doc: Versioned) -> Result<User> {
+        self.decoded.decode(name, doc)
     }
 
     /// The verified claims of a token of `kind`, mapped to the code drivers expect for that kind. A
@@ -224,5 +232,98 @@ impl Sessions {
             self.recent.forget(id);
         }
         Ok(deleted)
+    }
+}
+
+/// Most decoded user records kept; past it the memory starts over (a deployment with more active
+/// users than this decodes some of them again, as it did before there was a memory).
+const MAX_DECODED_USERS: usize = 4_096;
+
+/// Decoded user records by name, with the document text each was decoded from. Every request reads
+/// its session's user record anew (so a revocation is seen at once); when the text read is the text
+/// remembered, the decoded record is reused instead of parsing the JSON again. Any change of the
+/// record changes its text, so a stale record is never used: this saves work, never a read.
+#[derive(Default)]
+struct DecodedUsers {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (String, User)>>,
+}
+
+impl DecodedUsers {
+    fn decode(&self, name: &str, doc: Versioned) -> Result<User> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((text, user)) = entries.get(name)
+            && *text == doc.doc
+        {
+            let mut user = user.clone();
+            user.version = doc.version;
+            return Ok(user);
+        }
+        drop(entries);
+        let user = Directory::user_from_doc(&doc)?;
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= MAX_DECODED_USERS {
+            entries.clear();
+        }
+        entries.insert(name.to_string(), (doc.doc, user.clone()));
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(user: &User, version: u64) -> Versioned {
+        Versioned {
+            doc: serde_json::to_string(user).unwrap(),
+            version,
+        }
+    }
+
+    #[test]
+    fn a_changed_record_is_decoded_again_and_an_unchanged_one_reused() {
+        let decoded = DecodedUsers::default();
+        let mut alice = User {
+            name: "ALICE".into(),
+            ..User::default()
+        };
+        let first = decoded.decode("ALICE", doc(&alice, 1)).unwrap();
+        assert!(!first.disabled);
+        assert_eq!(first.version, 1);
+        // The same text again: the remembered record, with the version read.
+        assert_eq!(
+            decoded.decode("ALICE", doc(&alice, 1)).unwrap().name,
+            "ALICE"
+        );
+        // Disabled since: the text differs, so the change is seen at once.
+        alice.disabled = true;
+        let second = decoded.decode("ALICE", doc(&alice, 2)).unwrap();
+        assert!(second.disabled);
+        assert_eq!(second.version, 2);
+        // A record that is not a user is an error, not a remembered user.
+        let broken = Versioned {
+            doc: "{not json".into(),
+            version: 3,
+        };
+        assert!(decoded.decode("ALICE", broken).is_err());
+    }
+
+    #[test]
+    fn the_memory_is_bounded() {
+        let decoded = DecodedUsers::default();
+        for i in 0..MAX_DECODED_USERS + 10 {
+            let user = User {
+                name: format!("U{i}"),
+                ..User::default()
+            };
+            decoded.decode(&user.name.clone(), doc(&user, 1)).unwrap();
+        }
+        assert!(decoded.entries.lock().unwrap().len() <= MAX_DECODED_USERS);
     }
 }
