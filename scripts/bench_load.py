@@ -3,7 +3,7 @@
 
 Runs, each for --duration seconds with `wrk -t<threads> -c<connections>` on loopback:
 
-* snowgate (release build, in-memory store): query context (`SELECT CURRENT_DATABASE()` on an open
+* snowgate (release build, in-memory store, or `--store sqlite`, the default of `snowgate serve`): query context (`SELECT CURRENT_DATABASE()` on an open
   session), heartbeats, key-pair logins, password logins; then query context and heartbeats again while
   another wrk floods wrong-password logins;
 * a bare axum server (`examples/hello.rs`) answering the query and heartbeat routes with a fixed body;
@@ -12,7 +12,8 @@ Runs, each for --duration seconds with `wrk -t<threads> -c<connections>` on loop
 
 Prints requests/s, p50/p99 latency and, for snowgate, peak RSS and memory per live session.
 
-    scripts/bench_load.py [--duration 10] [--connections 16] [--threads 2] [--no-build] [--no-fakesnow]
+    scripts/bench_load.py [--duration 10] [--connections 16] [--threads 2] [--store memory|sqlite]
+                          [--no-build] [--no-fakesnow]
 
 Needs wrk (`apt-get install wrk`) and the bench venv (`scripts/bench_setup`, which this script runs).
 """
@@ -157,8 +158,9 @@ def login_body(user: str, password: str) -> dict:
 
 def bench_snowgate(args, results: dict) -> None:
     port = free_port()
-    env = {"SNOWGATE_STORE": "memory", "SNOWGATE_LISTEN": f"127.0.0.1:{port}", "RUST_LOG": "info",
-           "JWT_SECRET": "a benchmark secret of at least thirty-two bytes", "SNOWGATE_MAX_CONNECTIONS": "4096"}
+    env = {"SNOWGATE_STORE": args.store, "SNOWGATE_LISTEN": f"127.0.0.1:{port}", "RUST_LOG": "info",
+           "JWT_SECRET": "a benchmark secret of at least thirty-two bytes", "SNOWGATE_MAX_CONNECTIONS": "4096",
+           "SNOWGATE_DATA_DIR": tempfile.mkdtemp(prefix="snowgate-bench-")}
     with server([str(ROOT / "target/release/snowgate"), "serve"], port, "snowgate", env) as proc:
         admin = post(port, LOGIN, login_body("embucket", "embucket"))["data"]["token"]
         public, jwt_token = key_pair()
@@ -219,6 +221,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-build", action="store_true")
     p.add_argument("--no-fakesnow", action="store_true")
+    p.add_argument("--store", choices=["memory", "sqlite"], default="memory")
     args = p.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -233,7 +236,7 @@ def main() -> None:
     bench_hello(args, results)
     if not args.no_fakesnow:
         bench_fakesnow(args, results)
-    print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, loopback\n")
+    print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, loopback, {args.store} store\n")
     print(f"| {'run':<48} | {'2xx/s':>9} | {'p50 ms':>7} | {'p99 ms':>7} | {'non-2xx':>7} |")
     print(f"|{'-' * 50}|{'-' * 11}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
     for name, r in results.items():
