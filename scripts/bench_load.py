@@ -4,7 +4,8 @@
 Runs, each for --duration seconds with `wrk -t<threads> -c<connections>` on loopback:
 
 * snowgate (release build, in-memory store, or `--store sqlite`, the default of `snowgate serve`): query context (`SELECT CURRENT_DATABASE()` on an open
-  session), heartbeats, key-pair logins, password logins; then query context and heartbeats again while
+  session), heartbeats, forward-auth decisions (a cached key-pair JWT, a PAT, a session token),
+  key-pair logins, password logins; then query context and heartbeats again while
   another wrk floods wrong-password logins;
 * a bare axum server (`examples/hello.rs`) answering the query and heartbeat routes with a fixed body;
 * fakesnow's server (PyPI `fakesnow[server]`, pinned in bench/requirements.txt) on the same query and
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-bench"
 QUERY = "/queries/v1/query-request"
 HEARTBEAT = "/session/heartbeat"
+FORWARD = "/auth/forward"
 LOGIN = "/session/v1/login-request"
 
 
@@ -95,10 +97,12 @@ def rss_kb(pid: int, field: str) -> int:
     return 0
 
 
-def wrk_script(path: str, body: dict, token: str | None) -> str:
+def wrk_script(path: str, body: dict, token: str | None, extra: dict[str, str] | None = None) -> str:
     headers = 'wrk.headers["Content-Type"] = "application/json"\n'
     if token:
         headers += f'wrk.headers["Authorization"] = {json.dumps(f"Snowflake Token={chr(34)}{token}{chr(34)}")}\n'
+    for name, value in (extra or {}).items():
+        headers += f'wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n'
     script = f'wrk.method = "POST"\nwrk.path = {json.dumps(path)}\nwrk.body = {json.dumps(json.dumps(body))}\n{headers}'
     f = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     f.write(script)
@@ -122,9 +126,10 @@ def parse_wrk(out: str) -> dict:
     return {"rps": ok_rps, "p50": latency("50"), "p99": latency("99"), "non2xx": non2xx}
 
 
-def wrk(args, port: int, path: str, body: dict, token: str | None = None, background: bool = False):
+def wrk(args, port: int, path: str, body: dict, token: str | None = None, background: bool = False,
+        extra: dict[str, str] | None = None):
     argv = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-            "-s", wrk_script(path, body, token), f"http://127.0.0.1:{port}{path}"]
+            "-s", wrk_script(path, body, token, extra), f"http://127.0.0.1:{port}{path}"]
     if background:
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return parse_wrk(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
@@ -180,6 +185,18 @@ def bench_snowgate(args, results: dict) -> None:
         results["snowgate query context"]["idle_rss_mb"] = idle_mb
         results["snowgate query context"]["rss_mb"] = rss_kb(proc.pid, "VmHWM") / 1024
         results["snowgate heartbeat"] = wrk(args, port, HEARTBEAT, {}, token)
+        # Forward-auth decisions (`/auth/forward`, what nginx's auth_request calls per request): a
+        # key-pair JWT reused (verified once, then cached until its exp), a PAT, a session token.
+        results["snowgate forward-auth, cached key-pair JWT"] = wrk(
+            args, port, FORWARD, {}, extra={"Authorization": f"Bearer {jwt_token()}",
+                                            "X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT"})
+        added = post(port, QUERY, {"sqlText": "ALTER USER embucket ADD PAT bench"}, admin)
+        pat = added["data"]["rowset"][0][1]
+        results["snowgate forward-auth, PAT"] = wrk(
+            args, port, FORWARD, {}, extra={"Authorization": f"Bearer {pat}",
+                                            "X-Snowflake-Authorization-Token-Type":
+                                                "PROGRAMMATIC_ACCESS_TOKEN"})
+        results["snowgate forward-auth, session token"] = wrk(args, port, FORWARD, {}, token)
         before = rss_kb(proc.pid, "VmRSS")
         kp_body = {"data": {"ACCOUNT_NAME": "acme", "LOGIN_NAME": "svc_bench",
                             "AUTHENTICATOR": "SNOWFLAKE_JWT", "TOKEN": jwt_token()}}
@@ -246,6 +263,10 @@ def main() -> None:
     print()
     print(f"query context vs hello-world: {q['rps'] / results['axum hello-world query']['rps']:.2f}x")
     print(f"heartbeat vs hello-world:     {h['rps'] / results['axum hello-world heartbeat']['rps']:.2f}x")
+    for kind in ("cached key-pair JWT", "PAT", "session token"):
+        f = results[f"snowgate forward-auth, {kind}"]
+        print(f"forward-auth ({kind}) vs hello-world heartbeat: "
+              f"{f['rps'] / results['axum hello-world heartbeat']['rps']:.2f}x")
     if "fakesnow query context" in results:
         print(f"query context vs fakesnow:    {q['rps'] / max(results['fakesnow query context']['rps'], 1):.0f}x")
         print(f"login vs fakesnow login:      key pair {results['snowgate key-pair login']['rps'] / max(results['fakesnow login']['rps'], 1):.1f}x")
