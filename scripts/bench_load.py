@@ -190,6 +190,10 @@ def bench_snowgate(args, results: dict) -> None:
         results["snowgate forward-auth, cached key-pair JWT"] = wrk(
             args, port, FORWARD, {}, extra={"Authorization": f"Bearer {jwt_token()}",
                                             "X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT"})
+        # A PAT needs its user under a network policy (the default PAT policy, as in Snowflake).
+        for sql in ["CREATE NETWORK POLICY bench_loopback ALLOWED_IP_LIST = ('127.0.0.1')",
+                    "ALTER USER embucket SET NETWORK_POLICY = bench_loopback"]:
+            assert post(port, QUERY, {"sqlText": sql}, admin)["success"], sql
         added = post(port, QUERY, {"sqlText": "ALTER USER embucket ADD PAT bench"}, admin)
         pat = added["data"]["rowset"][0][1]
         results["snowgate forward-auth, PAT"] = wrk(
