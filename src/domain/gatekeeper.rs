@@ -25,6 +25,7 @@ use super::login::workload::attestation::CallerIdentity;
 use super::login::{Authenticators, LoginCx};
 use super::policy::AuthMethod;
 use super::ports::engine::{EngineAnswer, EngineCall, QueryEngine};
+use super::query::sql_api::{Detached, SqlApiRequest};
 use super::query::statement::SqlFrontEnd;
 use super::query::{Answer, Forwardable, Queries, QueryOutcome};
 use super::session::tokens::{IngressGrant, TokenKind};
@@ -673,5 +674,23 @@ impl Gatekeeper {
                 .keyring
                 .mint_ingress(grant, self.now(), EXCHANGED_TOKEN_SECONDS);
         Ok((token, EXCHANGED_TOKEN_SECONDS))
+    }
+
+    /// A SQL API statement: the caller proven per request (`authorize`), then the statement run
+    /// for them in a context of its own that is kept nowhere (`query/sql_api.rs`).
+    pub async fn sql_api(
+        &self,
+        presented: &Presented,
+        request: SqlApiRequest<'_>,
+    ) -> Result<Answer> {
+        let caller = self.authorize(presented).await?;
+        let who = Detached {
+            by_pat: matches!(caller.credential, Some(Credential::Pat { .. })),
+            user: caller.user,
+            user_id: caller.user_id,
+            account: caller.account,
+            role: caller.role,
+        };
+        self.queries.run_detached(who, request).await
     }
 }
