@@ -682,15 +682,16 @@ impl Gatekeeper {
         &self,
         presented: &Presented,
         request: SqlApiRequest<'_>,
-    ) -> Result<Answer> {
+    ) -> Result<(Caller, Answer)> {
         let caller = self.authorize(presented).await?;
         let who = Detached {
             by_pat: matches!(caller.credential, Some(Credential::Pat { .. })),
-            user: caller.user,
-            user_id: caller.user_id,
-            account: caller.account,
-            role: caller.role,
+            user: caller.user.clone(),
+            user_id: caller.user_id.clone(),
+            account: caller.account.clone(),
+            role: caller.role.clone(),
         };
-        self.queries.run_detached(who, request).await
+        let answer = self.queries.run_detached(who, request).await?;
+        Ok((caller, answer))
     }
 }
