@@ -129,8 +129,7 @@ async fn submit_inner(
         Answer::Engine(answer) => {
             match engine_answer(&answer.body, params.request_id.clone(), now_ms) {
                 Ok(result) => result,
-                Err(Ok(failure)) => return Err(failure),
-                Err(Err(response)) => return Ok(response),
+                Err(response) => return Ok(*response),
             }
         }
     };
@@ -193,7 +192,7 @@ fn engine_answer(
     body: &[u8],
     request_id: Option<String>,
     now_ms: u64,
-) -> Result<ResultSet, Result<Failure, Response>> {
+) -> Result<ResultSet, Box<Response>> {
     let new_handle = || uuid::Uuid::new_v4().to_string();
     match engine_result(body) {
         Some(EngineResult::Rows {
@@ -212,21 +211,21 @@ fn engine_answer(
             code,
             sql_state,
             message,
-        }) => Err(Err(failed(
+        }) => Err(Box::new(failed(
             StatusCode::UNPROCESSABLE_ENTITY,
             code,
             sql_state,
             message,
             Some(query_id.unwrap_or_else(new_handle)),
         ))),
-        Some(EngineResult::Arrow { query_id }) => Err(Ok((
+        Some(EngineResult::Arrow { query_id }) => Err(Box::new(refusal(
             Error::sql(
                 crate::error::SqlErrorKind::Unsupported,
                 "Unsupported feature: the query engine answered in Arrow (queryResultFormat arrow), which snowgate's SQL API does not convert; it converts JSON rowsets only. The statement ran on the engine.",
             ),
-            Some(query_id.unwrap_or_else(new_handle)),
+            Some(&query_id.unwrap_or_else(new_handle)),
         ))),
-        None => Err(Ok((
+        None => Err(Box::new(refusal(
             Error::Unavailable("query engine: its answer is not the Snowflake wire".into()),
             None,
         ))),
