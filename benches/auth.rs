@@ -161,6 +161,7 @@ fn setup() -> Bench {
         gate: Arc::new(gate),
         body_limit: 64 * 1024,
         trusted_proxies: Default::default(),
+        statements: Default::default(),
     });
     let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("RSA key");
     let spki = private

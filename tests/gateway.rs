@@ -491,3 +491,49 @@ async fn the_engine_login_takes_its_password_from_the_secret() {
     let body = stub.logins.lock().unwrap()[0].clone();
     assert_eq!(body["data"]["PASSWORD"], "engine-pass-from-the-secret");
 }
+
+#[tokio::test]
+async fn sql_api_statements_run_on_the_engine_in_a_session_of_their_own() {
+    let (stub, url) = stub().await;
+    let app = gateway(&url);
+    let tokens = app.login().await;
+    let sql_api = |statement: &str| {
+        let body = json!({"statement": statement, "database": "d1"}).to_string();
+        axum::http::Request::post("/api/v2/statements")
+            .header("authorization", format!("Bearer {}", tokens.session))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    let (status, v) = app.send(sql_api("SELECT a FROM t")).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["code"], "090001");
+    assert_eq!(v["statementHandle"], "01b2c3d4-0000-1111-2222-333344445555");
+    assert_eq!(v["resultSetMetaData"]["format"], "jsonv2");
+    assert_eq!(v["data"], json!([["1"]]));
+    // Opened for the statement, in the request's context, and closed after it.
+    assert_eq!(stub.count("login"), 1);
+    assert!(
+        stub.lines()[0].contains("databaseName=D1"),
+        "{:?}",
+        stub.lines()
+    );
+    assert_eq!(stub.count("query SELECT a FROM t"), 1);
+    assert_eq!(stub.count("logout"), 1);
+    // What stays local does not reach the engine.
+    let (status, v) = app.send(sql_api("SELECT CURRENT_DATABASE()")).await;
+    assert_eq!((status, &v["data"]), (StatusCode::OK, &json!([["D1"]])));
+    assert_eq!(stub.count("query"), 1);
+    // An engine that is not the wire, or answers too much: refused in the SQL API's shape.
+    *stub.behaviour.lock().unwrap() = Behaviour::NotJson;
+    let (status, v) = app.send(sql_api("SELECT b FROM t")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    *stub.behaviour.lock().unwrap() = Behaviour::Oversized;
+    let (status, v) = app.send(sql_api("SELECT c FROM t")).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("000641"))
+    );
+    let engine_token = stub.tokens.lock().unwrap()[0].clone();
+    assert!(!v.to_string().contains(&engine_token));
+}

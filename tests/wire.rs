@@ -39,6 +39,7 @@ fn behind_proxy() -> TestApp {
         gate: Arc::clone(&gate),
         body_limit: common::BODY_LIMIT,
         trusted_proxies: Arc::new(vec!["192.168.0.0/16".parse().unwrap()]),
+        statements: Default::default(),
     };
     TestApp {
         router: snowgate::app(state),

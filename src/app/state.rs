@@ -245,6 +245,7 @@ pub fn state_with(
         gate: Arc::new(with_sts(gate, config)),
         body_limit: config.body_limit,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        statements: Default::default(),
     }
 }
 

@@ -25,6 +25,7 @@ use super::login::workload::attestation::CallerIdentity;
 use super::login::{Authenticators, LoginCx};
 use super::policy::AuthMethod;
 use super::ports::engine::{EngineAnswer, EngineCall, QueryEngine};
+use super::query::sql_api::{Detached, SqlApiRequest};
 use super::query::statement::SqlFrontEnd;
 use super::query::{Answer, Forwardable, Queries, QueryOutcome};
 use super::session::tokens::{IngressGrant, TokenKind};
@@ -33,41 +34,16 @@ use crate::domain::ports::secrets::SecretSource;
 use crate::domain::ports::storage::Store;
 use crate::error::{Error, Result};
 
+mod outcomes;
 mod sessions;
 
 pub use super::settings::{Clock, Settings, system_clock};
+pub use outcomes::{LoginOutcome, Renewed};
 use sessions::Sessions;
 
 /// How long a session token keeps working after it was renewed, so that requests already on their way
 /// with it (a driver's other threads) do not fail. Then it answers 390112 and the driver renews.
 pub const RENEW_GRACE_SECONDS: u64 = 30;
-
-#[derive(Debug)]
-pub struct LoginOutcome {
-    /// The method whose credentials succeeded (a PAT given as a password counts as a PAT).
-    pub method: AuthMethod,
-    pub session: Session,
-    pub session_token: String,
-    pub master_token: String,
-    pub session_ttl: u64,
-    /// `masterValidityInSeconds`: the idle limit (drivers derive their keep-alive heartbeat from
-    /// it), or the master token's lifetime if shorter.
-    pub master_ttl: u64,
-    pub parameters: Vec<(String, Value)>,
-    /// A new cached MFA token (`data.mfaToken`), when the login asked for one and may have it.
-    pub mfa_token: Option<String>,
-}
-
-#[derive(Debug)]
-pub struct Renewed {
-    pub session: Session,
-    pub session_token: String,
-    pub session_ttl: u64,
-    /// Seconds left on the (echoed) master token.
-    pub master_ttl_left: u64,
-    /// `masterValidityInSeconds`: the idle limit, or the master token's time left if shorter.
-    pub master_validity: u64,
-}
 
 /// The service: the login methods, the session lifecycle, the login history and statement
 /// execution, orchestrated. Each part holds only its own collaborators.
@@ -677,5 +653,24 @@ impl Gatekeeper {
                 .keyring
                 .mint_ingress(grant, self.now(), EXCHANGED_TOKEN_SECONDS);
         Ok((token, EXCHANGED_TOKEN_SECONDS))
+    }
+
+    /// A SQL API statement: the caller proven per request (`authorize`), then the statement run
+    /// for them in a context of its own that is kept nowhere (`query/sql_api.rs`).
+    pub async fn sql_api(
+        &self,
+        presented: &Presented,
+        request: SqlApiRequest<'_>,
+    ) -> Result<(Caller, Answer)> {
+        let caller = self.authorize(presented).await?;
+        let who = Detached {
+            by_pat: matches!(caller.credential, Some(Credential::Pat { .. })),
+            user: caller.user.clone(),
+            user_id: caller.user_id.clone(),
+            account: caller.account.clone(),
+            role: caller.role.clone(),
+        };
+        let answer = self.queries.run_detached(who, request).await?;
+        Ok((caller, answer))
     }
 }

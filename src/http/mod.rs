@@ -5,6 +5,7 @@ pub mod access;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod sql_api;
 
 use std::sync::Arc;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub body_limit: usize,
     /// Proxies whose `X-Forwarded-For` is believed (`SNOWGATE_TRUSTED_PROXIES`); empty by default.
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    /// The SQL API's answers for `GET /api/v2/statements/{handle}`, in this instance's memory.
+    pub statements: Arc<sql_api::kept::KeptResults>,
 }
 
 /// Sizes of the request target and of all headers together; past them a request is refused with the
@@ -112,6 +115,10 @@ fn routes(state: AppState, wire: WireLimits) -> Router {
         // Per-request credentials (http/access.rs).
         .route("/auth/forward", any(access::forward))
         .route("/oauth/token", post(access::token))
+        // The SQL API v2 (http/sql_api/).
+        .route("/api/v2/statements", post(sql_api::submit))
+        .route("/api/v2/statements/{handle}", get(sql_api::status))
+        .route("/api/v2/statements/{handle}/cancel", post(sql_api::cancel))
         .fallback(handlers::not_found)
         .with_state(state)
         .layer(

@@ -4,6 +4,7 @@
 
 pub mod codes;
 pub mod limits;
+pub mod sql_api;
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};

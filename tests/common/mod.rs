@@ -155,6 +155,7 @@ impl TestApp {
             gate: Arc::clone(&gate),
             body_limit: BODY_LIMIT,
             trusted_proxies: Default::default(),
+            statements: Default::default(),
         };
         Self {
             router: snowgate::app(state),
@@ -173,6 +174,7 @@ impl TestApp {
                 gate: Arc::clone(&gate),
                 body_limit: BODY_LIMIT,
                 trusted_proxies: Default::default(),
+                statements: Default::default(),
             }),
             clock: Arc::default(),
             store,

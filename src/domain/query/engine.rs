@@ -111,6 +111,49 @@ impl Queries {
         self.forward(session, &session.context, call).await
     }
 
+    /// A SQL API statement on the engine (`query/sql_api.rs`): no snowgate session holds an engine
+    /// session for it, so one is opened for the statement, in its context, and closed after it.
+    /// Nothing is retried: the session is new, so an engine that loses it did not restart between.
+    pub(super) async fn run_detached_on_engine(
+        &self,
+        ctx: &QueryContext,
+        request: super::sql_api::SqlApiRequest<'_>,
+    ) -> Result<Answer> {
+        let Some(engine) = self.engine.get() else {
+            return Err(Error::Internal("no query engine is configured".into()));
+        };
+        let engine = engine.as_ref();
+        let who = EngineSession {
+            session_id: ctx.session_id,
+            user: &ctx.user,
+            account: &ctx.account,
+            context: &ctx.context,
+            client_app: Some("snowgate-sql-api"),
+        };
+        let call = EngineCall::Statement {
+            query: request.engine_request.query,
+            body: request.engine_request.body,
+        };
+        let answer = if engine.opens_sessions() {
+            let token = engine.open(&who).await.map_err(engine_error)?;
+            let answer = engine.forward(&who, Some(&token), call).await;
+            close_quietly(engine, &token, ctx.session_id, "SQL API statement done").await;
+            answer
+        } else {
+            engine.forward(&who, None, call).await
+        }
+        .map_err(engine_error)?;
+        tracing::info!(
+            query_id = %ctx.query_id,
+            session_id = ctx.session_id,
+            status = answer.status,
+            success = answer.success,
+            bytes = answer.body.len(),
+            "SQL API statement forwarded to the query engine"
+        );
+        Ok(Answer::Engine(answer))
+    }
+
     /// Forwards `call` for `session` with its engine token (opened now if it has none), and opens a
     /// new engine session once if the engine no longer knows the token.
     async fn forward(

@@ -5,6 +5,7 @@
 pub mod context;
 pub mod engine;
 pub mod login_history;
+pub mod sql_api;
 pub mod statement;
 
 use std::net::IpAddr;
