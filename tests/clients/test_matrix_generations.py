@@ -41,7 +41,8 @@ CLIENTS_BY_NAME = {
 
 
 def _run(matrix: Matrix, name: str, argv: list[str]) -> None:
-    proc = matrix.run(name, argv)
+    # In the test's directory: Node snowflake-sdk 1.x and 2.x write snowflake.log where they run.
+    proc = matrix.run(name, argv, cwd=str(matrix.tmp))
     assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
 
 
