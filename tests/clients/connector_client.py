@@ -1,10 +1,10 @@
 """snowflake-connector-python of an older generation (2.9 in .venv-clients/connector29, 3.x in
 .venv-clients/connector3) against snowgate: password and key pair, each with a context query and a
 close (which logs out); a wrong password, refused by the server with 390100, which these
-generations report as their own 250001 carrying the server's message (only the 5.x connector
-surfaces the server's code); with `renew`, a query
-after the session token expired (the server's tokens live 2 seconds), which the connector answers
-by renewing its token with the master token. Run by test_matrix_generations.py."""
+generations report as their own 250001 carrying the server's message (4.8.1 and 5.x report the
+server's code); with `renew`, a query after the session token expired (the server's tokens live 2
+seconds), which the connector answers by renewing its token with the master token. Run by
+test_matrix_generations.py."""
 
 import os
 import sys
