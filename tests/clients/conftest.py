@@ -43,11 +43,18 @@ class Recording:
     """What went through the proxy: (path without query, statement or None) in order."""
 
     calls: list[tuple[str, str | None]] = field(default_factory=list)
+    # The `code` of each login answer, in order (None for a successful login).
+    login_codes: list[str | None] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def statements(self) -> list[str]:
         with self.lock:
             return [sql for _, sql in self.calls if sql is not None]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.login_codes.clear()
 
     def paths(self) -> list[str]:
         with self.lock:
@@ -59,6 +66,15 @@ def _statement(body: bytes, encoding: str | None) -> str | None:
         body = gzip.decompress(body)
     try:
         return json.loads(body).get("sqlText")
+    except (ValueError, AttributeError):
+        return None
+
+
+def _code(body: bytes, encoding: str | None) -> str | None:
+    if encoding == "gzip" or body[:2] == b"\x1f\x8b":
+        body = gzip.decompress(body)
+    try:
+        return json.loads(body).get("code")
     except (ValueError, AttributeError):
         return None
 
@@ -85,6 +101,10 @@ def _proxy(upstream_port: int, recording: Recording) -> ThreadingHTTPServer:
             conn.request(self.command, self.path, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
+            if path == "/session/v1/login-request":
+                code = _code(data, resp.getheader("Content-Encoding"))
+                with recording.lock:
+                    recording.login_codes.append(code)
             self.send_response(resp.status)
             for k, v in resp.getheaders():
                 if k.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -133,8 +153,7 @@ class Matrix:
 
     def run(self, name: str, argv: list[str], timeout: int = 300, **kw) -> subprocess.CompletedProcess:
         """Runs a client; prints its output and the statements it sent, for the test log."""
-        with self.recording.lock:
-            self.recording.calls.clear()
+        self.recording.clear()
         proc = subprocess.run(argv, env=kw.pop("env", self.env()), capture_output=True, text=True,
                               timeout=timeout, **kw)
         print(f"\n--- {name}: exit {proc.returncode}\n{proc.stdout}{proc.stderr[-4000:]}")
