@@ -38,6 +38,12 @@ pub struct AccountSettings {
 pub struct DemoSeed {
     pub user: String,
     pub password_hash: String,
+    /// A keyed digest (HMAC under a key derived from the token secret) of the same configured
+    /// password: a start that finds it unchanged knows the password is too without an argon2
+    /// check, which would share the CPU with the first request of a cold start. Absent in records
+    /// written before it, or after a secret rotation changed the key: then argon2 decides, once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_mark: Option<String>,
 }
 
 impl std::fmt::Debug for DemoSeed {

@@ -50,6 +50,12 @@ impl AttemptKey {
         let tag = ctx.sign();
         tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
+
+    /// A keyed digest of a configured secret, to remember that it is unchanged without keeping it
+    /// (the demo user's seeding). `label` keeps it apart from attempt ids and other uses.
+    pub fn mark(&self, label: &str, secret: &SecretString) -> String {
+        self.attempt_id(label, &[secret], 0)
+    }
 }
 
 #[cfg(test)]
@@ -74,6 +80,13 @@ mod tests {
         assert_ne!(
             key.attempt_id("r1", &[&s("ab"), &s("c")], 0),
             key.attempt_id("r1", &[&s("a"), &s("bc")], 0)
+        );
+        // A mark is an id of its own label, and the same for the same secret.
+        assert_eq!(key.mark("demo", &s("pw")), key.mark("demo", &s("pw")));
+        assert_ne!(key.mark("demo", &s("pw")), key.mark("demo", &s("pw2")));
+        assert_ne!(
+            key.mark("demo", &s("pw")),
+            key.attempt_id("r1", &[&s("pw")], 0)
         );
         // Another secret, other ids; none shows the password.
         let other = AttemptKey::new(&s("another-signing-secret-of-32-bytes!!!"));
