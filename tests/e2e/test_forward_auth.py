@@ -1,11 +1,12 @@
 """An HTTP app behind real proxies that ask snowgate about every request: nginx (`auth_request`) and
 Caddy (`forward_auth`), configured with the very blocks docs/protect-an-http-app.md shows.
 
-The guide's configurations are read from docs/protect-an-http-app.md (the ```text blocks that start with
-`location = /_snowgate` and `app.example.com {`), their addresses rewritten to this test's ports, and
-wrapped in what a whole configuration needs to run as the current user in a scratch directory (pid,
-logs and temp paths there; nothing under /etc). The app is a stdlib HTTP server in this process that
-records the headers of every request it gets, so a test can tell what reached it and how often.
+The guide's configurations are read from docs/protect-an-http-app.md (the ```text blocks that start
+with `location = /_snowgate` and `app.example.com {`), their addresses rewritten to this test's
+ports, and wrapped in what a whole configuration needs to run as the current user in a scratch
+directory (pid, logs and temp paths there; nothing under /etc). The app is a stdlib HTTP server in
+this process that records the headers of every request it gets, so a test can tell what reached it
+and how often.
 
 Both proxies come from Debian (`nginx-light`, `caddy`); `scripts/test` installs them. Missing, the
 test fails (never skips): the guide promises these configurations work.
