@@ -285,7 +285,7 @@ def test_gzip_json_is_refused_by_the_emulator_before_the_function(watch):
     Lambda entry point. The Python connector sends only its telemetry that way (and ignores the
     failure); its login, queries and logout are plain JSON. API Gateway base64-encodes such a body instead (events/login-password.json),
     and the same bytes labelled application/octet-stream pass (test above). If this starts passing
-    through, the README's note on the emulator is out of date."""
+    through, the note on the emulator in docs/deployment-on-aws.md is out of date."""
     marker_user = "GzipProbe" + os.urandom(4).hex()
     gz = gzip.compress(json.dumps(login_body(marker_user, "wrong")).encode())
     with pytest.raises(urllib.error.HTTPError) as info:

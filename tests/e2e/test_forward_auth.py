@@ -1,14 +1,15 @@
 """An HTTP app behind real proxies that ask snowgate about every request: nginx (`auth_request`) and
-Caddy (`forward_auth`), configured with the very blocks README.md's "Protect an HTTP app" shows.
+Caddy (`forward_auth`), configured with the very blocks docs/protect-an-http-app.md shows.
 
-The README's configurations are read from README.md (the ```text blocks that start with
-`location = /_snowgate` and `app.example.com {`), their addresses rewritten to this test's ports, and
-wrapped in what a whole configuration needs to run as the current user in a scratch directory (pid,
-logs and temp paths there; nothing under /etc). The app is a stdlib HTTP server in this process that
-records the headers of every request it gets, so a test can tell what reached it and how often.
+The guide's configurations are read from docs/protect-an-http-app.md (the ```text blocks that start
+with `location = /_snowgate` and `app.example.com {`), their addresses rewritten to this test's
+ports, and wrapped in what a whole configuration needs to run as the current user in a scratch
+directory (pid, logs and temp paths there; nothing under /etc). The app is a stdlib HTTP server in
+this process that records the headers of every request it gets, so a test can tell what reached it
+and how often.
 
 Both proxies come from Debian (`nginx-light`, `caddy`); `scripts/test` installs them. Missing, the
-test fails (never skips): the README promises these configurations work.
+test fails (never skips): the guide promises these configurations work.
 """
 
 from __future__ import annotations
@@ -56,20 +57,23 @@ BLOCKED_IP = "127.0.0.2"
 START_TIMEOUT_S = 15.0
 
 
-# --- the README's configurations -------------------------------------------------------------------
+# --- the guide's configurations --------------------------------------------------------------------
+
+
+GUIDE = REPO_ROOT / "docs" / "protect-an-http-app.md"
 
 
 def readme_text_block(first_line: str) -> str:
-    """The ```text block of README.md whose first line is ``first_line``."""
-    markdown = (REPO_ROOT / "README.md").read_text()
+    """The ```text block of the guide whose first line is ``first_line``."""
+    markdown = GUIDE.read_text()
     blocks = re.findall(r"^```text\n(.*?)^```$", markdown, flags=re.M | re.S)
     found = [b for b in blocks if b.splitlines()[0].strip() == first_line]
-    assert len(found) == 1, f"README.md has {len(found)} ```text blocks starting {first_line!r}"
+    assert len(found) == 1, f"{GUIDE.name} has {len(found)} ```text blocks starting {first_line!r}"
     return found[0]
 
 
 def with_ports(block: str, snowgate_port: int, app_port: int) -> str:
-    """The README's addresses (snowgate on 127.0.0.1:8080, the app on 127.0.0.1:9000) made this test's."""
+    """The guide's addresses (snowgate on 127.0.0.1:8080, the app on 127.0.0.1:9000) made this test's."""
     assert "127.0.0.1:8080" in block and "127.0.0.1:9000" in block, block
     return block.replace("127.0.0.1:8080", f"127.0.0.1:{snowgate_port}").replace(
         "127.0.0.1:9000", f"127.0.0.1:{app_port}"
@@ -103,7 +107,7 @@ http {{
 
 def caddyfile(workdir: Path, port: int, snowgate_port: int, app_port: int) -> str:
     site = with_ports(readme_text_block(f"{APP_HOST} {{"), snowgate_port, app_port)
-    # Plain HTTP on this test's port, on loopback only; the rest is the README's block as it is.
+    # Plain HTTP on this test's port, on loopback only; the rest is the guide's block as it is.
     site = site.replace(f"{APP_HOST} {{", f"http://{APP_HOST}:{port} {{\n    bind 127.0.0.1", 1)
     return f"""{{
     admin off
@@ -274,7 +278,7 @@ class Stack:
 @pytest.fixture(scope="module")
 def snowgate_behind_proxies(tmp_path_factory) -> Iterator[SnowgateServer]:
     # The proxies are 127.0.0.1: their X-Forwarded-For names the client. The account is pinned, as
-    # the README says to, so that a PAT's caller (a PAT names no account) has one too.
+    # the guide says to, so that a PAT's caller (a PAT names no account) has one too.
     env = {"SNOWGATE_TRUSTED_PROXIES": "127.0.0.1/32", "SNOWGATE_ACCOUNT": ACCOUNT}
     with run_snowgate(tmp_path_factory.mktemp("snowgate-fwd"), env) as server:
         yield server
