@@ -76,18 +76,16 @@ pub async fn build_state(config: &Config) -> std::result::Result<AppState, Start
             }
             _ => env_secrets(config),
         };
-        let state = state_with(store, Arc::new(secrets), config);
-        seed_in_background(&state);
-        return Ok(state);
+        return Ok(state_with(store, Arc::new(secrets), config));
     }
     let sdk = aws::sdk_config().await;
     // Two services, two new connections: made together, a cold start waits for the slower one
     // instead of both in turn.
     let (secrets, store) = tokio::try_join!(aws_secrets(config, &sdk), aws_store(config, &sdk))?;
     check_demo_password(config, &secrets.current().demo_password)?;
-    let state = state_with(store, secrets, config);
-    seed_in_background(&state);
-    Ok(state)
+    // The demo user is seeded by the first login or per-request authorization
+    // (`DemoSeeder::ensure`), not here: a cold start's first answer shares the CPU with no argon2.
+    Ok(state_with(store, secrets, config))
 }
 
 /// Secrets Manager's secret when `SNOWGATE_SECRET_ID` is set, loaded now; the environment's otherwise.
@@ -122,19 +120,6 @@ async fn aws_store(
             source,
         })?;
     Ok(Arc::new(dynamo))
-}
-
-/// Writes the demo user while the server already listens: the password hash is argon2's cost (tens
-/// of milliseconds), which would otherwise come before the first answer of every cold start. A login
-/// waits for it (`seed_demo_user` holds its lock until done, and retries after a failure). The store
-/// itself was checked before this (DynamoDB's `warm_up`, SQLite's open).
-fn seed_in_background(state: &AppState) {
-    let gate = Arc::clone(&state.gate);
-    tokio::spawn(async move {
-        if let Err(e) = gate.seed_demo_user().await {
-            tracing::warn!(error = %e, "the demo user could not be written yet; the next login retries");
-        }
-    });
 }
 
 /// The store of a server without a DynamoDB table, as `SNOWGATE_STORE` chooses.

@@ -130,7 +130,7 @@ impl Gatekeeper {
     }
 
     /// Makes sure the demo user of the configuration is seeded ([`DemoSeeder`]): once per store,
-    /// not at every start. Run at start-up and again whenever the secret material changes.
+    /// not at every start. Logins and per-request authorizations make sure of it themselves.
     pub async fn seed_demo_user(&self) -> Result<()> {
         self.demo.ensure(self.now()).await
     }
@@ -562,6 +562,8 @@ impl Gatekeeper {
     /// authentication and PAT policies and the role; recorded as `domain/access/`'s doc says.
     pub async fn authorize(&self, presented: &Presented) -> Result<Caller> {
         let now = self.now();
+        // The directory's start-up upkeep (the demo user, the PAT and AWS indexes), as at a login.
+        self.demo.ensure(now).await?;
         let result = match self.prove(presented, now).await {
             Ok(proven) => self.access.admit(proven, presented).await,
             Err(e) => Err(e),

@@ -23,6 +23,10 @@ pub struct DemoSeeder {
     hasher: PasswordHasher,
     /// The secret material the demo user was last checked against; a reload checks it again.
     seeded: tokio::sync::Mutex<Option<Arc<SecretMaterial>>>,
+    /// The address of that material, read without the lock: the check every login and per-request
+    /// authorization makes is one atomic load once seeding is done. (`seeded` holds the material,
+    /// so its address cannot be reused by another while it is remembered.)
+    seeded_at: std::sync::atomic::AtomicUsize,
 }
 
 impl DemoSeeder {
@@ -36,13 +40,19 @@ impl DemoSeeder {
             secrets,
             hasher,
             seeded: tokio::sync::Mutex::new(None),
+            seeded_at: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    /// Makes sure the demo user is seeded from the secret material in force. Run at start-up and
-    /// again whenever the secret material changes; cheap otherwise.
+    /// Makes sure the demo user is seeded from the secret material in force: by the first login or
+    /// per-request authorization (not at start, so a cold start's first answer shares the CPU with
+    /// no argon2 work), and again whenever the secret material changes; one atomic load otherwise.
     pub async fn ensure(&self, now: u64) -> Result<()> {
         let secrets = self.secrets.current();
+        let address = Arc::as_ptr(&secrets) as usize;
+        if self.seeded_at.load(std::sync::atomic::Ordering::Acquire) == address {
+            return Ok(());
+        }
         let mut seeded = self.seeded.lock().await;
         if seeded.as_ref().is_some_and(|s| Arc::ptr_eq(s, &secrets)) {
             return Ok(());
@@ -59,6 +69,8 @@ impl DemoSeeder {
             tracing::warn!(error = %e, "the AWS identity or PAT index could not be built");
         }
         *seeded = Some(secrets);
+        self.seeded_at
+            .store(address, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 
