@@ -33,6 +33,7 @@ const QUERY: &str = "/queries/v1/query-request";
 const RENEW: &str = "/session/token-request";
 const HEARTBEAT: &str = "/session/heartbeat";
 const LOGOUT: &str = "/session?delete=true";
+const FORWARD: &str = "/auth/forward";
 const SUCCESS: &[u8] = br#""success":true"#;
 
 struct Bench {
@@ -104,6 +105,39 @@ impl Bench {
                             "iat": now, "exp": now + 60});
         jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.signing_key)
             .expect("signed")
+    }
+
+    /// A key-pair JWT for requests (forward-auth, the SQL API), unique (`jti`), so that the
+    /// verifier has not seen it before.
+    fn request_jwt(&self, n: u64) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let sub = "ACME.SVC_BENCH";
+        let claims = json!({"iss": format!("{sub}.{}", self.key_fp), "sub": sub,
+                            "iat": now, "exp": now + 3000, "jti": n});
+        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.signing_key)
+            .expect("signed")
+    }
+
+    /// A forward-auth decision for `authorization`, checked to be an allow (200).
+    async fn decide(&self, authorization: &str, token_type: Option<&str>) {
+        let mut b = Request::get(FORWARD).header("authorization", authorization);
+        if let Some(t) = token_type {
+            b = b.header("x-snowflake-authorization-token-type", t);
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(b.body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        assert_eq!(resp.status(), 200, "forward-auth refused");
+    }
+
+    fn forward(&self, authorization: &str, token_type: Option<&str>) {
+        self.rt.block_on(self.decide(authorization, token_type));
     }
 
     fn key_pair_call(jwt: &str) -> Call {
@@ -219,6 +253,27 @@ fn benches(c: &mut Criterion) {
     let body = json!({"oldSessionToken": session, "requestType": "RENEW"});
     let renew = Call::new(RENEW, Some(&master), &body);
     c.bench_function("renew", |i| i.iter(|| b.call(&renew)));
+    // Per-request credentials: a forward-auth decision with a key-pair JWT seen for the first time
+    // (RS256 verified), the same JWT again (from the verifier's cache), and a session token.
+    let mut n = 0;
+    c.bench_function("forward/key_pair_first_seen", |i| {
+        i.iter_batched(
+            || {
+                n += 1;
+                format!("Bearer {}", b.request_jwt(n))
+            },
+            |bearer| b.forward(&bearer, Some("KEYPAIR_JWT")),
+            BatchSize::SmallInput,
+        )
+    });
+    let cached = format!("Bearer {}", b.request_jwt(0));
+    c.bench_function("forward/key_pair_cached", |i| {
+        i.iter(|| b.forward(&cached, Some("KEYPAIR_JWT")))
+    });
+    let session_header = format!("Snowflake Token=\"{session}\"");
+    c.bench_function("forward/session_token", |i| {
+        i.iter(|| b.forward(&session_header, None))
+    });
     c.bench_function("delete", |i| {
         i.iter_batched(
             || {
