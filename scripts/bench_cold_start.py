@@ -251,7 +251,9 @@ def main() -> None:
             sys.exit(f"{binary} is missing: cargo build --release --bin snowgate; "
                      "cargo build --release --example hello --example hello_lambda")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SNOWGATE_", "AWS_"))}
-    env.update({"SNOWGATE_STORE": "memory", "RUST_LOG": "info", "JWT_SECRET": JWT_SECRET})
+    # A password of its own: the built-in one stops a start in Lambda (the hardening the bench keeps).
+    env.update({"SNOWGATE_STORE": "memory", "RUST_LOG": "info", "JWT_SECRET": JWT_SECRET,
+                "AUTH_DEMO_PASSWORD": "a bench password"})
     moto = None
     snowgate_env = dict(env)
     if args.store == "moto":
