@@ -12,7 +12,7 @@ from conftest import CLIENTS, REPO_ROOT
 PACKAGES = {
     "snowflake-connector-python", "snowflake-cli", "snowflake-sqlalchemy", "snowflake-snowpark-python",
     "adbc-driver-snowflake", "dbt-snowflake", "ibis-framework", "apache-airflow-providers-snowflake",
-    "snowflake-sdk",
+    "snowflake-sdk", "async-snowflake",
 }
 
 
