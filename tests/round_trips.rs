@@ -316,3 +316,86 @@ async fn warm_requests_never_call_secrets_manager() {
     );
     assert_eq!(calls.get("GetSecretValue"), None, "{calls:?}");
 }
+
+/// A minimal engine on a loopback port: it opens a session for any login and answers every
+/// statement with one row. It counts its logins, which are the gateway's upstream calls.
+async fn counting_engine() -> (String, Arc<std::sync::atomic::AtomicU64>) {
+    use axum::routing::post;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let logins = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&logins);
+    let app = axum::Router::new()
+        .route(
+            "/session/v1/login-request",
+            post(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async { axum::Json(json!({"success": true, "data": {"token": "engine-token"}})) }
+            }),
+        )
+        .route(
+            "/queries/v1/query-request",
+            post(|| async {
+                axum::Json(json!({"success": true, "data": {
+                    "rowtype": [{"name": "A", "type": "fixed"}], "rowset": [["1"]]
+                }}))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, logins)
+}
+
+/// The gateway on DynamoDB: a login makes no engine call (its engine session opens at the first
+/// forwarded statement, so that logins that never reach the engine, a tool's connection check,
+/// heartbeats, administration, cost it nothing); the first forwarded statement costs the read,
+/// one engine login and one conditional write of the sealed engine token; later ones the read only.
+#[tokio::test]
+#[ignore = "needs moto_server: ./scripts/test runs it (or export SNOWGATE_TEST_AWS_ENDPOINT and add -- --include-ignored)"]
+async fn the_gateway_keeps_its_round_trip_budget() {
+    use snowgate::outbound::engine::{EngineMode, EngineSettings, HttpEngine};
+    use std::sync::atomic::Ordering;
+    let c = Counted::new().await;
+    let (url, engine_logins) = counting_engine().await;
+    let engine = HttpEngine::new(EngineSettings {
+        url: url.parse().unwrap(),
+        mode: EngineMode::Login {
+            login_name: Some("SERVICE".into()),
+            password: secrecy::SecretString::from("service-password".to_string()),
+        },
+        max_answer_bytes: 4096,
+        timeout: Duration::from_secs(5),
+        extra_ca: None,
+    })
+    .unwrap();
+    c.app.gate.set_engine(Arc::new(engine));
+
+    // The first login seeds the demo user; the second is counted.
+    c.app.login_as("svc_demo", "demo-password").await;
+    let (t, calls) = c.count(c.app.login_as("svc_demo", "demo-password")).await;
+    assert_eq!(total(&calls), 3, "login: {calls:?}");
+    assert_eq!(engine_logins.load(Ordering::SeqCst), 0, "no engine login");
+
+    let statement = "SELECT a FROM t";
+    let ((_, v), calls) = c.count(c.app.query(&t.session, statement)).await;
+    assert_eq!(v["success"], true, "{v}");
+    assert_eq!(
+        calls,
+        BTreeMap::from([("BatchGetItem".into(), 1), ("UpdateItem".into(), 1)]),
+        "first forwarded statement"
+    );
+    assert_eq!(engine_logins.load(Ordering::SeqCst), 1, "one engine login");
+
+    let ((_, v), calls) = c.count(c.app.query(&t.session, statement)).await;
+    assert_eq!(v["success"], true, "{v}");
+    assert_eq!(
+        calls,
+        BTreeMap::from([("BatchGetItem".into(), 1)]),
+        "later forwarded statement"
+    );
+    assert_eq!(
+        engine_logins.load(Ordering::SeqCst),
+        1,
+        "the engine session is kept"
+    );
+}

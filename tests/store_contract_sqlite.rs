@@ -219,3 +219,51 @@ async fn sqlite_upstream_keeps_the_contract() {
     let (store, _dir) = store().await;
     contract::upstream::run_upstream(store).await;
 }
+
+/// Sessions and users are cached between writes (`store/sqlite/cache.rs`): a write through the
+/// store is read back at once, a write by another process on the same file within a second.
+#[tokio::test]
+async fn cached_reads_see_this_stores_writes_at_once_and_others_within_a_second() {
+    use snowgate::store::{Found, Read, Store};
+    let (store, dir) = store().await;
+    let alice = named(User, "ALICE");
+    let read = |store: Arc<SqliteStore>| async move {
+        let found = store
+            .read_many(&[Read::Object(named(User, "ALICE").key())], 1_800_000_000)
+            .await
+            .expect("read");
+        match found.as_slice() {
+            [Found::Object(v)] => v.as_ref().map(|v| v.doc.clone()),
+            other => panic!("{other:?}"),
+        }
+    };
+    store
+        .put_object(alice.key(), "{\"v\":1}", Write::Create)
+        .await
+        .unwrap();
+    assert_eq!(read(Arc::clone(&store)).await.as_deref(), Some("{\"v\":1}"));
+    store
+        .put_object(alice.key(), "{\"v\":2}", Write::Replace)
+        .await
+        .unwrap();
+    assert_eq!(
+        read(Arc::clone(&store)).await.as_deref(),
+        Some("{\"v\":2}"),
+        "this store's write, at once"
+    );
+    // Another process: a plain connection to the file.
+    let other =
+        rusqlite::Connection::open(dir.path().join(snowgate::store::sqlite::DB_FILE)).unwrap();
+    other
+        .execute(
+            "DELETE FROM objects WHERE kind = 'USER' AND name = 'ALICE'",
+            [],
+        )
+        .unwrap();
+    tokio::time::sleep(snowgate::store::sqlite::CACHE_FRESH_FOR).await;
+    assert_eq!(
+        read(Arc::clone(&store)).await,
+        None,
+        "another process's write, within the cache's freshness"
+    );
+}

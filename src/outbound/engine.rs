@@ -295,12 +295,21 @@ impl QueryEngine for HttpEngine {
             ));
         };
         let ctx = session.context;
-        let query: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("databaseName", ctx.database.as_deref().unwrap_or(""))
-            .append_pair("schemaName", ctx.schema.as_deref().unwrap_or(""))
-            .append_pair("warehouse", ctx.warehouse.as_deref().unwrap_or(""))
-            .append_pair("roleName", ctx.role.as_deref().unwrap_or(""))
-            .finish();
+        // Only what the session has, as drivers send it: an engine may read an empty name as one.
+        let query = {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            for (name, value) in [
+                ("databaseName", &ctx.database),
+                ("schemaName", &ctx.schema),
+                ("warehouse", &ctx.warehouse),
+                ("roleName", &ctx.role),
+            ] {
+                if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                    query.append_pair(name, value);
+                }
+            }
+            query.finish()
+        };
         // The secret's `upstream_password`, when it holds one, else the configured password.
         let from_secret = self
             .secrets

@@ -86,7 +86,10 @@ impl Queries {
         }
         tracing::info!(
             query_id = %ctx.query_id,
+            request_id = ctx.request_id.as_deref().unwrap_or("-"),
             session_id = ctx.session_id,
+            user = %ctx.user,
+            role = ctx.context.role.as_deref().unwrap_or("-"),
             status = answer.status,
             success = answer.success,
             bytes = answer.body.len(),

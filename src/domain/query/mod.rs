@@ -403,10 +403,13 @@ impl Queries {
     }
 }
 
-/// The query's context, logged for every query. The SQL text is never logged: administration
-/// statements carry passwords and keys.
+/// The query's context, logged for every query at DEBUG: at INFO, one line per statement was the
+/// largest cost of a `SELECT CURRENT_DATABASE()` (its formatting and its `write` to stdout), and
+/// what it would say is elsewhere: administration has its audit event, a statement sent to the
+/// engine its own INFO line, a refusal the refusal's line. The SQL text is never logged:
+/// administration statements carry passwords and keys.
 fn log_context(ctx: &QueryContext) {
-    tracing::info!(
+    tracing::debug!(
         query_id = %ctx.query_id,
         request_id = ctx.request_id.as_deref().unwrap_or("-"),
         session_id = ctx.session_id,

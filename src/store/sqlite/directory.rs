@@ -10,25 +10,24 @@ pub(super) fn object(
     kind: ObjectKind,
     name: &str,
 ) -> Result<Option<Versioned>, StoreError> {
-    conn.query_row(
-        "SELECT doc, version FROM objects WHERE kind = ?1 AND name = ?2",
-        params![kind.key_prefix(), name],
-        |r| {
-            Ok(Versioned {
-                doc: r.get(0)?,
-                version: uint(r.get(1)?),
+    conn.prepare_cached("SELECT doc, version FROM objects WHERE kind = ?1 AND name = ?2")
+        .and_then(|mut q| {
+            q.query_row(params![kind.key_prefix(), name], |r| {
+                Ok(Versioned {
+                    doc: r.get(0)?,
+                    version: uint(r.get(1)?),
+                })
             })
-        },
-    )
-    .optional()
-    .map_err(|e| sql_error("get object", &e))
+            .optional()
+        })
+        .map_err(|e| sql_error("get object", &e))
 }
 
 #[async_trait]
 impl DirectoryStore for SqliteStore {
     async fn get_object(&self, key: ObjectKey<'_>) -> Result<Option<Versioned>, StoreError> {
         let (kind, name) = (key.kind(), key.name().to_string());
-        self.read(move |conn| object(conn, kind, &name)).await
+        self.point_read(move |conn| object(conn, kind, &name)).await
     }
 
     async fn put_object(

@@ -9,7 +9,7 @@ use super::*;
 impl LockoutStore for SqliteStore {
     async fn failures(&self, name: &CounterName, now: u64) -> Result<Failures, StoreError> {
         let name = name.as_str().to_string();
-        self.read(move |conn| {
+        self.point_read(move |conn| {
             counter(conn, &name, now).map(|c| c.map(|(f, _)| f).unwrap_or_default())
         })
         .await
@@ -59,18 +59,17 @@ pub(super) fn counter(
     name: &str,
     now: u64,
 ) -> Result<Option<(Failures, String)>, StoreError> {
-    conn.query_row(
-        "SELECT count, until, attempt FROM failures WHERE name = ?1 AND until > ?2",
-        params![name, int(now)],
-        |r| {
-            let count: i64 = r.get(0)?;
-            let failures = Failures {
-                count: u32::try_from(count).unwrap_or(u32::MAX),
-                until: uint(r.get(1)?),
-            };
-            Ok((failures, r.get(2)?))
-        },
-    )
-    .optional()
-    .map_err(|e| sql_error("get failures", &e))
+    conn.prepare_cached("SELECT count, until, attempt FROM failures WHERE name = ?1 AND until > ?2")
+        .and_then(|mut q| {
+            q.query_row(params![name, int(now)], |r| {
+                let count: i64 = r.get(0)?;
+                let failures = Failures {
+                    count: u32::try_from(count).unwrap_or(u32::MAX),
+                    until: uint(r.get(1)?),
+                };
+                Ok((failures, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(|e| sql_error("get failures", &e))
 }

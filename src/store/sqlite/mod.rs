@@ -1,7 +1,9 @@
 //! Sessions, the directory and failed-login counters in one SQLite file, so that a local `snowgate
 //! serve` keeps its users, keys, roles, policies and sessions across restarts.
 //!
-//! rusqlite blocks, so every call runs on tokio's blocking pool. Writes go through one connection
+//! rusqlite blocks, so calls run on tokio's blocking pool, except the point reads every request
+//! makes (a session, a user), which take microseconds and run in place when a reader is free
+//! (`point_read`). Writes go through one connection
 //! behind a mutex: the mutex orders the writers of this process, and each read-modify-write is an
 //! `IMMEDIATE` transaction, so that another process on the same file (a second server started by
 //! mistake) cannot slip in between the read and the write either. Reads (every request reads its
@@ -27,6 +29,7 @@ use super::{
 };
 use crate::domain::session::{SealedUpstream, Session, SessionContext};
 
+mod cache;
 mod directory;
 mod history;
 mod lockout;
@@ -35,6 +38,10 @@ mod sessions;
 use directory::object;
 use lockout::counter;
 use sessions::live_session;
+
+/// How long a cached session or user read is used at most: writes by another process on the same
+/// file reach this one within it (this store's own writes at once).
+pub const CACHE_FRESH_FOR: Duration = cache::FRESH_FOR;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "snowgate.db";
@@ -101,6 +108,10 @@ pub struct SqliteStore {
     path: PathBuf,
     /// Most login history rows kept ([`MAX_HISTORY_ROWS`] unless set).
     history_cap: u64,
+    /// How long a read on the blocking pool waits for another connection's lock.
+    busy: Duration,
+    /// Sessions and users read lately, emptied by every write (`cache.rs`).
+    cache: Arc<cache::ReadCache>,
 }
 
 impl SqliteStore {
@@ -127,7 +138,7 @@ impl SqliteStore {
         configure(&mut conn, busy)?;
         migrate(&mut conn)?;
         let readers = (0..READERS)
-            .map(|_| open_reader(&path, busy).map(Mutex::new))
+            .map(|_| open_reader(&path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -136,6 +147,8 @@ impl SqliteStore {
             writes: AtomicU64::new(0),
             path,
             history_cap: MAX_HISTORY_ROWS,
+            busy,
+            cache: Arc::default(),
         })
     }
 
@@ -158,11 +171,16 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let conn = Arc::clone(&self.conn);
+        let cache = Arc::clone(&self.cache);
         tokio::task::spawn_blocking(move || {
             // A poisoned lock means a panic mid-call: unwinding dropped its transaction, which rolls
             // it back, so the connection is as it was before and stays usable.
             let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut conn)
+            let out = f(&mut conn);
+            // Every write, committed or not, before it returns: no read cached before it is used
+            // after it.
+            cache.invalidate();
+            out
         })
         .await
         .map_err(|e| StoreError::Fault(format!("SQLite task failed: {e}")))?
@@ -177,6 +195,7 @@ impl SqliteStore {
     {
         let readers = Arc::clone(&self.readers);
         let turn = self.reads.fetch_add(1, Ordering::Relaxed);
+        let busy = self.busy;
         tokio::task::spawn_blocking(move || {
             let mut conn = match readers.iter().find_map(|r| r.try_lock().ok()) {
                 Some(free) => free,
@@ -185,16 +204,38 @@ impl SqliteStore {
                     readers[n].lock().unwrap_or_else(PoisonError::into_inner)
                 }
             };
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Deferred)
-                .map_err(|e| sql_error("begin read", &e))?;
-            let out = f(&tx)?;
-            // Nothing was written: ending the read transaction either way is the same.
-            tx.rollback().map_err(|e| sql_error("end read", &e))?;
-            Ok(out)
+            // The pool may wait for a lock: a read-only connection answers busy at once otherwise
+            // (see `point_read`).
+            conn.busy_timeout(busy)
+                .map_err(|e| sql_error("configure reader", &e))?;
+            let out = in_read_transaction(&mut conn, f);
+            conn.busy_timeout(Duration::ZERO)
+                .map_err(|e| sql_error("configure reader", &e))?;
+            out
         })
         .await
         .map_err(|e| StoreError::Fault(format!("SQLite task failed: {e}")))?
+    }
+
+    /// A read of a few rows by key (a session, a user, a counter): every request makes one.
+    ///
+    /// It runs on the calling thread when a reader is free, without the trip to the blocking pool and
+    /// back that costs more than the read itself: from a warm file, the prepared lookups take a few
+    /// microseconds. Readers wait for no lock here (their busy timeout is zero): in WAL mode a
+    /// reader meets a lock only while another connection recovers the log, and then, or when every
+    /// reader is taken, the read goes to the blocking pool, where it may wait ([`Self::read`]).
+    async fn point_read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        if let Some(mut conn) = self.readers.iter().find_map(|r| r.try_lock().ok()) {
+            match in_read_transaction(&mut conn, &f) {
+                Err(StoreError::Unavailable(_)) => {}
+                done => return done,
+            }
+        }
+        self.read(f).await
     }
 
     /// Runs `f` in an `IMMEDIATE` transaction (the write lock is taken before the read) and commits
@@ -221,6 +262,20 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// Runs `f` in one read transaction on `conn`: what it reads is one snapshot.
+fn in_read_transaction<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Deferred)
+        .map_err(|e| sql_error("begin read", &e))?;
+    let out = f(&tx)?;
+    // Nothing was written: ending the read transaction either way is the same.
+    tx.rollback().map_err(|e| sql_error("end read", &e))?;
+    Ok(out)
 }
 
 /// Creates the directory (0700) and an empty database file (0600) if missing, so SQLite never creates
@@ -277,11 +332,12 @@ fn configure(conn: &mut Connection, busy: Duration) -> Result<(), StoreError> {
 }
 
 /// A read-only connection to the database at `path` (already created and migrated).
-fn open_reader(path: &Path, busy: Duration) -> Result<Connection, StoreError> {
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn =
         Connection::open_with_flags(path, flags).map_err(|e| sql_error("open reader", &e))?;
-    conn.busy_timeout(busy)
+    // Busy at once: `point_read` must not wait on an async worker; the blocking pool sets a wait.
+    conn.busy_timeout(Duration::ZERO)
         .map_err(|e| sql_error("configure reader", &e))?;
     Ok(conn)
 }
@@ -383,11 +439,24 @@ impl OwnedRead {
 
 #[async_trait]
 impl Store for SqliteStore {
-    /// Every read in one read transaction: a consistent set, one trip to the blocking pool.
+    /// Every read in one read transaction: a consistent set. Sessions and users come from the
+    /// cache when no write came since they were read (`cache.rs`).
     async fn read_many(&self, reads: &[Read<'_>], now: u64) -> Result<Vec<Found>, StoreError> {
         check_batch(reads)?;
-        let reads: Vec<OwnedRead> = reads.iter().map(OwnedRead::of).collect();
-        self.read(move |conn| {
+        if let Some(found) = self.cache.get(reads, now) {
+            return Ok(found);
+        }
+        let (generation, taken) = (self.cache.generation(), std::time::Instant::now());
+        let owned: Vec<OwnedRead> = reads.iter().map(OwnedRead::of).collect();
+        let found = self.read_owned(owned, now).await?;
+        self.cache.put(generation, taken, reads, &found);
+        Ok(found)
+    }
+}
+
+impl SqliteStore {
+    async fn read_owned(&self, reads: Vec<OwnedRead>, now: u64) -> Result<Vec<Found>, StoreError> {
+        self.point_read(move |conn| {
             reads
                 .iter()
                 .map(|read| {

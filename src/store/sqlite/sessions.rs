@@ -12,12 +12,11 @@ pub(super) fn live_session(
     now: u64,
 ) -> Result<Option<Session>, StoreError> {
     let doc: Option<String> = conn
-        .query_row(
-            "SELECT doc FROM sessions WHERE id = ?1 AND expires_at > ?2",
-            params![int(id), int(now)],
-            |r| r.get(0),
-        )
-        .optional()
+        .prepare_cached("SELECT doc FROM sessions WHERE id = ?1 AND expires_at > ?2")
+        .and_then(|mut q| {
+            q.query_row(params![int(id), int(now)], |r| r.get(0))
+                .optional()
+        })
         .map_err(|e| sql_error("get session", &e))?;
     doc.as_deref().map(from_json).transpose()
 }
@@ -62,7 +61,8 @@ impl SessionStore for SqliteStore {
     }
 
     async fn get(&self, id: u64, now: u64) -> Result<Option<Session>, StoreError> {
-        self.read(move |conn| live_session(conn, id, now)).await
+        self.point_read(move |conn| live_session(conn, id, now))
+            .await
     }
 
     async fn update_context(
