@@ -3,6 +3,10 @@
 //! Snowflake-shaped body and checking nothing. `cargo run --release --example hello -- <port>`.
 //! It is also the minimal stub engine of the gateway benchmark (`scripts/bench_gateway.py`): it
 //! answers an engine login with a token and a logout with success, so snowgate can sit in front.
+//!
+//! With `front-door` after the port, it is served through snowgate's own accept loop
+//! (`entrypoints::local`: every phase of a connection under a deadline, connections capped) instead
+//! of `axum::serve`: what that hardening costs, apart from authentication.
 
 use axum::Router;
 use axum::routing::post;
@@ -27,5 +31,18 @@ async fn main() -> std::io::Result<()> {
         .route("/session/v1/login-request", post(|| async { json(LOGIN) }))
         .route("/session", post(|| async { json(OK) }));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    if std::env::args().nth(2).as_deref() == Some("front-door") {
+        let limits = snowgate::entrypoints::local::ServerLimits {
+            max_connections: 4096,
+            ..Default::default()
+        };
+        return snowgate::entrypoints::local::serve_on(
+            listener,
+            app,
+            limits,
+            std::future::pending(),
+        )
+        .await;
+    }
     axum::serve(listener, app).await
 }

@@ -225,6 +225,12 @@ def bench_hello(args, results: dict) -> None:
     with server([str(ROOT / "target/release/examples/hello"), str(port)], port, "hello"):
         results["axum hello-world query"] = wrk(args, port, QUERY, {"sqlText": "SELECT CURRENT_DATABASE()"})
         results["axum hello-world heartbeat"] = wrk(args, port, HEARTBEAT, {})
+    # The same router behind snowgate's accept loop (deadlines, connection cap): the front door's
+    # share of the gap, apart from authentication.
+    port = free_port()
+    with server([str(ROOT / "target/release/examples/hello"), str(port), "front-door"], port, "hello"):
+        results["axum hello-world query, snowgate's front door"] = wrk(
+            args, port, QUERY, {"sqlText": "SELECT CURRENT_DATABASE()"})
 
 
 def bench_fakesnow(args, results: dict) -> None:
@@ -267,6 +273,9 @@ def main() -> None:
     print()
     print(f"query context vs hello-world: {q['rps'] / results['axum hello-world query']['rps']:.2f}x")
     print(f"heartbeat vs hello-world:     {h['rps'] / results['axum hello-world heartbeat']['rps']:.2f}x")
+    door = results["axum hello-world query, snowgate's front door"]["rps"]
+    print(f"hello-world behind snowgate's front door vs hello-world: "
+          f"{door / results['axum hello-world query']['rps']:.2f}x; query context vs it: {q['rps'] / door:.2f}x")
     for kind in ("cached key-pair JWT", "PAT", "session token"):
         f = results[f"snowgate forward-auth, {kind}"]
         print(f"forward-auth ({kind}) vs hello-world heartbeat: "
