@@ -25,9 +25,13 @@ pub(super) fn object(
 
 #[async_trait]
 impl DirectoryStore for SqliteStore {
+    /// Through the read cache, as the batch reads (a PAT's index entry and its user, at every
+    /// per-request check). No time is needed: it only decides whether sessions and counters live.
     async fn get_object(&self, key: ObjectKey<'_>) -> Result<Option<Versioned>, StoreError> {
-        let (kind, name) = (key.kind(), key.name().to_string());
-        self.point_read(move |conn| object(conn, kind, &name)).await
+        match self.read_many(&[Read::Object(key)], 0).await?.pop() {
+            Some(Found::Object(found)) => Ok(found),
+            _ => Err(StoreError::Fault("object read answered out of order".into())),
+        }
     }
 
     async fn put_object(
