@@ -30,7 +30,9 @@ impl DirectoryStore for SqliteStore {
     async fn get_object(&self, key: ObjectKey<'_>) -> Result<Option<Versioned>, StoreError> {
         match self.read_many(&[Read::Object(key)], 0).await?.pop() {
             Some(Found::Object(found)) => Ok(found),
-            _ => Err(StoreError::Fault("object read answered out of order".into())),
+            _ => Err(StoreError::Fault(
+                "object read answered out of order".into(),
+            )),
         }
     }
 
