@@ -3,7 +3,7 @@
 //!
 //! rusqlite blocks, so calls run on tokio's blocking pool, except the point reads every request
 //! makes (a session, a user), which take microseconds and run in place when a reader is free
-//! (`point_read`). Writes go through one connection
+//! (`point_read`), and are cached between writes (`cache.rs`). Writes go through one connection
 //! behind a mutex: the mutex orders the writers of this process, and each read-modify-write is an
 //! `IMMEDIATE` transaction, so that another process on the same file (a second server started by
 //! mistake) cannot slip in between the read and the write either. Reads (every request reads its
