@@ -96,27 +96,27 @@ impl Bench {
 
     /// A key-pair login JWT for SVC_BENCH, as the drivers make it.
     fn jwt(&self) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        let sub = "ACME.SVC_BENCH";
-        let claims = json!({"iss": format!("{sub}.{}", self.key_fp), "sub": sub,
-                            "iat": now, "exp": now + 60});
-        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.signing_key)
-            .expect("signed")
+        self.signed_jwt(60, json!({}))
     }
 
     /// A key-pair JWT for requests (forward-auth, the SQL API), unique (`jti`), so that the
     /// verifier has not seen it before.
     fn request_jwt(&self, n: u64) -> String {
+        self.signed_jwt(3000, json!({ "jti": n }))
+    }
+
+    /// SVC_BENCH's RS256 JWT, valid for `lifetime` seconds from now, with `extra` claims.
+    fn signed_jwt(&self, lifetime: u64, extra: Value) -> String {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
         let sub = "ACME.SVC_BENCH";
-        let claims = json!({"iss": format!("{sub}.{}", self.key_fp), "sub": sub,
-                            "iat": now, "exp": now + 3000, "jti": n});
+        let mut claims = json!({"iss": format!("{sub}.{}", self.key_fp), "sub": sub,
+                                "iat": now, "exp": now + lifetime});
+        if let (Some(claims), Value::Object(extra)) = (claims.as_object_mut(), extra) {
+            claims.extend(extra);
+        }
         jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.signing_key)
             .expect("signed")
     }

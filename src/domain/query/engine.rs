@@ -88,8 +88,9 @@ impl Queries {
             query_id = %ctx.query_id,
             request_id = ctx.request_id.as_deref().unwrap_or("-"),
             session_id = ctx.session_id,
-            user = %ctx.user,
-            role = ctx.context.role.as_deref().unwrap_or("-"),
+            // Debug formatting escapes what a client chose, as in the audit events.
+            user = ?ctx.user,
+            role = ?ctx.context.role.as_deref().unwrap_or("-"),
             status = answer.status,
             success = answer.success,
             bytes = answer.body.len(),
